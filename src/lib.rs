@@ -1,0 +1,7 @@
+//! sloburn: SLO error budgets from specs declared as YAML.
+//!
+//! Data flows one way: spec -> query plan -> source -> history -> evaluation -> snapshot ->
+//! exporter, API and web page. [`core`] is the pure part (no I/O); [`spec`] reads and validates
+//! the YAML specs into one model.
+
+pub mod core;
