@@ -5,3 +5,4 @@
 //! the YAML specs into one model.
 
 pub mod core;
+pub mod spec;

@@ -26,7 +26,9 @@ pub struct PromDuration {
 pub enum DurationError {
     #[error("empty duration; {ACCEPTED}")]
     Empty,
-    #[error("{0:?} has a fraction; Prometheus durations take whole numbers (write 1h30m, not 1.5h)")]
+    #[error(
+        "{0:?} has a fraction; Prometheus durations take whole numbers (write 1h30m, not 1.5h)"
+    )]
     Fraction(String),
     #[error("{input:?}: unknown unit {unit:?}{hint}; {ACCEPTED}")]
     UnknownUnit {
@@ -44,7 +46,8 @@ pub enum DurationError {
     Overflow(String),
 }
 
-const ACCEPTED: &str = "accepted: whole numbers with units y, w, d, h, m, s, ms (e.g. 30d, 4w, 1h30m, 500ms)";
+const ACCEPTED: &str =
+    "accepted: whole numbers with units y, w, d, h, m, s, ms (e.g. 30d, 4w, 1h30m, 500ms)";
 
 const UNITS: [(&str, u64); 7] = [
     ("y", 365 * 24 * 3600 * 1000),
@@ -166,14 +169,16 @@ fn unit_hint(unit: &str) -> &'static str {
 }
 
 impl fmt::Display for PromDuration {
-    /// Writes the shortest canonical form, as Prometheus does (`90m` is written `1h30m`).
+    /// Writes a canonical form that reads as people write periods: `y` and `w` only when they
+    /// divide the value (`30d` stays `30d`, `28d` is `4w`), then d, h, m, s, ms (`1h30m`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.millis == 0 {
             return f.write_str("0s");
         }
         let mut rest = self.millis;
         for (name, size) in UNITS {
-            if rest >= size {
+            let whole_only = name == "y" || name == "w";
+            if rest >= size && (!whole_only || rest % size == 0) {
                 write!(f, "{}{}", rest / size, name)?;
                 rest %= size;
             }

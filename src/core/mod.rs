@@ -1,6 +1,12 @@
 //! The pure core: durations, periods and windows, budget and burn math, alert decisions and the
 //! exhaustion forecast. Nothing here does I/O or reads a clock; callers pass the instant.
 
+pub mod alerts;
+pub mod budget;
 pub mod duration;
+pub mod period;
 
+pub use alerts::{BurnWindow, Severity, ThresholdSpec, WindowTable, threshold_for};
+pub use budget::Objective;
 pub use duration::{DurationError, PromDuration};
+pub use period::{CalendarUnit, Period};

@@ -1,0 +1,145 @@
+//! `sloburn check PATH...`: validate specs and say what was found.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use sloburn::spec::{LoadReport, Slo, load_paths};
+
+use super::Output;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let report = load_paths(&args.paths);
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Output::Table => write_table(&mut out, &report)?,
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, &JsonReport::from(&report))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_table(out: &mut impl Write, report: &LoadReport) -> std::io::Result<()> {
+    for file in &report.files {
+        writeln!(out, "{}", file.file)?;
+        for slo in &file.slos {
+            writeln!(
+                out,
+                "  ok     {:<40} {:<9} {:>8}  {}",
+                slo.id(),
+                slo.sli.kind(),
+                format!("{}%", slo.objective.percent()),
+                slo.period.describe()
+            )?;
+        }
+        for e in &file.errors {
+            writeln!(out, "  error  {e}")?;
+        }
+    }
+    let slos = report.slos().count();
+    let errors = report.errors().count();
+    writeln!(
+        out,
+        "{} file(s), {slos} valid SLO(s), {errors} error(s)",
+        report.files.len()
+    )
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    ok: bool,
+    files: Vec<JsonFile<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    file: &'a str,
+    slos: Vec<JsonSlo<'a>>,
+    errors: &'a [sloburn::spec::Diagnostic],
+}
+
+#[derive(Serialize)]
+struct JsonSlo<'a> {
+    service: &'a str,
+    slo: &'a str,
+    sli_kind: &'static str,
+    objective_percent: f64,
+    period: String,
+    version: &'static str,
+    line: u64,
+    column: u64,
+    labels: &'a sloburn::spec::Labels,
+    group_by: &'a [String],
+    alert_windows: Vec<JsonWindow>,
+}
+
+#[derive(Serialize)]
+struct JsonWindow {
+    severity: String,
+    long: String,
+    short: String,
+    burn_rate_threshold: f64,
+}
+
+impl<'a> From<&'a LoadReport> for JsonReport<'a> {
+    fn from(report: &'a LoadReport) -> Self {
+        JsonReport {
+            ok: report.is_ok(),
+            files: report
+                .files
+                .iter()
+                .map(|f| JsonFile {
+                    file: &f.file,
+                    slos: f.slos.iter().map(json_slo).collect(),
+                    errors: &f.errors,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn json_slo(slo: &Slo) -> JsonSlo<'_> {
+    JsonSlo {
+        service: &slo.service,
+        slo: &slo.name,
+        sli_kind: slo.sli.kind(),
+        objective_percent: slo.objective.percent(),
+        period: slo.period.describe(),
+        version: slo.version.as_str(),
+        line: slo.origin.pos.line,
+        column: slo.origin.pos.column,
+        labels: &slo.labels,
+        group_by: &slo.group_by,
+        alert_windows: slo
+            .alerting
+            .windows
+            .rows
+            .iter()
+            .map(|w| JsonWindow {
+                severity: w.severity.to_string(),
+                long: w.long.to_string(),
+                short: w.short.to_string(),
+                burn_rate_threshold: w.threshold,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,38 @@
+//! Subcommands. Each returns the process exit code; anyhow carries unexpected failures to main.
+
+mod check;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// SLO error budgets from specs declared as YAML.
+#[derive(Debug, Parser)]
+#[command(name = "sloburn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate SLO specs (files or folders, *.yml and *.yaml recursively); exit 0 when all are
+    /// valid, 1 otherwise.
+    Check(check::CheckArgs),
+}
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Table,
+    /// For tools.
+    Json,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}

@@ -1,0 +1,864 @@
+//! One YAML document of `prometheus/v1` (Sloth) or `sloburn/v1` into validated [`Slo`]s.
+//!
+//! Each SLO is read and checked on its own, so one bad SLO is reported and skipped while the
+//! others of the same file load.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::core::{
+    BurnWindow, CalendarUnit, Objective, Period, PromDuration, Severity, ThresholdSpec,
+    WindowTable, threshold_for,
+};
+use crate::spec::diag::Sink;
+use crate::spec::labels::{
+    LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, kind_of,
+    label_name_problem,
+};
+use crate::spec::model::{
+    AlertSpec, Alerting, CompareOp, DEFAULT_MAX_GROUPS, Labels, MAX_MAX_GROUPS, Origin, Policy,
+    Sli, Slo, SpecVersion,
+};
+use crate::spec::promql;
+use crate::spec::yaml::Document;
+
+/// The default rolling period.
+pub const DEFAULT_PERIOD: PromDuration = PromDuration::from_secs(30 * 86400);
+/// Periods outside [1d, 1y] are refused: shorter ones leave no room for the alert windows,
+/// longer ones outlive any retention worth budgeting.
+pub const MIN_PERIOD: PromDuration = PromDuration::from_secs(86400);
+pub const MAX_PERIOD: PromDuration = PromDuration::from_secs(365 * 86400);
+/// A threshold SLI's default time slice.
+pub const DEFAULT_SLICE: PromDuration = PromDuration::from_secs(60);
+
+const VERSIONS: &str =
+    "accepted versions: prometheus/v1 (Sloth's format, read unchanged) and sloburn/v1";
+
+const SLO_PLUGINS: &str = "Sloth SLO plugins are not supported: they are Go code run inside Sloth's rule generator, which sloburn does not execute; remove them (sloburn's own rules and alerts take their place)";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDoc {
+    #[allow(dead_code)] // read before typed parsing
+    version: String,
+    service: String,
+    #[serde(default)]
+    labels: RawLabels,
+    slos: Vec<Value>,
+    /// Sloth's SLO plugins: refused by name rather than as an unknown field.
+    #[serde(default)]
+    slo_plugins: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    name: String,
+    objective: f64,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    labels: RawLabels,
+    sli: RawSli,
+    #[serde(default)]
+    alerting: Option<RawAlerting>,
+    #[serde(default)]
+    plugins: Option<Value>,
+    // sloburn/v1 only, from here on.
+    #[serde(default)]
+    period: Option<Value>,
+    #[serde(default)]
+    group_by: Option<Vec<String>>,
+    #[serde(default)]
+    max_groups: Option<u32>,
+    #[serde(default)]
+    policy: Option<RawPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSli {
+    events: Option<RawEvents>,
+    raw: Option<RawRatioQuery>,
+    plugin: Option<Value>,
+    ratio: Option<RawRatio>,
+    latency: Option<RawLatency>,
+    threshold: Option<RawThreshold>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    error_query: String,
+    total_query: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatioQuery {
+    error_ratio_query: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRatio {
+    errors: String,
+    total: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLatency {
+    histogram: String,
+    threshold: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThreshold {
+    query: String,
+    op: String,
+    value: f64,
+    #[serde(default)]
+    slice: Option<PromDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAlerting {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    labels: RawLabels,
+    #[serde(default)]
+    annotations: RawLabels,
+    #[serde(default)]
+    page_alert: Option<RawAlert>,
+    #[serde(default)]
+    ticket_alert: Option<RawAlert>,
+    #[serde(default)]
+    windows: Option<Vec<RawWindow>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    labels: RawLabels,
+    #[serde(default)]
+    annotations: RawLabels,
+    #[serde(default, rename = "for")]
+    for_: Option<PromDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    severity: String,
+    long: PromDuration,
+    short: PromDuration,
+    #[serde(default)]
+    budget_percent: Option<f64>,
+    #[serde(default)]
+    burn_rate: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    freeze_below: f64,
+}
+
+/// Reads one document into SLOs, pushing every problem into `sink`.
+pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
+    let Some(map) = doc.value.as_object() else {
+        if !doc.value.is_null() {
+            sink.error(
+                "",
+                format!(
+                    "a spec document must be a mapping with version, service and slos, got {}",
+                    kind_of(&doc.value)
+                ),
+            );
+        }
+        return Vec::new();
+    };
+    let Some(version) = read_version(map, sink) else {
+        return Vec::new();
+    };
+    let raw: RawDoc = match serde_path_to_error::deserialize(&doc.value) {
+        Ok(raw) => raw,
+        Err(e) => {
+            sink.error(&path_of(&e, ""), type_message(e.inner().to_string()));
+            return Vec::new();
+        }
+    };
+    if raw.slo_plugins.is_some() {
+        sink.error("slo_plugins", SLO_PLUGINS);
+    }
+    let before = sink.errors.len();
+    check_name(sink, "service", &raw.service);
+    let service_labels = labels(sink, "labels", &raw.labels, RESERVED_SERIES_LABELS);
+    if sink.errors.len() > before {
+        return Vec::new();
+    }
+    if raw.slos.is_empty() {
+        sink.error("slos", "no SLOs; accepted: a list of one or more SLOs");
+    }
+    let mut out = Vec::new();
+    for (i, value) in raw.slos.iter().enumerate() {
+        let path = format!("slos[{i}]");
+        let before = sink.errors.len();
+        let slo = match serde_path_to_error::deserialize::<_, RawSlo>(value) {
+            Ok(raw_slo) => read_slo(sink, &path, version, &raw.service, &service_labels, raw_slo),
+            Err(e) => {
+                sink.error(&path_of(&e, &path), type_message(e.inner().to_string()));
+                None
+            }
+        };
+        if let Some(slo) = slo.filter(|_| sink.errors.len() == before) {
+            out.push(slo);
+        }
+    }
+    out
+}
+
+fn read_version(map: &serde_json::Map<String, Value>, sink: &mut Sink) -> Option<SpecVersion> {
+    if let Some(api) = map.get("apiVersion").and_then(Value::as_str) {
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
+        let what = match api {
+            "sloth.slok.dev/v1" if kind == "AlertWindows" => {
+                "a Sloth AlertWindows file; write the table under alerting.windows of a sloburn/v1 SLO"
+            }
+            "sloth.slok.dev/v1" => {
+                "Sloth's Kubernetes CRD (PrometheusServiceLevel) is not read yet; its `spec:` is a prometheus/v1 document: copy it into a file with `version: prometheus/v1`"
+            }
+            a if a.starts_with("openslo/") => "OpenSLO is not read yet",
+            a if a.starts_with("pyrra.dev/") => "Pyrra's ServiceLevelObjective is not read yet",
+            _ => "an unknown format",
+        };
+        sink.error(
+            "apiVersion",
+            format!("apiVersion {api:?}: {what}; {VERSIONS}"),
+        );
+        return None;
+    }
+    match map.get("version") {
+        None => {
+            sink.error("", format!("missing field `version`; {VERSIONS}"));
+            None
+        }
+        Some(Value::String(v)) if v == "prometheus/v1" => Some(SpecVersion::SlothV1),
+        Some(Value::String(v)) if v == "sloburn/v1" => Some(SpecVersion::SloburnV1),
+        Some(v) => {
+            sink.error("version", format!("unknown version {v}; {VERSIONS}"));
+            None
+        }
+    }
+}
+
+fn read_slo(
+    sink: &mut Sink,
+    path: &str,
+    version: SpecVersion,
+    service: &str,
+    service_labels: &Labels,
+    raw: RawSlo,
+) -> Option<Slo> {
+    if version == SpecVersion::SlothV1 {
+        let extras = [
+            ("period", raw.period.is_some()),
+            ("group_by", raw.group_by.is_some()),
+            ("max_groups", raw.max_groups.is_some()),
+            ("policy", raw.policy.is_some()),
+            ("sli.ratio", raw.sli.ratio.is_some()),
+            ("sli.latency", raw.sli.latency.is_some()),
+            ("sli.threshold", raw.sli.threshold.is_some()),
+            (
+                "alerting.windows",
+                raw.alerting.as_ref().is_some_and(|a| a.windows.is_some()),
+            ),
+            (
+                "alerting.page_alert.for",
+                raw.alerting
+                    .as_ref()
+                    .and_then(|a| a.page_alert.as_ref())
+                    .is_some_and(|a| a.for_.is_some()),
+            ),
+            (
+                "alerting.ticket_alert.for",
+                raw.alerting
+                    .as_ref()
+                    .and_then(|a| a.ticket_alert.as_ref())
+                    .is_some_and(|a| a.for_.is_some()),
+            ),
+        ];
+        for (field, present) in extras {
+            if present {
+                sink.error(
+                    &format!("{path}.{field}"),
+                    format!("`{field}` is a sloburn/v1 field; prometheus/v1 is Sloth's format and is read as Sloth reads it: set `version: sloburn/v1` to use it"),
+                );
+            }
+        }
+    }
+    if raw.plugins.is_some() {
+        sink.error(&format!("{path}.plugins"), SLO_PLUGINS);
+    }
+    check_name(sink, &format!("{path}.name"), &raw.name);
+    let objective = Objective::from_percent(raw.objective);
+    if objective.is_none() {
+        sink.error(
+            &format!("{path}.objective"),
+            format!(
+                "{} is out of range; accepted: a percentage strictly between 0 and 100, e.g. 99.9{}",
+                raw.objective,
+                if raw.objective == 100.0 { " (100% leaves no error budget)" } else if raw.objective > 0.0 && raw.objective < 1.0 { " (a percentage, not a ratio: 0.999 means 0.999%)" } else { "" }
+            ),
+        );
+    }
+    let mut all_labels = service_labels.clone();
+    all_labels.extend(labels(
+        sink,
+        &format!("{path}.labels"),
+        &raw.labels,
+        RESERVED_SERIES_LABELS,
+    ));
+    let period = read_period(sink, &format!("{path}.period"), raw.period.as_ref());
+    let sli = read_sli(sink, &format!("{path}.sli"), raw.sli);
+    let group_by = read_group_by(
+        sink,
+        path,
+        raw.group_by.unwrap_or_default(),
+        &all_labels,
+        sli.as_ref(),
+    );
+    let max_groups = match raw.max_groups {
+        None => DEFAULT_MAX_GROUPS,
+        Some(_) if group_by.is_empty() => {
+            sink.error(
+                &format!("{path}.max_groups"),
+                "max_groups caps the series of group_by; it needs group_by",
+            );
+            DEFAULT_MAX_GROUPS
+        }
+        Some(n) if (1..=MAX_MAX_GROUPS).contains(&n) => n,
+        Some(n) => {
+            sink.error(
+                &format!("{path}.max_groups"),
+                format!("{n} is out of range; accepted: 1 to {MAX_MAX_GROUPS}"),
+            );
+            DEFAULT_MAX_GROUPS
+        }
+    };
+    let policy = match raw.policy {
+        None => Policy {
+            freeze_below_percent: 0.0,
+        },
+        Some(p) => {
+            if !(p.freeze_below.is_finite() && (0.0..100.0).contains(&p.freeze_below)) {
+                sink.error(
+                    &format!("{path}.policy.freeze_below"),
+                    format!("{} is out of range; accepted: a percentage of the budget from 0 (freeze when spent) up to but not including 100", p.freeze_below),
+                );
+            }
+            Policy {
+                freeze_below_percent: p.freeze_below,
+            }
+        }
+    };
+    let period = period?;
+    let alerting = read_alerting(
+        sink,
+        &format!("{path}.alerting"),
+        raw.alerting.unwrap_or_default(),
+        &period,
+    );
+    if let (Some(Sli::Threshold { slice, .. }), Some(alerting)) = (&sli, &alerting) {
+        let shortest = alerting.windows.windows().into_iter().min();
+        if let Some(shortest) = shortest.filter(|w| *slice > *w) {
+            sink.error(
+                &format!("{path}.sli.threshold.slice"),
+                format!("a slice of {slice} is longer than the shortest alert window ({shortest}); accepted: a slice no longer than every window"),
+            );
+        }
+    }
+    Some(Slo {
+        service: service.to_string(),
+        name: raw.name,
+        description: raw.description,
+        objective: objective?,
+        labels: all_labels,
+        period,
+        sli: sli?,
+        group_by,
+        max_groups,
+        alerting: alerting?,
+        policy,
+        version,
+        origin: Origin {
+            file: sink.file.to_string(),
+            pos: sink.pos(path),
+        },
+    })
+}
+
+/// Service and SLO names end up in URLs (`/api/v1/slos/{service}/{slo}`) and label values.
+fn check_name(sink: &mut Sink, path: &str, name: &str) {
+    let ok = name.len() <= 128
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !ok {
+        sink.error(
+            path,
+            format!("{name:?} is not a valid name; accepted: 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit (e.g. requests-availability)"),
+        );
+    }
+}
+
+fn labels(sink: &mut Sink, path: &str, raw: &RawLabels, reserved: &[&str]) -> Labels {
+    let mut out = Labels::new();
+    for (name, LabelValue(value)) in raw {
+        let p = format!("{path}.{name}");
+        if let Some(problem) = label_name_problem(name) {
+            sink.error(&p, problem);
+        } else if reserved.contains(&name.as_str()) {
+            sink.error(
+                &p,
+                format!(
+                    "label {name:?} is set by sloburn itself; reserved here: {}",
+                    reserved.join(", ")
+                ),
+            );
+        } else {
+            out.insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn read_period(sink: &mut Sink, path: &str, raw: Option<&Value>) -> Option<Period> {
+    const ACCEPTED: &str = "accepted: a rolling duration such as 30d, 28d, 4w or 7d, or a calendar period such as {calendar: month, timezone: Europe/Berlin}";
+    match raw {
+        None => Some(Period::Rolling(DEFAULT_PERIOD)),
+        Some(Value::String(s)) => match s.parse::<PromDuration>() {
+            Ok(d) if d < MIN_PERIOD || d > MAX_PERIOD => {
+                sink.error(path, format!("{d} is out of range; accepted: a rolling period from {MIN_PERIOD} to {MAX_PERIOD}"));
+                None
+            }
+            Ok(d) => Some(Period::Rolling(d)),
+            Err(e) => {
+                sink.error(path, format!("{e}; {ACCEPTED}"));
+                None
+            }
+        },
+        Some(Value::Object(map)) => {
+            let mut ok = true;
+            for key in map.keys().filter(|k| *k != "calendar" && *k != "timezone") {
+                sink.error(
+                    &format!("{path}.{key}"),
+                    format!("unknown field `{key}`, expected `calendar` or `timezone`"),
+                );
+                ok = false;
+            }
+            let unit = match map.get("calendar").and_then(Value::as_str) {
+                Some("month") => Some(CalendarUnit::Month),
+                Some("week") => Some(CalendarUnit::Week),
+                other => {
+                    let got = other
+                        .map(|s| format!("{s:?}"))
+                        .unwrap_or_else(|| "nothing".into());
+                    sink.error(
+                        &format!("{path}.calendar"),
+                        format!("got {got}; accepted: month or week (weeks start on Monday)"),
+                    );
+                    None
+                }
+            };
+            let tz = match map.get("timezone") {
+                None => Some(chrono_tz::UTC),
+                Some(Value::String(name)) => match name.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        sink.error(&format!("{path}.timezone"), format!("unknown time zone {name:?}; accepted: an IANA name such as UTC, Europe/Berlin or America/New_York"));
+                        None
+                    }
+                },
+                Some(v) => {
+                    sink.error(
+                        &format!("{path}.timezone"),
+                        format!(
+                            "got {}; accepted: an IANA name such as Europe/Berlin",
+                            kind_of(v)
+                        ),
+                    );
+                    None
+                }
+            };
+            match (unit, tz, ok) {
+                (Some(unit), Some(tz), true) => Some(Period::Calendar { unit, tz }),
+                _ => None,
+            }
+        }
+        Some(v) => {
+            sink.error(path, format!("got {}; {ACCEPTED}", kind_of(v)));
+            None
+        }
+    }
+}
+
+fn read_sli(sink: &mut Sink, path: &str, raw: RawSli) -> Option<Sli> {
+    if raw.plugin.is_some() {
+        sink.error(
+            &format!("{path}.plugin"),
+            "Sloth SLI plugins are not supported: they are Go code run inside Sloth, which sloburn does not execute; write the SLI as `events` (error_query and total_query) or `raw` (error_ratio_query) with the PromQL the plugin would generate",
+        );
+        return None;
+    }
+    let given: Vec<&str> = [
+        ("events", raw.events.is_some()),
+        ("raw", raw.raw.is_some()),
+        ("ratio", raw.ratio.is_some()),
+        ("latency", raw.latency.is_some()),
+        ("threshold", raw.threshold.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    if given.len() != 1 {
+        let got = if given.is_empty() {
+            "none".to_string()
+        } else {
+            given.join(" and ")
+        };
+        sink.error(
+            path,
+            format!("an SLI is exactly one of events, raw, ratio, latency, threshold; got {got}"),
+        );
+        return None;
+    }
+    if let Some(e) = raw.events {
+        let a = template(sink, &format!("{path}.events.error_query"), &e.error_query);
+        let b = template(sink, &format!("{path}.events.total_query"), &e.total_query);
+        return (a && b).then_some(Sli::Events {
+            error_query: e.error_query,
+            total_query: e.total_query,
+        });
+    }
+    if let Some(r) = raw.raw {
+        return template(
+            sink,
+            &format!("{path}.raw.error_ratio_query"),
+            &r.error_ratio_query,
+        )
+        .then_some(Sli::Raw {
+            error_ratio_query: r.error_ratio_query,
+        });
+    }
+    if let Some(r) = raw.ratio {
+        let errors = selector(sink, &format!("{path}.ratio.errors"), &r.errors);
+        let total = selector(sink, &format!("{path}.ratio.total"), &r.total);
+        return Some(Sli::Ratio {
+            errors: errors?,
+            total: total?,
+        });
+    }
+    if let Some(l) = raw.latency {
+        let p = format!("{path}.latency.histogram");
+        let histogram = selector(sink, &p, &l.histogram).and_then(|s| {
+            if let Some(suffix) = ["_bucket", "_count", "_sum"].into_iter().find(|x| s.metric.ends_with(x)) {
+                let base = s.metric.trim_end_matches(suffix);
+                sink.error(&p, format!("give the histogram's base name ({base:?}), not its {suffix} series; sloburn reads {base}_bucket and {base}_count itself"));
+                return None;
+            }
+            if s.matchers.iter().any(|m| m.label == "le") {
+                sink.error(&p, "the selector may not match `le`; the bucket is chosen by latency.threshold");
+                return None;
+            }
+            Some(s)
+        });
+        if !(l.threshold.is_finite() && l.threshold > 0.0) {
+            sink.error(&format!("{path}.latency.threshold"), format!("{} is not a latency; accepted: a bucket boundary in the histogram's unit, greater than 0 (e.g. 0.3 for 300ms in seconds)", l.threshold));
+            return None;
+        }
+        return Some(Sli::Latency {
+            histogram: histogram?,
+            threshold: l.threshold,
+        });
+    }
+    let t = raw.threshold?;
+    let mut ok = true;
+    if let Err(e) = promql::check_expression(&t.query) {
+        sink.error(&format!("{path}.threshold.query"), e);
+        ok = false;
+    }
+    let op = CompareOp::parse(&t.op);
+    if op.is_none() {
+        sink.error(
+            &format!("{path}.threshold.op"),
+            format!(
+                "unknown comparison {:?}; accepted: {}",
+                t.op,
+                CompareOp::ACCEPTED
+            ),
+        );
+    }
+    if !t.value.is_finite() {
+        sink.error(
+            &format!("{path}.threshold.value"),
+            "accepted: a finite number",
+        );
+        ok = false;
+    }
+    let slice = t.slice.unwrap_or(DEFAULT_SLICE);
+    if slice < PromDuration::from_secs(1) || slice > PromDuration::from_secs(3600) {
+        sink.error(
+            &format!("{path}.threshold.slice"),
+            format!("{slice} is out of range; accepted: 1s to 1h (default {DEFAULT_SLICE})"),
+        );
+        ok = false;
+    }
+    let op = op?;
+    ok.then_some(Sli::Threshold {
+        query: t.query,
+        op,
+        value: t.value,
+        slice,
+    })
+}
+
+fn template(sink: &mut Sink, path: &str, query: &str) -> bool {
+    match promql::check_template(query) {
+        Ok(()) => true,
+        Err(e) => {
+            sink.error(path, e);
+            false
+        }
+    }
+}
+
+fn selector(sink: &mut Sink, path: &str, text: &str) -> Option<crate::spec::model::Selector> {
+    promql::parse_selector(text)
+        .map_err(|e| sink.error(path, e))
+        .ok()
+        .and_then(|s| {
+            for m in &s.matchers {
+                if let Some(problem) =
+                    label_name_problem(&m.label).filter(|_| !m.label.starts_with("__"))
+                {
+                    sink.error(path, problem);
+                    return None;
+                }
+            }
+            Some(s)
+        })
+}
+
+fn read_group_by(
+    sink: &mut Sink,
+    path: &str,
+    group_by: Vec<String>,
+    labels: &Labels,
+    sli: Option<&Sli>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, name) in group_by.into_iter().enumerate() {
+        let p = format!("{path}.group_by[{i}]");
+        if let Some(problem) = label_name_problem(&name) {
+            sink.error(&p, problem);
+        } else if RESERVED_SERIES_LABELS.contains(&name.as_str()) {
+            sink.error(
+                &p,
+                format!(
+                    "label {name:?} is set by sloburn itself; reserved: {}",
+                    RESERVED_SERIES_LABELS.join(", ")
+                ),
+            );
+        } else if labels.contains_key(&name) {
+            sink.error(&p, format!("{name:?} is also a fixed label of this SLO; a label is either fixed or grouped by"));
+        } else if out.contains(&name) {
+            sink.error(&p, format!("{name:?} is listed twice"));
+        } else {
+            if let Some(Sli::Events {
+                error_query: q1,
+                total_query: q2,
+            }) = sli
+            {
+                if !q1.contains(name.as_str()) || !q2.contains(name.as_str()) {
+                    sink.error(&p, format!("both queries must keep the label {name:?} (e.g. sum by ({name}) (rate(...[{{{{.window}}}}]))) to be grouped by it"));
+                }
+            }
+            if let Some(Sli::Raw {
+                error_ratio_query: q,
+            }) = sli
+            {
+                if !q.contains(name.as_str()) {
+                    sink.error(&p, format!("the query must keep the label {name:?} (e.g. sum by ({name}) (...)) to be grouped by it"));
+                }
+            }
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn read_alerting(
+    sink: &mut Sink,
+    path: &str,
+    raw: RawAlerting,
+    period: &Period,
+) -> Option<Alerting> {
+    let before = sink.errors.len();
+    if let Some(name) = &raw.name {
+        // Prometheus takes any text as an alert name (Sloth's examples use dashes); refuse only
+        // what would break a rule file or a page.
+        if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            sink.error(&format!("{path}.name"), format!("{name:?} is not a usable alert name; accepted: 1 to 200 characters of text on one line (e.g. CheckoutHighErrorRate)"));
+        }
+    }
+    let labels_ = labels(
+        sink,
+        &format!("{path}.labels"),
+        &raw.labels,
+        RESERVED_ALERT_LABELS,
+    );
+    let annotations = labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]);
+    let mut tier = |name: &str, raw: Option<RawAlert>| {
+        let raw = raw.unwrap_or_default();
+        AlertSpec {
+            disable: raw.disable,
+            labels: labels(
+                sink,
+                &format!("{path}.{name}.labels"),
+                &raw.labels,
+                RESERVED_ALERT_LABELS,
+            ),
+            annotations: labels(
+                sink,
+                &format!("{path}.{name}.annotations"),
+                &raw.annotations,
+                &[],
+            ),
+            for_: raw.for_,
+        }
+    };
+    let page = tier("page_alert", raw.page_alert);
+    let ticket = tier("ticket_alert", raw.ticket_alert);
+    let (windows, custom_windows) = match raw.windows {
+        None => (WindowTable::default_for(period), false),
+        Some(rows) => (
+            read_windows(sink, &format!("{path}.windows"), rows, period),
+            true,
+        ),
+    };
+    (sink.errors.len() == before).then_some(Alerting {
+        name: raw.name,
+        labels: labels_,
+        annotations,
+        page,
+        ticket,
+        windows,
+        custom_windows,
+    })
+}
+
+fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Period) -> WindowTable {
+    if rows.is_empty() {
+        sink.error(path, "an empty window table would never alert; give at least one row, or leave `windows` out for the default table");
+    }
+    let nominal = period.nominal();
+    let mut out = Vec::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let severity = match row.severity.as_str() {
+            "page" => Some(Severity::Page),
+            "ticket" => Some(Severity::Ticket),
+            other => {
+                sink.error(
+                    &format!("{p}.severity"),
+                    format!("unknown severity {other:?}; accepted: page or ticket"),
+                );
+                None
+            }
+        };
+        if row.short.as_millis() == 0 || row.short >= row.long {
+            sink.error(
+                &format!("{p}.short"),
+                format!(
+                    "the short window ({}) must be shorter than the long window ({}) and above 0",
+                    row.short, row.long
+                ),
+            );
+        }
+        if row.long >= nominal {
+            sink.error(
+                &format!("{p}.long"),
+                format!(
+                    "the long window ({}) must be shorter than the period ({})",
+                    row.long,
+                    period.describe()
+                ),
+            );
+        }
+        let spec = match (row.budget_percent, row.burn_rate) {
+            (Some(b), None) if b.is_finite() && b > 0.0 && b <= 100.0 => {
+                Some(ThresholdSpec::BudgetPercent(b))
+            }
+            (None, Some(r)) if r.is_finite() && r > 0.0 => Some(ThresholdSpec::BurnRate(r)),
+            (Some(b), None) => {
+                sink.error(&format!("{p}.budget_percent"), format!("{b} is out of range; accepted: a share of the period's budget above 0 and at most 100"));
+                None
+            }
+            (None, Some(r)) => {
+                sink.error(
+                    &format!("{p}.burn_rate"),
+                    format!("{r} is out of range; accepted: a burn rate above 0"),
+                );
+                None
+            }
+            _ => {
+                sink.error(&p, "give exactly one of budget_percent (share of the period's budget spent in the long window) or burn_rate");
+                None
+            }
+        };
+        if let (Some(severity), Some(spec)) = (severity, spec) {
+            if row.long.as_millis() > 0 {
+                out.push(BurnWindow {
+                    severity,
+                    long: row.long,
+                    short: row.short,
+                    threshold: threshold_for(spec, nominal, row.long),
+                });
+            }
+        }
+    }
+    WindowTable { rows: out }
+}
+
+fn path_of<E>(e: &serde_path_to_error::Error<E>, prefix: &str) -> String {
+    let inner = e.path().to_string();
+    match (prefix.is_empty(), inner.as_str()) {
+        (_, ".") => prefix.to_string(),
+        (true, _) => inner,
+        (false, p) if p.starts_with('[') => format!("{prefix}{p}"),
+        (false, p) => format!("{prefix}.{p}"),
+    }
+}
+
+/// serde's messages are good ("unknown field `x`, expected one of ..."); this only words the
+/// few that are not.
+fn type_message(msg: String) -> String {
+    msg.replace("invalid type: floating point", "invalid type: number")
+        .replace("expected f64", "expected a number")
+        .replace("expected u32", "expected a whole number")
+        .replace("invalid type: map", "invalid type: mapping")
+        .replace("invalid type: sequence", "invalid type: list")
+}
