@@ -456,7 +456,7 @@ fn read_period(sink: &mut Sink, path: &str, raw: Option<&Value>) -> Option<Perio
             }
             Ok(d) => Some(Period::Rolling(d)),
             Err(e) => {
-                sink.error(path, format!("{e}; {ACCEPTED}"));
+                sink.error(path, format!("{e}; a calendar period is written {{calendar: month, timezone: Europe/Berlin}}"));
                 None
             }
         },

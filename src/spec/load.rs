@@ -68,7 +68,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> LoadReport {
             report.files.push(load_file(&file));
         }
     }
-    mark_duplicates(&mut report);
+    mark_duplicates(&mut report.files);
     report
 }
 
@@ -132,6 +132,7 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> FileReport {
         report.slos.extend(slos);
         report.errors.extend(sink.errors);
     }
+    mark_duplicates(std::slice::from_mut(&mut report));
     report
 }
 
@@ -200,9 +201,9 @@ fn discover(path: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Str
     Ok(())
 }
 
-fn mark_duplicates(report: &mut LoadReport) {
+fn mark_duplicates(files: &mut [FileReport]) {
     let mut seen: HashMap<String, String> = HashMap::new();
-    for file in &mut report.files {
+    for file in files {
         let mut kept = Vec::with_capacity(file.slos.len());
         for slo in file.slos.drain(..) {
             let id = slo.id();

@@ -53,8 +53,9 @@ pub fn check_template(template: &str) -> Result<(), String> {
     let rendered = render(template, PromDuration::from_secs(300));
     parser::parse(&rendered).map(|_| ()).map_err(|e| {
         format!(
-            "not valid PromQL once {{{{.window}}}} is 5m: {}",
-            one_line(&e)
+            "not valid PromQL once {{{{.window}}}} is 5m: {} (in {:?})",
+            one_line(&e),
+            shorten(&rendered)
         )
     })
 }

@@ -163,21 +163,16 @@ impl LocIndex {
 /// assert_eq!(docs[1].index.find("b[0]").unwrap().line, 3);
 /// ```
 pub fn parse_documents(bytes: &[u8]) -> Result<Vec<Document>, YamlError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() as u64 + 1;
-        YamlError {
-            pos: Some(Pos { line, column }),
-            message: format!(
-                "not UTF-8 text (invalid byte at offset {}); a spec must be a UTF-8 YAML file",
-                e.valid_up_to()
-            ),
-        }
+    let text = std::str::from_utf8(bytes).map_err(|e| YamlError {
+        pos: Some(pos_at(bytes, e.valid_up_to())),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {}); a spec must be a UTF-8 YAML file",
+            e.valid_up_to()
+        ),
     })?;
     if let Some(offset) = text.find('\0') {
         return Err(YamlError {
-            pos: None,
+            pos: Some(pos_at(bytes, offset)),
             message: format!(
                 "binary data (NUL byte at offset {offset}); a spec must be a YAML text file"
             ),
@@ -244,7 +239,28 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
             "YAML refused: {what}; specs are limited so hostile input stays cheap ({msg})"
         );
     }
+    // The caller prints the position; drop the parser's own copy of it.
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains("column") => &msg[..i],
+        _ => msg,
+    };
     format!("invalid YAML: {msg}")
+}
+
+/// The line and column (in characters) of a byte offset.
+fn pos_at(bytes: &[u8], offset: usize) -> Pos {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    Pos {
+        line: before.iter().filter(|b| **b == b'\n').count() as u64 + 1,
+        column: String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count() as u64
+            + 1,
+    }
 }
 
 fn pos_of(node: &Spanned<Node>) -> Pos {
