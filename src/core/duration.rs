@@ -26,7 +26,9 @@ pub struct PromDuration {
 pub enum DurationError {
     #[error("empty duration; {ACCEPTED}")]
     Empty,
-    #[error("{0:?} has a fraction; Prometheus durations take whole numbers (write 1h30m, not 1.5h)")]
+    #[error(
+        "{0:?} has a fraction; Prometheus durations take whole numbers (write 1h30m, not 1.5h)"
+    )]
     Fraction(String),
     #[error("{input:?}: unknown unit {unit:?}{hint}; {ACCEPTED}")]
     UnknownUnit {
@@ -44,7 +46,8 @@ pub enum DurationError {
     Overflow(String),
 }
 
-const ACCEPTED: &str = "accepted: whole numbers with units y, w, d, h, m, s, ms (e.g. 30d, 4w, 1h30m, 500ms)";
+const ACCEPTED: &str =
+    "accepted: whole numbers with units y, w, d, h, m, s, ms (e.g. 30d, 4w, 1h30m, 500ms)";
 
 const UNITS: [(&str, u64); 7] = [
     ("y", 365 * 24 * 3600 * 1000),

@@ -12,15 +12,24 @@ fn parses_the_prometheus_grammar() {
         ("1h30m", 5400),
         ("0s", 0),
     ] {
-        assert_eq!(text.parse::<PromDuration>().unwrap().as_secs(), secs, "{text}");
+        assert_eq!(
+            text.parse::<PromDuration>().unwrap().as_secs(),
+            secs,
+            "{text}"
+        );
     }
     assert_eq!("1s500ms".parse::<PromDuration>().unwrap().as_millis(), 1500);
 }
 
 #[test]
 fn refuses_what_prometheus_refuses() {
-    for bad in ["30D", "1.5h", "1M", "", "h", "5", "1m1h", "1h1h", "5 m", "-5m", "1hour"] {
-        assert!(bad.parse::<PromDuration>().is_err(), "{bad:?} should be refused");
+    for bad in [
+        "30D", "1.5h", "1M", "", "h", "5", "1m1h", "1h1h", "5 m", "-5m", "1hour",
+    ] {
+        assert!(
+            bad.parse::<PromDuration>().is_err(),
+            "{bad:?} should be refused"
+        );
     }
     let msg = "1M".parse::<PromDuration>().unwrap_err().to_string();
     assert!(msg.contains("calendar"), "{msg}");
