@@ -3,4 +3,7 @@
 
 pub mod duration;
 
+pub mod period;
+
 pub use duration::{DurationError, PromDuration};
+pub use period::{CalendarUnit, Period};
