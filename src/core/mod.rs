@@ -3,7 +3,9 @@
 
 pub mod duration;
 
+pub mod budget;
 pub mod period;
 
+pub use budget::{Counts, Objective, burn_rate, error_ratio, remaining_budget};
 pub use duration::{DurationError, PromDuration};
 pub use period::{CalendarUnit, Period};
