@@ -1,11 +1,14 @@
 //! The pure core: durations, periods and windows, budget and burn math, alert decisions and the
 //! exhaustion forecast. Nothing here does I/O or reads a clock; callers pass the instant.
 
-pub mod duration;
-
+pub mod alerts;
 pub mod budget;
+pub mod duration;
 pub mod period;
 
+pub use alerts::{
+    AlertState, BurnWindow, Severity, ThresholdSpec, WindowTable, decide, threshold_for,
+};
 pub use budget::{Counts, Objective, burn_rate, error_ratio, remaining_budget};
 pub use duration::{DurationError, PromDuration};
 pub use period::{CalendarUnit, Period};
