@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod budget;
 pub mod duration;
+pub mod forecast;
 pub mod period;
 
 pub use alerts::{
@@ -11,4 +12,5 @@ pub use alerts::{
 };
 pub use budget::{Counts, Objective, burn_rate, error_ratio, remaining_budget};
 pub use duration::{DurationError, PromDuration};
+pub use forecast::exhaustion_seconds;
 pub use period::{CalendarUnit, Period};
