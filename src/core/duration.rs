@@ -169,16 +169,15 @@ fn unit_hint(unit: &str) -> &'static str {
 }
 
 impl fmt::Display for PromDuration {
-    /// Writes a canonical form that reads as people write periods: `y` and `w` only when they
-    /// divide the value (`30d` stays `30d`, `28d` is `4w`), then d, h, m, s, ms (`1h30m`).
+    /// Writes a canonical form in days and smaller units, as people write SLO periods
+    /// (`30d`, `28d`, `7d`, `1h30m`); `w` and `y` are read but never written.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.millis == 0 {
             return f.write_str("0s");
         }
         let mut rest = self.millis;
-        for (name, size) in UNITS {
-            let whole_only = name == "y" || name == "w";
-            if rest >= size && (!whole_only || rest % size == 0) {
+        for (name, size) in UNITS.into_iter().skip(2) {
+            if rest >= size {
                 write!(f, "{}{}", rest / size, name)?;
                 rest %= size;
             }

@@ -4,9 +4,13 @@
 pub mod alerts;
 pub mod budget;
 pub mod duration;
+pub mod forecast;
 pub mod period;
 
-pub use alerts::{BurnWindow, Severity, ThresholdSpec, WindowTable, threshold_for};
-pub use budget::Objective;
+pub use alerts::{
+    AlertState, BurnWindow, Severity, ThresholdSpec, WindowTable, decide, threshold_for,
+};
+pub use budget::{Counts, Objective, burn_rate, error_ratio, remaining_budget};
 pub use duration::{DurationError, PromDuration};
+pub use forecast::exhaustion_seconds;
 pub use period::{CalendarUnit, Period};

@@ -687,22 +687,17 @@ fn read_group_by(
         } else if out.contains(&name) {
             sink.error(&p, format!("{name:?} is listed twice"));
         } else {
-            if let Some(Sli::Events {
-                error_query: q1,
-                total_query: q2,
-            }) = sli
-            {
-                if !q1.contains(name.as_str()) || !q2.contains(name.as_str()) {
-                    sink.error(&p, format!("both queries must keep the label {name:?} (e.g. sum by ({name}) (rate(...[{{{{.window}}}}]))) to be grouped by it"));
-                }
-            }
-            if let Some(Sli::Raw {
-                error_ratio_query: q,
-            }) = sli
-            {
-                if !q.contains(name.as_str()) {
-                    sink.error(&p, format!("the query must keep the label {name:?} (e.g. sum by ({name}) (...)) to be grouped by it"));
-                }
+            // Templated queries must aggregate by the group label, or there is nothing to group.
+            let queries: Vec<&str> = match sli {
+                Some(Sli::Events {
+                    error_query,
+                    total_query,
+                }) => vec![error_query, total_query],
+                Some(Sli::Raw { error_ratio_query }) => vec![error_ratio_query],
+                _ => Vec::new(),
+            };
+            if queries.iter().any(|q| !q.contains(name.as_str())) {
+                sink.error(&p, format!("every query must keep the label {name:?} (e.g. sum by ({name}) (rate(...[{{{{.window}}}}]))) to be grouped by it"));
             }
             out.push(name);
         }
@@ -829,15 +824,15 @@ fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Peri
                 None
             }
         };
-        if let (Some(severity), Some(spec)) = (severity, spec) {
-            if row.long.as_millis() > 0 {
-                out.push(BurnWindow {
-                    severity,
-                    long: row.long,
-                    short: row.short,
-                    threshold: threshold_for(spec, nominal, row.long),
-                });
-            }
+        if let (Some(severity), Some(spec)) = (severity, spec)
+            && row.long.as_millis() > 0
+        {
+            out.push(BurnWindow {
+                severity,
+                long: row.long,
+                short: row.short,
+                threshold: threshold_for(spec, nominal, row.long),
+            });
         }
     }
     WindowTable { rows: out }

@@ -41,8 +41,8 @@ fn refuses_what_prometheus_refuses() {
 fn displays_as_people_write_periods() {
     for (secs, text) in [
         (30 * 86400, "30d"),
-        (28 * 86400, "4w"),
-        (365 * 86400, "1y"),
+        (28 * 86400, "28d"),
+        (365 * 86400, "365d"),
         (5400, "1h30m"),
         (90 * 86400, "90d"),
     ] {
