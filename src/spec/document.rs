@@ -316,7 +316,7 @@ fn read_slo(
             format!(
                 "{} is out of range; accepted: a percentage strictly between 0 and 100, e.g. 99.9{}",
                 raw.objective,
-                if raw.objective == 100.0 { " (100% leaves no error budget)" } else if raw.objective > 0.0 && raw.objective < 1.0 { " (a percentage, not a ratio: 0.999 means 0.999%)" } else { "" }
+                if raw.objective == 100.0 { " (100% leaves no error budget)" } else { "" }
             ),
         );
     }

@@ -1,0 +1,121 @@
+//! `sloburn check` end to end: the real binary on real folders.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sloburn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sloburn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run sloburn")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn example_specs_are_valid() {
+    let out = sloburn(&["check", "slo-specs/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    for kind in ["ratio", "latency", "threshold", "events", "raw"] {
+        assert!(
+            text.contains(kind),
+            "no {kind} SLO among the examples:\n{text}"
+        );
+    }
+    assert!(text.contains("calendar month (Europe/Berlin)"), "{text}");
+    assert!(text.contains(" 0 error(s)"), "{text}");
+}
+
+#[test]
+fn a_bad_folder_exits_1_and_keeps_the_good_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("slo-specs/availability.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("nested")).unwrap();
+    std::fs::write(dir.path().join("nested/good.yaml"), &good).unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "version: sloburn/v1\nservice: api\nslos:\n  - name: x\n    objective: 100\n    sli: {raw: {error_ratio_query: 'x[{{.window}}]'}}\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a spec, not read").unwrap();
+    let path = dir.path().to_str().unwrap();
+    let out = sloburn(&["check", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out).replace(path, "<dir>");
+    insta::assert_snapshot!("bad_folder", text);
+
+    let out = sloburn(&["check", "--output", "json", path]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let files = json["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{json:#}");
+    let bad = &files[0];
+    assert_eq!(bad["errors"][0]["line"], 5);
+    assert_eq!(bad["errors"][0]["column"], 16);
+    assert_eq!(bad["errors"][0]["path"], "slos[0].objective");
+    let good_file = &files[1];
+    assert_eq!(good_file["errors"].as_array().unwrap().len(), 0);
+    assert_eq!(good_file["slos"][0]["sli_kind"], "ratio");
+    assert_eq!(
+        good_file["slos"][0]["alert_windows"][0]["burn_rate_threshold"],
+        14.4
+    );
+}
+
+#[test]
+fn json_output_of_the_examples() {
+    let out = sloburn(&["check", "-o", "json", "slo-specs/"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    let slos: Vec<&serde_json::Value> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["slos"].as_array().unwrap())
+        .collect();
+    assert!(slos.len() >= 6);
+    let latency = slos.iter().find(|s| s["sli_kind"] == "latency").unwrap();
+    assert_eq!(latency["period"], "28d");
+    let thresholds: Vec<f64> = latency["alert_windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["burn_rate_threshold"].as_f64().unwrap())
+        .collect();
+    assert_eq!(thresholds.len(), 4);
+    for (got, want) in thresholds.iter().zip([13.44, 5.6, 2.8, 0.9333333333333333]) {
+        assert!((got - want).abs() < 1e-9, "{thresholds:?}");
+    }
+}
+
+#[test]
+fn a_missing_path_is_an_error_not_a_panic() {
+    let out = sloburn(&["check", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("no/such/folder: cannot read"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = sloburn(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = sloburn(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn help_is_stable() {
+    let top = stdout(&sloburn(&["--help"]));
+    let check = stdout(&sloburn(&["check", "--help"]));
+    insta::assert_snapshot!("help", top);
+    insta::assert_snapshot!("check_help", check);
+}
