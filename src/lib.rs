@@ -5,4 +5,5 @@
 //! the YAML specs into one model.
 
 pub mod core;
+pub mod engine;
 pub mod spec;

@@ -1,0 +1,3 @@
+//! The live engine: query plan, history, evaluation loop and the snapshot it publishes.
+
+pub mod snapshot;

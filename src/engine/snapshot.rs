@@ -1,0 +1,157 @@
+//! The immutable result of one evaluation: what `/metrics`, the API, the status page and the gate
+//! read. A new snapshot replaces the old one whole, so readers never see half an evaluation.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Everything sloburn knows after one evaluation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    /// Unix seconds of the evaluation; `None` before the first one.
+    pub evaluated_at: Option<f64>,
+    pub slos: Vec<SloSnapshot>,
+    /// One entry per service, in name order.
+    pub services: Vec<ServiceSnapshot>,
+    pub engine: EngineStats,
+}
+
+/// One SLO series (one per group for `group_by` SLOs).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SloSnapshot {
+    pub service: String,
+    pub slo: String,
+    /// The spec's labels (service labels merged with the SLO's), sorted by name.
+    pub labels: Vec<(String, String)>,
+    /// The `group_by` labels and this series' values, in `group_by` order; empty when ungrouped.
+    pub group: Vec<(String, String)>,
+    /// `events`, `raw`, `ratio`, `latency` or `threshold`.
+    pub sli_kind: String,
+    /// As written: `30d`, `calendar month (Europe/Berlin)`.
+    pub period: String,
+    /// The objective as a ratio, e.g. 0.999.
+    pub objective: f64,
+    /// The period's length in seconds (nominal for calendar periods: the current month's length).
+    pub period_seconds: f64,
+    /// One per distinct alert window, shortest first.
+    pub windows: Vec<WindowSnapshot>,
+    pub period_error_ratio: f64,
+    /// 1 untouched, 0 spent, negative overspent.
+    pub error_budget_remaining: f64,
+    pub period_good_events: f64,
+    pub period_total_events: f64,
+    pub alerts: Vec<AlertSnapshot>,
+    /// Seconds until the budget is spent at the current burn; `None` while it is not burning
+    /// faster than it refills.
+    pub exhaustion_seconds: Option<f64>,
+    /// Whether the newest data could be read (false while the source fails).
+    pub fresh: bool,
+    /// Unix seconds of the last evaluation that read new data for this SLO.
+    pub last_evaluation: f64,
+    /// `policy.freeze_below` as a ratio of the budget (0.1 for 10%).
+    pub freeze_below: f64,
+}
+
+/// Numbers over one alert window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WindowSnapshot {
+    /// As written in PromQL: `5m`, `1h`, `3d`.
+    pub window: String,
+    pub seconds: f64,
+    pub error_ratio: f64,
+    pub burn_rate: f64,
+    pub bad: f64,
+    pub total: f64,
+}
+
+/// One row of the alert table and whether it fires.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertSnapshot {
+    /// `page` or `ticket`.
+    pub severity: String,
+    pub long_window: String,
+    pub short_window: String,
+    pub threshold: f64,
+    pub active: bool,
+    /// Whether the spec disabled this tier (the state is still computed and exported).
+    pub disabled: bool,
+}
+
+/// The freeze decision of one service.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServiceSnapshot {
+    pub service: String,
+    pub frozen: bool,
+    /// The SLOs below their `freeze_below`, with their remaining budget.
+    pub reasons: Vec<FreezeReason>,
+    /// Whether every SLO of the service is fresh.
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FreezeReason {
+    pub slo: String,
+    pub remaining: f64,
+    pub freeze_below: f64,
+}
+
+/// The engine's own health.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EngineStats {
+    pub version: String,
+    /// Seconds the last evaluation took.
+    pub evaluation_duration_seconds: f64,
+    /// Source requests by outcome (`success`, `error`, `timeout`, `bad_response`, ...), since start.
+    pub source_requests_total: BTreeMap<String, u64>,
+    pub source_request_duration: Histogram,
+    pub slos: usize,
+    pub config_last_reload_success: bool,
+    pub config_last_reload_timestamp: f64,
+}
+
+/// A cumulative histogram of durations in seconds, with fixed upper bounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    pub bounds: Vec<f64>,
+    /// Per bound, the number of observations at or below it (cumulative).
+    pub counts: Vec<u64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        let bounds = vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        Self {
+            counts: vec![0; bounds.len()],
+            bounds,
+            sum: 0.0,
+            count: 0,
+        }
+    }
+}
+
+impl Histogram {
+    /// Records one observation.
+    ///
+    /// ```
+    /// let mut h = sloburn::engine::snapshot::Histogram::default();
+    /// h.observe(0.02);
+    /// assert_eq!(h.count, 1);
+    /// assert_eq!(h.counts[h.bounds.iter().position(|b| *b == 0.025).unwrap()], 1);
+    /// ```
+    pub fn observe(&mut self, seconds: f64) {
+        if !seconds.is_finite() || seconds < 0.0 {
+            return;
+        }
+        for (bound, count) in self.bounds.iter().zip(self.counts.iter_mut()) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
