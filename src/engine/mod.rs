@@ -1,3 +1,4 @@
 //! The live engine: query plan, history, evaluation loop and the snapshot it publishes.
 
+pub mod history;
 pub mod snapshot;

@@ -1,0 +1,145 @@
+use super::*;
+use proptest::prelude::*;
+
+fn d(s: &str) -> PromDuration {
+    s.parse().unwrap()
+}
+
+fn windows() -> Vec<PromDuration> {
+    ["5m", "30m", "1h", "2h", "6h", "1d", "3d"].iter().map(|w| d(w)).collect()
+}
+
+/// The truth: every minute's counts, summed naively.
+fn naive(minutes: &[(i64, Counts)], from: i64, to: i64) -> Counts {
+    let mut s = Counts::default();
+    for (end, c) in minutes {
+        if *end > from && *end <= to {
+            s += *c;
+        }
+    }
+    s
+}
+
+#[test]
+fn windows_are_exact_sums_of_minutes() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let mut fed = Vec::new();
+    let start = 1_700_000_040; // a minute boundary
+    for k in 1..=5000 {
+        let c = Counts { bad: (k % 7) as f64, total: 100.0 + (k % 13) as f64 };
+        let end = start + k * 60;
+        h.push_minute(end, c);
+        fed.push((end, c));
+    }
+    let end = start + 5000 * 60;
+    for w in windows() {
+        let want = naive(&fed, end - w.as_secs() as i64, end);
+        let got = h.window(w);
+        assert!((got.bad - want.bad).abs() < 1e-6 && (got.total - want.total).abs() < 1e-6, "{w}: {got:?} vs {want:?}");
+    }
+    let period_sum = h.period(&period);
+    let all = naive(&fed, 0, end);
+    assert!((period_sum.total - all.total).abs() < 1e-6, "{period_sum:?} vs {all:?}");
+}
+
+#[test]
+fn a_minute_is_never_counted_twice() {
+    let period = Period::Rolling(d("7d"));
+    let mut h = History::new(&period, &windows());
+    h.push_minute(600, Counts { bad: 1.0, total: 10.0 });
+    h.push_minute(600, Counts { bad: 1.0, total: 10.0 });
+    h.push_minute(540, Counts { bad: 1.0, total: 10.0 });
+    assert_eq!(h.window(d("5m")), Counts { bad: 1.0, total: 10.0 });
+    assert_eq!(h.period(&period), Counts { bad: 1.0, total: 10.0 });
+}
+
+#[test]
+fn coarse_backfill_then_minutes_make_the_period() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let end = 30 * 86400 + 1_700_006_400; // hour-aligned
+    let from = end - 30 * 86400;
+    // 30 days of hours, each 1 bad of 1000, then the last hour again as minutes.
+    let mut t = from + 3600;
+    while t <= end - 3600 {
+        h.push_coarse(t, Counts { bad: 1.0, total: 1000.0 });
+        t += 3600;
+    }
+    for m in 1..=60 {
+        h.push_minute(end - 3600 + m * 60, Counts { bad: 0.0, total: 1000.0 / 60.0 });
+    }
+    let p = h.period(&period);
+    assert!((p.total - 30.0 * 24.0 * 1000.0).abs() < 1e-6, "{p:?}");
+    assert!((p.bad - (30.0 * 24.0 - 1.0)).abs() < 1e-6, "{p:?}");
+    // The fine ring only has the last hour.
+    assert!((h.window(d("1h")).total - 1000.0).abs() < 1e-6);
+}
+
+#[test]
+fn restore_gives_back_the_same_numbers() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    for k in 1..=3000 {
+        h.push_minute(1_700_000_040 + k * 60, Counts { bad: (k % 3) as f64, total: 50.0 });
+    }
+    let back = History::restore(&period, &windows(), &h.buckets(), h.fed_until(), h.coarse_fed_until());
+    for w in windows() {
+        assert_eq!(back.window(w), h.window(w), "{w}");
+    }
+    assert_eq!(back.period(&period), h.period(&period));
+}
+
+#[test]
+fn memory_per_series_stays_under_64_kib() {
+    for p in ["30d", "28d", "7d", "90d", "365d"] {
+        let h = History::new(&Period::Rolling(d(p)), &windows());
+        assert!(h.heap_bytes() < 64 * 1024, "{p}: {}", h.heap_bytes());
+    }
+    let cal = Period::Calendar { unit: crate::core::CalendarUnit::Month, tz: chrono_tz::Europe::Berlin };
+    assert!(History::new(&cal, &windows()).heap_bytes() < 64 * 1024);
+}
+
+#[test]
+fn calendar_period_counts_from_the_start_of_the_month() {
+    let period = Period::Calendar { unit: crate::core::CalendarUnit::Month, tz: chrono_tz::UTC };
+    let mut h = History::new(&period, &windows());
+    // 2026-03-01T00:00:00Z = 1772323200; feed the last 2 days of February and 1 day of March.
+    let march = 1_772_323_200;
+    for k in 0..(3 * 1440) {
+        let end = march - 2 * 86400 + (k + 1) * 60;
+        h.push_minute(end, Counts { bad: 0.0, total: 1.0 });
+    }
+    let p = h.period(&period);
+    assert!((p.total - 1440.0).abs() < 1e-6, "{p:?}");
+}
+
+proptest! {
+    #[test]
+    fn windows_match_the_naive_sum_with_gaps(
+        steps in proptest::collection::vec((1i64..30, 0u32..50, 0u32..500), 1..400)
+    ) {
+        let period = Period::Rolling(d("7d"));
+        let mut h = History::new(&period, &windows());
+        let mut fed = Vec::new();
+        let mut end = 1_700_000_040;
+        for (gap, bad, total) in steps {
+            end += gap * 60;
+            let c = Counts { bad: bad.min(total) as f64, total: total as f64 };
+            h.push_minute(end, c);
+            fed.push((end, c));
+        }
+        for w in windows() {
+            let want = naive(&fed, end - w.as_secs() as i64, end);
+            let got = h.window(w);
+            prop_assert!((got.bad - want.bad).abs() < 1e-3 && (got.total - want.total).abs() < 1e-3, "{} {:?} {:?}", w, got, want);
+        }
+        // The period's old edge cuts one coarse bucket, weighted by share: the sum lies between
+        // the sums that start at that bucket's two boundaries.
+        let from = end - 7 * 86400;
+        let lo = naive(&fed, from.div_euclid(3600) * 3600 + 3600, end);
+        let hi = naive(&fed, from.div_euclid(3600) * 3600, end);
+        let got = h.period(&period);
+        prop_assert!(got.total >= lo.total - 1e-3 && got.total <= hi.total + 1e-3, "{:?} not in [{:?}, {:?}]", got, lo, hi);
+    }
+}
