@@ -161,7 +161,12 @@ pub struct History {
     /// Fine windows in minutes, with their running sums.
     fine_windows: Vec<(i64, Counts)>,
     advances: u32,
+    /// Chunks changed since the last [`History::take_dirty`]: fine hours and coarse buckets.
+    dirty: std::collections::BTreeSet<(Tier, i64)>,
 }
+
+/// Fine buckets are stored an hour to a row.
+pub const CHUNK_SECS: i64 = 3600;
 
 /// A bucket as stored durably.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -171,7 +176,7 @@ pub struct Bucket {
     pub counts: Counts,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tier {
     Fine,
     Coarse,
@@ -201,6 +206,7 @@ impl History {
             coarse_fed_until: None,
             fine_windows,
             advances: 0,
+            dirty: Default::default(),
         }
     }
 
@@ -228,6 +234,7 @@ impl History {
             self.advance_fine(start);
             self.fine_add(start, c);
             self.fine_fed_until = Some(minute_end);
+            self.dirty.insert((Tier::Fine, start.div_euclid(CHUNK_SECS) * CHUNK_SECS));
         }
         if self.coarse_fed_until.is_none_or(|fed| minute_end > fed) {
             let cstart = start.div_euclid(self.coarse.res) * self.coarse.res;
@@ -235,6 +242,7 @@ impl History {
             let old = self.coarse.get(cstart);
             self.coarse.set(cstart, old + c);
             self.coarse_fed_until = Some(minute_end);
+            self.dirty.insert((Tier::Coarse, cstart));
         }
     }
 
@@ -249,6 +257,7 @@ impl History {
             return;
         }
         self.coarse.set(start, c);
+        self.dirty.insert((Tier::Coarse, start));
         if self.coarse_fed_until.is_none_or(|fed| bucket_end > fed) {
             self.coarse_fed_until = Some(bucket_end);
         }
@@ -454,6 +463,97 @@ impl History {
         h.coarse_fed_until = coarse_fed_until;
         h.resum();
         h
+    }
+
+    /// The stored form of every chunk changed since the last call: `(tier, chunk start, bytes)`,
+    /// with `None` for a chunk that is now empty (to delete).
+    pub fn take_dirty(&mut self) -> Vec<(Tier, i64, Option<Vec<u8>>)> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|(tier, start)| (tier, start, self.encode_chunk(tier, start)))
+            .collect()
+    }
+
+    /// Every non-empty chunk in stored form.
+    pub fn chunks(&self) -> Vec<(Tier, i64, Vec<u8>)> {
+        let mut starts = std::collections::BTreeSet::new();
+        for b in self.buckets() {
+            let start = match b.tier {
+                Tier::Fine => b.start.div_euclid(CHUNK_SECS) * CHUNK_SECS,
+                Tier::Coarse => b.start,
+            };
+            starts.insert((b.tier, start));
+        }
+        starts
+            .into_iter()
+            .filter_map(|(tier, start)| self.encode_chunk(tier, start).map(|bytes| (tier, start, bytes)))
+            .collect()
+    }
+
+    /// A fine chunk is 60 minutes of (bad, total) as f32 little-endian; a coarse one is one
+    /// bucket as two f64.
+    fn encode_chunk(&self, tier: Tier, start: i64) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut any = false;
+        match tier {
+            Tier::Fine => {
+                for m in 0..(CHUNK_SECS / FINE_SECS) {
+                    let c = self.fine.get(start + m * FINE_SECS);
+                    any |= c.bad != 0.0 || c.total != 0.0;
+                    out.extend_from_slice(&(c.bad as f32).to_le_bytes());
+                    out.extend_from_slice(&(c.total as f32).to_le_bytes());
+                }
+            }
+            Tier::Coarse => {
+                let c = self.coarse.get(start);
+                any = c.bad != 0.0 || c.total != 0.0;
+                out.extend_from_slice(&c.bad.to_le_bytes());
+                out.extend_from_slice(&c.total.to_le_bytes());
+            }
+        }
+        any.then_some(out)
+    }
+
+    /// Buckets from a stored chunk; malformed bytes give no buckets rather than a panic.
+    pub fn decode_chunk(tier: Tier, start: i64, bytes: &[u8]) -> Vec<Bucket> {
+        match tier {
+            Tier::Fine => bytes
+                .chunks_exact(8)
+                .enumerate()
+                .filter_map(|(m, pair)| {
+                    let bad = f32::from_le_bytes(pair[0..4].try_into().ok()?);
+                    let total = f32::from_le_bytes(pair[4..8].try_into().ok()?);
+                    Some(Bucket {
+                        tier,
+                        start: start + m as i64 * FINE_SECS,
+                        counts: Counts { bad: f64::from(bad), total: f64::from(total) },
+                    })
+                })
+                .collect(),
+            Tier::Coarse => {
+                if bytes.len() != 16 {
+                    return Vec::new();
+                }
+                let bad = f64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
+                let total = f64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+                vec![Bucket { tier, start, counts: Counts { bad, total } }]
+            }
+        }
+    }
+
+    /// The oldest chunk start still worth keeping per tier (older rows can be deleted).
+    pub fn retention_floor(&self) -> (i64, i64) {
+        let fine = self
+            .fine
+            .head
+            .map(|h| (h - FINE_SECS * FINE_LEN as i64).div_euclid(CHUNK_SECS) * CHUNK_SECS)
+            .unwrap_or(i64::MIN);
+        let coarse = self
+            .coarse
+            .head
+            .map(|h| h - self.coarse.res * self.coarse.len() as i64)
+            .unwrap_or(i64::MIN);
+        (fine, coarse)
     }
 
     /// Bytes of bucket storage this history holds (for the memory budget).

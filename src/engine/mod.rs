@@ -1,4 +1,7 @@
 //! The live engine: query plan, history, evaluation loop and the snapshot it publishes.
 
+pub mod evaluate;
 pub mod history;
+pub mod plan;
+pub mod runner;
 pub mod snapshot;

@@ -143,3 +143,26 @@ proptest! {
         prop_assert!(got.total >= lo.total - 1e-3 && got.total <= hi.total + 1e-3, "{:?} not in [{:?}, {:?}]", got, lo, hi);
     }
 }
+
+#[test]
+fn chunks_round_trip() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    for k in 1..=200 {
+        h.push_minute(1_700_000_040 + k * 60, Counts { bad: (k % 5) as f64, total: 40.0 });
+    }
+    let dirty = h.take_dirty();
+    assert!(!dirty.is_empty());
+    assert!(h.take_dirty().is_empty());
+    let buckets: Vec<Bucket> = h
+        .chunks()
+        .into_iter()
+        .flat_map(|(tier, start, bytes)| History::decode_chunk(tier, start, &bytes))
+        .collect();
+    let back = History::restore(&period, &windows(), &buckets, h.fed_until(), h.coarse_fed_until());
+    for w in windows() {
+        assert_eq!(back.window(w), h.window(w), "{w}");
+    }
+    assert_eq!(back.period(&period), h.period(&period));
+    assert!(History::decode_chunk(Tier::Coarse, 0, &[1, 2, 3]).is_empty());
+}

@@ -1,0 +1,568 @@
+//! The evaluation loop's work for one tick: bring every SLO's history up to the newest complete
+//! minute (backfilling whatever is missing), evaluate, persist, and build the snapshot.
+//!
+//! Per SLO and tick, in steady state, one range query per expression asks for the minutes since
+//! the last tick (usually one point). After a gap longer than [`CATCHUP_MINUTES`] (first start,
+//! sloburn or Prometheus down), the period is first rebuilt from coarse buckets (1h), then the
+//! last 3 days from minutes. SLOs are worked on concurrently within a limit; one SLO's failure
+//! never touches another's numbers: its last good values stay and it is marked stale.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::core::{Counts, Period, PromDuration};
+use crate::engine::evaluate::{Freshness, evaluate_series, services};
+use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
+use crate::engine::plan::QueryPlan;
+use crate::engine::snapshot::{EngineStats, Histogram, Snapshot};
+use crate::source::prometheus::Client;
+use crate::source::{Series, SourceError};
+use crate::spec::Slo;
+use crate::store::{SloChanges, SloMeta, Store, StoredSlo};
+
+/// Gaps up to this many minutes are filled minute by minute; longer ones rebuild from coarse
+/// buckets first.
+pub const CATCHUP_MINUTES: i64 = 6 * 60;
+
+/// Counters of source requests, shared by all tasks of a tick.
+#[derive(Debug, Default)]
+pub struct SourceStats {
+    pub by_outcome: BTreeMap<String, u64>,
+    pub duration: Histogram,
+}
+
+/// One group of an SLO (the only one for an ungrouped SLO, with key `""`).
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub labels: Vec<(String, String)>,
+    pub history: History,
+}
+
+/// Everything the engine keeps about one SLO.
+#[derive(Debug, Clone)]
+pub struct SloState {
+    pub slo: Slo,
+    pub plan: QueryPlan,
+    pub fingerprint: String,
+    pub groups: BTreeMap<String, Group>,
+    pub fine_fed_until: Option<i64>,
+    pub coarse_fed_until: Option<i64>,
+    pub fresh: bool,
+    pub last_evaluation: f64,
+    /// Why the last tick failed, if it did (logged once per change, not per tick).
+    pub last_error: Option<String>,
+    /// Groups seen beyond `max_groups` in the last tick.
+    pub groups_dropped: usize,
+}
+
+impl SloState {
+    /// A fresh state, or one rebuilt from the store when the SLI definition is unchanged.
+    pub fn new(slo: Slo, stored: Option<StoredSlo>) -> Self {
+        let fingerprint = fingerprint(&slo);
+        let windows = slo.alerting.windows.windows();
+        let mut state = Self {
+            plan: QueryPlan::new(&slo),
+            fingerprint: fingerprint.clone(),
+            groups: BTreeMap::new(),
+            fine_fed_until: None,
+            coarse_fed_until: None,
+            fresh: false,
+            last_evaluation: 0.0,
+            last_error: None,
+            groups_dropped: 0,
+            slo,
+        };
+        if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
+            for (key, labels) in &stored.meta.groups {
+                let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
+                let history = History::restore(
+                    &state.slo.period,
+                    &windows,
+                    buckets,
+                    stored.meta.fine_fed_until,
+                    stored.meta.coarse_fed_until,
+                );
+                state.groups.insert(
+                    key.clone(),
+                    Group {
+                        labels: labels.clone(),
+                        history,
+                    },
+                );
+            }
+            state.fine_fed_until = stored.meta.fine_fed_until;
+            state.coarse_fed_until = stored.meta.coarse_fed_until;
+        }
+        state
+    }
+
+    /// The stored form of this SLO's markers.
+    pub fn meta(&self) -> SloMeta {
+        SloMeta {
+            fingerprint: self.fingerprint.clone(),
+            fine_fed_until: self.fine_fed_until,
+            coarse_fed_until: self.coarse_fed_until,
+            groups: self
+                .groups
+                .iter()
+                .map(|(k, g)| (k.clone(), g.labels.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// What identifies an SLO's history: its SLI and grouping. A change to either (a new query)
+/// starts a fresh history; a change to the objective or alerting keeps it.
+pub fn fingerprint(slo: &Slo) -> String {
+    let text = format!("{:?}|{:?}", slo.sli, slo.group_by);
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The part of the period that needs coarse buckets.
+fn period_span(period: &Period) -> i64 {
+    match period {
+        Period::Rolling(d) => d.as_secs() as i64,
+        // The month can be 31 days; keep its whole length reachable.
+        Period::Calendar { .. } => period.nominal().as_secs() as i64 + 86400,
+    }
+}
+
+/// Queries the source on behalf of one SLO, recording every request.
+#[derive(Clone)]
+pub struct Querier {
+    pub client: Client,
+    pub stats: Arc<Mutex<SourceStats>>,
+    pub limit: Arc<Semaphore>,
+}
+
+impl Querier {
+    async fn range(&self, expr: &str, start: i64, end: i64, step: i64) -> Result<Vec<Series>, SourceError> {
+        let _permit = self.limit.acquire().await;
+        let started = Instant::now();
+        let result = self.client.query_range(expr, start, end, step).await;
+        self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started.elapsed());
+        result.map(|a| a.series)
+    }
+
+    async fn instant(&self, expr: &str, at: i64) -> Result<Vec<Series>, SourceError> {
+        let _permit = self.limit.acquire().await;
+        let started = Instant::now();
+        let result = self.client.query(expr, at).await;
+        self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started.elapsed());
+        result.map(|a| a.series)
+    }
+
+    fn record(&self, result: &Result<(), SourceError>, elapsed: Duration) {
+        let outcome = match result {
+            Ok(()) => "success",
+            Err(e) => e.outcome(),
+        };
+        self.record_outcome(outcome, Some(elapsed));
+    }
+
+    /// Counts an outcome found after the request succeeded (e.g. too many series).
+    pub fn record_outcome(&self, outcome: &str, elapsed: Option<Duration>) {
+        if let Ok(mut s) = self.stats.lock() {
+            *s.by_outcome.entry(outcome.to_string()).or_default() += 1;
+            if let Some(e) = elapsed {
+                s.duration.observe(e.as_secs_f64());
+            }
+        }
+    }
+}
+
+/// Why an SLO could not be brought up to date this tick.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TickError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("the query returned {0} series where one was expected; aggregate it (e.g. sum(...)) or use group_by")]
+    TooManySeries(usize),
+    #[error("a sample is infinite ({0}); check the query")]
+    InvalidSample(String),
+    #[error("latency threshold {threshold} is not a bucket boundary of the histogram; its boundaries are: {boundaries}")]
+    NoSuchBucket { threshold: f64, boundaries: String },
+}
+
+impl TickError {
+    fn outcome(&self) -> Option<&'static str> {
+        match self {
+            TickError::Source(_) => None, // counted when the request ended
+            TickError::TooManySeries(_) => Some("too_many_series"),
+            TickError::InvalidSample(_) => Some("invalid_sample"),
+            TickError::NoSuchBucket { .. } => Some("no_such_bucket"),
+        }
+    }
+}
+
+/// Brings one SLO up to `target` (the end of the newest complete minute to read).
+pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<bool, TickError> {
+    if state.fine_fed_until.is_some_and(|fed| fed >= target) {
+        return Ok(false);
+    }
+    resolve_le(state, q, target).await?;
+    let big_gap = state
+        .fine_fed_until
+        .is_none_or(|fed| target - fed > CATCHUP_MINUTES * FINE_SECS);
+    let mut fine_from = state.fine_fed_until.unwrap_or(i64::MIN);
+    if big_gap {
+        let res = History::new(&state.slo.period, &[]).coarse_res();
+        let oldest = target - period_span(&state.slo.period) - res;
+        let from = state.coarse_fed_until.unwrap_or(oldest).max(oldest).div_euclid(res) * res;
+        let to = target.div_euclid(res) * res;
+        if to > from {
+            let queries = state.plan.bucket_queries(PromDuration::from_secs(res as u64));
+            let (bad, total) = tokio::try_join!(
+                q.range(&queries.bad, from + res, to, res),
+                q.range(&queries.total, from + res, to, res),
+            )?;
+            let points = pair(state, bad, total)?;
+            for ((key, t), c) in points {
+                group_of(state, &key).history.push_coarse(t, c);
+            }
+            state.coarse_fed_until = Some(to);
+        }
+        fine_from = fine_from.max(target - FINE_SPAN_SECS);
+    }
+    let queries = state.plan.bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
+    let start = fine_from + FINE_SECS;
+    let (bad, total) = tokio::try_join!(
+        q.range(&queries.bad, start, target, FINE_SECS),
+        q.range(&queries.total, start, target, FINE_SECS),
+    )?;
+    let points = pair(state, bad, total)?;
+    for ((key, t), c) in points {
+        group_of(state, &key).history.push_minute(t, c);
+    }
+    if state.groups.is_empty() && state.slo.group_by.is_empty() {
+        group_of(state, "");
+    }
+    for g in state.groups.values_mut() {
+        g.history.mark_empty_until(target);
+    }
+    state.fine_fed_until = Some(target);
+    state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |c| c.max(target)));
+    Ok(true)
+}
+
+/// For latency SLIs, finds how the histogram writes the threshold's `le` (e.g. `0.3` or `0.30`).
+async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), TickError> {
+    let (Some(lookup), Some(threshold)) = (state.plan.le_lookup(), state.plan.latency_threshold()) else {
+        return Ok(());
+    };
+    if state.plan.le_value.is_some() {
+        return Ok(());
+    }
+    let series = q.instant(&lookup, at).await?;
+    if series.is_empty() {
+        return Ok(()); // no data yet: the default spelling is tried, and looked up again later
+    }
+    let mut boundaries: Vec<String> = series.iter().filter_map(|s| s.labels.get("le").cloned()).collect();
+    let found = boundaries.iter().find(|le| {
+        le.parse::<f64>()
+            .is_ok_and(|v| (v - threshold).abs() <= threshold.abs() * 1e-9)
+    });
+    match found {
+        Some(le) => {
+            state.plan.le_value = Some(le.clone());
+            Ok(())
+        }
+        None => {
+            boundaries.sort_by(|a, b| {
+                let (x, y) = (a.parse::<f64>().unwrap_or(f64::MAX), b.parse::<f64>().unwrap_or(f64::MAX));
+                x.total_cmp(&y)
+            });
+            Err(TickError::NoSuchBucket {
+                threshold,
+                boundaries: boundaries.join(", "),
+            })
+        }
+    }
+}
+
+/// The key of a series' group: its `group_by` label values, joined.
+fn group_key(group_by: &[String], labels: &BTreeMap<String, String>) -> (String, Vec<(String, String)>) {
+    let pairs: Vec<(String, String)> = group_by
+        .iter()
+        .map(|l| (l.clone(), labels.get(l).cloned().unwrap_or_default()))
+        .collect();
+    let key = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\u{1f}");
+    (key, pairs)
+}
+
+fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
+    let period = state.slo.period;
+    let windows = state.slo.alerting.windows.windows();
+    state.groups.entry(key.to_string()).or_insert_with(|| Group {
+        labels: Vec::new(),
+        history: History::new(&period, &windows),
+    })
+}
+
+/// Joins the bad and total answers into counts per (group, time), in time order per group.
+/// Series beyond `max_groups` are dropped (and counted).
+fn pair(
+    state: &mut SloState,
+    bad: Vec<Series>,
+    total: Vec<Series>,
+) -> Result<BTreeMap<(String, i64), Counts>, TickError> {
+    let grouped = !state.slo.group_by.is_empty();
+    if !grouped && (bad.len() > 1 || total.len() > 1) {
+        return Err(TickError::TooManySeries(bad.len().max(total.len())));
+    }
+    let mut out: BTreeMap<(String, i64), Counts> = BTreeMap::new();
+    let mut dropped = std::collections::BTreeSet::new();
+    for (is_bad, series) in [(true, bad), (false, total)] {
+        for s in series {
+            let (key, labels) = group_key(&state.slo.group_by, &s.labels);
+            if !state.groups.contains_key(&key) {
+                if state.groups.len() >= state.slo.max_groups as usize {
+                    dropped.insert(key);
+                    continue;
+                }
+                group_of(state, &key).labels = labels;
+            }
+            for (t, v) in s.points {
+                if v.is_infinite() {
+                    return Err(TickError::InvalidSample(format!("{v} at {t}")));
+                }
+                if v.is_nan() {
+                    continue; // no data in that bucket (e.g. 0/0 with no traffic)
+                }
+                let c = out.entry((key.clone(), t)).or_default();
+                if is_bad {
+                    c.bad += v.max(0.0);
+                } else {
+                    c.total += v.max(0.0);
+                }
+            }
+        }
+    }
+    state.groups_dropped = dropped.len();
+    Ok(out)
+}
+
+/// The engine: SLO states, the source and the store.
+pub struct Engine {
+    pub slos: Vec<SloState>,
+    pub querier: Querier,
+    pub store: Option<Arc<Store>>,
+    pub reload_success: bool,
+    pub reload_timestamp: f64,
+}
+
+impl Engine {
+    /// Brings every SLO up to `target` concurrently, persists, and returns the snapshot of the
+    /// numbers at `now`.
+    pub async fn tick(&mut self, target: i64, now: f64) -> Snapshot {
+        let started = Instant::now();
+        let mut set = JoinSet::new();
+        let total = self.slos.len();
+        let backfilling = self
+            .slos
+            .iter()
+            .filter(|s| s.fine_fed_until.is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS))
+            .count();
+        if backfilling > 0 {
+            tracing::info!(slos = backfilling, "backfilling history from the source");
+        }
+        for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
+            let q = self.querier.clone();
+            set.spawn(async move {
+                let result = catch_up(&mut state, &q, target).await;
+                match &result {
+                    Ok(_) => {
+                        state.fresh = true;
+                        state.last_evaluation = now;
+                        if state.last_error.take().is_some() {
+                            tracing::info!(slo = %state.slo.id(), "SLO data is readable again");
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(outcome) = e.outcome() {
+                            q.record_outcome(outcome, None);
+                        }
+                        state.fresh = false;
+                        let msg = e.to_string();
+                        // Log a failure when it starts or changes, not on every tick.
+                        if state.last_error.as_deref() != Some(msg.as_str()) {
+                            tracing::warn!(slo = %state.slo.id(), error = %msg, "cannot update SLO; keeping its last values, marked stale");
+                            state.last_error = Some(msg);
+                        }
+                    }
+                }
+                if state.groups_dropped > 0 {
+                    tracing::warn!(slo = %state.slo.id(), cap = state.slo.max_groups, dropped = state.groups_dropped, "group_by cap reached: series of further groups are ignored (raise max_groups to track them)");
+                }
+                (index, state)
+            });
+        }
+        let mut done: Vec<Option<SloState>> = vec![None; total];
+        let mut finished = 0usize;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((index, state)) => {
+                    done[index] = Some(state);
+                    finished += 1;
+                    if backfilling > 0 && total >= 10 && finished % (total / 10) == 0 {
+                        tracing::info!(done = finished, of = total, "evaluation progress");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "an SLO task failed"),
+            }
+        }
+        self.slos = done.into_iter().flatten().collect();
+        self.persist().await;
+        let snapshot = self.snapshot(now, started.elapsed());
+        tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
+        snapshot
+    }
+
+    async fn persist(&mut self) {
+        let Some(store) = self.store.clone() else { return };
+        let mut metas = Vec::new();
+        let mut dirty = Vec::new();
+        for s in &mut self.slos {
+            metas.push((s.slo.id(), s.meta()));
+            let groups: Vec<(String, _, _)> = s
+                .groups
+                .iter_mut()
+                .map(|(k, g)| (k.clone(), g.history.take_dirty(), g.history.retention_floor()))
+                .collect();
+            dirty.push(groups);
+        }
+        let result = tokio::task::spawn_blocking(move || {
+            let changes: Vec<SloChanges> = metas
+                .iter()
+                .zip(dirty.iter())
+                .map(|((id, meta), groups)| SloChanges {
+                    id,
+                    meta,
+                    chunks: groups.iter().map(|(k, rows, _)| (k.as_str(), rows.clone())).collect(),
+                    prune: groups.iter().map(|(k, _, floor)| (k.as_str(), *floor)).collect(),
+                })
+                .collect();
+            store.save(&changes)
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot save the history; it is kept in memory and re-queried after a restart"),
+            Err(e) => tracing::error!(error = %e, "saving the history failed"),
+        }
+    }
+
+    /// The numbers of every SLO series as they stand.
+    pub fn snapshot(&self, now: f64, took: Duration) -> Snapshot {
+        let mut slos = Vec::new();
+        for s in &self.slos {
+            for g in s.groups.values() {
+                slos.push(evaluate_series(
+                    &s.slo,
+                    &g.labels,
+                    &g.history,
+                    Freshness {
+                        fresh: s.fresh,
+                        last_evaluation: s.last_evaluation,
+                    },
+                ));
+            }
+        }
+        let services = services(&slos);
+        let (by_outcome, duration) = match self.querier.stats.lock() {
+            Ok(s) => (s.by_outcome.clone(), s.duration.clone()),
+            Err(_) => Default::default(),
+        };
+        Snapshot {
+            evaluated_at: Some(now),
+            services,
+            engine: EngineStats {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                evaluation_duration_seconds: took.as_secs_f64(),
+                source_requests_total: by_outcome,
+                source_request_duration: duration,
+                slos: self.slos.len(),
+                config_last_reload_success: self.reload_success,
+                config_last_reload_timestamp: self.reload_timestamp,
+            },
+            slos,
+        }
+    }
+
+    /// Replaces the SLO set: unchanged SLOs keep their state and history, changed SLIs start
+    /// afresh, removed SLOs are dropped from the store.
+    pub fn replace_slos(&mut self, new: Vec<Slo>) {
+        let mut old: BTreeMap<String, SloState> = std::mem::take(&mut self.slos)
+            .into_iter()
+            .map(|s| (s.slo.id(), s))
+            .collect();
+        let mut next = Vec::new();
+        for slo in new {
+            let id = slo.id();
+            let fp = fingerprint(&slo);
+            match old.remove(&id) {
+                Some(mut state) if state.fingerprint == fp => {
+                    let same_shape = state.slo.period == slo.period
+                        && state.slo.alerting.windows.windows() == slo.alerting.windows.windows();
+                    if !same_shape {
+                        // Rebuild the rings for the new period or windows from the same buckets.
+                        let windows = slo.alerting.windows.windows();
+                        for g in state.groups.values_mut() {
+                            let buckets: Vec<_> = g
+                                .history
+                                .chunks()
+                                .into_iter()
+                                .flat_map(|(t, s, b)| History::decode_chunk(t, s, &b))
+                                .collect();
+                            g.history = History::restore(&slo.period, &windows, &buckets, g.history.fed_until(), g.history.coarse_fed_until());
+                        }
+                    }
+                    state.slo = slo;
+                    next.push(state);
+                }
+                Some(_) => {
+                    tracing::info!(slo = %id, "SLI definition changed: starting a fresh history");
+                    self.forget(&id);
+                    next.push(SloState::new(slo, None));
+                }
+                None => next.push(SloState::new(slo, None)),
+            }
+        }
+        for id in old.keys() {
+            tracing::info!(slo = %id, "SLO removed from the specs: dropping its history");
+            self.forget(id);
+        }
+        self.slos = next;
+    }
+
+    fn forget(&self, id: &str) {
+        if let Some(store) = &self.store
+            && let Err(e) = store.remove(id)
+        {
+            tracing::error!(slo = %id, error = %e, "cannot remove the SLO's stored history");
+        }
+    }
+}
+
+/// The end of the newest complete minute to query at `now` (unix seconds) with `lag`.
+pub fn target_at(now: f64, lag: Duration) -> i64 {
+    let t = (now - lag.as_secs_f64()).floor() as i64;
+    t.div_euclid(FINE_SECS) * FINE_SECS
+}
+
+#[cfg(test)]
+mod tests;

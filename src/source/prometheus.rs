@@ -1,0 +1,331 @@
+//! A client of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`) with the
+//! authentication and tenancy headers of Thanos, Mimir and Cortex, a per-request timeout and a
+//! bound on the response size.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::{Series, SourceError};
+
+/// Largest response body read; a bigger one is a bad response, not an out-of-memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// How to reach a Prometheus-compatible API.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub url: String,
+    /// Extra headers on every request (e.g. `X-Scope-OrgID` for Mimir and Cortex tenants).
+    pub headers: BTreeMap<String, String>,
+    pub bearer_token: Option<String>,
+    pub basic_auth: Option<(String, String)>,
+    /// PEM CA bundle to trust, in addition to the system's.
+    pub ca_pem: Option<Vec<u8>>,
+    pub insecure_skip_verify: bool,
+    pub timeout: Duration,
+}
+
+/// Errors building a client from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid Prometheus URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error("invalid header {0:?}")]
+    Header(String),
+    #[error("invalid CA file: {0}")]
+    Ca(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// A Prometheus API client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    timeout: Duration,
+}
+
+/// One answer, with what it cost.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub series: Vec<Series>,
+    pub elapsed: Duration,
+}
+
+impl Client {
+    pub fn new(cfg: &ClientConfig) -> Result<Self, ClientError> {
+        // rustls needs one process-wide crypto provider; ring is the chosen one. A second
+        // install (another client) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = cfg.url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::Url {
+                url: cfg.url.clone(),
+                reason: "accepted: an http:// or https:// URL".into(),
+            });
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &cfg.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| ClientError::Header(k.clone()))?;
+            let value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|_| ClientError::Header(k.clone()))?;
+            headers.insert(name, value);
+        }
+        if let Some(token) = &cfg.bearer_token {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                .map_err(|_| ClientError::Header("Authorization".into()))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        if let Some((user, password)) = &cfg.basic_auth {
+            use std::io::Write;
+            let mut raw = Vec::new();
+            let _ = write!(raw, "{user}:{password}");
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {}", base64(&raw)))
+                .map_err(|_| ClientError::Header("Authorization".into()))?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .danger_accept_invalid_certs(cfg.insecure_skip_verify)
+            .user_agent(concat!("sloburn/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &cfg.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::Ca(e.to_string()))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| ClientError::Build(e.to_string()))?;
+        Ok(Self {
+            http,
+            base,
+            timeout: cfg.timeout,
+        })
+    }
+
+    /// Evaluates `expr` at each step in [start, end] (unix seconds).
+    pub async fn query_range(
+        &self,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Answer, SourceError> {
+        let params = [
+            ("query", expr.to_string()),
+            ("start", start.to_string()),
+            ("end", end.to_string()),
+            ("step", step.to_string()),
+        ];
+        self.get("/api/v1/query_range", &params).await
+    }
+
+    /// Evaluates `expr` at one instant (unix seconds).
+    pub async fn query(&self, expr: &str, at: i64) -> Result<Answer, SourceError> {
+        let params = [("query", expr.to_string()), ("time", at.to_string())];
+        self.get("/api/v1/query", &params).await
+    }
+
+    async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, SourceError> {
+        let started = Instant::now();
+        let url = format!("{}{path}", self.base);
+        // POST with a form body, as Prometheus accepts: long queries do not hit URL limits.
+        let response = self
+            .http
+            .post(&url)
+            .form(params)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let body = read_limited(response).await.map_err(|e| match e {
+            ReadError::Http(e) => self.classify(e),
+            ReadError::TooLarge => SourceError::BadResponse(format!(
+                "response larger than {MAX_RESPONSE_BYTES} bytes"
+            )),
+        })?;
+        let series = parse_body(status.as_u16(), &body)?;
+        Ok(Answer {
+            series,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn classify(&self, e: reqwest::Error) -> SourceError {
+        if e.is_timeout() {
+            SourceError::Timeout(self.timeout)
+        } else {
+            SourceError::Unreachable(error_chain(&e))
+        }
+    }
+}
+
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+#[derive(Deserialize)]
+struct ApiResponse {
+    status: String,
+    #[serde(default)]
+    data: Option<ApiData>,
+    #[serde(default, rename = "errorType")]
+    error_type: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct MatrixSeries {
+    #[serde(default)]
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+    #[serde(default)]
+    value: Option<(f64, String)>,
+}
+
+/// Parses an API answer into series; vectors become series of one point, a scalar a series
+/// without labels.
+pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> {
+    let parsed: Result<ApiResponse, _> = serde_json::from_slice(body);
+    let response = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            if !(200..300).contains(&status) {
+                return Err(SourceError::Http {
+                    status,
+                    body: snippet(body),
+                });
+            }
+            return Err(SourceError::BadResponse(format!("not the Prometheus API's JSON ({e})")));
+        }
+    };
+    if response.status != "success" {
+        return Err(SourceError::Query {
+            kind: response.error_type.unwrap_or_else(|| format!("HTTP {status}")),
+            message: response.error.unwrap_or_default(),
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(SourceError::Http {
+            status,
+            body: snippet(body),
+        });
+    }
+    let data = response
+        .data
+        .ok_or_else(|| SourceError::BadResponse("success without data".into()))?;
+    match data.result_type.as_str() {
+        "matrix" | "vector" => {
+            let raw: Vec<MatrixSeries> = serde_json::from_value(data.result)
+                .map_err(|e| SourceError::BadResponse(format!("result: {e}")))?;
+            raw.into_iter()
+                .map(|s| {
+                    let pairs = if s.values.is_empty() {
+                        s.value.into_iter().collect()
+                    } else {
+                        s.values
+                    };
+                    let points = pairs
+                        .into_iter()
+                        .map(|(t, v)| Ok((t.round() as i64, parse_value(&v)?)))
+                        .collect::<Result<Vec<_>, SourceError>>()?;
+                    Ok(Series {
+                        labels: s.metric,
+                        points,
+                    })
+                })
+                .collect()
+        }
+        "scalar" => {
+            let (t, v): (f64, String) = serde_json::from_value(data.result)
+                .map_err(|e| SourceError::BadResponse(format!("scalar: {e}")))?;
+            Ok(vec![Series {
+                labels: BTreeMap::new(),
+                points: vec![(t.round() as i64, parse_value(&v)?)],
+            }])
+        }
+        other => Err(SourceError::BadResponse(format!("unexpected result type {other:?}"))),
+    }
+}
+
+/// Sample values are strings in the API: numbers, `NaN`, `+Inf`, `-Inf`.
+fn parse_value(v: &str) -> Result<f64, SourceError> {
+    match v {
+        "NaN" => Ok(f64::NAN),
+        "+Inf" | "Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        _ => v
+            .parse()
+            .map_err(|_| SourceError::BadResponse(format!("sample value {v:?} is not a number"))),
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! The durable SLI history in redb under the state directory.
+//!
+//! One write transaction per tick holds every SLO's new chunks and markers, and redb commits it
+//! durably (fsync) before the tick ends: a crash (kill -9) at any instant loses at most the tick in
+//! flight, whose minutes are queried again on restart because the markers did not move.
+//!
+//! Tables: `slos` maps an SLO id (`service/slo`) to its metadata (JSON: the fingerprint of its
+//! SLI definition, the fed-until markers, its groups); `chunks` maps (SLO id, group key, tier,
+//! chunk start) to the chunk bytes of [`History`]. A changed fingerprint means the SLI's query
+//! changed: the old history is dropped and a fresh one built.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::history::{Bucket, History, Tier};
+
+const SLOS: TableDefinition<&str, &[u8]> = TableDefinition::new("slos");
+const CHUNKS: TableDefinition<(&str, &str, u8, i64), &[u8]> = TableDefinition::new("chunks");
+
+/// The database file inside the state directory.
+pub const FILE_NAME: &str = "sloburn.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state directory {dir}: {source}")]
+    Dir {
+        dir: String,
+        source: std::io::Error,
+    },
+    #[error("history database {file}: {message}")]
+    Db { file: String, message: String },
+}
+
+/// What is stored about one SLO.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SloMeta {
+    /// Hash of the SLI definition; a different one starts a fresh history.
+    pub fingerprint: String,
+    pub fine_fed_until: Option<i64>,
+    pub coarse_fed_until: Option<i64>,
+    /// Group key to its labels, for grouped SLOs (the key `""` for an ungrouped one).
+    pub groups: BTreeMap<String, Vec<(String, String)>>,
+}
+
+/// A loaded SLO: its metadata and the buckets of each group.
+#[derive(Debug, Clone, Default)]
+pub struct StoredSlo {
+    pub meta: SloMeta,
+    pub buckets: BTreeMap<String, Vec<Bucket>>,
+}
+
+/// The changes of one SLO in one tick.
+pub struct SloChanges<'a> {
+    pub id: &'a str,
+    pub meta: &'a SloMeta,
+    /// Per group key: `(tier, chunk start, bytes or None to delete)`.
+    pub chunks: Vec<(&'a str, Vec<(Tier, i64, Option<Vec<u8>>)>)>,
+    /// Per group key: rows older than these chunk starts (fine, coarse) are deleted.
+    pub prune: Vec<(&'a str, (i64, i64))>,
+}
+
+pub struct Store {
+    db: Database,
+    file: String,
+}
+
+fn tier_code(t: Tier) -> u8 {
+    match t {
+        Tier::Fine => 0,
+        Tier::Coarse => 1,
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the history under `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            dir: dir.display().to_string(),
+            source,
+        })?;
+        let path = dir.join(FILE_NAME);
+        let file = path.display().to_string();
+        let db = Database::create(&path).map_err(|e| StoreError::Db {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let store = Self { db, file };
+        // Create the tables so readers never meet a missing one.
+        store.write(|txn| {
+            txn.open_table(SLOS)?;
+            txn.open_table(CHUNKS)?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Db {
+            file: self.file.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        f(&txn).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// The ids of every stored SLO.
+    pub fn slo_ids(&self) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| self.err(e))? {
+            let (k, _) = row.map_err(|e| self.err(e))?;
+            out.push(k.value().to_string());
+        }
+        Ok(out)
+    }
+
+    /// Loads one SLO, if stored.
+    pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let slos = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let Some(raw) = slos.get(id).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        let meta: SloMeta = match serde_json::from_slice(raw.value()) {
+            Ok(m) => m,
+            // Unreadable metadata: start afresh rather than fail the SLO forever.
+            Err(_) => return Ok(None),
+        };
+        let chunks = txn.open_table(CHUNKS).map_err(|e| self.err(e))?;
+        let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
+        let range = chunks
+            .range((id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX))
+            .map_err(|e| self.err(e))?;
+        for row in range {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let (_, group, tier, start) = k.value();
+            let tier = if tier == 0 { Tier::Fine } else { Tier::Coarse };
+            buckets
+                .entry(group.to_string())
+                .or_default()
+                .extend(History::decode_chunk(tier, start, v.value()));
+        }
+        Ok(Some(StoredSlo { meta, buckets }))
+    }
+
+    /// Writes one tick's changes in one durable transaction.
+    pub fn save(&self, changes: &[SloChanges]) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            let mut chunks = txn.open_table(CHUNKS)?;
+            for c in changes {
+                let meta = serde_json::to_vec(c.meta).unwrap_or_default();
+                slos.insert(c.id, meta.as_slice())?;
+                for (group, rows) in &c.chunks {
+                    for (tier, start, bytes) in rows {
+                        let key = (c.id, *group, tier_code(*tier), *start);
+                        match bytes {
+                            Some(b) => {
+                                chunks.insert(key, b.as_slice())?;
+                            }
+                            None => {
+                                chunks.remove(key)?;
+                            }
+                        }
+                    }
+                }
+                for (group, (fine_floor, coarse_floor)) in &c.prune {
+                    for (tier, floor) in [(0u8, *fine_floor), (1u8, *coarse_floor)] {
+                        chunks.retain_in((c.id, *group, tier, i64::MIN)..(c.id, *group, tier, floor), |_, _| false)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Deletes an SLO and its history (removed from the specs, or its SLI changed).
+    pub fn remove(&self, id: &str) -> Result<(), StoreError> {
+        self.write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            slos.remove(id)?;
+            let mut chunks = txn.open_table(CHUNKS)?;
+            chunks.retain_in((id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX), |_, _| false)?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
