@@ -140,7 +140,12 @@ impl PrometheusConfig {
             None => None,
         };
         let basic_auth = match &self.basic_auth {
-            Some(b) => Some((b.username.clone(), read(&b.password_file)?.trim_end_matches(['\r', '\n']).to_string())),
+            Some(b) => Some((
+                b.username.clone(),
+                read(&b.password_file)?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            )),
             None => None,
         };
         let ca_pem = match self.tls.as_ref().and_then(|t| t.ca_file.as_ref()) {
@@ -185,9 +190,11 @@ impl Config {
 
     /// Parses configuration text; errors name the line, column and field.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
-        let docs = crate::spec::yaml::parse_documents(text.as_bytes()).map_err(|e| ConfigError::Parse {
-            file: at(file, e.pos),
-            message: e.message,
+        let docs = crate::spec::yaml::parse_documents(text.as_bytes()).map_err(|e| {
+            ConfigError::Parse {
+                file: at(file, e.pos),
+                message: e.message,
+            }
         })?;
         let Some(doc) = docs.into_iter().next() else {
             return Ok(Self::default());
@@ -218,7 +225,9 @@ mod humantime_serde_compat {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!("{s:?}: {e}; accepted: durations such as 30s, 1m, 1h30m"))
+            serde::de::Error::custom(format!(
+                "{s:?}: {e}; accepted: durations such as 30s, 1m, 1h30m"
+            ))
         })
     }
 }

@@ -4,6 +4,11 @@
 //! exporter, API and web page. [`core`] is the pure part (no I/O); [`spec`] reads and validates
 //! the YAML specs into one model.
 
+pub mod config;
 pub mod core;
 pub mod engine;
+pub mod exporter;
+pub mod http;
+pub mod source;
 pub mod spec;
+pub mod store;

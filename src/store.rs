@@ -26,10 +26,7 @@ pub const FILE_NAME: &str = "sloburn.redb";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the state directory {dir}: {source}")]
-    Dir {
-        dir: String,
-        source: std::io::Error,
-    },
+    Dir { dir: String, source: std::io::Error },
     #[error("history database {file}: {message}")]
     Db { file: String, message: String },
 }
@@ -52,12 +49,15 @@ pub struct StoredSlo {
     pub buckets: BTreeMap<String, Vec<Bucket>>,
 }
 
+/// A stored chunk change: `(tier, chunk start, bytes or None to delete)`.
+pub type ChunkChange = (Tier, i64, Option<Vec<u8>>);
+
 /// The changes of one SLO in one tick.
 pub struct SloChanges<'a> {
     pub id: &'a str,
     pub meta: &'a SloMeta,
     /// Per group key: `(tier, chunk start, bytes or None to delete)`.
-    pub chunks: Vec<(&'a str, Vec<(Tier, i64, Option<Vec<u8>>)>)>,
+    pub chunks: Vec<(&'a str, Vec<ChunkChange>)>,
     /// Per group key: rows older than these chunk starts (fine, coarse) are deleted.
     pub prune: Vec<(&'a str, (i64, i64))>,
 }
@@ -177,7 +177,10 @@ impl Store {
                 }
                 for (group, (fine_floor, coarse_floor)) in &c.prune {
                     for (tier, floor) in [(0u8, *fine_floor), (1u8, *coarse_floor)] {
-                        chunks.retain_in((c.id, *group, tier, i64::MIN)..(c.id, *group, tier, floor), |_, _| false)?;
+                        chunks.retain_in(
+                            (c.id, *group, tier, i64::MIN)..(c.id, *group, tier, floor),
+                            |_, _| false,
+                        )?;
                     }
                 }
             }
@@ -191,7 +194,10 @@ impl Store {
             let mut slos = txn.open_table(SLOS)?;
             slos.remove(id)?;
             let mut chunks = txn.open_table(CHUNKS)?;
-            chunks.retain_in((id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX), |_, _| false)?;
+            chunks.retain_in(
+                (id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX),
+                |_, _| false,
+            )?;
             Ok(())
         })
     }

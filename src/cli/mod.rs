@@ -1,6 +1,9 @@
 //! Subcommands. Each returns the process exit code; anyhow carries unexpected failures to main.
 
 mod check;
+mod engine_setup;
+mod eval;
+mod run;
 
 use std::process::ExitCode;
 
@@ -19,6 +22,11 @@ pub enum Command {
     /// Validate SLO specs (files or folders, *.yml and *.yaml recursively); exit 0 when all are
     /// valid, 1 otherwise.
     Check(check::CheckArgs),
+    /// Run the engine: evaluate every SLO continuously against Prometheus and serve /metrics,
+    /// the API and the status page.
+    Run(run::RunArgs),
+    /// Evaluate SLOs once against Prometheus, without state, and print the numbers.
+    Eval(eval::EvalArgs),
 }
 
 /// How a command prints its result.
@@ -34,5 +42,7 @@ pub enum Output {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Eval(args) => eval::run(args),
     }
 }

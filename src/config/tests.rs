@@ -2,7 +2,8 @@ use super::*;
 
 #[test]
 fn the_example_parses() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sloburn.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sloburn.yaml")).unwrap();
     let cfg = Config::parse("sloburn.yaml", &text).unwrap();
     let prom = cfg.source.prometheus.unwrap();
     assert_eq!(prom.url, "http://127.0.0.1:9090");
@@ -12,11 +13,17 @@ fn the_example_parses() {
 
 #[test]
 fn errors_name_line_and_field() {
-    let e = Config::parse("c.yaml", "listen: x\nsource:\n  prometheus:\n    url: http://p\n    timeout: 5 parsecs\n").unwrap_err();
+    let e = Config::parse(
+        "c.yaml",
+        "listen: x\nsource:\n  prometheus:\n    url: http://p\n    timeout: 5 parsecs\n",
+    )
+    .unwrap_err();
     let msg = e.to_string();
     assert!(msg.starts_with("c.yaml:5:"), "{msg}");
     assert!(msg.contains("source.prometheus.timeout"), "{msg}");
-    let e = Config::parse("c.yaml", "lissen: x\n").unwrap_err().to_string();
+    let e = Config::parse("c.yaml", "lissen: x\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unknown field `lissen`"), "{e}");
 }
 
@@ -27,10 +34,18 @@ fn secrets_come_from_files() {
     std::fs::write(dir.path().join("pw"), "hunter2\n").unwrap();
     let mut p = PrometheusConfig::with_url("http://x");
     p.bearer_token_file = Some(dir.path().join("token"));
-    p.basic_auth = Some(BasicAuth { username: "u".into(), password_file: dir.path().join("pw") });
+    p.basic_auth = Some(BasicAuth {
+        username: "u".into(),
+        password_file: dir.path().join("pw"),
+    });
     let c = p.client_config().unwrap();
     assert_eq!(c.bearer_token.as_deref(), Some("s3cret"));
     assert_eq!(c.basic_auth, Some(("u".into(), "hunter2".into())));
     p.bearer_token_file = Some(dir.path().join("missing"));
-    assert!(p.client_config().unwrap_err().to_string().contains("missing"));
+    assert!(
+        p.client_config()
+            .unwrap_err()
+            .to_string()
+            .contains("missing")
+    );
 }

@@ -82,11 +82,7 @@ pub fn evaluate_series(
         }
     };
     // The current burn: the fastest page row's long window (1h by default).
-    let current_burn = table
-        .rows
-        .first()
-        .map(|r| burn_of(r.long))
-        .unwrap_or(0.0);
+    let current_burn = table.rows.first().map(|r| burn_of(r.long)).unwrap_or(0.0);
     let mut labels: Vec<(String, String)> = slo.labels.clone().into_iter().collect();
     labels.sort();
     SloSnapshot {

@@ -234,11 +234,13 @@ impl History {
             self.advance_fine(start);
             self.fine_add(start, c);
             self.fine_fed_until = Some(minute_end);
-            self.dirty.insert((Tier::Fine, start.div_euclid(CHUNK_SECS) * CHUNK_SECS));
+            self.dirty
+                .insert((Tier::Fine, start.div_euclid(CHUNK_SECS) * CHUNK_SECS));
         }
         if self.coarse_fed_until.is_none_or(|fed| minute_end > fed) {
             let cstart = start.div_euclid(self.coarse.res) * self.coarse.res;
-            self.coarse.advance(cstart.max(self.coarse.head.unwrap_or(cstart)), |_, _| {});
+            self.coarse
+                .advance(cstart.max(self.coarse.head.unwrap_or(cstart)), |_, _| {});
             let old = self.coarse.get(cstart);
             self.coarse.set(cstart, old + c);
             self.coarse_fed_until = Some(minute_end);
@@ -253,7 +255,11 @@ impl History {
         let start = bucket_end - self.coarse.res;
         if self.coarse.head.is_none_or(|h| start >= h) {
             self.coarse.advance(start, |_, _| {});
-        } else if self.coarse.head.is_some_and(|h| start <= h - self.coarse.res * self.coarse.len() as i64) {
+        } else if self
+            .coarse
+            .head
+            .is_some_and(|h| start <= h - self.coarse.res * self.coarse.len() as i64)
+        {
             return;
         }
         self.coarse.set(start, c);
@@ -305,7 +311,7 @@ impl History {
                 let new_start = head + k * FINE_SECS;
                 for (minutes, sum) in &mut self.fine_windows {
                     let leaving = new_start - *minutes * FINE_SECS;
-                    *sum = *sum - self.fine.get(leaving);
+                    *sum -= self.fine.get(leaving);
                 }
                 self.fine.advance(new_start, |_, _| {});
             }
@@ -415,7 +421,11 @@ impl History {
                 let start = head - k * FINE_SECS;
                 let counts = self.fine.get(start);
                 if counts.total != 0.0 || counts.bad != 0.0 {
-                    out.push(Bucket { tier: Tier::Fine, start, counts });
+                    out.push(Bucket {
+                        tier: Tier::Fine,
+                        start,
+                        counts,
+                    });
                 }
             }
         }
@@ -424,7 +434,11 @@ impl History {
                 let start = head - k * self.coarse.res;
                 let counts = self.coarse.get(start);
                 if counts.total != 0.0 || counts.bad != 0.0 {
-                    out.push(Bucket { tier: Tier::Coarse, start, counts });
+                    out.push(Bucket {
+                        tier: Tier::Coarse,
+                        start,
+                        counts,
+                    });
                 }
             }
         }
@@ -448,8 +462,12 @@ impl History {
         }
         for b in buckets {
             let ring_ok = match b.tier {
-                Tier::Fine => h.fine.head.is_some_and(|head| b.start <= head && b.start > head - FINE_SECS * FINE_LEN as i64),
-                Tier::Coarse => h.coarse.head.is_some_and(|head| b.start <= head && b.start > head - h.coarse.res * h.coarse.len() as i64),
+                Tier::Fine => h.fine.head.is_some_and(|head| {
+                    b.start <= head && b.start > head - FINE_SECS * FINE_LEN as i64
+                }),
+                Tier::Coarse => h.coarse.head.is_some_and(|head| {
+                    b.start <= head && b.start > head - h.coarse.res * h.coarse.len() as i64
+                }),
             };
             if !ring_ok {
                 continue;
@@ -486,7 +504,10 @@ impl History {
         }
         starts
             .into_iter()
-            .filter_map(|(tier, start)| self.encode_chunk(tier, start).map(|bytes| (tier, start, bytes)))
+            .filter_map(|(tier, start)| {
+                self.encode_chunk(tier, start)
+                    .map(|bytes| (tier, start, bytes))
+            })
             .collect()
     }
 
@@ -526,7 +547,10 @@ impl History {
                     Some(Bucket {
                         tier,
                         start: start + m as i64 * FINE_SECS,
-                        counts: Counts { bad: f64::from(bad), total: f64::from(total) },
+                        counts: Counts {
+                            bad: f64::from(bad),
+                            total: f64::from(total),
+                        },
                     })
                 })
                 .collect(),
@@ -536,7 +560,11 @@ impl History {
                 }
                 let bad = f64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
                 let total = f64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-                vec![Bucket { tier, start, counts: Counts { bad, total } }]
+                vec![Bucket {
+                    tier,
+                    start,
+                    counts: Counts { bad, total },
+                }]
             }
         }
     }

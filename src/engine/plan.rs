@@ -85,11 +85,23 @@ impl QueryPlan {
                 }
             }
             Sli::Ratio { errors, total } => BucketQueries {
-                bad: format!("sum{by}(increase({}[{step}]))", selector_text(errors, None, None)),
-                total: format!("sum{by}(increase({}[{step}]))", selector_text(total, None, None)),
+                bad: format!(
+                    "sum{by}(increase({}[{step}]))",
+                    selector_text(errors, None, None)
+                ),
+                total: format!(
+                    "sum{by}(increase({}[{step}]))",
+                    selector_text(total, None, None)
+                ),
             },
-            Sli::Latency { histogram, threshold } => {
-                let le = self.le_value.clone().unwrap_or_else(|| format_le(*threshold));
+            Sli::Latency {
+                histogram,
+                threshold,
+            } => {
+                let le = self
+                    .le_value
+                    .clone()
+                    .unwrap_or_else(|| format_le(*threshold));
                 let count = format!(
                     "sum{by}(increase({}[{step}]))",
                     selector_text(histogram, Some("_count"), None)

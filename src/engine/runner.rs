@@ -146,11 +146,20 @@ pub struct Querier {
 }
 
 impl Querier {
-    async fn range(&self, expr: &str, start: i64, end: i64, step: i64) -> Result<Vec<Series>, SourceError> {
+    async fn range(
+        &self,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Vec<Series>, SourceError> {
         let _permit = self.limit.acquire().await;
         let started = Instant::now();
         let result = self.client.query_range(expr, start, end, step).await;
-        self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started.elapsed());
+        self.record(
+            &result.as_ref().map(|_| ()).map_err(Clone::clone),
+            started.elapsed(),
+        );
         result.map(|a| a.series)
     }
 
@@ -158,7 +167,10 @@ impl Querier {
         let _permit = self.limit.acquire().await;
         let started = Instant::now();
         let result = self.client.query(expr, at).await;
-        self.record(&result.as_ref().map(|_| ()).map_err(Clone::clone), started.elapsed());
+        self.record(
+            &result.as_ref().map(|_| ()).map_err(Clone::clone),
+            started.elapsed(),
+        );
         result.map(|a| a.series)
     }
 
@@ -186,11 +198,15 @@ impl Querier {
 pub enum TickError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("the query returned {0} series where one was expected; aggregate it (e.g. sum(...)) or use group_by")]
+    #[error(
+        "the query returned {0} series where one was expected; aggregate it (e.g. sum(...)) or use group_by"
+    )]
     TooManySeries(usize),
     #[error("a sample is infinite ({0}); check the query")]
     InvalidSample(String),
-    #[error("latency threshold {threshold} is not a bucket boundary of the histogram; its boundaries are: {boundaries}")]
+    #[error(
+        "latency threshold {threshold} is not a bucket boundary of the histogram; its boundaries are: {boundaries}"
+    )]
     NoSuchBucket { threshold: f64, boundaries: String },
 }
 
@@ -218,10 +234,17 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
     if big_gap {
         let res = History::new(&state.slo.period, &[]).coarse_res();
         let oldest = target - period_span(&state.slo.period) - res;
-        let from = state.coarse_fed_until.unwrap_or(oldest).max(oldest).div_euclid(res) * res;
+        let from = state
+            .coarse_fed_until
+            .unwrap_or(oldest)
+            .max(oldest)
+            .div_euclid(res)
+            * res;
         let to = target.div_euclid(res) * res;
         if to > from {
-            let queries = state.plan.bucket_queries(PromDuration::from_secs(res as u64));
+            let queries = state
+                .plan
+                .bucket_queries(PromDuration::from_secs(res as u64));
             let (bad, total) = tokio::try_join!(
                 q.range(&queries.bad, from + res, to, res),
                 q.range(&queries.total, from + res, to, res),
@@ -234,7 +257,9 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         }
         fine_from = fine_from.max(target - FINE_SPAN_SECS);
     }
-    let queries = state.plan.bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
+    let queries = state
+        .plan
+        .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
     let start = fine_from + FINE_SECS;
     let (bad, total) = tokio::try_join!(
         q.range(&queries.bad, start, target, FINE_SECS),
@@ -257,7 +282,8 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
 
 /// For latency SLIs, finds how the histogram writes the threshold's `le` (e.g. `0.3` or `0.30`).
 async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), TickError> {
-    let (Some(lookup), Some(threshold)) = (state.plan.le_lookup(), state.plan.latency_threshold()) else {
+    let (Some(lookup), Some(threshold)) = (state.plan.le_lookup(), state.plan.latency_threshold())
+    else {
         return Ok(());
     };
     if state.plan.le_value.is_some() {
@@ -267,7 +293,10 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
     if series.is_empty() {
         return Ok(()); // no data yet: the default spelling is tried, and looked up again later
     }
-    let mut boundaries: Vec<String> = series.iter().filter_map(|s| s.labels.get("le").cloned()).collect();
+    let mut boundaries: Vec<String> = series
+        .iter()
+        .filter_map(|s| s.labels.get("le").cloned())
+        .collect();
     let found = boundaries.iter().find(|le| {
         le.parse::<f64>()
             .is_ok_and(|v| (v - threshold).abs() <= threshold.abs() * 1e-9)
@@ -279,7 +308,10 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
         }
         None => {
             boundaries.sort_by(|a, b| {
-                let (x, y) = (a.parse::<f64>().unwrap_or(f64::MAX), b.parse::<f64>().unwrap_or(f64::MAX));
+                let (x, y) = (
+                    a.parse::<f64>().unwrap_or(f64::MAX),
+                    b.parse::<f64>().unwrap_or(f64::MAX),
+                );
                 x.total_cmp(&y)
             });
             Err(TickError::NoSuchBucket {
@@ -291,7 +323,10 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
 }
 
 /// The key of a series' group: its `group_by` label values, joined.
-fn group_key(group_by: &[String], labels: &BTreeMap<String, String>) -> (String, Vec<(String, String)>) {
+fn group_key(
+    group_by: &[String],
+    labels: &BTreeMap<String, String>,
+) -> (String, Vec<(String, String)>) {
     let pairs: Vec<(String, String)> = group_by
         .iter()
         .map(|l| (l.clone(), labels.get(l).cloned().unwrap_or_default()))
@@ -307,10 +342,13 @@ fn group_key(group_by: &[String], labels: &BTreeMap<String, String>) -> (String,
 fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
     let period = state.slo.period;
     let windows = state.slo.alerting.windows.windows();
-    state.groups.entry(key.to_string()).or_insert_with(|| Group {
-        labels: Vec::new(),
-        history: History::new(&period, &windows),
-    })
+    state
+        .groups
+        .entry(key.to_string())
+        .or_insert_with(|| Group {
+            labels: Vec::new(),
+            history: History::new(&period, &windows),
+        })
 }
 
 /// Joins the bad and total answers into counts per (group, time), in time order per group.
@@ -375,7 +413,10 @@ impl Engine {
         let backfilling = self
             .slos
             .iter()
-            .filter(|s| s.fine_fed_until.is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS))
+            .filter(|s| {
+                s.fine_fed_until
+                    .is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS)
+            })
             .count();
         if backfilling > 0 {
             tracing::info!(slos = backfilling, "backfilling history from the source");
@@ -418,7 +459,7 @@ impl Engine {
                 Ok((index, state)) => {
                     done[index] = Some(state);
                     finished += 1;
-                    if backfilling > 0 && total >= 10 && finished % (total / 10) == 0 {
+                    if backfilling > 0 && total >= 10 && finished.is_multiple_of(total / 10) {
                         tracing::info!(done = finished, of = total, "evaluation progress");
                     }
                 }
@@ -433,7 +474,9 @@ impl Engine {
     }
 
     async fn persist(&mut self) {
-        let Some(store) = self.store.clone() else { return };
+        let Some(store) = self.store.clone() else {
+            return;
+        };
         let mut metas = Vec::new();
         let mut dirty = Vec::new();
         for s in &mut self.slos {
@@ -441,7 +484,13 @@ impl Engine {
             let groups: Vec<(String, _, _)> = s
                 .groups
                 .iter_mut()
-                .map(|(k, g)| (k.clone(), g.history.take_dirty(), g.history.retention_floor()))
+                .map(|(k, g)| {
+                    (
+                        k.clone(),
+                        g.history.take_dirty(),
+                        g.history.retention_floor(),
+                    )
+                })
                 .collect();
             dirty.push(groups);
         }
@@ -452,8 +501,14 @@ impl Engine {
                 .map(|((id, meta), groups)| SloChanges {
                     id,
                     meta,
-                    chunks: groups.iter().map(|(k, rows, _)| (k.as_str(), rows.clone())).collect(),
-                    prune: groups.iter().map(|(k, _, floor)| (k.as_str(), *floor)).collect(),
+                    chunks: groups
+                        .iter()
+                        .map(|(k, rows, _)| (k.as_str(), rows.clone()))
+                        .collect(),
+                    prune: groups
+                        .iter()
+                        .map(|(k, _, floor)| (k.as_str(), *floor))
+                        .collect(),
                 })
                 .collect();
             store.save(&changes)
@@ -461,7 +516,9 @@ impl Engine {
         .await;
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot save the history; it is kept in memory and re-queried after a restart"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot save the history; it is kept in memory and re-queried after a restart")
+            }
             Err(e) => tracing::error!(error = %e, "saving the history failed"),
         }
     }
@@ -528,7 +585,13 @@ impl Engine {
                                 .into_iter()
                                 .flat_map(|(t, s, b)| History::decode_chunk(t, s, &b))
                                 .collect();
-                            g.history = History::restore(&slo.period, &windows, &buckets, g.history.fed_until(), g.history.coarse_fed_until());
+                            g.history = History::restore(
+                                &slo.period,
+                                &windows,
+                                &buckets,
+                                g.history.fed_until(),
+                                g.history.coarse_fed_until(),
+                            );
                         }
                     }
                     state.slo = slo;

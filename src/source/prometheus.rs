@@ -75,8 +75,9 @@ impl Client {
             headers.insert(name, value);
         }
         if let Some(token) = &cfg.bearer_token {
-            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
-                .map_err(|_| ClientError::Header("Authorization".into()))?;
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                    .map_err(|_| ClientError::Header("Authorization".into()))?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
@@ -84,8 +85,9 @@ impl Client {
             use std::io::Write;
             let mut raw = Vec::new();
             let _ = write!(raw, "{user}:{password}");
-            let mut value = reqwest::header::HeaderValue::from_str(&format!("Basic {}", base64(&raw)))
-                .map_err(|_| ClientError::Header("Authorization".into()))?;
+            let mut value =
+                reqwest::header::HeaderValue::from_str(&format!("Basic {}", base64(&raw)))
+                    .map_err(|_| ClientError::Header("Authorization".into()))?;
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
@@ -102,7 +104,9 @@ impl Client {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder.build().map_err(|e| ClientError::Build(e.to_string()))?;
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Build(e.to_string()))?;
         Ok(Self {
             http,
             base,
@@ -147,9 +151,9 @@ impl Client {
         let status = response.status();
         let body = read_limited(response).await.map_err(|e| match e {
             ReadError::Http(e) => self.classify(e),
-            ReadError::TooLarge => SourceError::BadResponse(format!(
-                "response larger than {MAX_RESPONSE_BYTES} bytes"
-            )),
+            ReadError::TooLarge => {
+                SourceError::BadResponse(format!("response larger than {MAX_RESPONSE_BYTES} bytes"))
+            }
         })?;
         let series = parse_body(status.as_u16(), &body)?;
         Ok(Answer {
@@ -241,12 +245,16 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
                     body: snippet(body),
                 });
             }
-            return Err(SourceError::BadResponse(format!("not the Prometheus API's JSON ({e})")));
+            return Err(SourceError::BadResponse(format!(
+                "not the Prometheus API's JSON ({e})"
+            )));
         }
     };
     if response.status != "success" {
         return Err(SourceError::Query {
-            kind: response.error_type.unwrap_or_else(|| format!("HTTP {status}")),
+            kind: response
+                .error_type
+                .unwrap_or_else(|| format!("HTTP {status}")),
             message: response.error.unwrap_or_default(),
         });
     }
@@ -289,7 +297,9 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
                 points: vec![(t.round() as i64, parse_value(&v)?)],
             }])
         }
-        other => Err(SourceError::BadResponse(format!("unexpected result type {other:?}"))),
+        other => Err(SourceError::BadResponse(format!(
+            "unexpected result type {other:?}"
+        ))),
     }
 }
 
@@ -314,7 +324,11 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

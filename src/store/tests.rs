@@ -9,7 +9,13 @@ fn saves_loads_prunes_and_removes() {
     let windows = [PromDuration::from_secs(300), PromDuration::from_secs(3600)];
     let mut h = History::new(&period, &windows);
     for k in 1..=150 {
-        h.push_minute(1_700_000_040 + k * 60, Counts { bad: 1.0, total: 10.0 });
+        h.push_minute(
+            1_700_000_040 + k * 60,
+            Counts {
+                bad: 1.0,
+                total: 10.0,
+            },
+        );
     }
     let mut meta = SloMeta {
         fingerprint: "abc".into(),
@@ -19,14 +25,25 @@ fn saves_loads_prunes_and_removes() {
     };
     let dirty = h.take_dirty();
     store
-        .save(&[SloChanges { id: "api/avail", meta: &meta, chunks: vec![("", dirty)], prune: vec![("", h.retention_floor())] }])
+        .save(&[SloChanges {
+            id: "api/avail",
+            meta: &meta,
+            chunks: vec![("", dirty)],
+            prune: vec![("", h.retention_floor())],
+        }])
         .unwrap();
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.slo_ids().unwrap(), ["api/avail"]);
     let loaded = store.load("api/avail").unwrap().unwrap();
     assert_eq!(loaded.meta, meta);
-    let back = History::restore(&period, &windows, &loaded.buckets[""], loaded.meta.fine_fed_until, loaded.meta.coarse_fed_until);
+    let back = History::restore(
+        &period,
+        &windows,
+        &loaded.buckets[""],
+        loaded.meta.fine_fed_until,
+        loaded.meta.coarse_fed_until,
+    );
     assert_eq!(back.window(windows[1]), h.window(windows[1]));
     assert_eq!(back.period(&period), h.period(&period));
 

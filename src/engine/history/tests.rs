@@ -6,7 +6,10 @@ fn d(s: &str) -> PromDuration {
 }
 
 fn windows() -> Vec<PromDuration> {
-    ["5m", "30m", "1h", "2h", "6h", "1d", "3d"].iter().map(|w| d(w)).collect()
+    ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+        .iter()
+        .map(|w| d(w))
+        .collect()
 }
 
 /// The truth: every minute's counts, summed naively.
@@ -27,7 +30,10 @@ fn windows_are_exact_sums_of_minutes() {
     let mut fed = Vec::new();
     let start = 1_700_000_040; // a minute boundary
     for k in 1..=5000 {
-        let c = Counts { bad: (k % 7) as f64, total: 100.0 + (k % 13) as f64 };
+        let c = Counts {
+            bad: (k % 7) as f64,
+            total: 100.0 + (k % 13) as f64,
+        };
         let end = start + k * 60;
         h.push_minute(end, c);
         fed.push((end, c));
@@ -36,22 +42,58 @@ fn windows_are_exact_sums_of_minutes() {
     for w in windows() {
         let want = naive(&fed, end - w.as_secs() as i64, end);
         let got = h.window(w);
-        assert!((got.bad - want.bad).abs() < 1e-6 && (got.total - want.total).abs() < 1e-6, "{w}: {got:?} vs {want:?}");
+        assert!(
+            (got.bad - want.bad).abs() < 1e-6 && (got.total - want.total).abs() < 1e-6,
+            "{w}: {got:?} vs {want:?}"
+        );
     }
     let period_sum = h.period(&period);
     let all = naive(&fed, 0, end);
-    assert!((period_sum.total - all.total).abs() < 1e-6, "{period_sum:?} vs {all:?}");
+    assert!(
+        (period_sum.total - all.total).abs() < 1e-6,
+        "{period_sum:?} vs {all:?}"
+    );
 }
 
 #[test]
 fn a_minute_is_never_counted_twice() {
     let period = Period::Rolling(d("7d"));
     let mut h = History::new(&period, &windows());
-    h.push_minute(600, Counts { bad: 1.0, total: 10.0 });
-    h.push_minute(600, Counts { bad: 1.0, total: 10.0 });
-    h.push_minute(540, Counts { bad: 1.0, total: 10.0 });
-    assert_eq!(h.window(d("5m")), Counts { bad: 1.0, total: 10.0 });
-    assert_eq!(h.period(&period), Counts { bad: 1.0, total: 10.0 });
+    h.push_minute(
+        600,
+        Counts {
+            bad: 1.0,
+            total: 10.0,
+        },
+    );
+    h.push_minute(
+        600,
+        Counts {
+            bad: 1.0,
+            total: 10.0,
+        },
+    );
+    h.push_minute(
+        540,
+        Counts {
+            bad: 1.0,
+            total: 10.0,
+        },
+    );
+    assert_eq!(
+        h.window(d("5m")),
+        Counts {
+            bad: 1.0,
+            total: 10.0
+        }
+    );
+    assert_eq!(
+        h.period(&period),
+        Counts {
+            bad: 1.0,
+            total: 10.0
+        }
+    );
 }
 
 #[test]
@@ -63,11 +105,23 @@ fn coarse_backfill_then_minutes_make_the_period() {
     // 30 days of hours, each 1 bad of 1000, then the last hour again as minutes.
     let mut t = from + 3600;
     while t <= end - 3600 {
-        h.push_coarse(t, Counts { bad: 1.0, total: 1000.0 });
+        h.push_coarse(
+            t,
+            Counts {
+                bad: 1.0,
+                total: 1000.0,
+            },
+        );
         t += 3600;
     }
     for m in 1..=60 {
-        h.push_minute(end - 3600 + m * 60, Counts { bad: 0.0, total: 1000.0 / 60.0 });
+        h.push_minute(
+            end - 3600 + m * 60,
+            Counts {
+                bad: 0.0,
+                total: 1000.0 / 60.0,
+            },
+        );
     }
     let p = h.period(&period);
     assert!((p.total - 30.0 * 24.0 * 1000.0).abs() < 1e-6, "{p:?}");
@@ -81,9 +135,21 @@ fn restore_gives_back_the_same_numbers() {
     let period = Period::Rolling(d("30d"));
     let mut h = History::new(&period, &windows());
     for k in 1..=3000 {
-        h.push_minute(1_700_000_040 + k * 60, Counts { bad: (k % 3) as f64, total: 50.0 });
+        h.push_minute(
+            1_700_000_040 + k * 60,
+            Counts {
+                bad: (k % 3) as f64,
+                total: 50.0,
+            },
+        );
     }
-    let back = History::restore(&period, &windows(), &h.buckets(), h.fed_until(), h.coarse_fed_until());
+    let back = History::restore(
+        &period,
+        &windows(),
+        &h.buckets(),
+        h.fed_until(),
+        h.coarse_fed_until(),
+    );
     for w in windows() {
         assert_eq!(back.window(w), h.window(w), "{w}");
     }
@@ -96,19 +162,31 @@ fn memory_per_series_stays_under_64_kib() {
         let h = History::new(&Period::Rolling(d(p)), &windows());
         assert!(h.heap_bytes() < 64 * 1024, "{p}: {}", h.heap_bytes());
     }
-    let cal = Period::Calendar { unit: crate::core::CalendarUnit::Month, tz: chrono_tz::Europe::Berlin };
+    let cal = Period::Calendar {
+        unit: crate::core::CalendarUnit::Month,
+        tz: chrono_tz::Europe::Berlin,
+    };
     assert!(History::new(&cal, &windows()).heap_bytes() < 64 * 1024);
 }
 
 #[test]
 fn calendar_period_counts_from_the_start_of_the_month() {
-    let period = Period::Calendar { unit: crate::core::CalendarUnit::Month, tz: chrono_tz::UTC };
+    let period = Period::Calendar {
+        unit: crate::core::CalendarUnit::Month,
+        tz: chrono_tz::UTC,
+    };
     let mut h = History::new(&period, &windows());
     // 2026-03-01T00:00:00Z = 1772323200; feed the last 2 days of February and 1 day of March.
     let march = 1_772_323_200;
     for k in 0..(3 * 1440) {
         let end = march - 2 * 86400 + (k + 1) * 60;
-        h.push_minute(end, Counts { bad: 0.0, total: 1.0 });
+        h.push_minute(
+            end,
+            Counts {
+                bad: 0.0,
+                total: 1.0,
+            },
+        );
     }
     let p = h.period(&period);
     assert!((p.total - 1440.0).abs() < 1e-6, "{p:?}");
@@ -149,7 +227,13 @@ fn chunks_round_trip() {
     let period = Period::Rolling(d("30d"));
     let mut h = History::new(&period, &windows());
     for k in 1..=200 {
-        h.push_minute(1_700_000_040 + k * 60, Counts { bad: (k % 5) as f64, total: 40.0 });
+        h.push_minute(
+            1_700_000_040 + k * 60,
+            Counts {
+                bad: (k % 5) as f64,
+                total: 40.0,
+            },
+        );
     }
     let dirty = h.take_dirty();
     assert!(!dirty.is_empty());
@@ -159,7 +243,13 @@ fn chunks_round_trip() {
         .into_iter()
         .flat_map(|(tier, start, bytes)| History::decode_chunk(tier, start, &bytes))
         .collect();
-    let back = History::restore(&period, &windows(), &buckets, h.fed_until(), h.coarse_fed_until());
+    let back = History::restore(
+        &period,
+        &windows(),
+        &buckets,
+        h.fed_until(),
+        h.coarse_fed_until(),
+    );
     for w in windows() {
         assert_eq!(back.window(w), h.window(w), "{w}");
     }

@@ -29,7 +29,12 @@ fn queries_for_the_examples() {
     let mut out = String::new();
     for slo in example_slos() {
         let q = QueryPlan::new(&slo).bucket_queries(PromDuration::from_secs(60));
-        out.push_str(&format!("{}\n  bad:   {}\n  total: {}\n", slo.id(), q.bad, q.total));
+        out.push_str(&format!(
+            "{}\n  bad:   {}\n  total: {}\n",
+            slo.id(),
+            q.bad,
+            q.total
+        ));
     }
     insta::assert_snapshot!(out);
 }
@@ -37,5 +42,8 @@ fn queries_for_the_examples() {
 #[test]
 fn label_values_are_quoted() {
     let s = crate::spec::promql::parse_selector(r#"x{a="q\"uo\\te"}"#).unwrap();
-    assert_eq!(selector_text(&s, None, Some("0.3")), r#"x{a="q\"uo\\te",le="0.3"}"#);
+    assert_eq!(
+        selector_text(&s, None, Some("0.3")),
+        r#"x{a="q\"uo\\te",le="0.3"}"#
+    );
 }

@@ -12,7 +12,10 @@ fn slo(extra: &str) -> Slo {
 
 fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> Series {
     Series {
-        labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         points: points.to_vec(),
     }
 }
@@ -29,7 +32,10 @@ fn fingerprint_follows_the_sli_not_the_objective() {
 
 #[test]
 fn target_is_the_newest_complete_minute_behind_the_lag() {
-    assert_eq!(target_at(1_700_000_095.0, Duration::from_secs(30)), 1_700_000_040);
+    assert_eq!(
+        target_at(1_700_000_095.0, Duration::from_secs(30)),
+        1_700_000_040
+    );
     assert_eq!(target_at(1_700_000_100.0, Duration::ZERO), 1_700_000_100);
 }
 
@@ -43,7 +49,13 @@ fn pairing_sums_by_group_and_caps_groups() {
         series(&[("route", "/c")], &[(60, 5.0)]),
     ];
     let out = pair(&mut state, bad, total).unwrap();
-    assert_eq!(out[&("route=/a".to_string(), 60)], Counts { bad: 1.0, total: 10.0 });
+    assert_eq!(
+        out[&("route=/a".to_string(), 60)],
+        Counts {
+            bad: 1.0,
+            total: 10.0
+        }
+    );
     assert!(!out.contains_key(&("route=/a".to_string(), 120)));
     assert_eq!(state.groups.len(), 2);
     assert_eq!(state.groups_dropped, 1);
@@ -52,8 +64,17 @@ fn pairing_sums_by_group_and_caps_groups() {
 #[test]
 fn several_series_for_an_ungrouped_slo_is_an_error() {
     let mut state = SloState::new(slo(""), None);
-    let two = vec![series(&[("a", "1")], &[(60, 1.0)]), series(&[("a", "2")], &[(60, 1.0)])];
-    assert!(matches!(pair(&mut state, vec![], two), Err(TickError::TooManySeries(2))));
+    let two = vec![
+        series(&[("a", "1")], &[(60, 1.0)]),
+        series(&[("a", "2")], &[(60, 1.0)]),
+    ];
+    assert!(matches!(
+        pair(&mut state, vec![], two),
+        Err(TickError::TooManySeries(2))
+    ));
     let inf = vec![series(&[], &[(60, f64::INFINITY)])];
-    assert!(matches!(pair(&mut state, vec![], inf), Err(TickError::InvalidSample(_))));
+    assert!(matches!(
+        pair(&mut state, vec![], inf),
+        Err(TickError::InvalidSample(_))
+    ));
 }

@@ -11,19 +11,43 @@ fn parses_a_matrix() {
 
 #[test]
 fn classifies_faults() {
-    assert_eq!(parse_body(200, b"<html>").unwrap_err().outcome(), "bad_response");
-    assert_eq!(parse_body(502, b"bad gateway").unwrap_err().outcome(), "http_error");
     assert_eq!(
-        parse_body(400, br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#).unwrap_err().outcome(),
+        parse_body(200, b"<html>").unwrap_err().outcome(),
+        "bad_response"
+    );
+    assert_eq!(
+        parse_body(502, b"bad gateway").unwrap_err().outcome(),
+        "http_error"
+    );
+    assert_eq!(
+        parse_body(
+            400,
+            br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#
+        )
+        .unwrap_err()
+        .outcome(),
         "query_error"
     );
     assert_eq!(parse_body(200, br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"x"]]}]}}"#).unwrap_err().outcome(), "bad_response");
-    assert_eq!(parse_body(200, br#"{"status":"succ"#).unwrap_err().outcome(), "bad_response");
+    assert_eq!(
+        parse_body(200, br#"{"status":"succ"#)
+            .unwrap_err()
+            .outcome(),
+        "bad_response"
+    );
 }
 
 #[test]
 fn base64_matches_the_rfc_examples() {
-    for (input, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+    for (input, want) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
         assert_eq!(base64(input.as_bytes()), want);
     }
 }

@@ -1,0 +1,71 @@
+//! What `run` and `eval` share: building the engine from specs and a source.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use tokio::sync::Semaphore;
+
+use sloburn::config::PrometheusConfig;
+use sloburn::engine::runner::{Engine, Querier, SloState};
+use sloburn::source::prometheus::Client;
+use sloburn::spec::Slo;
+use sloburn::store::Store;
+
+/// An engine over `slos`, reading from `prometheus`, with history from `store` when given.
+pub fn build_engine(
+    slos: Vec<Slo>,
+    prometheus: &PrometheusConfig,
+    store: Option<Arc<Store>>,
+) -> anyhow::Result<Engine> {
+    let client_config = prometheus.client_config()?;
+    let client = Client::new(&client_config).context("Prometheus source")?;
+    let querier = Querier {
+        client,
+        stats: Arc::new(Mutex::new(Default::default())),
+        limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
+    };
+    let mut states = Vec::with_capacity(slos.len());
+    for slo in slos {
+        let stored = match &store {
+            Some(store) => store
+                .load(&slo.id())
+                .with_context(|| format!("loading the history of {}", slo.id()))?,
+            None => None,
+        };
+        states.push(SloState::new(slo, stored));
+    }
+    if let Some(store) = &store {
+        let wanted: std::collections::BTreeSet<String> =
+            states.iter().map(|s| s.slo.id()).collect();
+        for id in store.slo_ids()? {
+            if !wanted.contains(&id) {
+                tracing::info!(slo = %id, "SLO no longer in the specs: dropping its stored history");
+                store.remove(&id)?;
+            }
+        }
+    }
+    Ok(Engine {
+        slos: states,
+        querier,
+        store,
+        reload_success: true,
+        reload_timestamp: now_secs(),
+    })
+}
+
+pub fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Logs to stderr; `RUST_LOG` or the given level decides what.
+pub fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

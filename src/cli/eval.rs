@@ -1,0 +1,163 @@
+//! `sloburn eval`: one evaluation without state, for people and CI.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use sloburn::config::PrometheusConfig;
+use sloburn::engine::runner::target_at;
+use sloburn::engine::snapshot::Snapshot;
+use sloburn::spec::load_paths;
+
+use super::Output;
+use super::engine_setup::{build_engine, init_logging, now_secs};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Spec files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The Prometheus-compatible API to read.
+    #[arg(long, env = "SLOBURN_PROMETHEUS_URL")]
+    pub prometheus_url: String,
+    /// The instant to evaluate at: RFC 3339 or Unix seconds, as Prometheus's API takes. Default:
+    /// now minus the query lag.
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<f64>,
+    /// How far behind now to read when --at is not given.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub query_lag: Duration,
+    /// Per request.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    #[arg(long, short, value_enum, default_value_t)]
+    pub output: Output,
+    #[arg(long, env = "SLOBURN_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+/// RFC 3339 or Unix seconds.
+fn parse_time(s: &str) -> Result<f64, String> {
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+    {
+        return Ok(secs);
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0)
+        .map_err(|_| {
+            format!("{s:?}: accepted: RFC 3339 (2026-11-26T12:00:00Z) or Unix seconds (1795000000)")
+        })
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    init_logging(&args.log);
+    let report = load_paths(&args.paths);
+    for e in report.errors() {
+        eprintln!("error  {e}");
+    }
+    let slos: Vec<_> = report.slos().cloned().collect();
+    if slos.is_empty() {
+        bail!("no valid SLO to evaluate");
+    }
+    let mut prometheus = PrometheusConfig::with_url(&args.prometheus_url);
+    prometheus.timeout = args.timeout;
+    let (target, now) = match args.at {
+        Some(at) => (target_at(at, Duration::ZERO), at),
+        None => {
+            let now = now_secs();
+            (target_at(now, args.query_lag), now)
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let terminal = std::io::stderr().is_terminal();
+    let count = slos.len();
+    let snapshot = runtime.block_on(async move {
+        let mut engine = build_engine(slos, &prometheus, None)?;
+        if terminal {
+            eprint!("evaluating {count} SLO(s) over their whole period...");
+        }
+        let snapshot = engine.tick(target, now).await;
+        if terminal {
+            eprintln!(" done");
+        }
+        for s in &engine.slos {
+            if let Some(e) = &s.last_error {
+                eprintln!("error  {}: {e}", s.slo.id());
+            }
+        }
+        anyhow::Ok(snapshot)
+    })?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, &snapshot)?;
+            writeln!(out)?;
+        }
+        Output::Table => write_table(&mut out, &snapshot)?,
+    }
+    let all_fresh = snapshot.slos.iter().all(|s| s.fresh) && report.is_ok();
+    Ok(if all_fresh {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<44} {:>8} {:>10} {:>10}  {:<40} alerts",
+        "SLO", "target", "remaining", "period SLI", "burn rates"
+    )?;
+    for s in &snapshot.slos {
+        let mut name = format!("{}/{}", s.service, s.slo);
+        if !s.group.is_empty() {
+            let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            name.push_str(&format!("{{{}}}", g.join(",")));
+        }
+        let burns: Vec<String> = s
+            .windows
+            .iter()
+            .map(|w| format!("{}:{:.2}", w.window, w.burn_rate))
+            .collect();
+        let alerts: Vec<String> = s
+            .alerts
+            .iter()
+            .filter(|a| a.active)
+            .map(|a| format!("{} {}/{}", a.severity, a.long_window, a.short_window))
+            .collect();
+        writeln!(
+            out,
+            "{:<44} {:>7}% {:>9.1}% {:>9.4}%  {:<40} {}{}",
+            name,
+            s.objective * 100.0,
+            s.error_budget_remaining * 100.0,
+            (1.0 - s.period_error_ratio) * 100.0,
+            burns.join(" "),
+            if alerts.is_empty() {
+                "-".to_string()
+            } else {
+                alerts.join(", ")
+            },
+            if s.fresh { "" } else { "  (stale)" }
+        )?;
+    }
+    for svc in &snapshot.services {
+        if svc.frozen {
+            writeln!(
+                out,
+                "service {} is FROZEN (budget below its freeze policy)",
+                svc.service
+            )?;
+        }
+    }
+    Ok(())
+}

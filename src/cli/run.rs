@@ -1,0 +1,197 @@
+//! `sloburn run`: the long-running engine next to Prometheus.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio::sync::mpsc;
+
+use sloburn::config::{Config, PrometheusConfig};
+use sloburn::engine::runner::{Engine, target_at};
+use sloburn::exporter::{Exporter, SnapshotCell};
+use sloburn::http::{AppState, ReloadRequest, serve};
+use sloburn::spec::load_paths;
+use sloburn::store::Store;
+
+use super::engine_setup::{build_engine, init_logging, now_secs};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (see sloburn.yaml in the repository).
+    #[arg(long, short, env = "SLOBURN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Spec files or folders; replaces `specs` of the file. Repeat, or separate with commas.
+    #[arg(long = "spec", env = "SLOBURN_SPECS", value_delimiter = ',')]
+    pub specs: Vec<PathBuf>,
+    /// Address to serve /metrics, the API and the status page on.
+    #[arg(long, env = "SLOBURN_LISTEN")]
+    pub listen: Option<String>,
+    /// Where the durable history lives.
+    #[arg(long, env = "SLOBURN_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The Prometheus-compatible API to read.
+    #[arg(long, env = "SLOBURN_PROMETHEUS_URL")]
+    pub prometheus_url: Option<String>,
+    /// How often to evaluate (e.g. 1m, 30s).
+    #[arg(long, env = "SLOBURN_EVALUATION_INTERVAL", value_parser = humantime::parse_duration)]
+    pub evaluation_interval: Option<Duration>,
+    /// How far behind now to query (e.g. 30s).
+    #[arg(long, env = "SLOBURN_QUERY_LAG", value_parser = humantime::parse_duration)]
+    pub query_lag: Option<Duration>,
+    /// Allow POST /-/reload to re-read the specs (SIGHUP always does).
+    #[arg(long, env = "SLOBURN_ENABLE_RELOAD")]
+    pub enable_reload: bool,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
+    #[arg(long, env = "SLOBURN_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// The file, then flags and environment on top.
+fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
+    let mut cfg = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if !args.specs.is_empty() {
+        cfg.specs = args.specs.clone();
+    }
+    if let Some(l) = &args.listen {
+        cfg.listen = l.clone();
+    }
+    if let Some(d) = &args.state_dir {
+        cfg.state_dir = d.clone();
+    }
+    if let Some(i) = args.evaluation_interval {
+        cfg.evaluation_interval = i;
+    }
+    if args.enable_reload {
+        cfg.enable_reload = true;
+    }
+    if let Some(url) = &args.prometheus_url {
+        match &mut cfg.source.prometheus {
+            Some(p) => p.url = url.clone(),
+            None => cfg.source.prometheus = Some(PrometheusConfig::with_url(url)),
+        }
+    }
+    if let (Some(lag), Some(p)) = (args.query_lag, cfg.source.prometheus.as_mut()) {
+        p.query_lag = lag;
+    }
+    if cfg.specs.is_empty() {
+        bail!("no specs: give `specs` in the config file or --spec PATH");
+    }
+    if cfg.source.prometheus.is_none() {
+        bail!("no source: give `source.prometheus.url` in the config file or --prometheus-url URL");
+    }
+    Ok(cfg)
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    init_logging(&args.log);
+    let cfg = effective_config(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve_engine(cfg))
+}
+
+async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
+    let Some(prometheus) = cfg.source.prometheus.clone() else {
+        bail!("no source configured");
+    };
+    let report = load_paths(&cfg.specs);
+    for e in report.errors() {
+        tracing::error!("{e}");
+    }
+    let slos: Vec<_> = report.slos().cloned().collect();
+    if slos.is_empty() {
+        bail!("no valid SLO in {:?}", cfg.specs);
+    }
+    let store = Arc::new(Store::open(&cfg.state_dir)?);
+    let mut engine = build_engine(slos, &prometheus, Some(store))?;
+    engine.reload_success = report.is_ok();
+    tracing::info!(slos = engine.slos.len(), source = %prometheus.url, state_dir = %cfg.state_dir.display(), "sloburn starting");
+
+    let cell = Arc::new(SnapshotCell::new());
+    let exporter = Arc::new(Exporter::new(cell.clone()));
+    let ready = Arc::new(AtomicBool::new(false));
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let state = AppState {
+        snapshot: cell.clone(),
+        exporter,
+        ready: ready.clone(),
+        reload: cfg.enable_reload.then_some(reload_tx),
+    };
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving /metrics, /api/v1/slos and /");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(serve(listener, state, async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
+
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let mut interval = tokio::time::interval(cfg.evaluation_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let lag = prometheus.query_lag;
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                evaluate(&mut engine, &cell, lag).await;
+                ready.store(true, Ordering::Release);
+            }
+            _ = hangup.recv() => {
+                let _ = reload(&mut engine, &cfg);
+                evaluate(&mut engine, &cell, lag).await;
+            }
+            Some(answer) = reload_rx.recv() => {
+                let result = reload(&mut engine, &cfg);
+                evaluate(&mut engine, &cell, lag).await;
+                let _ = answer.send(result);
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn evaluate(engine: &mut Engine, cell: &SnapshotCell, lag: Duration) {
+    let now = now_secs();
+    let snapshot = engine.tick(target_at(now, lag), now).await;
+    cell.publish(snapshot);
+}
+
+/// Re-reads the specs; an invalid set is refused and the running one kept.
+fn reload(engine: &mut Engine, cfg: &Config) -> Result<(), String> {
+    let report = load_paths(&cfg.specs);
+    engine.reload_timestamp = now_secs();
+    if !report.is_ok() {
+        let errors: Vec<String> = report.errors().map(|e| e.to_string()).collect();
+        for e in &errors {
+            tracing::error!("reload refused: {e}");
+        }
+        engine.reload_success = false;
+        return Err(format!(
+            "reload refused, the running SLOs are kept: {}",
+            errors.join("; ")
+        ));
+    }
+    let slos: Vec<_> = report.slos().cloned().collect();
+    tracing::info!(slos = slos.len(), "specs reloaded");
+    engine.replace_slos(slos);
+    engine.reload_success = true;
+    Ok(())
+}

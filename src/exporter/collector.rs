@@ -1,0 +1,349 @@
+//! The collector that writes every metric from the current snapshot at scrape time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
+
+use super::SnapshotCell;
+use super::labels::SeriesLabels;
+use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, Snapshot};
+
+/// Reads the snapshot once per scrape; holds no per-series state.
+#[derive(Debug)]
+pub(super) struct SnapshotCollector {
+    cell: Arc<SnapshotCell>,
+}
+
+impl SnapshotCollector {
+    pub(super) fn new(cell: Arc<SnapshotCell>) -> Self {
+        Self { cell }
+    }
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let snapshot = self.cell.load();
+        encode_slos(&mut encoder, &snapshot)?;
+        encode_services(&mut encoder, &snapshot.services)?;
+        encode_engine(&mut encoder, &snapshot.engine)
+    }
+}
+
+/// Scrapers and alert rules choke on NaN and Inf (a NaN burn rate never compares), so the
+/// `slo_` gauges write 0 for anything non-finite, as the HELP texts say.
+fn finite(v: f64) -> f64 {
+    if v.is_finite() { v } else { 0.0 }
+}
+
+fn bool01(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// One gauge family with one sample per SLO series (`None` leaves the series out).
+fn slo_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    slos: &[SloSnapshot],
+    value: impl Fn(&SloSnapshot) -> Option<f64>,
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for slo in slos {
+        if let Some(v) = value(slo) {
+            let labels = SeriesLabels { slo, extra: &[] };
+            metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
+        }
+    }
+    Ok(())
+}
+
+fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
+    let slos = snapshot.slos.as_slice();
+    let seconds = Unit::Seconds;
+
+    slo_gauge(
+        encoder,
+        "slo_objective_ratio",
+        "Objective of the SLO as a ratio (0.999 for 99.9%).",
+        None,
+        slos,
+        |s| Some(s.objective),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_period",
+        "Length of the SLO period in seconds (nominal for calendar periods: the current one).",
+        Some(&seconds),
+        slos,
+        |s| Some(s.period_seconds),
+    )?;
+    let mut info = encoder.encode_descriptor(
+        "slo",
+        "Static facts about the SLO: SLI kind and period as written. Always 1.",
+        None,
+        MetricType::Info,
+    )?;
+    // The facts go with the series labels so both formats order them the same way.
+    let no_more: [(&str, &str); 0] = [];
+    for slo in slos {
+        let facts = [
+            ("sli_kind", slo.sli_kind.as_str()),
+            ("period", slo.period.as_str()),
+        ];
+        let labels = SeriesLabels { slo, extra: &facts };
+        info.encode_family(&labels)?.encode_info(&no_more)?;
+    }
+    encode_windows(encoder, slos)?;
+
+    slo_gauge(
+        encoder,
+        "slo_period_error_ratio",
+        "Bad over total events in the whole period; 0 when the period saw no events.",
+        None,
+        slos,
+        |s| Some(s.period_error_ratio),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_error_budget_remaining_ratio",
+        "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent \
+         (0 is written when it cannot be computed).",
+        None,
+        slos,
+        |s| Some(s.error_budget_remaining),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_period_good_events",
+        "Good events (or good time slices) in the period; falls as old events leave it.",
+        None,
+        slos,
+        |s| Some(s.period_good_events),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_period_total_events",
+        "All events (or time slices) in the period; falls as old events leave it.",
+        None,
+        slos,
+        |s| Some(s.period_total_events),
+    )?;
+    encode_alerts(encoder, slos)?;
+    slo_gauge(
+        encoder,
+        "slo_error_budget_exhaustion",
+        "Forecast seconds until the error budget is spent at the current burn rate; present only \
+         while the budget burns faster than it refills.",
+        Some(&seconds),
+        slos,
+        // An infinite forecast means "never": leaving the series out says that; 0 would say
+        // "spent now" and page someone.
+        |s| s.exhaustion_seconds.filter(|v| v.is_finite()),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_data_fresh",
+        "1 when the newest data for the SLO could be read, 0 while its source fails.",
+        None,
+        slos,
+        |s| Some(if s.fresh { 1.0 } else { 0.0 }),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_last_evaluation_timestamp",
+        "Unix time of the last evaluation that read new data for the SLO.",
+        Some(&seconds),
+        slos,
+        |s| Some(s.last_evaluation),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_freeze_below_ratio",
+        "Remaining budget ratio below which the SLO freezes its service (policy.freeze_below).",
+        None,
+        slos,
+        |s| Some(s.freeze_below),
+    )
+}
+
+fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+    let mut ratio = encoder.encode_descriptor(
+        "slo_error_ratio",
+        "Bad over total events in the window; 0 when the window saw no events.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for slo in slos {
+        for w in &slo.windows {
+            let extra = [("window", w.window.as_str())];
+            let labels = SeriesLabels { slo, extra: &extra };
+            ratio
+                .encode_family(&labels)?
+                .encode_gauge(&finite(w.error_ratio))?;
+        }
+    }
+    let mut burn = encoder.encode_descriptor(
+        "slo_burn_rate",
+        "Error ratio in the window over the error budget (1 - objective); 1 spends the budget \
+         exactly in one period; 0 when the window saw no events.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for slo in slos {
+        for w in &slo.windows {
+            let extra = [("window", w.window.as_str())];
+            let labels = SeriesLabels { slo, extra: &extra };
+            burn.encode_family(&labels)?
+                .encode_gauge(&finite(w.burn_rate))?;
+        }
+    }
+    Ok(())
+}
+
+fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+    let mut active = encoder.encode_descriptor(
+        "slo_burn_alert_active",
+        "1 while both windows of the alert tier burn faster than its threshold, else 0 \
+         (computed even for tiers the spec disables).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for slo in slos {
+        for a in &slo.alerts {
+            let extra = alert_labels(a);
+            let labels = SeriesLabels { slo, extra: &extra };
+            active
+                .encode_family(&labels)?
+                .encode_gauge(&bool01(a.active))?;
+        }
+    }
+    let mut threshold = encoder.encode_descriptor(
+        "slo_burn_rate_threshold",
+        "Burn rate both windows of the alert tier must exceed for it to fire.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for slo in slos {
+        for a in &slo.alerts {
+            let extra = alert_labels(a);
+            let labels = SeriesLabels { slo, extra: &extra };
+            threshold
+                .encode_family(&labels)?
+                .encode_gauge(&finite(a.threshold))?;
+        }
+    }
+    Ok(())
+}
+
+fn alert_labels(a: &crate::engine::snapshot::AlertSnapshot) -> [(&str, &str); 3] {
+    [
+        ("severity", a.severity.as_str()),
+        ("long_window", a.long_window.as_str()),
+        ("short_window", a.short_window.as_str()),
+    ]
+}
+
+fn encode_services(encoder: &mut DescriptorEncoder, services: &[ServiceSnapshot]) -> fmt::Result {
+    let mut freeze = encoder.encode_descriptor(
+        "slo_feature_freeze",
+        "1 while an SLO of the service is below its freeze_below budget: deploys should stop.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for s in services {
+        let labels = [("service", s.service.as_str())];
+        freeze
+            .encode_family(&labels)?
+            .encode_gauge(&bool01(s.frozen))?;
+    }
+    Ok(())
+}
+
+fn encode_engine(encoder: &mut DescriptorEncoder, engine: &EngineStats) -> fmt::Result {
+    let seconds = Unit::Seconds;
+    encoder
+        .encode_descriptor(
+            "sloburn_build",
+            "sloburn build information. Always 1.",
+            None,
+            MetricType::Info,
+        )?
+        .encode_info(&[("version", engine.version.as_str())])?;
+    encoder
+        .encode_descriptor(
+            "sloburn_evaluation_duration",
+            "Seconds the last evaluation took.",
+            Some(&seconds),
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&finite(engine.evaluation_duration_seconds))?;
+
+    let mut requests = encoder.encode_descriptor(
+        "sloburn_source_requests",
+        "Requests to metric sources since start, by outcome.",
+        None,
+        MetricType::Counter,
+    )?;
+    for (outcome, count) in &engine.source_requests_total {
+        requests
+            .encode_family(&[("outcome", outcome.as_str())])?
+            .encode_counter::<NoLabelSet, u64, u64>(count, None)?;
+    }
+
+    let h = &engine.source_request_duration;
+    // The snapshot keeps cumulative counts; the encoder wants per-bucket ones and adds them up.
+    let mut below = 0;
+    let mut buckets: Vec<(f64, u64)> = h
+        .bounds
+        .iter()
+        .zip(&h.counts)
+        .filter(|(bound, _)| bound.is_finite())
+        .map(|(bound, cumulative)| {
+            let own = cumulative.saturating_sub(below);
+            below = below.max(*cumulative);
+            (*bound, own)
+        })
+        .collect();
+    // The OpenMetrics encoder writes only the buckets it is given, and OpenMetrics requires a
+    // `+Inf` bucket equal to the count (the classic encoder skips its own when one is present).
+    buckets.push((f64::INFINITY, h.count.saturating_sub(below)));
+    encoder
+        .encode_descriptor(
+            "sloburn_source_request_duration",
+            "Duration of requests to metric sources.",
+            Some(&seconds),
+            MetricType::Histogram,
+        )?
+        .encode_histogram::<NoLabelSet>(finite(h.sum), h.count, &buckets, None)?;
+
+    encoder
+        .encode_descriptor(
+            "sloburn_slos",
+            "SLO series evaluated (one per group of group_by SLOs).",
+            None,
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&engine.slos)?;
+    encoder
+        .encode_descriptor(
+            "sloburn_config_last_reload_success",
+            "1 when the last configuration load succeeded, 0 when it failed.",
+            None,
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&bool01(engine.config_last_reload_success))?;
+    encoder
+        .encode_descriptor(
+            "sloburn_config_last_reload_timestamp",
+            "Unix time of the last configuration load attempt.",
+            Some(&seconds),
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&finite(engine.config_last_reload_timestamp))?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The JSON shapes of `/api/v1/...`, borrowed from the snapshot.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::snapshot::{
+    AlertSnapshot, FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
+};
+
+/// `GET /api/v1/slos`.
+#[derive(Serialize)]
+pub(super) struct SloList<'a> {
+    evaluated_at: Option<f64>,
+    slos: Vec<SloView<'a>>,
+}
+
+impl<'a> SloList<'a> {
+    pub(super) fn new(snapshot: &'a Snapshot) -> Self {
+        Self {
+            evaluated_at: snapshot.evaluated_at,
+            slos: snapshot.slos.iter().map(SloView::new).collect(),
+        }
+    }
+}
+
+/// `GET /api/v1/slos/{service}/{slo}`: every series (group) of one SLO.
+#[derive(Serialize)]
+pub(super) struct SloDetail<'a> {
+    service: &'a str,
+    slo: &'a str,
+    evaluated_at: Option<f64>,
+    series: Vec<SloView<'a>>,
+}
+
+impl<'a> SloDetail<'a> {
+    /// `None` when the snapshot has no such SLO.
+    pub(super) fn find(snapshot: &'a Snapshot, service: &'a str, slo: &'a str) -> Option<Self> {
+        let series: Vec<_> = snapshot
+            .slos
+            .iter()
+            .filter(|s| s.service == service && s.slo == slo)
+            .map(SloView::new)
+            .collect();
+        (!series.is_empty()).then_some(Self {
+            service,
+            slo,
+            evaluated_at: snapshot.evaluated_at,
+            series,
+        })
+    }
+}
+
+/// One SLO series; labels as JSON objects rather than the snapshot's pair lists.
+#[derive(Serialize)]
+struct SloView<'a> {
+    service: &'a str,
+    slo: &'a str,
+    labels: BTreeMap<&'a str, &'a str>,
+    group: BTreeMap<&'a str, &'a str>,
+    sli_kind: &'a str,
+    objective: f64,
+    period: &'a str,
+    period_seconds: f64,
+    windows: &'a [WindowSnapshot],
+    period_error_ratio: f64,
+    error_budget_remaining: f64,
+    period_good_events: f64,
+    period_total_events: f64,
+    alerts: &'a [AlertSnapshot],
+    exhaustion_seconds: Option<f64>,
+    fresh: bool,
+    last_evaluation: f64,
+    freeze_below: f64,
+}
+
+impl<'a> SloView<'a> {
+    fn new(s: &'a SloSnapshot) -> Self {
+        let pairs = |v: &'a [(String, String)]| {
+            v.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Self {
+            service: &s.service,
+            slo: &s.slo,
+            labels: pairs(&s.labels),
+            group: pairs(&s.group),
+            sli_kind: &s.sli_kind,
+            objective: s.objective,
+            period: &s.period,
+            period_seconds: s.period_seconds,
+            windows: &s.windows,
+            period_error_ratio: s.period_error_ratio,
+            error_budget_remaining: s.error_budget_remaining,
+            period_good_events: s.period_good_events,
+            period_total_events: s.period_total_events,
+            alerts: &s.alerts,
+            exhaustion_seconds: s.exhaustion_seconds,
+            fresh: s.fresh,
+            last_evaluation: s.last_evaluation,
+            freeze_below: s.freeze_below,
+        }
+    }
+}
+
+/// `GET /api/v1/gate?service=NAME`: what `sloburn gate` decides on.
+#[derive(Serialize)]
+pub(super) struct Gate<'a> {
+    service: &'a str,
+    frozen: bool,
+    reasons: &'a [FreezeReason],
+    evaluated_at: Option<f64>,
+    fresh: bool,
+}
+
+impl<'a> Gate<'a> {
+    /// `None` when the snapshot does not know the service.
+    pub(super) fn find(snapshot: &'a Snapshot, service: &str) -> Option<Self> {
+        let s: &ServiceSnapshot = snapshot.services.iter().find(|s| s.service == service)?;
+        Some(Self {
+            service: &s.service,
+            frozen: s.frozen,
+            reasons: &s.reasons,
+            evaluated_at: snapshot.evaluated_at,
+            fresh: s.fresh,
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! The HTTP server: `/metrics`, health and readiness, the JSON API, the deploy gate, the reload
+//! hook and a minimal status page, on hyper 1 (HTTP/1.1).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::sync::atomic::AtomicBool;
+//! use sloburn::exporter::{Exporter, SnapshotCell};
+//! use sloburn::http::{AppState, serve};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let snapshot = Arc::new(SnapshotCell::new());
+//! let state = AppState {
+//!     exporter: Arc::new(Exporter::new(Arc::clone(&snapshot))),
+//!     snapshot,
+//!     ready: Arc::new(AtomicBool::new(false)),
+//!     reload: None,
+//! };
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9099").await?;
+//! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod api;
+mod body;
+mod decode;
+mod page;
+mod routes;
+mod server;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::exporter::{Exporter, SnapshotCell};
+
+pub use server::{serve, serve_with};
+
+/// What a reload request sends to whoever owns the configuration: a channel for the answer
+/// (`Err` carries the message shown to the caller).
+pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
+
+/// What every request handler can see.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The newest evaluation, for the API, the gate and the status page.
+    pub snapshot: Arc<SnapshotCell>,
+    /// Renders `/metrics` (from the same cell).
+    pub exporter: Arc<Exporter>,
+    /// Set once the engine has published its first evaluation; `/readyz` reports it.
+    pub ready: Arc<AtomicBool>,
+    /// `Some` only when `POST /-/reload` is enabled (`--enable-reload`).
+    pub reload: Option<mpsc::Sender<ReloadRequest>>,
+}
+
+/// Limits of the server; [`ServeConfig::default`] suits production.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// A client must send a whole request head within this time, or it is disconnected
+    /// (defends against slow-header clients holding connections open).
+    pub header_read_timeout: Duration,
+    /// Largest request body accepted (only `POST /-/reload` reads one); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may run after shutdown begins before they are cut off.
+    pub shutdown_grace: Duration,
+    /// How long `POST /-/reload` waits for the reload to finish before answering 504.
+    pub reload_timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_body_bytes: 64 * 1024,
+            shutdown_grace: Duration::from_secs(10),
+            reload_timeout: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Request routing and the handlers.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::api::{Gate, SloDetail, SloList};
+use super::body::{BodyError, discard};
+use super::decode::{percent_decode, query_param};
+use super::{AppState, ServeConfig, page};
+use crate::exporter::negotiate;
+
+type Reply = Response<Full<Bytes>>;
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// Answers one request; never fails (errors become status codes).
+pub(super) async fn handle(
+    request: Request<Incoming>,
+    state: &AppState,
+    config: &ServeConfig,
+) -> Reply {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    if path == "/-/reload" {
+        return reload(request, state, config).await;
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let known = matches!(
+            path.as_str(),
+            "/" | "/metrics" | "/healthz" | "/readyz" | "/api/v1/slos" | "/api/v1/gate"
+        ) || path.starts_with("/api/v1/slos/");
+        if known {
+            let mut reply = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            reply
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return reply;
+        }
+        return not_found(&path);
+    }
+    match path.as_str() {
+        "/" => html(page::render(&state.snapshot.load())),
+        "/metrics" => metrics(&request, state).await,
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/readyz" if state.ready.load(Ordering::Acquire) => text(StatusCode::OK, "ready\n"),
+        "/readyz" => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the first evaluation has not finished\n",
+        ),
+        "/api/v1/slos" => json(StatusCode::OK, &SloList::new(&state.snapshot.load())),
+        "/api/v1/gate" => gate(request.uri().query(), state),
+        _ => match path.strip_prefix("/api/v1/slos/") {
+            Some(rest) => slo_detail(rest, state),
+            None => not_found(&path),
+        },
+    }
+}
+
+async fn metrics(request: &Request<Incoming>, state: &AppState) -> Reply {
+    let accept = request.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept);
+    let exporter = Arc::clone(&state.exporter);
+    // Encoding thousands of series is CPU work: keep it off the threads that serve sockets.
+    let encoded = tokio::task::spawn_blocking(move || exporter.encode(format)).await;
+    match encoded {
+        Ok(Ok(body)) => with_type(StatusCode::OK, format.content_type(), body),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "rendering /metrics failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rendering the metrics failed\n",
+            )
+        }
+        Err(error) => {
+            tracing::error!(%error, "the /metrics task failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rendering the metrics failed\n",
+            )
+        }
+    }
+}
+
+fn slo_detail(rest: &str, state: &AppState) -> Reply {
+    let segments: Vec<&str> = rest.split('/').collect();
+    let [service, slo] = segments.as_slice() else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "expected /api/v1/slos/{service}/{slo}",
+        );
+    };
+    if service.is_empty() || slo.is_empty() {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "expected /api/v1/slos/{service}/{slo}",
+        );
+    }
+    let (Some(service), Some(slo)) = (percent_decode(service, false), percent_decode(slo, false))
+    else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed percent-encoding in the path",
+        );
+    };
+    let snapshot = state.snapshot.load();
+    match SloDetail::find(&snapshot, &service, &slo) {
+        Some(detail) => json(StatusCode::OK, &detail),
+        None => json_error(
+            StatusCode::NOT_FOUND,
+            &format!("unknown SLO {service}/{slo}"),
+        ),
+    }
+}
+
+fn gate(query: Option<&str>, state: &AppState) -> Reply {
+    let service = match query_param(query, "service") {
+        Ok(Some(s)) if !s.is_empty() => s,
+        Ok(_) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "missing query parameter: service=NAME",
+            );
+        }
+        Err(()) => return json_error(StatusCode::BAD_REQUEST, "malformed query string"),
+    };
+    let snapshot = state.snapshot.load();
+    match Gate::find(&snapshot, &service) {
+        Some(gate) => json(StatusCode::OK, &gate),
+        None => json_error(StatusCode::NOT_FOUND, &format!("unknown service {service}")),
+    }
+}
+
+async fn reload(request: Request<Incoming>, state: &AppState, config: &ServeConfig) -> Reply {
+    let Some(reload) = &state.reload else {
+        return text(
+            StatusCode::NOT_FOUND,
+            "reloading over HTTP is disabled; start sloburn with --enable-reload to enable POST /-/reload\n",
+        );
+    };
+    if request.method() != Method::POST {
+        let mut reply = text(StatusCode::METHOD_NOT_ALLOWED, "use POST /-/reload\n");
+        reply
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return reply;
+    }
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = config.max_body_bytes;
+    // A declared size far past the limit is refused unread; smaller overruns are drained so the
+    // client can read the answer.
+    if declared.is_some_and(|n| n > (limit as u64).saturating_mul(16).max(1 << 20)) {
+        return too_large(limit);
+    }
+    match discard(request.into_body(), limit, config.header_read_timeout).await {
+        Ok(()) => {}
+        Err(BodyError::TooLarge { limit }) => return too_large(limit),
+        Err(error) => return text(StatusCode::BAD_REQUEST, &format!("{error}\n")),
+    }
+    let (answer_tx, answer_rx) = oneshot::channel();
+    if reload.send(answer_tx).await.is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the reloader is not running\n",
+        );
+    }
+    match tokio::time::timeout(config.reload_timeout, answer_rx).await {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!("configuration reloaded over HTTP");
+            text(StatusCode::OK, "reloaded\n")
+        }
+        Ok(Ok(Err(message))) => {
+            tracing::warn!(%message, "reload over HTTP failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("reload failed: {message}\n"),
+            )
+        }
+        Ok(Err(_)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reload failed: the reloader dropped the request\n",
+        ),
+        Err(_) => text(
+            StatusCode::GATEWAY_TIMEOUT,
+            "reload did not finish in time\n",
+        ),
+    }
+}
+
+fn too_large(limit: usize) -> Reply {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("request body larger than {limit} bytes\n"),
+    )
+}
+
+fn not_found(path: &str) -> Reply {
+    if path.starts_with("/api/") {
+        json_error(StatusCode::NOT_FOUND, "not found")
+    } else {
+        text(StatusCode::NOT_FOUND, "not found\n")
+    }
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut reply = Response::new(Full::new(body.into()));
+    *reply.status_mut() = status;
+    reply
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    reply
+}
+
+fn text(status: StatusCode, body: &str) -> Reply {
+    with_type(status, TEXT, body.to_owned())
+}
+
+fn html(body: String) -> Reply {
+    with_type(StatusCode::OK, "text/html; charset=utf-8", body)
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Reply {
+    match serde_json::to_vec(value) {
+        Ok(body) => with_type(status, JSON, body),
+        Err(error) => {
+            tracing::error!(%error, "serializing a JSON answer failed");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "serializing the answer failed\n",
+            )
+        }
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Reply {
+    json(status, &serde_json::json!({ "error": message }))
+}

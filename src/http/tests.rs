@@ -1,0 +1,407 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::*;
+use crate::engine::snapshot::{FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot};
+
+/// A server on an OS-chosen port; every test stops the servers it starts.
+struct TestServer {
+    base: String,
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    async fn start(state: AppState, config: ServeConfig) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve_with(listener, state, config, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            stop,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("server stops within 5s")
+            .expect("server task did not panic");
+        result.expect("serve returned an error");
+    }
+}
+
+fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSnapshot {
+    SloSnapshot {
+        service: service.into(),
+        slo: name.into(),
+        labels: vec![("team".into(), "core".into())],
+        group: group
+            .map(|g| vec![("route".into(), g.into())])
+            .unwrap_or_default(),
+        sli_kind: "ratio".into(),
+        period: "30d".into(),
+        objective: 0.999,
+        period_seconds: 2_592_000.0,
+        error_budget_remaining: remaining,
+        fresh: true,
+        ..SloSnapshot::default()
+    }
+}
+
+fn fixture() -> Snapshot {
+    Snapshot {
+        evaluated_at: Some(1_700_000_000.0),
+        slos: vec![
+            slo("checkout", "availability", Some("/pay"), 0.8),
+            slo("checkout", "availability", Some("/cart"), 0.9),
+            slo("my service", "a/b", None, -0.5),
+        ],
+        services: vec![
+            ServiceSnapshot {
+                service: "checkout".into(),
+                frozen: false,
+                reasons: vec![],
+                fresh: true,
+            },
+            ServiceSnapshot {
+                service: "my service".into(),
+                frozen: true,
+                reasons: vec![FreezeReason {
+                    slo: "a/b".into(),
+                    remaining: -0.5,
+                    freeze_below: 0.0,
+                }],
+                fresh: true,
+            },
+        ],
+        ..Snapshot::default()
+    }
+}
+
+fn state(reload: Option<mpsc::Sender<ReloadRequest>>) -> AppState {
+    let snapshot = Arc::new(SnapshotCell::new());
+    snapshot.publish(fixture());
+    AppState {
+        exporter: Arc::new(Exporter::new(Arc::clone(&snapshot))),
+        snapshot,
+        ready: Arc::new(AtomicBool::new(false)),
+        reload,
+    }
+}
+
+fn client() -> reqwest::Client {
+    // reqwest builds its TLS config even for plain http:// and panics without a provider;
+    // `Err` only means another test installed it first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+async fn get(url: &str) -> (StatusCode, String, String) {
+    let response = client().get(url).send().await.expect("request");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, content_type, response.text().await.expect("body"))
+}
+
+fn parse(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).expect("JSON body")
+}
+
+#[tokio::test]
+async fn metrics_health_and_readiness() {
+    let state = state(None);
+    let ready = Arc::clone(&state.ready);
+    let server = TestServer::start(state, ServeConfig::default()).await;
+
+    let (status, content_type, body) = get(&server.url("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(body.contains("slo_objective_ratio{"), "{body}");
+    assert!(!body.contains("# EOF"));
+
+    let response = client()
+        .get(server.url("/metrics"))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3",
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(response.text().await.expect("body").ends_with("# EOF\n"));
+
+    assert_eq!(get(&server.url("/healthz")).await.2, "ok\n");
+    let (status, _, body) = get(&server.url("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.starts_with("not ready"));
+    ready.store(true, Ordering::Release);
+    assert_eq!(get(&server.url("/readyz")).await.0, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn slo_api() {
+    let server = TestServer::start(state(None), ServeConfig::default()).await;
+
+    let (status, content_type, body) = get(&server.url("/api/v1/slos")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/json")
+    );
+    let list = parse(&body);
+    assert_eq!(list["evaluated_at"], 1_700_000_000.0);
+    assert_eq!(list["slos"].as_array().map(Vec::len), Some(3));
+    assert_eq!(list["slos"][0]["group"]["route"], "/pay");
+    assert_eq!(list["slos"][0]["labels"]["team"], "core");
+    assert_eq!(list["slos"][0]["objective"], 0.999);
+
+    let (status, _, body) = get(&server.url("/api/v1/slos/checkout/availability")).await;
+    assert_eq!(status, StatusCode::OK);
+    let detail = parse(&body);
+    assert_eq!(detail["series"].as_array().map(Vec::len), Some(2));
+
+    // Path segments are percent-decoded after splitting, so `%2F` stays inside the name.
+    let (status, _, body) = get(&server.url("/api/v1/slos/my%20service/a%2Fb")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(parse(&body)["series"][0]["error_budget_remaining"], -0.5);
+
+    let (status, content_type, body) = get(&server.url("/api/v1/slos/checkout/nope")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+    assert_eq!(parse(&body)["error"], "unknown SLO checkout/nope");
+    assert_eq!(
+        get(&server.url("/api/v1/slos/checkout")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&server.url("/api/v1/slos/a/%zz")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn gate() {
+    let server = TestServer::start(state(None), ServeConfig::default()).await;
+
+    let (status, _, body) = get(&server.url("/api/v1/gate?service=my+service")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let gate = parse(&body);
+    assert_eq!(gate["service"], "my service");
+    assert_eq!(gate["frozen"], true);
+    assert_eq!(gate["fresh"], true);
+    assert_eq!(gate["evaluated_at"], 1_700_000_000.0);
+    assert_eq!(gate["reasons"][0]["slo"], "a/b");
+    assert_eq!(gate["reasons"][0]["remaining"], -0.5);
+    assert_eq!(gate["reasons"][0]["freeze_below"], 0.0);
+
+    let (status, _, body) = get(&server.url("/api/v1/gate?service=checkout")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(parse(&body)["frozen"], false);
+
+    let (status, _, body) = get(&server.url("/api/v1/gate?service=unknown")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(parse(&body)["error"], "unknown service unknown");
+    assert_eq!(
+        get(&server.url("/api/v1/gate")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get(&server.url("/api/v1/gate?other=1")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn status_page_unknown_paths_and_methods() {
+    let server = TestServer::start(state(None), ServeConfig::default()).await;
+
+    let (status, content_type, body) = get(&server.url("/")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "text/html; charset=utf-8")
+    );
+    assert!(body.contains("<td>availability</td>"), "{body}");
+    assert!(body.contains("-50.0%"), "{body}");
+
+    assert_eq!(get(&server.url("/nope")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&server.url("/api/v2/x")).await.0, StatusCode::NOT_FOUND);
+    let response = client()
+        .post(server.url("/metrics"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+    let response = client()
+        .delete(server.url("/api/v1/slos/checkout/availability"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn reload_disabled() {
+    let server = TestServer::start(state(None), ServeConfig::default()).await;
+    let response = client()
+        .post(server.url("/-/reload"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("--enable-reload")
+    );
+    server.stop().await;
+}
+
+/// Answers reload requests with `answers` in turn, then stops.
+fn reloader(answers: Vec<Result<(), String>>) -> (mpsc::Sender<ReloadRequest>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<ReloadRequest>(1);
+    let task = tokio::spawn(async move {
+        for answer in answers {
+            let Some(reply) = rx.recv().await else { return };
+            let _ = reply.send(answer);
+        }
+    });
+    (tx, task)
+}
+
+#[tokio::test]
+async fn reload_enabled() {
+    let (tx, task) = reloader(vec![Ok(()), Err("bad spec at a.yaml:3:1".into())]);
+    let server = TestServer::start(state(Some(tx)), ServeConfig::default()).await;
+
+    let response = client()
+        .post(server.url("/-/reload"))
+        .body("ignored")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = client()
+        .post(server.url("/-/reload"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("bad spec at a.yaml:3:1")
+    );
+    assert_eq!(
+        get(&server.url("/-/reload")).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+
+    let response = client()
+        .post(server.url("/-/reload"))
+        .body(vec![b'x'; 64 * 1024 + 1])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    server.stop().await;
+    task.await.expect("reloader");
+}
+
+#[tokio::test]
+async fn slow_header_is_disconnected() {
+    let config = ServeConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(state(None), config).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: lo")
+        .await
+        .expect("write half a header");
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    // The server closes the connection (maybe after a 408); reading to the end proves it.
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "still connected after 5s");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_finishes_requests_in_flight() {
+    let (tx, mut rx) = mpsc::channel::<ReloadRequest>(1);
+    let server = TestServer::start(state(Some(tx)), ServeConfig::default()).await;
+    let addr = server.addr;
+    let in_flight = tokio::spawn(client().post(server.url("/-/reload")).send());
+    // The reload request is now waiting for its answer: shut down underneath it.
+    let reply = rx.recv().await.expect("reload request");
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let _ = reply.send(Ok(()));
+    let response = in_flight.await.expect("task").expect("in-flight request");
+    assert_eq!(response.status(), StatusCode::OK);
+    stopping.await.expect("server stopped");
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
+
+#[test]
+fn percent_decoding() {
+    use super::decode::{percent_decode, query_param};
+    assert_eq!(percent_decode("a%2Fb+c", false).as_deref(), Some("a/b+c"));
+    assert_eq!(percent_decode("a%2Fb+c", true).as_deref(), Some("a/b c"));
+    assert_eq!(percent_decode("%C3%A9", false).as_deref(), Some("é"));
+    assert_eq!(percent_decode("%+1", false), None);
+    assert_eq!(percent_decode("%4", false), None);
+    assert_eq!(percent_decode("%FF", false), None);
+    assert_eq!(
+        query_param(Some("x=1&service=a%26b&service=c"), "service"),
+        Ok(Some("a&b".into()))
+    );
+    assert_eq!(query_param(None, "service"), Ok(None));
+    assert_eq!(query_param(Some("service=%zz"), "service"), Err(()));
+}
