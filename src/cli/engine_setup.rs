@@ -50,6 +50,7 @@ pub fn build_engine(
         store,
         reload_success: true,
         reload_timestamp: now_secs(),
+        last_backfilling: 0,
     })
 }
 
@@ -67,5 +68,6 @@ pub fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

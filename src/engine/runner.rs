@@ -97,6 +97,11 @@ impl SloState {
             state.fine_fed_until = stored.meta.fine_fed_until;
             state.coarse_fed_until = stored.meta.coarse_fed_until;
         }
+        // An ungrouped SLO always has its one series, so it is exported (stale) even before the
+        // source ever answered.
+        if state.slo.group_by.is_empty() {
+            group_of(&mut state, "");
+        }
         state
     }
 
@@ -269,9 +274,6 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
     for ((key, t), c) in points {
         group_of(state, &key).history.push_minute(t, c);
     }
-    if state.groups.is_empty() && state.slo.group_by.is_empty() {
-        group_of(state, "");
-    }
     for g in state.groups.values_mut() {
         g.history.mark_empty_until(target);
     }
@@ -401,6 +403,8 @@ pub struct Engine {
     pub store: Option<Arc<Store>>,
     pub reload_success: bool,
     pub reload_timestamp: f64,
+    /// SLOs that needed a backfill in the last tick (logged when it changes).
+    pub last_backfilling: usize,
 }
 
 impl Engine {
@@ -418,9 +422,10 @@ impl Engine {
                     .is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS)
             })
             .count();
-        if backfilling > 0 {
+        if backfilling > 0 && backfilling != self.last_backfilling {
             tracing::info!(slos = backfilling, "backfilling history from the source");
         }
+        self.last_backfilling = backfilling;
         for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
             let q = self.querier.clone();
             set.spawn(async move {

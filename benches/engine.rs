@@ -1,0 +1,152 @@
+//! The engine's own costs, without the network: one evaluation tick (a new minute into every
+//! history, then every number and alert state), encoding /metrics, and saving a tick durably.
+
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use sloburn::core::Counts;
+use sloburn::engine::evaluate::{Freshness, evaluate_series, services};
+use sloburn::engine::history::History;
+use sloburn::engine::snapshot::Snapshot;
+use sloburn::exporter::{Exporter, Format, SnapshotCell};
+use sloburn::spec::Slo;
+use sloburn::spec::load::load_bytes;
+use sloburn::store::{SloChanges, SloMeta, Store};
+
+const START: i64 = 1_790_000_040;
+
+fn slos(n: usize) -> Vec<Slo> {
+    let mut text =
+        String::from("version: sloburn/v1\nservice: checkout\nlabels:\n  team: payments\nslos:\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - name: route-{i}\n    objective: 99.9\n    sli:\n      ratio:\n        errors: http_requests_total{{route=\"/r{i}\",code=~\"5..\"}}\n        total: http_requests_total{{route=\"/r{i}\"}}\n"
+        ));
+    }
+    let report = load_bytes("bench.yaml", text.as_bytes());
+    assert!(report.errors.is_empty());
+    report.slos
+}
+
+/// Histories with three days of minutes, as in steady state.
+fn histories(slos: &[Slo]) -> Vec<History> {
+    slos.iter()
+        .map(|s| {
+            let mut h = History::new(&s.period, &s.alerting.windows.windows());
+            for m in 1..=(3 * 1440) {
+                h.push_minute(
+                    START + m * 60,
+                    Counts {
+                        bad: (m % 3) as f64,
+                        total: 600.0,
+                    },
+                );
+            }
+            h
+        })
+        .collect()
+}
+
+fn tick(slos: &[Slo], hs: &mut [History], minute_end: i64) -> Snapshot {
+    let mut out = Vec::with_capacity(slos.len());
+    for (slo, h) in slos.iter().zip(hs.iter_mut()) {
+        h.push_minute(
+            minute_end,
+            Counts {
+                bad: 1.0,
+                total: 600.0,
+            },
+        );
+        out.push(evaluate_series(
+            slo,
+            &[],
+            h,
+            Freshness {
+                fresh: true,
+                last_evaluation: 0.0,
+            },
+        ));
+    }
+    Snapshot {
+        evaluated_at: Some(0.0),
+        services: services(&out),
+        slos: out,
+        engine: Default::default(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        let s = slos(n);
+        let mut hs = histories(&s);
+        let mut minute = START + 3 * 1440 * 60;
+        group.bench_function(format!("evaluation_tick_{n}_slos"), |b| {
+            b.iter(|| {
+                minute += 60;
+                tick(&s, &mut hs, minute)
+            })
+        });
+        let cell = Arc::new(SnapshotCell::new());
+        cell.publish(tick(&s, &mut hs, minute + 60));
+        let exporter = Exporter::new(cell);
+        group.bench_function(format!("encode_metrics_{n}_slos"), |b| {
+            b.iter(|| exporter.encode(Format::Classic))
+        });
+    }
+    let s = slos(1_000);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("store: {e}"));
+    let mut hs = histories(&s);
+    let mut minute = START + 3 * 1440 * 60;
+    group.bench_function("append_tick_to_store_1000_slos", |b| {
+        b.iter_batched(
+            || {
+                minute += 60;
+                let ids: Vec<String> = s.iter().map(|x| x.id()).collect();
+                let dirty: Vec<_> = hs
+                    .iter_mut()
+                    .map(|h| {
+                        h.push_minute(
+                            minute,
+                            Counts {
+                                bad: 1.0,
+                                total: 600.0,
+                            },
+                        );
+                        (
+                            h.take_dirty(),
+                            h.retention_floor(),
+                            SloMeta {
+                                fingerprint: "f".into(),
+                                fine_fed_until: h.fed_until(),
+                                coarse_fed_until: h.coarse_fed_until(),
+                                groups: Default::default(),
+                            },
+                        )
+                    })
+                    .collect();
+                (ids, dirty)
+            },
+            |(ids, dirty)| {
+                let changes: Vec<SloChanges> = ids
+                    .iter()
+                    .zip(dirty.iter())
+                    .map(|(id, (rows, floor, meta))| SloChanges {
+                        id,
+                        meta,
+                        chunks: vec![("", rows.clone())],
+                        prune: vec![("", *floor)],
+                    })
+                    .collect();
+                store.save(&changes).unwrap_or_else(|e| panic!("save: {e}"))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
