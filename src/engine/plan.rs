@@ -122,9 +122,14 @@ impl QueryPlan {
                 slice,
             } => {
                 let fails = negate(*op).as_str();
+                // A subquery range includes both ends in Prometheus 2 (left-open in 3): one
+                // second less keeps (t - step, t] and never counts a boundary slice twice.
+                let range = PromDuration::from_secs(secs.saturating_sub(1).max(1));
                 BucketQueries {
-                    bad: format!("sum_over_time((({query}) {fails} bool {value})[{step}:{slice}])"),
-                    total: format!("count_over_time(({query})[{step}:{slice}])"),
+                    bad: format!(
+                        "sum_over_time((({query}) {fails} bool {value})[{range}:{slice}])"
+                    ),
+                    total: format!("count_over_time(({query})[{range}:{slice}])"),
                 }
             }
         }
