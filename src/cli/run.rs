@@ -140,14 +140,14 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
         .context("installing the SIGHUP handler")?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
-    let mut interval = tokio::time::interval(cfg.evaluation_interval);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let lag = prometheus.query_lag;
+    let mut next = tokio::time::Instant::now();
     loop {
         tokio::select! {
-            _ = interval.tick() => {
+            _ = tokio::time::sleep_until(next) => {
                 evaluate(&mut engine, &cell, lag).await;
                 ready.store(true, Ordering::Release);
+                next = tokio::time::Instant::now() + until_next_tick(cfg.evaluation_interval, lag);
             }
             _ = hangup.recv() => {
                 let _ = reload(&mut engine, &cfg);
@@ -166,6 +166,15 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
     let _ = stop_tx.send(true);
     let _ = server.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ticks fall just after each interval boundary plus the lag, so a minute is read as soon as
+/// it is complete and late scrapes are in: a change shows within one interval plus the lag.
+fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
+    let interval = interval.as_secs_f64().max(1.0);
+    let now = now_secs() - lag.as_secs_f64();
+    let next = ((now / interval).floor() + 1.0) * interval + 0.25;
+    Duration::from_secs_f64((next - now).max(0.25))
 }
 
 async fn evaluate(engine: &mut Engine, cell: &SnapshotCell, lag: Duration) {

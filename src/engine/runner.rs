@@ -431,7 +431,10 @@ impl Engine {
             set.spawn(async move {
                 let result = catch_up(&mut state, &q, target).await;
                 match &result {
-                    Ok(_) => {
+                    // Nothing new to read yet: freshness stays what the last read made it (a
+                    // restart is stale until the source has answered once).
+                    Ok(false) => {}
+                    Ok(true) => {
                         state.fresh = true;
                         state.last_evaluation = now;
                         if state.last_error.take().is_some() {
