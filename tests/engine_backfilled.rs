@@ -180,12 +180,12 @@ fn truth(f: &Fixture, slo: &str, group: Option<&str>, a: i64, b: i64) -> (f64, f
             let (mut bad, mut total) = (0.0, 0.0);
             let mut m = (a / MINUTE + 1) * MINUTE;
             while m <= b {
-                if m >= b_.start() {
-                    if let Some(v) = b_.value_at(id, m) {
-                        total += 1.0;
-                        if v >= 0.8 {
-                            bad += 1.0;
-                        }
+                if m >= b_.start()
+                    && let Some(v) = b_.value_at(id, m)
+                {
+                    total += 1.0;
+                    if v >= 0.8 {
+                        bad += 1.0;
                     }
                 }
                 m += MINUTE;
