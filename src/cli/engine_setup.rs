@@ -51,6 +51,7 @@ pub fn build_engine(
         reload_success: true,
         reload_timestamp: now_secs(),
         last_backfilling: 0,
+        source_error: None,
     })
 }
 

@@ -30,11 +30,11 @@ pub fn evaluate_series(
 ) -> SloSnapshot {
     let objective = slo.objective;
     let table = &slo.alerting.windows;
-    let windows: Vec<WindowSnapshot> = table
-        .windows()
-        .into_iter()
+    let durations = table.windows();
+    let windows: Vec<WindowSnapshot> = durations
+        .iter()
         .map(|w| {
-            let c = history.window(w);
+            let c = history.window(*w);
             let ratio = error_ratio(c);
             WindowSnapshot {
                 window: w.to_string(),
@@ -46,11 +46,12 @@ pub fn evaluate_series(
             }
         })
         .collect();
+    // Looked up by duration, not by label text: no allocation per lookup.
     let burn_of = |w: crate::core::PromDuration| {
-        windows
+        durations
             .iter()
-            .find(|x| x.window == w.to_string())
-            .map(|x| x.burn_rate)
+            .position(|d| *d == w)
+            .map(|i| windows[i].burn_rate)
             .unwrap_or(0.0)
     };
     let alerts = decide(table, burn_of)

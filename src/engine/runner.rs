@@ -405,6 +405,8 @@ pub struct Engine {
     pub reload_timestamp: f64,
     /// SLOs that needed a backfill in the last tick (logged when it changes).
     pub last_backfilling: usize,
+    /// Why the last idle-tick probe of the source failed, if it did.
+    pub source_error: Option<String>,
 }
 
 impl Engine {
@@ -414,6 +416,12 @@ impl Engine {
         let started = Instant::now();
         let mut set = JoinSet::new();
         let total = self.slos.len();
+        // SLOs already up to date send no query this tick: one probe of the source stands in.
+        let idle: Vec<bool> = self
+            .slos
+            .iter()
+            .map(|s| s.fine_fed_until.is_some_and(|f| f >= target))
+            .collect();
         let backfilling = self
             .slos
             .iter()
@@ -460,6 +468,11 @@ impl Engine {
                 (index, state)
             });
         }
+        let probe_failed = if idle.iter().any(|i| *i) {
+            self.probe(target).await
+        } else {
+            false
+        };
         let mut done: Vec<Option<SloState>> = vec![None; total];
         let mut finished = 0usize;
         while let Some(joined) = set.join_next().await {
@@ -475,10 +488,37 @@ impl Engine {
             }
         }
         self.slos = done.into_iter().flatten().collect();
+        for (s, idle) in self.slos.iter_mut().zip(idle) {
+            if idle {
+                // Up to date and the source answers: fresh; the source fails: stale.
+                s.fresh = !probe_failed && s.last_error.is_none();
+            }
+        }
         self.persist().await;
         let snapshot = self.snapshot(now, started.elapsed());
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
+    }
+
+    /// One cheap query; true when the source failed it (counted like any request). Logged
+    /// when the failure starts, changes or ends, not at every tick.
+    async fn probe(&mut self, at: i64) -> bool {
+        match self.querier.instant("vector(1)", at).await {
+            Ok(_) => {
+                if self.source_error.take().is_some() {
+                    tracing::info!("the source answers again");
+                }
+                false
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                if self.source_error.as_deref() != Some(msg.as_str()) {
+                    tracing::warn!(error = %msg, "the source is failing; every SLO is marked stale");
+                    self.source_error = Some(msg);
+                }
+                true
+            }
+        }
     }
 
     async fn persist(&mut self) {

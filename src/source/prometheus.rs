@@ -150,6 +150,10 @@ impl Client {
             .map_err(|e| self.classify(e))?;
         let status = response.status();
         let body = read_limited(response).await.map_err(|e| match e {
+            // The headers came, the body did not: a malformed answer, not an unreachable source.
+            ReadError::Http(e) if !e.is_timeout() => {
+                SourceError::BadResponse(format!("answer cut short: {}", error_chain(&e)))
+            }
             ReadError::Http(e) => self.classify(e),
             ReadError::TooLarge => {
                 SourceError::BadResponse(format!("response larger than {MAX_RESPONSE_BYTES} bytes"))
@@ -250,6 +254,14 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
             )));
         }
     };
+    // A server failure (5xx) is the source's fault even when its body is Prometheus's JSON
+    // error (Prometheus, Thanos and Mimir all send one); a 4xx one is the query's.
+    if status >= 500 {
+        return Err(SourceError::Http {
+            status,
+            body: response.error.unwrap_or_else(|| snippet(body)),
+        });
+    }
     if response.status != "success" {
         return Err(SourceError::Query {
             kind: response

@@ -1,0 +1,288 @@
+//! `sloburn run` (the real binary) on live data: a test target serves request counters whose
+//! error share the test drives, a real Prometheus scrapes it every second, and sloburn reads
+//! Prometheus with a 10 s evaluation interval and a 5 s query lag.
+//!
+//! The bound the engine promises (README, "Freshness of a change"): ticks fall just after each
+//! interval boundary plus the lag, and history buckets are one minute wide, so a change is visible
+//! within one 1-minute bucket plus the query lag (plus the tick's own query time): the minute
+//! holding the change is read at its end plus the lag. With the default 1m interval that is one
+//! evaluation interval plus the lag; with a shorter interval the bucket still decides.
+//! The test allows one bucket + the lag + one evaluation interval + 10 s of margin.
+
+#[path = "support/engine.rs"]
+mod engine;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use engine::{Sloburn, http_request, now_unix};
+use support::prometheus::Prometheus;
+
+/// Requests per second the target reports.
+const RATE: u64 = 50;
+
+/// A scrape target: `http_requests_total{code="200"|"500"}` growing by [`RATE`] per second,
+/// with an error share (parts per million) the test sets. Stops (both threads) on drop.
+struct Target {
+    port: u16,
+    ok: Arc<AtomicU64>,
+    errors: Arc<AtomicU64>,
+    error_ppm: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Target {
+    fn start() -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the target");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let ok = Arc::new(AtomicU64::new(0));
+        let errors = Arc::new(AtomicU64::new(0));
+        let error_ppm = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let traffic = {
+            let (ok, errors, ppm, stop) =
+                (ok.clone(), errors.clone(), error_ppm.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // One request every 1/RATE s, on a fixed schedule (no drift); errors spread
+                // evenly: a request fails whenever the accumulated share passes a whole one.
+                let started = Instant::now();
+                let mut n: u64 = 0;
+                let mut acc: u64 = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let due = started + Duration::from_secs_f64(n as f64 / RATE as f64);
+                    let now = Instant::now();
+                    if due > now {
+                        std::thread::sleep((due - now).min(Duration::from_millis(20)));
+                        continue;
+                    }
+                    acc += ppm.load(Ordering::SeqCst);
+                    if acc >= 1_000_000 {
+                        acc -= 1_000_000;
+                        errors.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                    n += 1;
+                }
+            })
+        };
+        let server = {
+            let (ok, errors, stop) = (ok.clone(), errors.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let body = format!(
+                                "# TYPE http_requests_total counter\n\
+                                 http_requests_total{{code=\"200\"}} {}\n\
+                                 http_requests_total{{code=\"500\"}} {}\n",
+                                ok.load(Ordering::SeqCst),
+                                errors.load(Ordering::SeqCst)
+                            );
+                            let _ = answer(stream, &body);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+            })
+        };
+        Target {
+            port,
+            ok,
+            errors,
+            error_ppm,
+            stop,
+            threads: vec![traffic, server],
+        }
+    }
+
+    fn set_error_share(&self, ppm: u64) {
+        self.error_ppm.store(ppm, Ordering::SeqCst);
+    }
+}
+
+/// Reads the request head (bounded) and answers 200 with the exposition.
+fn answer(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    stream.flush()
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+const SPEC: &str = r#"
+version: sloburn/v1
+service: live
+slos:
+  - name: requests
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job="live",code="500"}
+        total: http_requests_total{job="live"}
+"#;
+
+const INTERVAL_SECS: u64 = 10;
+const LAG_SECS: u64 = 5;
+/// Burn rate the 5m window must exceed: a 1% error ratio, ten times the 0.1% budget. Half the
+/// requests failing for even 10 s of a 5-minute window full of traffic gives more than 1.6%.
+const THRESHOLD: f64 = 10.0;
+
+#[test]
+fn a_burst_of_errors_shows_in_the_burn_rate_within_one_bucket_plus_the_lag() {
+    let target = Target::start();
+    let data = tempfile::tempdir().unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: live\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+        target.port
+    );
+    let prometheus = Prometheus::start(&data.path().join("prometheus"), &config);
+
+    // Prometheus has the target's counters (the 500 series at 0) before anything else.
+    let query = format!(
+        "{}/api/v1/query?query=http_requests_total%7Bjob%3D%22live%22%2Ccode%3D%22500%22%7D",
+        prometheus.url
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = http_request("GET", &query, Duration::from_secs(5));
+        if let Ok((200, body)) = &answer
+            && body.contains(r#""code":"500""#)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus did not scrape the target within 30s: {answer:?}\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let args: Vec<String> = [
+        "--spec",
+        spec.to_str().unwrap(),
+        "--prometheus-url",
+        &prometheus.url,
+        "--state-dir",
+        dir.path().join("state").to_str().unwrap(),
+        "--evaluation-interval",
+        &format!("{INTERVAL_SECS}s"),
+        "--query-lag",
+        &format!("{LAG_SECS}s"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
+    let burn_5m = [("service", "live"), ("slo", "requests"), ("window", "5m")];
+    let m = sloburn.wait_metrics(
+        "the SLO fresh",
+        Duration::from_secs(60),
+        "slo_data_fresh",
+        |m| m.fresh("live", "requests") == Some(true),
+    );
+    assert_eq!(m.value("slo_burn_rate", &burn_5m), 0.0, "no errors yet");
+
+    // A change in the last seconds of a minute is only a sliver of that minute's bucket; start
+    // it at second 50 at the latest so that bucket alone carries it past the threshold.
+    while now_unix().rem_euclid(60.0) > 50.0 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = now_unix();
+    let switched = Instant::now();
+    target.set_error_share(500_000);
+    let second = s.rem_euclid(60.0);
+    // The bucket holding s ends at the next minute; it is read at that end plus the lag.
+    let expected = 60.0 - second + LAG_SECS as f64;
+    let allowed = Duration::from_secs(60 + LAG_SECS + INTERVAL_SECS + 10);
+    eprintln!(
+        "errors at 50% from second {second:.1} of the minute; expected visible after ~{expected:.1}s, allowed {allowed:?}"
+    );
+
+    let mut previous = 0.0;
+    let m = sloburn.wait_metrics(
+        &format!("slo_burn_rate{{window=\"5m\"}} above {THRESHOLD} (errors at 50% since {s:.1})"),
+        allowed,
+        "slo_burn_rate",
+        |m| {
+            let burn = m.value("slo_burn_rate", &burn_5m);
+            if burn != previous {
+                eprintln!(
+                    "  {:>5.1}s after the switch: burn(5m) {burn:.2}",
+                    switched.elapsed().as_secs_f64()
+                );
+                previous = burn;
+            }
+            burn > THRESHOLD
+        },
+    );
+    let delay = switched.elapsed();
+    let burn = m.value("slo_burn_rate", &burn_5m);
+    eprintln!(
+        "burn(5m) {burn:.2} > {THRESHOLD} after {delay:.1?} (expected ~{expected:.1}s; bound: one bucket + lag = {}s from the minute's start)",
+        60 + LAG_SECS
+    );
+    assert!(delay <= allowed, "took {delay:?}, allowed {allowed:?}");
+    assert_eq!(m.fresh("live", "requests"), Some(true));
+    let active = m.get(
+        "slo_burn_alert_active",
+        &[
+            ("service", "live"),
+            ("slo", "requests"),
+            ("severity", "page"),
+            ("long_window", "1h"),
+            ("short_window", "5m"),
+        ],
+    );
+    eprintln!(
+        "page alert (1h/5m) active: {active:?}; burn(1h) {:?}; target counters ok {} errors {}",
+        m.get(
+            "slo_burn_rate",
+            &[("service", "live"), ("slo", "requests"), ("window", "1h")]
+        ),
+        target.ok.load(Ordering::SeqCst),
+        target.errors.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        active,
+        Some(1.0),
+        "half the requests failing pages (both 1h and 5m burn far above 14.4)"
+    );
+    assert!(m.non_finite_slo_lines().is_empty());
+    sloburn.stop();
+    drop(prometheus);
+    drop(target);
+}
