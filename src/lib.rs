@@ -9,6 +9,7 @@ pub mod core;
 pub mod engine;
 pub mod exporter;
 pub mod http;
+pub mod rules;
 pub mod source;
 pub mod spec;
 pub mod store;

@@ -3,6 +3,7 @@
 mod check;
 mod engine_setup;
 mod eval;
+mod generate;
 mod run;
 
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Evaluate SLOs once against Prometheus, without state, and print the numbers.
     Eval(eval::EvalArgs),
+    /// Write Prometheus recording and alerting rules: for a ruler (no sloburn needed) or on
+    /// the metrics of `sloburn run`.
+    Generate(generate::GenerateArgs),
 }
 
 /// How a command prints its result.
@@ -44,5 +48,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }

@@ -1,0 +1,108 @@
+//! Engine mode: alerts on the gauges `sloburn run` exports.
+
+use std::collections::BTreeSet;
+
+use crate::core::PromDuration;
+use crate::spec::Slo;
+
+use super::{
+    FREEZE_LABEL, Rule, RuleFile, RuleGroup, alert_labels, annotations, escape, slo_matcher,
+};
+
+/// Rules for `sloburn run`'s metrics; `job` is the scrape job of sloburn itself.
+pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
+    let mut rules = Vec::new();
+    let ten_minutes = Some(PromDuration::from_secs(600));
+    for slo in slos {
+        let m = slo_matcher(slo);
+        let name = slo.alerting.name.as_deref().unwrap_or("SLOErrorBudgetBurn");
+        for (severity, tier) in [
+            ("page", &slo.alerting.page),
+            ("ticket", &slo.alerting.ticket),
+        ] {
+            if tier.disable {
+                continue;
+            }
+            rules.push(Rule::alert(
+                name,
+                format!("slo_burn_alert_active{{{m},severity=\"{severity}\"}} == 1"),
+                tier.for_,
+                alert_labels(&[("service", slo.service.clone()), ("slo", slo.name.clone()), ("severity", severity.to_string())], &[&slo.alerting.labels, &tier.labels]),
+                annotations(
+                    &[
+                        ("summary", format!("{}/{}: the error budget burns too fast ({severity} {{{{ $labels.long_window }}}}/{{{{ $labels.short_window }}}})", slo.service, slo.name)),
+                    ],
+                    &[&slo.alerting.annotations, &tier.annotations],
+                ),
+            ));
+        }
+        rules.push(Rule::alert(
+            "SLODataStale",
+            format!("slo_data_fresh{{{m}}} == 0"),
+            ten_minutes,
+            alert_labels(&[("service", slo.service.clone()), ("slo", slo.name.clone()), ("severity", "ticket".to_string())], &[&slo.alerting.labels]),
+            annotations(&[("summary", format!("{}/{}: sloburn cannot read this SLO's data; its numbers are frozen at their last good values", slo.service, slo.name))], &[]),
+        ));
+        rules.push(Rule::alert(
+            "SLODataMissing",
+            format!("absent(slo_data_fresh{{{m}}})"),
+            ten_minutes,
+            alert_labels(
+                &[
+                    ("service", slo.service.clone()),
+                    ("slo", slo.name.clone()),
+                    ("severity", "ticket".to_string()),
+                ],
+                &[&slo.alerting.labels],
+            ),
+            annotations(
+                &[(
+                    "summary",
+                    format!(
+                        "{}/{}: sloburn exports no series for this SLO",
+                        slo.service, slo.name
+                    ),
+                )],
+                &[],
+            ),
+        ));
+    }
+    let services: BTreeSet<&str> = slos.iter().map(|s| s.service.as_str()).collect();
+    for service in services {
+        rules.push(Rule::alert(
+            "SLOFeatureFreeze",
+            format!("max by (service) (slo_feature_freeze{{service=\"{}\"}}) == 1", escape(service)),
+            None,
+            alert_labels(&[("service", service.to_string()), ("severity", "ticket".to_string()), (FREEZE_LABEL.0, FREEZE_LABEL.1.to_string())], &[]),
+            annotations(&[("summary", format!("{service}: an SLO's error budget is below its freeze policy: freeze feature deploys"))], &[]),
+        ));
+    }
+    let job = escape(job);
+    rules.push(Rule::alert(
+        "SloburnDown",
+        format!("up{{job=\"{job}\"}} == 0 or absent(up{{job=\"{job}\"}})"),
+        Some(PromDuration::from_secs(300)),
+        alert_labels(&[("severity", "page".to_string())], &[]),
+        annotations(
+            &[(
+                "summary",
+                "sloburn is down: no SLO is evaluated and no burn alert can fire".to_string(),
+            )],
+            &[],
+        ),
+    ));
+    rules.push(Rule::alert(
+        "SloburnReloadFailing",
+        format!("sloburn_config_last_reload_success{{job=\"{job}\"}} == 0"),
+        Some(PromDuration::from_secs(300)),
+        alert_labels(&[("severity", "ticket".to_string())], &[]),
+        annotations(&[("summary", "sloburn refused its last spec reload; the previous SLOs keep running (see its log)".to_string())], &[]),
+    ));
+    RuleFile {
+        groups: vec![RuleGroup {
+            name: "sloburn-engine".into(),
+            interval: None,
+            rules,
+        }],
+    }
+}

@@ -1,0 +1,213 @@
+//! Prometheus rules from the same specs and the same core math as the live engine.
+//!
+//! - **Ruler mode** computes the SLIs in a ruler (Prometheus, Thanos Ruler, Mimir/Cortex ruler)
+//!   with no sloburn running: per alert window the error ratio and burn rate, the period's error
+//!   ratio and remaining budget **weighted by events** (5-minute slices of event counts recorded
+//!   and summed over the period, not an average of short-window ratios), and the page, ticket
+//!   and budget-exhausted alerts. The metric names are the engine's, so dashboards work with
+//!   either mode (run one of them, not both).
+//! - **Engine mode** alerts on what `sloburn run` exports: `slo_burn_alert_active`,
+//!   `slo_feature_freeze`, missing or stale data, and sloburn itself being down or failing to
+//!   reload.
+//!
+//! Generation is pure: specs in, rule groups out, in a stable order.
+
+mod engine;
+mod ruler;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::core::PromDuration;
+use crate::spec::{Labels, Slo};
+
+pub use engine::engine_rules;
+pub use ruler::ruler_rules;
+
+/// A rule file: the `groups` of Prometheus's format.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleFile {
+    pub groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleGroup {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+/// A recording or alerting rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Rule {
+    pub fn record(name: &str, expr: String, labels: BTreeMap<String, String>) -> Self {
+        Self {
+            record: Some(name.to_string()),
+            alert: None,
+            expr,
+            for_: None,
+            labels,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    pub fn alert(
+        name: &str,
+        expr: String,
+        for_: Option<PromDuration>,
+        labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            record: None,
+            alert: Some(name.to_string()),
+            expr,
+            for_: for_.map(|d| d.to_string()),
+            labels,
+            annotations,
+        }
+    }
+}
+
+/// Why an SLO gets no rules in a mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{slo}: {message}")]
+pub struct Refusal {
+    pub slo: String,
+    pub message: String,
+}
+
+/// The label that Alertmanager's freeze route matches.
+pub const FREEZE_LABEL: (&str, &str) = ("freeze", "true");
+
+/// `{service="x",slo="y"}` for an SLO, to select its series.
+pub(crate) fn slo_matcher(slo: &Slo) -> String {
+    format!(
+        "service=\"{}\",slo=\"{}\"",
+        escape(&slo.service),
+        escape(&slo.name)
+    )
+}
+
+pub(crate) fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The labels every series of an SLO carries: service, slo and the spec's labels.
+pub(crate) fn series_labels(slo: &Slo) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = slo.labels.clone();
+    labels.insert("service".into(), slo.service.clone());
+    labels.insert("slo".into(), slo.name.clone());
+    labels
+}
+
+/// Alert labels: ours, then the spec's alerting labels, then the tier's (the spec wins, as in
+/// Sloth: a team routing on its own `severity` keeps it).
+pub(crate) fn alert_labels(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = ours
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    for labels in spec {
+        out.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out
+}
+
+/// Annotations: ours as defaults, the spec's on top.
+pub(crate) fn annotations(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
+    alert_labels(ours, spec)
+}
+
+/// A name safe for a rule group: letters, digits, `-` and `_`.
+pub(crate) fn group_name(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A float written the way people read thresholds: 14.4, 0.933, 13.44.
+pub(crate) fn number(v: f64) -> String {
+    let rounded = (v * 1e6).round() / 1e6;
+    format!("{rounded}")
+}
+
+/// Serializes a rule file as YAML with a header saying what generated it.
+///
+/// ```
+/// use sloburn::rules::{RuleFile, render};
+/// let text = render(&RuleFile { groups: vec![] }, "sloburn generate --mode ruler x/", None).unwrap();
+/// assert!(text.starts_with("# Generated by sloburn"));
+/// ```
+pub fn render(
+    file: &RuleFile,
+    command: &str,
+    operator_name: Option<&str>,
+) -> Result<String, String> {
+    let header = format!(
+        "# Generated by sloburn {} ({command}).\n# Do not edit: change the SLO specs and generate again.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let body = match operator_name {
+        None => serde_saphyr::to_string(file).map_err(|e| e.to_string())?,
+        Some(name) => {
+            #[derive(Serialize)]
+            struct Metadata<'a> {
+                name: &'a str,
+                labels: BTreeMap<&'a str, &'a str>,
+            }
+            #[derive(Serialize)]
+            struct PrometheusRule<'a> {
+                #[serde(rename = "apiVersion")]
+                api_version: &'a str,
+                kind: &'a str,
+                metadata: Metadata<'a>,
+                spec: &'a RuleFile,
+            }
+            serde_saphyr::to_string(&PrometheusRule {
+                api_version: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: Metadata {
+                    name,
+                    labels: BTreeMap::from([("app.kubernetes.io/managed-by", "sloburn")]),
+                },
+                spec: file,
+            })
+            .map_err(|e| e.to_string())?
+        }
+    };
+    Ok(format!("{header}{body}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,203 @@
+//! Ruler mode: every SLI computed by recording rules, alerts on them.
+
+use crate::core::{Period, PromDuration, Severity};
+use crate::engine::plan::QueryPlan;
+use crate::spec::Slo;
+
+use super::{
+    FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, group_name,
+    number, series_labels, slo_matcher,
+};
+
+/// The width of the event-count slices summed over the period.
+pub const SLICE: PromDuration = PromDuration::from_secs(300);
+const BAD_SLICE: &str = "slo:bad_events:slice5m";
+const TOTAL_SLICE: &str = "slo:total_events:slice5m";
+
+/// `a / b`, but 0 where `b` is 0 (no traffic) instead of NaN, which would poison every sum
+/// and average it enters.
+fn ratio(bad: &str, total: &str) -> String {
+    format!("({bad}) / (({total}) > 0) or ({total}) * 0")
+}
+
+/// Rules for the ruler, and the SLOs refused (with why).
+pub fn ruler_rules(slos: &[Slo]) -> (RuleFile, Vec<Refusal>) {
+    let mut groups = Vec::new();
+    let mut refusals = Vec::new();
+    for slo in slos {
+        match slo_groups(slo) {
+            Ok(mut g) => groups.append(&mut g),
+            Err(r) => refusals.push(r),
+        }
+    }
+    (RuleFile { groups }, refusals)
+}
+
+fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
+    let Period::Rolling(period) = slo.period else {
+        return Err(Refusal {
+            slo: slo.id(),
+            message: format!(
+                "a {} cannot be computed soundly in PromQL (a range has a fixed length, a month does not start at a fixed offset from now); evaluate it with the engine (`sloburn run`) and alert with `sloburn generate --mode engine`",
+                slo.period.describe()
+            ),
+        });
+    };
+    let plan = QueryPlan::new(slo);
+    let labels = series_labels(slo);
+    let m = slo_matcher(slo);
+    let budget = 1.0 - slo.objective.ratio();
+
+    // Event counts per 5-minute slice, summed over the period below: weighted by events.
+    let slice = plan.bucket_queries(SLICE);
+    let slices = RuleGroup {
+        name: group_name(&["sloburn", &slo.service, &slo.name, "slices"]),
+        interval: Some(SLICE.to_string()),
+        rules: vec![
+            Rule::record(BAD_SLICE, slice.bad, labels.clone()),
+            Rule::record(TOTAL_SLICE, slice.total, labels.clone()),
+        ],
+    };
+
+    let mut rules = vec![Rule::record(
+        "slo_objective_ratio",
+        format!("vector({})", number(slo.objective.ratio())),
+        labels.clone(),
+    )];
+    rules.push(Rule::record(
+        "slo_period_seconds",
+        format!("vector({})", period.as_secs()),
+        labels.clone(),
+    ));
+    for w in slo.alerting.windows.windows() {
+        let q = plan.bucket_queries(w);
+        let mut l = labels.clone();
+        l.insert("window".into(), w.to_string());
+        rules.push(Rule::record(
+            "slo_error_ratio",
+            ratio(&q.bad, &q.total),
+            l.clone(),
+        ));
+        rules.push(Rule::record(
+            "slo_burn_rate",
+            format!("slo_error_ratio{{{m},window=\"{w}\"}} / {}", number(budget)),
+            l,
+        ));
+    }
+    let sum = |name: &str| format!("sum_over_time({name}{{{m}}}[{period}])");
+    rules.push(Rule::record(
+        "slo_period_total_events",
+        sum(TOTAL_SLICE),
+        labels.clone(),
+    ));
+    rules.push(Rule::record(
+        "slo_period_good_events",
+        format!("{} - {}", sum(TOTAL_SLICE), sum(BAD_SLICE)),
+        labels.clone(),
+    ));
+    rules.push(Rule::record(
+        "slo_period_error_ratio",
+        ratio(&sum(BAD_SLICE), &sum(TOTAL_SLICE)),
+        labels.clone(),
+    ));
+    rules.push(Rule::record(
+        "slo_error_budget_remaining_ratio",
+        format!("1 - slo_period_error_ratio{{{m}}} / {}", number(budget)),
+        labels.clone(),
+    ));
+
+    let alert_name = slo.alerting.name.as_deref().unwrap_or("SLOErrorBudgetBurn");
+    for row in &slo.alerting.windows.rows {
+        let tier = match row.severity {
+            Severity::Page => &slo.alerting.page,
+            Severity::Ticket => &slo.alerting.ticket,
+        };
+        if tier.disable {
+            continue;
+        }
+        let mut l = labels.clone();
+        l.insert("severity".into(), row.severity.to_string());
+        l.insert("long_window".into(), row.long.to_string());
+        l.insert("short_window".into(), row.short.to_string());
+        rules.push(Rule::record(
+            "slo_burn_rate_threshold",
+            format!("vector({})", number(row.threshold)),
+            l,
+        ));
+        let burn = |w: PromDuration| {
+            format!(
+                "max without (window) (slo_burn_rate{{{m},window=\"{w}\"}}) > {}",
+                number(row.threshold)
+            )
+        };
+        // At this burn rate a full budget lasts period / threshold.
+        let lasts = PromDuration::from_secs(
+            ((period.as_secs_f64() / row.threshold / 60.0).round() as u64) * 60,
+        );
+        rules.push(Rule::alert(
+            alert_name,
+            format!("{} and {}", burn(row.long), burn(row.short)),
+            tier.for_,
+            alert_labels(
+                &[
+                    ("service", slo.service.clone()),
+                    ("slo", slo.name.clone()),
+                    ("severity", row.severity.to_string()),
+                    ("long_window", row.long.to_string()),
+                    ("short_window", row.short.to_string()),
+                    ("burn_rate_threshold", number(row.threshold)),
+                    ("exhaustion_at_threshold", lasts.to_string()),
+                ],
+                &[&slo.alerting.labels, &tier.labels],
+            ),
+            annotations(
+                &[
+                    ("summary", format!("{}/{}: the error budget burns {{{{ $value | printf \"%.1f\" }}}}x too fast ({} {}/{})", slo.service, slo.name, row.severity, row.long, row.short)),
+                    ("description", format!("Burn rate above {} over both {} and {}: at this rate the whole {} budget lasts {}.", number(row.threshold), row.long, row.short, period, lasts)),
+                ],
+                &[&slo.alerting.annotations, &tier.annotations],
+            ),
+        ));
+    }
+    let freeze = slo.policy.freeze_below_percent / 100.0;
+    let exhausted = if freeze > 0.0 {
+        format!(
+            "slo_error_budget_remaining_ratio{{{m}}} < {}",
+            number(freeze)
+        )
+    } else {
+        format!("slo_error_budget_remaining_ratio{{{m}}} <= 0")
+    };
+    rules.push(Rule::alert(
+        "SLOErrorBudgetExhausted",
+        exhausted,
+        None,
+        alert_labels(
+            &[
+                ("service", slo.service.clone()),
+                ("slo", slo.name.clone()),
+                ("severity", "ticket".to_string()),
+                (FREEZE_LABEL.0, FREEZE_LABEL.1.to_string()),
+            ],
+            &[&slo.alerting.labels],
+        ),
+        annotations(
+            &[(
+                "summary",
+                format!(
+                    "{}/{}: error budget {} ({{{{ $value | humanizePercentage }}}} left): freeze feature deploys",
+                    slo.service,
+                    slo.name,
+                    if freeze > 0.0 { format!("below {}%", number(freeze * 100.0)) } else { "spent".to_string() }
+                ),
+            )],
+            &[&slo.alerting.annotations],
+        ),
+    ));
+    let main = RuleGroup {
+        name: group_name(&["sloburn", &slo.service, &slo.name]),
+        interval: None,
+        rules,
+    };
+    Ok(vec![slices, main])
+}
