@@ -149,9 +149,10 @@ fn bad_specs_write_nothing() {
 
 #[test]
 fn rule_counts_per_slo() {
-    // One ratio SLO with the default table: 2 slice rules, objective and period, 2 per window
-    // (7 windows), 4 period rules, a threshold and an alert per row (4 rows), the exhausted
-    // alert: 2 + 2 + 14 + 4 + 8 + 1 = 31 in ruler mode; 2 tiers + stale + missing + freeze +
+    // One ratio SLO with the default table: 2 slice rules, objective and period, 4 per window
+    // (bad and total events, error ratio, burn rate; 7 windows), 5 period rules (bad, total,
+    // good, error ratio, remaining), a threshold and an alert per row (4 rows), the exhausted
+    // alert: 2 + 2 + 28 + 5 + 8 + 1 = 46 in ruler mode; 2 tiers + stale + missing + freeze +
     // sloburn down + reload failing = 7 in engine mode.
     let count = |mode: &str| {
         let out = sloburn(&["generate", "slo-specs/availability.yaml", "--mode", mode]);
@@ -162,7 +163,7 @@ fn rule_counts_per_slo() {
             })
             .count()
     };
-    assert_eq!(count("ruler"), 31);
+    assert_eq!(count("ruler"), 46);
     assert_eq!(count("engine"), 7);
 }
 

@@ -13,6 +13,9 @@ use super::{
 pub const SLICE: PromDuration = PromDuration::from_secs(300);
 const BAD_SLICE: &str = "slo:bad_events:slice5m";
 const TOTAL_SLICE: &str = "slo:total_events:slice5m";
+const PERIOD_BAD: &str = "slo:bad_events:period";
+const WINDOW_BAD: &str = "slo:bad_events:window";
+const WINDOW_TOTAL: &str = "slo:total_events:window";
 
 /// `a / b`, but 0 where `b` is 0 (no traffic) instead of NaN, which would poison every sum
 /// and average it enters.
@@ -70,34 +73,42 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         labels.clone(),
     ));
     for w in slo.alerting.windows.windows() {
+        // Event counts first, so each raw series is read once per window and evaluation.
         let q = plan.bucket_queries(w);
         let mut l = labels.clone();
         l.insert("window".into(), w.to_string());
+        let sel = |name: &str| format!("{name}{{{m},window=\"{w}\"}}");
+        rules.push(Rule::record(WINDOW_BAD, q.bad, l.clone()));
+        rules.push(Rule::record(WINDOW_TOTAL, q.total, l.clone()));
         rules.push(Rule::record(
             "slo_error_ratio",
-            ratio(&q.bad, &q.total),
+            ratio(&sel(WINDOW_BAD), &sel(WINDOW_TOTAL)),
             l.clone(),
         ));
         rules.push(Rule::record(
             "slo_burn_rate",
-            format!("slo_error_ratio{{{m},window=\"{w}\"}} / {}", number(budget)),
+            format!("{} / {}", sel("slo_error_ratio"), number(budget)),
             l,
         ));
     }
+    // The period's events, each slice series summed once; the rest reads these two.
     let sum = |name: &str| format!("sum_over_time({name}{{{m}}}[{period}])");
+    rules.push(Rule::record(PERIOD_BAD, sum(BAD_SLICE), labels.clone()));
     rules.push(Rule::record(
         "slo_period_total_events",
         sum(TOTAL_SLICE),
         labels.clone(),
     ));
+    let bad = format!("{PERIOD_BAD}{{{m}}}");
+    let total = format!("slo_period_total_events{{{m}}}");
     rules.push(Rule::record(
         "slo_period_good_events",
-        format!("{} - {}", sum(TOTAL_SLICE), sum(BAD_SLICE)),
+        format!("{total} - {bad}"),
         labels.clone(),
     ));
     rules.push(Rule::record(
         "slo_period_error_ratio",
-        ratio(&sum(BAD_SLICE), &sum(TOTAL_SLICE)),
+        ratio(&bad, &total),
         labels.clone(),
     ));
     rules.push(Rule::record(

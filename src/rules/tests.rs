@@ -41,6 +41,11 @@ fn zero_traffic_gives_zero_not_nan() {
         .unwrap();
     assert!(ratio.expr.contains("> 0) or"), "{}", ratio.expr);
     assert!(ratio.expr.ends_with("* 0"), "{}", ratio.expr);
+    assert!(
+        ratio.expr.contains("slo:total_events:window"),
+        "{}",
+        ratio.expr
+    );
 }
 
 #[test]
