@@ -92,7 +92,10 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         ));
     }
     // The period's events, each slice series summed once; the rest reads these two.
-    let sum = |name: &str| format!("sum_over_time({name}{{{m}}}[{period}])");
+    // One second short of the period: Prometheus 2 ranges include both ends, so a slice lying
+    // exactly at t - period would be counted with the one at t (Prometheus 3 is left-open).
+    let span = PromDuration::from_secs(period.as_secs().saturating_sub(1).max(1));
+    let sum = |name: &str| format!("sum_over_time({name}{{{m}}}[{span}])");
     rules.push(Rule::record(PERIOD_BAD, sum(BAD_SLICE), labels.clone()));
     rules.push(Rule::record(
         "slo_period_total_events",

@@ -1,0 +1,969 @@
+//! `sloburn generate` checked by Prometheus itself: every test writes a sloburn/v1 spec, runs
+//! `sloburn generate` into a rule file and runs `promtool test rules` on it, with input series
+//! whose true event counts are known, so the recorded values and the alerts can be compared
+//! with numbers worked out by hand (the arithmetic is in the comments).
+//!
+//! How `promtool test rules` (Prometheus 2.42) evaluates rules, which these tests depend on:
+//!
+//! - **A group's own `interval` is ignored.** promtool evaluates *every* group at *every* tick of
+//!   the test file's `evaluation_interval` (`for ts := mint; ...; ts += evalInterval { for g in
+//!   groups { g.Eval(ts) } }` in `cmd/promtool/unittest.go`). The ruler-mode slice group
+//!   (`interval: 5m`, recording `increase(...[5m])`) is therefore recorded every minute with the
+//!   usual `evaluation_interval: 1m`, the slices overlap and `slo_period_*_events` count every
+//!   event about five times: [`promtool_ignores_the_slice_group_interval`] pins that down.
+//!   Tests of the period rules use `evaluation_interval: 5m`, so every group runs every 5m as
+//!   the slice group would in Prometheus (the window rules and alerts do not depend on their
+//!   evaluation interval, only on the evaluation time).
+//! - **Group order is random unless `group_eval_order` lists the groups.** promtool takes the
+//!   groups from a Go map and sorts them by their position in `group_eval_order` (unlisted
+//!   groups count as position 0). The main group reads the slice group's series at the same
+//!   timestamp, so without an order the period values lag one tick at random. Every test lists
+//!   the slice group first, as the generated file does. (Prometheus runs groups concurrently at
+//!   their own hashed offsets, so there the period values lag the slices by up to one slice.)
+//! - Within a group, rules run in file order and a rule sees the samples recorded by the rules
+//!   before it at the same timestamp, as in Prometheus. The generated main group records
+//!   `slo_error_ratio`, then `slo_burn_rate`, then the alerts, so an alert fires at the very
+//!   evaluation where the burn crosses its threshold (checked to the minute below).
+//! - `increase()` over 1m samples at whole minutes, evaluated at whole minutes, is exact: the
+//!   range `[t - w, t]` (closed at both ends in Prometheus 2) starts and ends on a sample, so
+//!   nothing is extrapolated. A window reaching before the first sample of a counter that
+//!   starts at 0 is exact too (extrapolation stops at the zero crossing, the first sample).
+//! - `alert_rule_test` compares the firing alerts' labels *and annotations* exactly, so the
+//!   expected alerts carry the rendered annotations (`{{ $value }}` is the left operand of the
+//!   `and`, i.e. the long window's burn rate).
+
+#[allow(dead_code)]
+#[path = "support/process.rs"]
+mod process;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// A spec written, rules generated: the temp dir and the rule file's path.
+struct Generated {
+    dir: TempDir,
+    rules: PathBuf,
+}
+
+/// Writes `spec` and runs `sloburn generate --mode <mode>` on it; panics with sloburn's output
+/// on failure.
+fn generate(spec: &str, mode: &str) -> Generated {
+    let dir = TempDir::new().expect("temp dir");
+    let spec_path = dir.path().join("slo.yaml");
+    std::fs::write(&spec_path, spec).expect("write spec");
+    let rules = dir.path().join("rules.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
+        .arg("generate")
+        .arg(&spec_path)
+        .arg("-o")
+        .arg(&rules)
+        .args(["--mode", mode])
+        .output()
+        .expect("run sloburn generate");
+    assert!(
+        out.status.success(),
+        "sloburn generate failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Generated { dir, rules }
+}
+
+impl Generated {
+    fn text(&self) -> String {
+        std::fs::read_to_string(&self.rules).expect("read generated rules")
+    }
+
+    /// Writes the promtool test file (rule_files = the generated file) and runs
+    /// `promtool test rules`; panics with promtool's output and the test file on failure.
+    fn promtool(&self, evaluation_interval: &str, group_eval_order: &[&str], tests: &str) {
+        let mut file = format!(
+            "rule_files:\n  - {}\nevaluation_interval: {evaluation_interval}\n",
+            self.rules.display()
+        );
+        if !group_eval_order.is_empty() {
+            file.push_str("group_eval_order:\n");
+            for g in group_eval_order {
+                writeln!(file, "  - {g}").unwrap();
+            }
+        }
+        file.push_str("tests:\n");
+        file.push_str(tests);
+        let (ok, output) = run_promtool(self.dir.path(), &file);
+        assert!(
+            ok,
+            "promtool test rules failed:\n{output}\n--- test file ---\n{file}\n--- rules ---\n{}",
+            self.text()
+        );
+    }
+}
+
+/// Runs `promtool test rules` on `test_file` written into `dir`: (success, stdout + stderr).
+fn run_promtool(dir: &Path, test_file: &str) -> (bool, String) {
+    let promtool = process::require_binary("promtool");
+    let path = dir.join("test.yaml");
+    std::fs::write(&path, test_file).expect("write promtool test file");
+    let out = Command::new(promtool)
+        .args(["test", "rules"])
+        .arg(&path)
+        .output()
+        .expect("run promtool");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), output)
+}
+
+/// A YAML double-quoted scalar.
+fn q(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// One `input_series` entry.
+fn series(selector: &str, values: &str) -> String {
+    format!(
+        "      - series: {}\n        values: {}\n",
+        q(selector),
+        q(values)
+    )
+}
+
+/// An `alert_rule_test` case: `alerts` are `exp_alerts` entries from [`alert`] (none: the alert
+/// must not fire).
+fn alert_test(at: &str, name: &str, alerts: &[String]) -> String {
+    let mut s = format!("      - eval_time: {at}\n        alertname: {name}\n");
+    if alerts.is_empty() {
+        s.push_str("        exp_alerts: []\n");
+    } else {
+        s.push_str("        exp_alerts:\n");
+        for a in alerts {
+            s.push_str(a);
+        }
+    }
+    s
+}
+
+/// An `exp_alerts` entry.
+fn alert(labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> String {
+    let mut s = String::from("          - exp_labels:\n");
+    for (k, v) in labels {
+        writeln!(s, "              {k}: {}", q(v)).unwrap();
+    }
+    if !annotations.is_empty() {
+        s.push_str("            exp_annotations:\n");
+        for (k, v) in annotations {
+            writeln!(s, "              {k}: {}", q(v)).unwrap();
+        }
+    }
+    s
+}
+
+/// A `promql_expr_test` case; `samples` are (labels in PromQL notation, value).
+fn expr_test(at: &str, expr: &str, samples: &[(String, &str)]) -> String {
+    let mut s = format!("      - expr: {}\n        eval_time: {at}\n", q(expr));
+    if samples.is_empty() {
+        s.push_str("        exp_samples: []\n");
+    } else {
+        s.push_str("        exp_samples:\n");
+        for (labels, value) in samples {
+            writeln!(
+                s,
+                "          - labels: {}\n            value: {value}",
+                q(labels)
+            )
+            .unwrap();
+        }
+    }
+    s
+}
+
+/// A test group: name, input series interval 1m, series, alert tests, expression tests.
+fn test_group(name: &str, series: &[String], alerts: &[String], exprs: &[String]) -> String {
+    let mut s = format!(
+        "  - name: {}\n    interval: 1m\n    input_series:\n",
+        q(name)
+    );
+    for x in series {
+        s.push_str(x);
+    }
+    if !alerts.is_empty() {
+        s.push_str("    alert_rule_test:\n");
+        for x in alerts {
+            s.push_str(x);
+        }
+    }
+    if !exprs.is_empty() {
+        s.push_str("    promql_expr_test:\n");
+        for x in exprs {
+            s.push_str(x);
+        }
+    }
+    s
+}
+
+/// The default window table for 30d: (severity, long, short, threshold, lasts).
+const ROWS: [(&str, &str, &str, &str, &str); 4] = [
+    ("page", "1h", "5m", "14.4", "2d2h"),
+    ("page", "6h", "30m", "6", "5d"),
+    ("ticket", "1d", "2h", "3", "10d"),
+    ("ticket", "3d", "6h", "1", "30d"),
+];
+
+const WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// The expected `SLOErrorBudgetBurn` alert of row `row` (index in [`ROWS`]) for `service/slo`,
+/// with `value` the rendered long-window burn rate (`printf "%.1f"`) and `extra` labels that
+/// come from the series (e.g. `route`).
+fn burn_alert(service: &str, slo: &str, row: usize, value: &str, extra: &[(&str, &str)]) -> String {
+    let (severity, long, short, threshold, lasts) = ROWS[row];
+    let mut labels = vec![
+        ("service", service),
+        ("slo", slo),
+        ("severity", severity),
+        ("long_window", long),
+        ("short_window", short),
+        ("burn_rate_threshold", threshold),
+        ("exhaustion_at_threshold", lasts),
+    ];
+    labels.extend_from_slice(extra);
+    let summary = format!(
+        "{service}/{slo}: the error budget burns {value}x too fast ({severity} {long}/{short})"
+    );
+    let description = format!(
+        "Burn rate above {threshold} over both {long} and {short}: at this rate the whole 30d budget lasts {lasts}."
+    );
+    alert(
+        &labels,
+        &[("summary", &summary), ("description", &description)],
+    )
+}
+
+/// `name{service="shop",slo=...,<extra>}` as promtool prints expected labels.
+fn labels(name: &str, slo: &str, extra: &str) -> String {
+    if extra.is_empty() {
+        format!("{name}{{service=\"shop\",slo=\"{slo}\"}}")
+    } else {
+        format!("{name}{{service=\"shop\",slo=\"{slo}\",{extra}}}")
+    }
+}
+
+/// A ratio SLO of service `shop` on `http_requests_total{job="t"}`, 30d, with extra YAML
+/// (indented for the SLO's mapping) appended.
+fn ratio_spec(slos: &[(&str, &str, &str)]) -> String {
+    let mut s = String::from("version: sloburn/v1\nservice: shop\nslos:\n");
+    for (name, objective, extra) in slos {
+        write!(
+            s,
+            "  - name: {name}\n    objective: {objective}\n    period: 30d\n    sli:\n      ratio:\n        errors: 'http_requests_total{{job=\"t\",code=\"500\"}}'\n        total: 'http_requests_total{{job=\"t\"}}'\n{extra}"
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The group order of the generated file for `slos` of service shop: each SLO's slices, then
+/// its main group.
+fn order(slos: &[&str]) -> Vec<String> {
+    slos.iter()
+        .flat_map(|s| {
+            [
+                format!("sloburn-shop-{s}-slices"),
+                format!("sloburn-shop-{s}"),
+            ]
+        })
+        .collect()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+const OK: &str = "http_requests_total{job=\"t\",code=\"200\"}";
+const ERR: &str = "http_requests_total{job=\"t\",code=\"500\"}";
+
+#[test]
+fn generated_groups_record_before_they_read() {
+    // Not promtool: the structure the promtool tests below rely on. The 5m slice group comes
+    // first, then the main group (no interval); every series a rule reads is recorded by a rule
+    // before it (in file order, which is promtool's and Prometheus's order within a group), so
+    // each evaluation sees the values of its own timestamp.
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let text = g.text();
+    let slices = text.find("- name: sloburn-shop-avail-slices\n  interval: 5m\n");
+    let main = text.find("- name: sloburn-shop-avail\n  rules:\n");
+    assert!(
+        slices.is_some() && main.is_some() && slices < main,
+        "expected the 5m slice group, then the main group without interval:\n{text}"
+    );
+    // (kind, name, expr) of every rule, in file order.
+    let mut rules: Vec<(String, String, String)> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(name) = t.strip_prefix("- record: ") {
+            rules.push(("record".into(), name.to_string(), String::new()));
+        } else if let Some(name) = t.strip_prefix("- alert: ") {
+            rules.push(("alert".into(), name.to_string(), String::new()));
+        } else if line.starts_with("- name:") {
+            rules.push(("group".into(), String::new(), String::new()));
+        } else if let Some(last) = rules.last_mut() {
+            last.2.push_str(line);
+            last.2.push(' ');
+        }
+    }
+    let recorded: Vec<&str> = rules
+        .iter()
+        .filter(|r| r.0 == "record")
+        .map(|r| r.1.as_str())
+        .collect();
+    for (i, (kind, name, expr)) in rules.iter().enumerate() {
+        for read in &recorded {
+            if expr.contains(&format!("{read}{{")) {
+                let before = rules[..i].iter().any(|r| r.0 == "record" && r.1 == *read);
+                assert!(
+                    before,
+                    "{kind} {name} reads {read}, recorded only after it:\n{text}"
+                );
+            }
+        }
+    }
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.0 == "alert" && r.1 == "SLOErrorBudgetExhausted")
+    );
+}
+
+/// Test 1 data: 600 requests per minute, no errors for 2h, then 2% errors (12 per minute, burn
+/// rate 20). At incident start + N minutes (t = 120m + N, N <= 60):
+/// - 1h: 12N errors of 36000 requests, burn N/3: 14.33 at N = 43, 14.67 at N = 44;
+/// - 6h (reaches before the data, which start at 0 from 0): 12N of 72000 + 600N, burn
+///   20N / (120 + N): 5.965 at N = 51, 6.047 at N = 52; 1d and 3d give the same;
+/// - 5m and 30m (N >= 30): burn 20; 2h: 12N of 72000, burn N/6 (> 3 from N = 19).
+fn incident_series(ok: &str, err: &str) -> Vec<String> {
+    vec![
+        series(ok, "0+600x120 72588+588x60"),
+        series(err, "0+0x120 12+12x60"),
+    ]
+}
+
+#[test]
+fn fast_and_slow_page_fire_on_the_minute_their_burn_crosses_the_threshold() {
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let b = |row, value| burn_alert("shop", "avail", row, value, &[]);
+    let a = "SLOErrorBudgetBurn";
+    let alerts = [
+        // Before the incident: nothing.
+        alert_test("120m", a, &[]),
+        // N = 43: 1h burn 14.33 <= 14.4: only the tickets (1d 5.28 > 3 with 2h 7.17 > 3; 3d
+        // 5.28 > 1 with 6h 5.28 > 1).
+        alert_test("163m", a, &[b(2, "5.3"), b(3, "5.3")]),
+        // N = 44: 1h burn 14.67 > 14.4 and 5m burn 20: the fast page fires.
+        alert_test("164m", a, &[b(0, "14.7"), b(2, "5.4"), b(3, "5.4")]),
+        // N = 51: 6h burn 5.965 <= 6: no slow page yet.
+        alert_test("171m", a, &[b(0, "17.0"), b(2, "6.0"), b(3, "6.0")]),
+        // N = 52: 6h burn 6.047 > 6 and 30m burn 20: the slow page fires.
+        alert_test(
+            "172m",
+            a,
+            &[b(0, "17.3"), b(1, "6.0"), b(2, "6.0"), b(3, "6.0")],
+        ),
+    ];
+    let close =
+        |w: &str, v: &str| format!("abs(slo_burn_rate{{window=\"{w}\"}} - ({v})) < bool 1e-9");
+    let one = |w: &str| {
+        vec![(
+            format!("{{service=\"shop\",slo=\"avail\",window=\"{w}\"}}"),
+            "1",
+        )]
+    };
+    let exprs = [
+        expr_test("163m", &close("1h", "43/3"), &one("1h")),
+        expr_test("164m", &close("1h", "44/3"), &one("1h")),
+        expr_test("164m", &close("5m", "20"), &one("5m")),
+        expr_test("171m", &close("6h", "20*51/171"), &one("6h")),
+        expr_test("172m", &close("6h", "20*52/172"), &one("6h")),
+        expr_test("172m", &close("30m", "20"), &one("30m")),
+        expr_test(
+            "164m",
+            "slo_burn_rate_threshold",
+            &[
+                (
+                    labels(
+                        "slo_burn_rate_threshold",
+                        "avail",
+                        "severity=\"page\",long_window=\"1h\",short_window=\"5m\"",
+                    ),
+                    "14.4",
+                ),
+                (
+                    labels(
+                        "slo_burn_rate_threshold",
+                        "avail",
+                        "severity=\"page\",long_window=\"6h\",short_window=\"30m\"",
+                    ),
+                    "6",
+                ),
+                (
+                    labels(
+                        "slo_burn_rate_threshold",
+                        "avail",
+                        "severity=\"ticket\",long_window=\"1d\",short_window=\"2h\"",
+                    ),
+                    "3",
+                ),
+                (
+                    labels(
+                        "slo_burn_rate_threshold",
+                        "avail",
+                        "severity=\"ticket\",long_window=\"3d\",short_window=\"6h\"",
+                    ),
+                    "1",
+                ),
+            ],
+        ),
+    ];
+    let tests = test_group("incident", &incident_series(OK, ERR), &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn a_slow_burn_opens_tickets_and_never_pages() {
+    // 1000 requests per minute, clean for 60m, then 0.4% errors (4 per minute, burn 4). At
+    // t = 60m + N the 3d, 1d and 6h windows (t < 6h) hold all data: burn 4N / (60 + N), above 1
+    // from N = 21 (1.037; 0.962 at N = 19) and above 3 from N = 181 (3.004; 2.996 at N = 179).
+    // The 2h window burns 4 once N >= 120. No window ever burns above 4 < 6.
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let b = |row, value| burn_alert("shop", "avail", row, value, &[]);
+    let a = "SLOErrorBudgetBurn";
+    let alerts = [
+        alert_test("79m", a, &[]),
+        alert_test("81m", a, &[b(3, "1.0")]),
+        alert_test("200m", a, &[b(3, "2.8")]),
+        alert_test("239m", a, &[b(3, "3.0")]),
+        alert_test("241m", a, &[b(2, "3.0"), b(3, "3.0")]),
+    ];
+    let exprs = [expr_test(
+        "241m",
+        "abs(slo_burn_rate{window=\"2h\"} - 4) < bool 1e-9",
+        &[("{service=\"shop\",slo=\"avail\",window=\"2h\"}".into(), "1")],
+    )];
+    let series = [
+        series(OK, "0+1000x60 60996+996x181"),
+        series(ERR, "0+0x60 4+4x181"),
+    ];
+    let tests = test_group("slow burn", &series, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn errors_under_the_budget_never_alert() {
+    // 2000 requests per minute, 1 of them an error (0.05%, burn 0.5), for 6h. Every window holds
+    // n errors of 2000n requests (the long ones reach before the data, which start at 0), and
+    // n / 2000n rounds to the same double as 0.0005.
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let mut alerts = Vec::new();
+    for at in ["30m", "1h", "3h", "6h"] {
+        alerts.push(alert_test(at, "SLOErrorBudgetBurn", &[]));
+        alerts.push(alert_test(at, "SLOErrorBudgetExhausted", &[]));
+    }
+    let all: Vec<(String, &str)> = WINDOWS
+        .iter()
+        .map(|w| {
+            (
+                labels("slo_error_ratio", "avail", &format!("window=\"{w}\"")),
+                "0.0005",
+            )
+        })
+        .collect();
+    let exprs = [
+        expr_test(
+            "6h",
+            "slo_error_ratio{window=\"5m\"}",
+            &[(
+                labels("slo_error_ratio", "avail", "window=\"5m\""),
+                "0.0005",
+            )],
+        ),
+        expr_test("6h", "slo_error_ratio", &all),
+        expr_test("3h", "slo_error_ratio", &all),
+        expr_test(
+            "6h",
+            "abs(slo_burn_rate{window=\"5m\"} - 0.5) < bool 1e-12",
+            &[("{service=\"shop\",slo=\"avail\",window=\"5m\"}".into(), "1")],
+        ),
+    ];
+    let series = [series(OK, "0+1999x360"), series(ERR, "0+1x360")];
+    let tests = test_group("steady", &series, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn no_traffic_gives_zero_not_nan_and_traffic_resuming_gives_the_ratio() {
+    // Both counters flat (at 0) for an hour, then 1000 requests per minute with 2 errors (0.2%,
+    // burn 2). At 60m every window has 0 of 0 events: ratio and burn 0, not NaN (a NaN would
+    // fail the comparison, NaN != NaN). At 120m every window holds 120 of 60000 (the flat hour
+    // adds nothing): 0.002 and burn 2, which only the 3d/6h ticket (threshold 1) exceeds.
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let each = |name: &str, value: &'static str| -> Vec<(String, &'static str)> {
+        WINDOWS
+            .iter()
+            .map(|w| (labels(name, "avail", &format!("window=\"{w}\"")), value))
+            .collect()
+    };
+    let mut alerts = Vec::new();
+    for at in ["5m", "30m", "60m"] {
+        alerts.push(alert_test(at, "SLOErrorBudgetBurn", &[]));
+        alerts.push(alert_test(at, "SLOErrorBudgetExhausted", &[]));
+    }
+    alerts.push(alert_test(
+        "120m",
+        "SLOErrorBudgetBurn",
+        &[burn_alert("shop", "avail", 3, "2.0", &[])],
+    ));
+    let exprs = [
+        expr_test("30m", "slo_error_ratio", &each("slo_error_ratio", "0")),
+        expr_test("60m", "slo_error_ratio", &each("slo_error_ratio", "0")),
+        expr_test("60m", "slo_burn_rate", &each("slo_burn_rate", "0")),
+        expr_test("120m", "slo_error_ratio", &each("slo_error_ratio", "0.002")),
+        expr_test("120m", "slo_burn_rate", &each("slo_burn_rate", "2")),
+    ];
+    let series = [
+        series(OK, "0+0x60 998+998x60"),
+        series(ERR, "0+0x60 2+2x60"),
+    ];
+    let tests = test_group("no traffic, then traffic", &series, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn period_rules_give_the_true_remaining_budget() {
+    // 1000 requests per minute for 3h; 1 error per minute during the first 90m. Evaluated every
+    // 5m (the slice group's interval; promtool would otherwise record the slice every minute),
+    // slices first. The 30d period covers all data, so the truth at t is the counters at t:
+    // - 60m: 60 bad of 60000: error ratio 0.001, remaining 0;
+    // - 120m: 90 of 120000: 0.00075, remaining 0.25;
+    // - 180m: 90 of 180000: 0.0005, remaining 0.5; good events 179910.
+    // (Each of these divisions gives the double nearest to the decimal, as promtool prints.)
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let l = |name: &str| labels(name, "avail", "");
+    let exprs = [
+        expr_test(
+            "60m",
+            "slo_period_total_events",
+            &[(l("slo_period_total_events"), "60000")],
+        ),
+        expr_test(
+            "60m",
+            "slo_period_good_events",
+            &[(l("slo_period_good_events"), "59940")],
+        ),
+        expr_test(
+            "60m",
+            "slo_period_error_ratio",
+            &[(l("slo_period_error_ratio"), "0.001")],
+        ),
+        expr_test(
+            "60m",
+            "slo_error_budget_remaining_ratio",
+            &[(l("slo_error_budget_remaining_ratio"), "0")],
+        ),
+        expr_test(
+            "120m",
+            "slo_period_total_events",
+            &[(l("slo_period_total_events"), "120000")],
+        ),
+        expr_test(
+            "120m",
+            "slo_period_good_events",
+            &[(l("slo_period_good_events"), "119910")],
+        ),
+        expr_test(
+            "120m",
+            "slo_error_budget_remaining_ratio",
+            &[(l("slo_error_budget_remaining_ratio"), "0.25")],
+        ),
+        expr_test(
+            "180m",
+            "slo_period_total_events",
+            &[(l("slo_period_total_events"), "180000")],
+        ),
+        expr_test(
+            "180m",
+            "slo_period_good_events",
+            &[(l("slo_period_good_events"), "179910")],
+        ),
+        expr_test(
+            "180m",
+            "slo_period_error_ratio",
+            &[(l("slo_period_error_ratio"), "0.0005")],
+        ),
+        expr_test(
+            "180m",
+            "slo_error_budget_remaining_ratio",
+            &[(l("slo_error_budget_remaining_ratio"), "0.5")],
+        ),
+        // One slice per 5m, each 5000 requests: 13 in `[1h]`, as a Prometheus 2 range is closed
+        // at both ends (the slices at 120m and at 180m).
+        expr_test(
+            "180m",
+            "count_over_time(slo:total_events:slice5m[1h])",
+            &[("{service=\"shop\",slo=\"avail\"}".into(), "13")],
+        ),
+        expr_test(
+            "180m",
+            "slo:total_events:slice5m",
+            &[(l("slo:total_events:slice5m"), "5000")],
+        ),
+        expr_test(
+            "180m",
+            "slo_objective_ratio",
+            &[(l("slo_objective_ratio"), "0.999")],
+        ),
+        expr_test(
+            "180m",
+            "slo_period_seconds",
+            &[(l("slo_period_seconds"), "2592000")],
+        ),
+    ];
+    let series = [
+        series(OK, "0+999x90 90910+1000x89"),
+        series(ERR, "0+1x90 90+0x90"),
+    ];
+    let tests = test_group("budget", &series, &[], &exprs);
+    g.promtool("5m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn promtool_ignores_the_slice_group_interval() {
+    // Documents promtool, not sloburn: with `evaluation_interval: 1m` the `interval: 5m` slice
+    // group is still evaluated every minute, so the 5-minute slices overlap. With 1000 requests
+    // per minute from 0, the slice at minute t is 1000t for t < 5 and 5000 after, so the period
+    // sum at 180m is 1000 * (1 + 2 + 3 + 4) + 176 * 5000 = 890000 for 180000 true events, and
+    // `[1h]` holds 61 slices (one per minute; the range is closed at both ends).
+    let g = generate(&ratio_spec(&[("avail", "99.9", "")]), "ruler");
+    let exprs = [
+        expr_test(
+            "180m",
+            "count_over_time(slo:total_events:slice5m[1h])",
+            &[("{service=\"shop\",slo=\"avail\"}".into(), "61")],
+        ),
+        expr_test(
+            "180m",
+            "slo_period_total_events",
+            &[(labels("slo_period_total_events", "avail", ""), "890000")],
+        ),
+    ];
+    let series = [series(OK, "0+1000x180"), series(ERR, "0+0x180")];
+    let tests = test_group("1m evaluation", &series, &[], &exprs);
+    g.promtool("1m", &strs(&order(&["avail"])), &tests);
+}
+
+#[test]
+fn grouped_slo_pages_only_for_the_burning_route() {
+    let spec = ratio_spec(&[("routes", "99.9", "    group_by: [route]\n")]);
+    let g = generate(&spec, "ruler");
+    let route = |r: &str, code: &str| {
+        format!("http_requests_total{{job=\"t\",route=\"{r}\",code=\"{code}\"}}")
+    };
+    // Route a: the incident of the page test (same numbers); route b: 600 per minute, clean.
+    let mut input = incident_series(&route("a", "200"), &route("a", "500"));
+    input.push(series(&route("b", "200"), "0+600x180"));
+    input.push(series(&route("b", "500"), "0+0x180"));
+    let b = |row, value| burn_alert("shop", "routes", row, value, &[("route", "a")]);
+    let a = "SLOErrorBudgetBurn";
+    let alerts = [
+        alert_test("163m", a, &[b(2, "5.3"), b(3, "5.3")]),
+        alert_test("164m", a, &[b(0, "14.7"), b(2, "5.4"), b(3, "5.4")]),
+        alert_test(
+            "172m",
+            a,
+            &[b(0, "17.3"), b(1, "6.0"), b(2, "6.0"), b(3, "6.0")],
+        ),
+    ];
+    let exprs = [
+        expr_test(
+            "164m",
+            "slo_error_ratio{window=\"5m\"}",
+            &[
+                (
+                    labels("slo_error_ratio", "routes", "route=\"a\",window=\"5m\""),
+                    "0.02",
+                ),
+                (
+                    labels("slo_error_ratio", "routes", "route=\"b\",window=\"5m\""),
+                    "0",
+                ),
+            ],
+        ),
+        expr_test(
+            "164m",
+            "slo_burn_rate{route=\"b\"}",
+            &WINDOWS
+                .iter()
+                .map(|w| {
+                    (
+                        labels(
+                            "slo_burn_rate",
+                            "routes",
+                            &format!("route=\"b\",window=\"{w}\""),
+                        ),
+                        "0",
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    let tests = test_group("two routes", &input, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["routes"])), &tests);
+}
+
+#[test]
+fn budget_exhausted_fires_below_the_freeze_line_and_not_before() {
+    // Two SLOs on the same data: `freeze` with policy.freeze_below 50 (fires when the remaining
+    // ratio is < 0.5), `spent` with the default (fires when it is <= 0). 1000 requests per
+    // minute, 2 errors per minute from 60m: at t the period holds 2(t - 60) bad of 1000t.
+    // - 75m: 30/75000, remaining 0.6;      80m: 40/80000 = 0.0005, remaining exactly 0.5 (not
+    //   below 50%);                        85m: 50/85000, remaining 0.4118 (41.18%);
+    // - 115m: 110/115000, remaining 0.0435 (4.348%); 120m: 120/120000 = 0.001, remaining
+    //   exactly 0: the default fires (<= 0), and `freeze` still fires (0%).
+    // Evaluated every 5m (the slice interval), slices before the groups that sum them.
+    let spec = ratio_spec(&[
+        ("freeze", "99.9", "    policy:\n      freeze_below: 50\n"),
+        ("spent", "99.9", ""),
+    ]);
+    let g = generate(&spec, "ruler");
+    let exhausted = |slo: &str, line: &str, left: &str| {
+        alert(
+            &[
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "ticket"),
+                ("freeze", "true"),
+            ],
+            &[(
+                "summary",
+                &format!("shop/{slo}: error budget {line} ({left} left): freeze feature deploys"),
+            )],
+        )
+    };
+    let a = "SLOErrorBudgetExhausted";
+    let alerts = [
+        alert_test("60m", a, &[]),
+        alert_test("75m", a, &[]),
+        alert_test("80m", a, &[]),
+        alert_test("85m", a, &[exhausted("freeze", "below 50%", "41.18%")]),
+        alert_test("115m", a, &[exhausted("freeze", "below 50%", "4.348%")]),
+        alert_test(
+            "120m",
+            a,
+            &[
+                exhausted("freeze", "below 50%", "0%"),
+                exhausted("spent", "spent", "0%"),
+            ],
+        ),
+    ];
+    let exprs = [
+        expr_test(
+            "80m",
+            "slo_error_budget_remaining_ratio{slo=\"freeze\"}",
+            &[(
+                labels("slo_error_budget_remaining_ratio", "freeze", ""),
+                "0.5",
+            )],
+        ),
+        expr_test(
+            "120m",
+            "slo_error_budget_remaining_ratio",
+            &[
+                (
+                    labels("slo_error_budget_remaining_ratio", "freeze", ""),
+                    "0",
+                ),
+                (labels("slo_error_budget_remaining_ratio", "spent", ""), "0"),
+            ],
+        ),
+    ];
+    let series = [
+        series(OK, "0+1000x60 60998+998x60"),
+        series(ERR, "0+0x60 2+2x60"),
+    ];
+    let tests = test_group("exhaustion", &series, &alerts, &exprs);
+    g.promtool("5m", &strs(&order(&["freeze", "spent"])), &tests);
+}
+
+#[test]
+fn engine_mode_alerts_on_sloburns_gauges() {
+    // Two SLOs; sloburn exports the gauges of `avail` only, so `lost` has no data at all.
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n  - name: lost\n    objective: 99\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n";
+    let g = generate(spec, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let input = [
+        // The page row turns active at 11m (no `for`: the alert fires at once).
+        series(
+            &format!(
+                "slo_burn_alert_active{{{job},service=\"shop\",slo=\"avail\",severity=\"page\",long_window=\"1h\",short_window=\"5m\"}}"
+            ),
+            "0+0x10 1+0x30",
+        ),
+        series(
+            &format!(
+                "slo_burn_alert_active{{{job},service=\"shop\",slo=\"avail\",severity=\"ticket\",long_window=\"1d\",short_window=\"2h\"}}"
+            ),
+            "0+0x40",
+        ),
+        // Frozen from 16m.
+        series(
+            &format!("slo_feature_freeze{{{job},service=\"shop\"}}"),
+            "0+0x15 1+0x25",
+        ),
+        // Stale from 6m: SLODataStale (for 10m) fires at 16m.
+        series(
+            &format!("slo_data_fresh{{{job},service=\"shop\",slo=\"avail\"}}"),
+            "1+0x5 0+0x35",
+        ),
+        // Down from 21m: SloburnDown (for 5m) fires at 26m.
+        series(&format!("up{{{job}}}"), "1+0x20 0+0x20"),
+        // Reload failing from 3m: SloburnReloadFailing (for 5m) fires at 8m.
+        series(
+            &format!("sloburn_config_last_reload_success{{{job}}}"),
+            "1+0x2 0+0x38",
+        ),
+    ];
+    let page = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "avail"),
+            ("severity", "page"),
+            ("long_window", "1h"),
+            ("short_window", "5m"),
+        ],
+        &[(
+            "summary",
+            "shop/avail: the error budget burns too fast (page 1h/5m)",
+        )],
+    );
+    let freeze = alert(
+        &[
+            ("service", "shop"),
+            ("severity", "ticket"),
+            ("freeze", "true"),
+        ],
+        &[(
+            "summary",
+            "shop: an SLO's error budget is below its freeze policy: freeze feature deploys",
+        )],
+    );
+    let stale = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "avail"),
+            ("severity", "ticket"),
+        ],
+        &[(
+            "summary",
+            "shop/avail: sloburn cannot read this SLO's data; its numbers are frozen at their last good values",
+        )],
+    );
+    let missing = alert(
+        &[("service", "shop"), ("slo", "lost"), ("severity", "ticket")],
+        &[(
+            "summary",
+            "shop/lost: sloburn exports no series for this SLO",
+        )],
+    );
+    let down = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("severity", "page"),
+        ],
+        &[(
+            "summary",
+            "sloburn is down: no SLO is evaluated and no burn alert can fire",
+        )],
+    );
+    let reload = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("severity", "ticket"),
+        ],
+        &[(
+            "summary",
+            "sloburn refused its last spec reload; the previous SLOs keep running (see its log)",
+        )],
+    );
+    let alerts = [
+        alert_test("10m", "SLOErrorBudgetBurn", &[]),
+        alert_test("11m", "SLOErrorBudgetBurn", std::slice::from_ref(&page)),
+        alert_test("40m", "SLOErrorBudgetBurn", &[page]),
+        alert_test("15m", "SLOFeatureFreeze", &[]),
+        alert_test("16m", "SLOFeatureFreeze", &[freeze]),
+        alert_test("15m", "SLODataStale", &[]),
+        alert_test("16m", "SLODataStale", &[stale]),
+        // `lost` has had no series since 0: pending at 0, firing at 10m; `avail` never.
+        alert_test("9m", "SLODataMissing", &[]),
+        alert_test("10m", "SLODataMissing", &[missing]),
+        alert_test("25m", "SloburnDown", &[]),
+        alert_test("26m", "SloburnDown", &[down]),
+        alert_test("7m", "SloburnReloadFailing", &[]),
+        alert_test("8m", "SloburnReloadFailing", &[reload]),
+    ];
+    let tests = test_group("engine gauges", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
+}
+
+#[test]
+fn engine_mode_sloburn_absent_is_down() {
+    // No `up` series for sloburn's job at all (never scraped): SloburnDown fires after its 5m
+    // `for` through `absent(...)`, carrying only `job` (from the matcher) and `severity`.
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n";
+    let g = generate(spec, "engine");
+    let down = alert(
+        &[("job", "sloburn"), ("severity", "page")],
+        &[(
+            "summary",
+            "sloburn is down: no SLO is evaluated and no burn alert can fire",
+        )],
+    );
+    let alerts = [
+        alert_test("4m", "SloburnDown", &[]),
+        alert_test("5m", "SloburnDown", &[down]),
+    ];
+    let input = [series("up{job=\"other\"}", "1+0x10")];
+    let tests = test_group("sloburn never scraped", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
+}
+
+#[test]
+fn period_sum_counts_each_slice_once_when_the_period_is_full() {
+    // A 1d period (so promtool's evaluations stay few), 1000 requests per 5m, no errors, for 25h,
+    // evaluated every 5m. At 25h the period (t - 1d, t] holds 288 slices of 1000 events: 288000.
+    // `[1d]` in Prometheus 2 is [t - 1d, t]: 289 slices, 289000.
+    let g = generate(
+        &ratio_spec(&[("avail", "99.9", "")]).replace("period: 30d", "period: 1d"),
+        "ruler",
+    );
+    let exprs = [expr_test(
+        "25h",
+        "slo_period_total_events",
+        &[(labels("slo_period_total_events", "avail", ""), "288000")],
+    )];
+    let series = [
+        "      - series: 'http_requests_total{job=\"t\",code=\"200\"}'\n        values: '0+1000x310'\n".to_string(),
+        "      - series: 'http_requests_total{job=\"t\",code=\"500\"}'\n        values: '0+0x310'\n".to_string(),
+    ];
+    let tests = test_group("full period", &series, &[], &exprs)
+        .replace("    interval: 1m\n", "    interval: 5m\n");
+    g.promtool("5m", &strs(&order(&["avail"])), &tests);
+}
