@@ -163,6 +163,11 @@ pub struct History {
     advances: u32,
     /// Chunks changed since the last [`History::take_dirty`]: fine hours and coarse buckets.
     dirty: std::collections::BTreeSet<(Tier, i64)>,
+    period: Period,
+    /// The sum of the coarse buckets from a bucket start through the head, kept up to date as
+    /// buckets change and moved forward by [`History::settle`]: the period without its partly
+    /// covered oldest bucket, in O(1) per tick instead of a scan of the whole period.
+    period_sum: Option<(i64, Counts)>,
 }
 
 /// Fine buckets are stored an hour to a row.
@@ -207,6 +212,8 @@ impl History {
             fine_windows,
             advances: 0,
             dirty: Default::default(),
+            period: *period,
+            period_sum: None,
         }
     }
 
@@ -241,8 +248,9 @@ impl History {
             let cstart = start.div_euclid(self.coarse.res) * self.coarse.res;
             self.coarse
                 .advance(cstart.max(self.coarse.head.unwrap_or(cstart)), |_, _| {});
+            self.check_period_sum();
             let old = self.coarse.get(cstart);
-            self.coarse.set(cstart, old + c);
+            self.coarse_set(cstart, old + c);
             self.coarse_fed_until = Some(minute_end);
             self.dirty.insert((Tier::Coarse, cstart));
         }
@@ -255,6 +263,7 @@ impl History {
         let start = bucket_end - self.coarse.res;
         if self.coarse.head.is_none_or(|h| start >= h) {
             self.coarse.advance(start, |_, _| {});
+            self.check_period_sum();
         } else if self
             .coarse
             .head
@@ -262,7 +271,7 @@ impl History {
         {
             return;
         }
-        self.coarse.set(start, c);
+        self.coarse_set(start, c);
         self.dirty.insert((Tier::Coarse, start));
         if self.coarse_fed_until.is_none_or(|fed| bucket_end > fed) {
             self.coarse_fed_until = Some(bucket_end);
@@ -288,6 +297,80 @@ impl History {
             }
             _ => {}
         }
+        self.settle();
+    }
+
+    /// Writes a coarse bucket, keeping the period sum right.
+    fn coarse_set(&mut self, start: i64, c: Counts) {
+        let old = self.coarse.get(start);
+        self.coarse.set(start, c);
+        if let Some((first, sum)) = &mut self.period_sum
+            && start >= *first
+        {
+            sum.bad += c.bad - old.bad;
+            sum.total += c.total - old.total;
+        }
+    }
+
+    /// Drops the period sum if the ring no longer holds all it covers.
+    fn check_period_sum(&mut self) {
+        if let (Some((first, _)), Some(head)) = (self.period_sum, self.coarse.head) {
+            let oldest = head - self.coarse.res * (self.coarse.len() as i64 - 1);
+            if first < oldest {
+                self.period_sum = None;
+            }
+        }
+    }
+
+    /// Where the period starts for data ending at `end`, and its first whole coarse bucket.
+    fn period_start(&self, end: i64) -> (i64, i64) {
+        let from = match self.period {
+            Period::Rolling(d) => end - d.as_secs() as i64,
+            Period::Calendar { .. } => {
+                let at = chrono::DateTime::from_timestamp(end - 1, 0).unwrap_or_default();
+                self.period.bounds_at(at).0.timestamp()
+            }
+        };
+        let res = self.coarse.res;
+        (
+            from,
+            from.div_euclid(res) * res + if from.rem_euclid(res) == 0 { 0 } else { res },
+        )
+    }
+
+    /// Moves the period sum to the newest data: subtracts the buckets that left the period
+    /// (amortized O(1)), or sums afresh when the period jumped (a new calendar month, a restore).
+    pub fn settle(&mut self) {
+        let (Some(end), Some(head)) = (
+            self.fine_fed_until.or(self.coarse_fed_until),
+            self.coarse.head,
+        ) else {
+            return;
+        };
+        let res = self.coarse.res;
+        let (_, first) = self.period_start(end);
+        let moved = match self.period_sum {
+            Some((f, mut sum)) if f <= first && first - f <= 4 * res => {
+                let mut s = f;
+                while s < first {
+                    let c = self.coarse.get(s);
+                    sum.bad -= c.bad;
+                    sum.total -= c.total;
+                    s += res;
+                }
+                Some((first, sum))
+            }
+            _ => None,
+        };
+        self.period_sum = moved.or_else(|| {
+            let mut sum = Counts::default();
+            let mut s = first;
+            while s <= head {
+                sum += self.coarse.get(s);
+                s += res;
+            }
+            Some((first, sum))
+        });
     }
 
     fn advance_fine(&mut self, start: i64) {
@@ -379,6 +462,21 @@ impl History {
         let Some(end) = self.fine_fed_until.or(self.coarse_fed_until) else {
             return Counts::default();
         };
+        if *period == self.period {
+            let (from, first) = self.period_start(end);
+            if let Some((f, sum)) = self.period_sum
+                && f == first
+            {
+                // The whole buckets, plus the share of the one the period's start cuts.
+                let res = self.coarse.res;
+                let cut = self.coarse.get(first - res);
+                let share = (first - from) as f64 / res as f64;
+                return clamp(Counts {
+                    bad: sum.bad + cut.bad * share,
+                    total: sum.total + cut.total * share,
+                });
+            }
+        }
         let from = match period {
             Period::Rolling(d) => end - d.as_secs() as i64,
             Period::Calendar { .. } => {
@@ -480,6 +578,7 @@ impl History {
         h.fine_fed_until = fine_fed_until;
         h.coarse_fed_until = coarse_fed_until;
         h.resum();
+        h.settle();
         h
     }
 

@@ -256,3 +256,32 @@ fn chunks_round_trip() {
     assert_eq!(back.period(&period), h.period(&period));
     assert!(History::decode_chunk(Tier::Coarse, 0, &[1, 2, 3]).is_empty());
 }
+
+proptest! {
+    #[test]
+    fn the_incremental_period_sum_equals_a_scan(
+        steps in proptest::collection::vec((1i64..400, 0u32..50, 0u32..500, proptest::bool::ANY), 1..300),
+        calendar in proptest::bool::ANY,
+    ) {
+        let period = if calendar {
+            Period::Calendar { unit: crate::core::CalendarUnit::Week, tz: chrono_tz::Asia::Kolkata }
+        } else {
+            Period::Rolling(d("1d"))
+        };
+        let mut h = History::new(&period, &windows());
+        let mut end = 1_700_000_040;
+        for (gap, bad, total, settle) in steps {
+            end += gap * 60;
+            h.push_minute(end, Counts { bad: bad.min(total) as f64, total: total as f64 });
+            if settle {
+                h.settle();
+                let (from, first) = h.period_start(end);
+                prop_assert_eq!(h.period_sum.map(|(f, _)| f), Some(first), "the cached sum is in use");
+                let cached = h.period(&period);
+                let scanned = h.coarse_range(from, end);
+                prop_assert!((cached.total - scanned.total).abs() < 1e-6 * scanned.total.max(1.0), "{:?} vs {:?}", cached, scanned);
+                prop_assert!((cached.bad - scanned.bad).abs() < 1e-6 * scanned.bad.max(1.0), "{:?} vs {:?}", cached, scanned);
+            }
+        }
+    }
+}
