@@ -52,6 +52,7 @@ pub fn build_engine(
         reload_timestamp: now_secs(),
         last_backfilling: 0,
         source_error: None,
+        progress: Default::default(),
     })
 }
 

@@ -81,12 +81,27 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let count = slos.len();
     let snapshot = runtime.block_on(async move {
         let mut engine = build_engine(slos, &prometheus, None)?;
-        if terminal {
-            eprint!("evaluating {count} SLO(s) over their whole period...");
-        }
+        // A progress bar on a terminal: the whole period of every SLO is read, which takes a
+        // while for many SLOs.
+        let bar = terminal.then(|| {
+            let progress = engine.progress.clone();
+            tokio::spawn(async move {
+                loop {
+                    let done = progress.load(std::sync::atomic::Ordering::Relaxed);
+                    let filled = done * 30 / count.max(1);
+                    eprint!(
+                        "\r[{}{}] {done}/{count} SLOs",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled)
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
         let snapshot = engine.tick(target, now).await;
-        if terminal {
-            eprintln!(" done");
+        if let Some(bar) = bar {
+            bar.abort();
+            eprintln!("\r[{}] {count}/{count} SLOs", "#".repeat(30));
         }
         for s in &engine.slos {
             if let Some(e) = &s.last_error {

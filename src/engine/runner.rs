@@ -407,6 +407,8 @@ pub struct Engine {
     pub last_backfilling: usize,
     /// Why the last idle-tick probe of the source failed, if it did.
     pub source_error: Option<String>,
+    /// SLOs finished in the current tick, for a progress display.
+    pub progress: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Engine {
@@ -480,6 +482,8 @@ impl Engine {
                 Ok((index, state)) => {
                     done[index] = Some(state);
                     finished += 1;
+                    self.progress
+                        .store(finished, std::sync::atomic::Ordering::Relaxed);
                     if backfilling > 0 && total >= 10 && finished.is_multiple_of(total / 10) {
                         tracing::info!(done = finished, of = total, "evaluation progress");
                     }
