@@ -10,6 +10,7 @@ pub mod engine;
 pub mod exporter;
 pub mod http;
 pub mod rules;
+pub mod scrape;
 pub mod source;
 pub mod spec;
 pub mod store;

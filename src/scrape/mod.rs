@@ -1,0 +1,4 @@
+//! The built-in scrape source: sloburn reads services' `/metrics` itself, for teams without a
+//! Prometheus.
+
+pub mod exposition;
