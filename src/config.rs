@@ -37,6 +37,9 @@ pub struct Config {
 pub struct SourceConfig {
     #[serde(default)]
     pub prometheus: Option<PrometheusConfig>,
+    /// Scrape the services' `/metrics` directly, with no Prometheus.
+    #[serde(default)]
+    pub scrape: Option<crate::scrape::ScrapeConfig>,
 }
 
 /// A Prometheus-compatible API (Prometheus, Thanos, Mimir, Cortex, VictoriaMetrics).
@@ -217,7 +220,7 @@ fn at(file: &str, pos: Option<crate::spec::yaml::Pos>) -> String {
 }
 
 /// humantime durations (`30s`, `1m`, `1h 30m`) in serde.
-mod humantime_serde_compat {
+pub(crate) mod humantime_serde_compat {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod engine;
 pub mod exporter;
 pub mod http;

@@ -79,7 +79,10 @@ fn json_output_of_the_examples() {
         .flat_map(|f| f["slos"].as_array().unwrap())
         .collect();
     assert!(slos.len() >= 6);
-    let latency = slos.iter().find(|s| s["sli_kind"] == "latency").unwrap();
+    let latency = slos
+        .iter()
+        .find(|s| s["slo"] == "requests-latency")
+        .unwrap();
     assert_eq!(latency["period"], "28d");
     let thresholds: Vec<f64> = latency["alert_windows"]
         .as_array()

@@ -24,6 +24,14 @@ pub fn build_engine(
         stats: Arc::new(Mutex::new(Default::default())),
         limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
     };
+    build_engine_with(slos, Some(querier), store)
+}
+
+fn build_engine_with(
+    slos: Vec<Slo>,
+    querier: Option<Querier>,
+    store: Option<Arc<Store>>,
+) -> anyhow::Result<Engine> {
     let mut states = Vec::with_capacity(slos.len());
     for slo in slos {
         let stored = match &store {
@@ -47,6 +55,7 @@ pub fn build_engine(
     Ok(Engine {
         slos: states,
         querier,
+        scraper: None,
         store,
         reload_success: true,
         reload_timestamp: now_secs(),
@@ -54,6 +63,31 @@ pub fn build_engine(
         source_error: None,
         progress: Default::default(),
     })
+}
+
+/// An engine fed by the scrape source. SLOs the scraper cannot follow (templated PromQL) are
+/// returned with why, and left out.
+pub fn build_scrape_engine(
+    slos: Vec<Slo>,
+    scrape: &sloburn::scrape::ScrapeConfig,
+    store: Option<Arc<Store>>,
+) -> anyhow::Result<(
+    Engine,
+    Arc<sloburn::scrape::Scraper>,
+    Vec<sloburn::scrape::Unscrapeable>,
+)> {
+    let (scraper, refused) =
+        sloburn::scrape::Scraper::new(scrape.clone(), &slos).map_err(anyhow::Error::msg)?;
+    let refused_ids: std::collections::BTreeSet<String> =
+        refused.iter().map(|r| r.slo.clone()).collect();
+    let slos: Vec<Slo> = slos
+        .into_iter()
+        .filter(|s| !refused_ids.contains(&s.id()))
+        .collect();
+    let scraper = Arc::new(scraper);
+    let mut engine = build_engine_with(slos, None, store)?;
+    engine.scraper = Some(scraper.clone());
+    Ok((engine, scraper, refused))
 }
 
 pub fn now_secs() -> f64 {

@@ -1,6 +1,7 @@
 //! Subcommands. Each returns the process exit code; anyhow carries unexpected failures to main.
 
 mod check;
+mod demo;
 mod engine_setup;
 mod eval;
 mod generate;
@@ -28,6 +29,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Evaluate SLOs once against Prometheus, without state, and print the numbers.
     Eval(eval::EvalArgs),
+    /// Everything running locally with no Prometheus: a synthetic shop, the engine scraping it,
+    /// the status page and /metrics.
+    Demo(demo::DemoArgs),
     /// Write Prometheus recording and alerting rules: for a ruler (no sloburn needed) or on
     /// the metrics of `sloburn run`.
     Generate(generate::GenerateArgs),
@@ -49,5 +53,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

@@ -14,10 +14,11 @@ use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, target_at};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{AppState, ReloadRequest, serve};
+use sloburn::scrape::Scraper;
 use sloburn::spec::load_paths;
 use sloburn::store::Store;
 
-use super::engine_setup::{build_engine, init_logging, now_secs};
+use super::engine_setup::{build_engine, build_scrape_engine, init_logging, now_secs};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -83,8 +84,10 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
     if cfg.specs.is_empty() {
         bail!("no specs: give `specs` in the config file or --spec PATH");
     }
-    if cfg.source.prometheus.is_none() {
-        bail!("no source: give `source.prometheus.url` in the config file or --prometheus-url URL");
+    if cfg.source.prometheus.is_none() && cfg.source.scrape.is_none() {
+        bail!(
+            "no source: give `source.prometheus.url` (or `source.scrape.targets`) in the config file, or --prometheus-url URL"
+        );
     }
     Ok(cfg)
 }
@@ -96,13 +99,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve_engine(cfg))
+    runtime.block_on(serve_engine(cfg, Hooks::default()))
 }
 
-async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
-    let Some(prometheus) = cfg.source.prometheus.clone() else {
-        bail!("no source configured");
-    };
+/// Runs once before the first evaluation (the demo fills past history here).
+pub type Prefill = Box<dyn FnOnce(&mut Engine) + Send>;
+
+/// What the demo adds to a plain `run`.
+#[derive(Default)]
+pub struct Hooks {
+    pub prefill: Option<Prefill>,
+    /// Told the address the server listens on.
+    pub on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
+}
+
+/// The running engine's source: Prometheus queried per tick, or a scraper filling in the
+/// background (replaced on reload, since it follows the SLO set).
+enum Feed {
+    Prometheus,
+    Scrape(tokio::sync::watch::Sender<Arc<Scraper>>),
+}
+
+pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode> {
     let report = load_paths(&cfg.specs);
     for e in report.errors() {
         tracing::error!("{e}");
@@ -112,9 +130,37 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
         bail!("no valid SLO in {:?}", cfg.specs);
     }
     let store = Arc::new(Store::open(&cfg.state_dir)?);
-    let mut engine = build_engine(slos, &prometheus, Some(store))?;
+    let (mut engine, feed, lag, source) = match (&cfg.source.prometheus, &cfg.source.scrape) {
+        (Some(prometheus), _) => (
+            build_engine(slos, prometheus, Some(store))?,
+            Feed::Prometheus,
+            prometheus.query_lag,
+            prometheus.url.clone(),
+        ),
+        (None, Some(scrape)) => {
+            let (engine, scraper, refused) = build_scrape_engine(slos, scrape, Some(store))?;
+            for r in &refused {
+                tracing::error!("{r}");
+            }
+            let (tx, rx) = tokio::sync::watch::channel(scraper);
+            tokio::spawn(scrape_loop(rx));
+            // Minutes are taken once a scrape that could still be attributed to them is over.
+            let lag = scrape.timeout + Duration::from_secs(1);
+            let targets: Vec<&str> = scrape.targets.iter().map(|t| t.url.as_str()).collect();
+            (
+                engine,
+                Feed::Scrape(tx),
+                lag,
+                format!("scrape {}", targets.join(", ")),
+            )
+        }
+        (None, None) => bail!("no source configured"),
+    };
     engine.reload_success = report.is_ok();
-    tracing::info!(slos = engine.slos.len(), source = %prometheus.url, state_dir = %cfg.state_dir.display(), "sloburn starting");
+    if let Some(prefill) = hooks.prefill {
+        prefill(&mut engine);
+    }
+    tracing::info!(slos = engine.slos.len(), source = %source, state_dir = %cfg.state_dir.display(), "sloburn starting");
 
     let cell = Arc::new(SnapshotCell::new());
     let exporter = Arc::new(Exporter::new(cell.clone()));
@@ -129,7 +175,11 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving /metrics, /api/v1/slos and /");
+    let address = listener.local_addr().context("the listening address")?;
+    tracing::info!(%address, "serving /metrics, /api/v1/slos and /");
+    if let Some(told) = hooks.on_listening {
+        told(address);
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(serve(listener, state, async move {
@@ -140,7 +190,6 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
         .context("installing the SIGHUP handler")?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
-    let lag = prometheus.query_lag;
     let mut next = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -150,11 +199,11 @@ async fn serve_engine(cfg: Config) -> anyhow::Result<ExitCode> {
                 next = tokio::time::Instant::now() + until_next_tick(cfg.evaluation_interval, lag);
             }
             _ = hangup.recv() => {
-                let _ = reload(&mut engine, &cfg);
+                let _ = reload(&mut engine, &cfg, &feed);
                 evaluate(&mut engine, &cell, lag).await;
             }
             Some(answer) = reload_rx.recv() => {
-                let result = reload(&mut engine, &cfg);
+                let result = reload(&mut engine, &cfg, &feed);
                 evaluate(&mut engine, &cell, lag).await;
                 let _ = answer.send(result);
             }
@@ -183,8 +232,21 @@ async fn evaluate(engine: &mut Engine, cell: &SnapshotCell, lag: Duration) {
     cell.publish(snapshot);
 }
 
+/// Scrapes every interval, with the newest scraper (a reload replaces it).
+async fn scrape_loop(rx: tokio::sync::watch::Receiver<Arc<Scraper>>) {
+    loop {
+        let scraper = rx.borrow().clone();
+        let started = tokio::time::Instant::now();
+        scraper.scrape_once(now_secs()).await;
+        tokio::time::sleep_until(started + scraper.interval()).await;
+        if rx.has_changed().is_err() {
+            return; // the engine is gone
+        }
+    }
+}
+
 /// Re-reads the specs; an invalid set is refused and the running one kept.
-fn reload(engine: &mut Engine, cfg: &Config) -> Result<(), String> {
+fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> {
     let report = load_paths(&cfg.specs);
     engine.reload_timestamp = now_secs();
     if !report.is_ok() {
@@ -198,7 +260,17 @@ fn reload(engine: &mut Engine, cfg: &Config) -> Result<(), String> {
             errors.join("; ")
         ));
     }
-    let slos: Vec<_> = report.slos().cloned().collect();
+    let mut slos: Vec<_> = report.slos().cloned().collect();
+    if let (Feed::Scrape(tx), Some(scrape)) = (feed, &cfg.source.scrape) {
+        let (scraper, refused) = Scraper::new(scrape.clone(), &slos)?;
+        for r in &refused {
+            tracing::error!("{r}");
+        }
+        slos.retain(|s| !refused.iter().any(|r| r.slo == s.id()));
+        let scraper = Arc::new(scraper);
+        engine.scraper = Some(scraper.clone());
+        let _ = tx.send(scraper);
+    }
     tracing::info!(slos = slos.len(), "specs reloaded");
     engine.replace_slos(slos);
     engine.reload_success = true;

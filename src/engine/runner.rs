@@ -19,6 +19,7 @@ use crate::engine::evaluate::{Freshness, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::QueryPlan;
 use crate::engine::snapshot::{EngineStats, Histogram, Snapshot};
+use crate::scrape::Scraper;
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
 use crate::spec::Slo;
@@ -103,6 +104,15 @@ impl SloState {
             group_of(&mut state, "");
         }
         state
+    }
+
+    /// The history of one group, created with these labels if new (key `""` when ungrouped).
+    pub fn group_mut(&mut self, key: &str, labels: Vec<(String, String)>) -> &mut History {
+        let g = group_of(self, key);
+        if g.labels.is_empty() {
+            g.labels = labels;
+        }
+        &mut g.history
     }
 
     /// The stored form of this SLO's markers.
@@ -399,7 +409,10 @@ fn pair(
 /// The engine: SLO states, the source and the store.
 pub struct Engine {
     pub slos: Vec<SloState>,
-    pub querier: Querier,
+    /// The Prometheus source; `None` with the scrape source.
+    pub querier: Option<Querier>,
+    /// The scrape source, which gathers minutes in the background; `None` with Prometheus.
+    pub scraper: Option<Arc<Scraper>>,
     pub store: Option<Arc<Store>>,
     pub reload_success: bool,
     pub reload_timestamp: f64,
@@ -416,6 +429,14 @@ impl Engine {
     /// numbers at `now`.
     pub async fn tick(&mut self, target: i64, now: f64) -> Snapshot {
         let started = Instant::now();
+        if let Some(scraper) = self.scraper.clone() {
+            self.take_scraped(&scraper, target, now);
+            self.persist().await;
+            return self.snapshot(now, started.elapsed());
+        }
+        let Some(querier) = self.querier.clone() else {
+            return self.snapshot(now, started.elapsed());
+        };
         let mut set = JoinSet::new();
         let total = self.slos.len();
         // SLOs already up to date send no query this tick: one probe of the source stands in.
@@ -437,7 +458,7 @@ impl Engine {
         }
         self.last_backfilling = backfilling;
         for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
-            let q = self.querier.clone();
+            let q = querier.clone();
             set.spawn(async move {
                 let result = catch_up(&mut state, &q, target).await;
                 match &result {
@@ -504,10 +525,36 @@ impl Engine {
         snapshot
     }
 
+    /// Moves the scraped minutes up to `target` into the histories.
+    fn take_scraped(&mut self, scraper: &Scraper, target: i64, now: f64) {
+        for state in &mut self.slos {
+            let id = state.slo.id();
+            for (key, labels, minute_end, counts) in scraper.drain(&id, target) {
+                let group = group_of(state, &key);
+                if group.labels.is_empty() {
+                    group.labels = labels;
+                }
+                group.history.push_minute(minute_end, counts);
+            }
+            for g in state.groups.values_mut() {
+                g.history.mark_empty_until(target);
+            }
+            state.fine_fed_until = Some(state.fine_fed_until.map_or(target, |f| f.max(target)));
+            state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |f| f.max(target)));
+            state.fresh = scraper.fresh(&id);
+            if state.fresh {
+                state.last_evaluation = now;
+            }
+        }
+    }
+
     /// One cheap query; true when the source failed it (counted like any request). Logged
     /// when the failure starts, changes or ends, not at every tick.
     async fn probe(&mut self, at: i64) -> bool {
-        match self.querier.instant("vector(1)", at).await {
+        let Some(querier) = self.querier.clone() else {
+            return false;
+        };
+        match querier.instant("vector(1)", at).await {
             Ok(_) => {
                 if self.source_error.take().is_some() {
                     tracing::info!("the source answers again");
@@ -592,9 +639,13 @@ impl Engine {
             }
         }
         let services = services(&slos);
-        let (by_outcome, duration) = match self.querier.stats.lock() {
-            Ok(s) => (s.by_outcome.clone(), s.duration.clone()),
-            Err(_) => Default::default(),
+        let (scrape_targets, by_outcome, duration) = match (&self.scraper, &self.querier) {
+            (Some(scraper), _) => scraper.stats(),
+            (None, Some(q)) => match q.stats.lock() {
+                Ok(s) => (Vec::new(), s.by_outcome.clone(), s.duration.clone()),
+                Err(_) => Default::default(),
+            },
+            (None, None) => Default::default(),
         };
         Snapshot {
             evaluated_at: Some(now),
@@ -607,6 +658,7 @@ impl Engine {
                 slos: self.slos.len(),
                 config_last_reload_success: self.reload_success,
                 config_last_reload_timestamp: self.reload_timestamp,
+                scrape_targets,
             },
             slos,
         }

@@ -107,6 +107,19 @@ pub struct EngineStats {
     pub slos: usize,
     pub config_last_reload_success: bool,
     pub config_last_reload_timestamp: f64,
+    /// The scrape source's targets (empty with a Prometheus source).
+    pub scrape_targets: Vec<TargetHealth>,
+}
+
+/// One scrape target's health, like Prometheus's `up`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetHealth {
+    pub url: String,
+    pub up: bool,
+    pub duration_seconds: f64,
+    /// Samples the last scrape read (all metrics, kept or not).
+    pub samples: usize,
+    pub last_error: Option<String>,
 }
 
 /// A cumulative histogram of durations in seconds, with fixed upper bounds.

@@ -10,7 +10,7 @@ use prometheus_client::registry::Unit;
 
 use super::SnapshotCell;
 use super::labels::SeriesLabels;
-use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, Snapshot};
+use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, Snapshot, TargetHealth};
 
 /// Reads the snapshot once per scrape; holds no per-series state.
 #[derive(Debug)]
@@ -345,5 +345,46 @@ fn encode_engine(encoder: &mut DescriptorEncoder, engine: &EngineStats) -> fmt::
             MetricType::Gauge,
         )?
         .encode_gauge(&finite(engine.config_last_reload_timestamp))?;
+    encode_targets(encoder, &engine.scrape_targets)
+}
+
+/// The scrape source's targets, as Prometheus reports its own (`up`, duration, samples).
+fn encode_targets(encoder: &mut DescriptorEncoder, targets: &[TargetHealth]) -> fmt::Result {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let mut up = encoder.encode_descriptor(
+        "sloburn_scrape_target_up",
+        "1 when the last scrape of the target succeeded, like Prometheus's up.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for t in targets {
+        up.encode_family(&[("target", t.url.as_str())])?
+            .encode_gauge(&bool01(t.up))?;
+    }
+    let seconds = Unit::Seconds;
+    let mut duration = encoder.encode_descriptor(
+        "sloburn_scrape_duration",
+        "Seconds the last scrape of the target took.",
+        Some(&seconds),
+        MetricType::Gauge,
+    )?;
+    for t in targets {
+        duration
+            .encode_family(&[("target", t.url.as_str())])?
+            .encode_gauge(&finite(t.duration_seconds))?;
+    }
+    let mut samples = encoder.encode_descriptor(
+        "sloburn_scrape_samples",
+        "Samples the last scrape of the target read.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for t in targets {
+        samples
+            .encode_family(&[("target", t.url.as_str())])?
+            .encode_gauge(&(t.samples as i64))?;
+    }
     Ok(())
 }

@@ -82,6 +82,7 @@ fn fixture() -> Snapshot {
         slos: 2,
         config_last_reload_success: true,
         config_last_reload_timestamp: 1_699_999_000.0,
+        scrape_targets: Vec::new(),
     };
     engine.source_request_duration.observe(0.02);
     engine.source_request_duration.observe(0.3);

@@ -131,8 +131,10 @@ fn parse_value(s: &str) -> Option<f64> {
     }
 }
 
+type Labels = Vec<(String, String)>;
+
 /// Labels after the `{`; returns them and the text after the `}`.
-fn parse_labels(mut s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     loop {
         s = s.trim_start();

@@ -2,3 +2,6 @@
 //! Prometheus.
 
 pub mod exposition;
+pub mod source;
+
+pub use source::{ScrapeConfig, Scraper, TargetConfig, Unscrapeable};
