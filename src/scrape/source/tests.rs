@@ -40,10 +40,11 @@ slos:
         slice: 1m
 "#;
 
-/// A target whose exposition the test sets, on 127.0.0.1.
+/// A target whose exposition the test sets, on 127.0.0.1 (gzip-encoded when `gzip` is set).
 struct Target {
     url: String,
     body: Arc<Mutex<String>>,
+    gzip: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -60,21 +61,34 @@ async fn target() -> Target {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/metrics", listener.local_addr().unwrap());
     let body = Arc::new(Mutex::new(String::new()));
-    let b = body.clone();
+    let gzip = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (b, z) = (body.clone(), gzip.clone());
     let task = tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf).await;
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
             let text = b.lock().unwrap().clone();
+            let zipped = z.load(std::sync::atomic::Ordering::Relaxed);
+            // Compressed only when the scraper says it accepts gzip, as a real server does.
+            let (bytes, encoding) = if zipped && request.contains("accept-encoding: gzip") {
+                use std::io::Write;
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(text.as_bytes()).unwrap();
+                (e.finish().unwrap(), "Content-Encoding: gzip\r\n")
+            } else {
+                assert!(!zipped, "the scraper did not ask for gzip");
+                (text.into_bytes(), "")
+            };
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                text.len()
+                "HTTP/1.1 200 OK\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
             );
             let _ = s.write_all(head.as_bytes()).await;
-            let _ = s.write_all(text.as_bytes()).await;
+            let _ = s.write_all(&bytes).await;
         }
     });
-    Target { url, body, task }
+    Target { url, body, gzip, task }
 }
 
 fn exposition(ok: [u64; 2], err: [u64; 2], fast: u64, count: u64, pool: f64) -> String {
@@ -118,6 +132,8 @@ async fn scraped_counts_equal_the_truth_across_a_target_restart() {
     let (mut pool_bad, mut pool_total) = (0.0, 0.0);
     for i in 0..80 {
         let now = start + i as f64 * 15.0;
+        // Half the scrapes are gzip-encoded.
+        t.gzip.store(i % 2 == 0, std::sync::atomic::Ordering::Relaxed);
         if i == 48 {
             // Restart: every counter starts again from zero.
             (ok, err, fast, count) = ([0; 2], [0; 2], 0, 0);
