@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod engine_setup;
 mod eval;
+mod gate;
 mod generate;
 mod run;
 
@@ -29,6 +30,9 @@ pub enum Command {
     Run(run::RunArgs),
     /// Evaluate SLOs once against Prometheus, without state, and print the numbers.
     Eval(eval::EvalArgs),
+    /// May a deploy go on? Exit 0 when it may, 1 when the service is frozen, 2 when sloburn
+    /// cannot tell (unreachable, stale data); `--fail-open` turns 2 into 0.
+    Gate(gate::GateArgs),
     /// Everything running locally with no Prometheus: a synthetic shop, the engine scraping it,
     /// the status page and /metrics.
     Demo(demo::DemoArgs),
@@ -54,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Gate(args) => gate::run(args),
     }
 }

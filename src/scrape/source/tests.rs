@@ -73,7 +73,8 @@ async fn target() -> Target {
             // Compressed only when the scraper says it accepts gzip, as a real server does.
             let (bytes, encoding) = if zipped && request.contains("accept-encoding: gzip") {
                 use std::io::Write;
-                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
                 e.write_all(text.as_bytes()).unwrap();
                 (e.finish().unwrap(), "Content-Encoding: gzip\r\n")
             } else {
@@ -88,7 +89,12 @@ async fn target() -> Target {
             let _ = s.write_all(&bytes).await;
         }
     });
-    Target { url, body, gzip, task }
+    Target {
+        url,
+        body,
+        gzip,
+        task,
+    }
 }
 
 fn exposition(ok: [u64; 2], err: [u64; 2], fast: u64, count: u64, pool: f64) -> String {
@@ -133,7 +139,8 @@ async fn scraped_counts_equal_the_truth_across_a_target_restart() {
     for i in 0..80 {
         let now = start + i as f64 * 15.0;
         // Half the scrapes are gzip-encoded.
-        t.gzip.store(i % 2 == 0, std::sync::atomic::Ordering::Relaxed);
+        t.gzip
+            .store(i % 2 == 0, std::sync::atomic::Ordering::Relaxed);
         if i == 48 {
             // Restart: every counter starts again from zero.
             (ok, err, fast, count) = ([0; 2], [0; 2], 0, 0);

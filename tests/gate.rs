@@ -1,0 +1,159 @@
+//! `sloburn gate` in a pipeline: frozen, not frozen, stale and unreachable give 1, 0, 2 and 2;
+//! `--fail-open` turns "cannot tell" into 0; the API's answer matches `slo_feature_freeze`.
+
+#[path = "support/engine.rs"]
+mod engine;
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use engine::Sloburn;
+use support::fake_http::{FakeHttp, Mode};
+use support::process::free_port;
+
+fn gate(url: &str, service: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
+        .args([
+            "gate",
+            "--url",
+            url,
+            "--service",
+            service,
+            "--timeout",
+            "3s",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+const SPEC: &str = r#"
+version: sloburn/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    policy: {freeze_below: 10}
+    sli:
+      ratio:
+        errors: http_requests_total{code="500"}
+        total: http_requests_total
+"#;
+
+/// A Prometheus stand-in whose every answer is one matrix with the given value at recent
+/// minutes: the same value for bad and total events, so the error ratio is 100% (or 0/0 = 0).
+fn answer(value: &str) -> String {
+    let now = (engine::now_unix() as i64 / 60) * 60;
+    let points: Vec<String> = (1..=5)
+        .map(|k| format!(r#"[{},"{value}"]"#, now - k * 60))
+        .collect();
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
+        points.join(",")
+    )
+}
+
+fn start(fake: &FakeHttp, dir: &std::path::Path) -> Sloburn {
+    let spec = dir.join("spec.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let args: Vec<String> = [
+        "--prometheus-url",
+        &fake.url,
+        "--spec",
+        spec.to_str().unwrap(),
+        "--state-dir",
+        dir.join("state").to_str().unwrap(),
+        "--evaluation-interval",
+        "1s",
+        "--query-lag",
+        "0s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    Sloburn::start(&args, &dir.join("sloburn.log"))
+}
+
+#[test]
+fn frozen_stale_and_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every event bad: the budget is overspent, the service frozen.
+    let fake = FakeHttp::start(Mode::Json(answer("10")));
+    let mut sloburn = start(&fake, dir.path());
+    let m = sloburn.wait_metrics(
+        "the service frozen",
+        Duration::from_secs(30),
+        "slo_feature_freeze",
+        |m| {
+            m.get("slo_feature_freeze", &[("service", "checkout")]) == Some(1.0)
+                && m.fresh("checkout", "availability") == Some(true)
+        },
+    );
+    let (code, out) = gate(&sloburn.url, "checkout", &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FROZEN") && out.contains("availability"),
+        "{out}"
+    );
+    // The JSON says what the metrics say.
+    let (status, body) = sloburn.get("/api/v1/gate?service=checkout");
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        json["frozen"],
+        m.value("slo_feature_freeze", &[("service", "checkout")]) == 1.0
+    );
+    assert_eq!(json["reasons"][0]["slo"], "availability");
+    let remaining = m.value(
+        "slo_error_budget_remaining_ratio",
+        &[("service", "checkout"), ("slo", "availability")],
+    );
+    assert!((json["reasons"][0]["remaining"].as_f64().unwrap() - remaining).abs() < 1e-9);
+    assert_eq!(json["reasons"][0]["freeze_below"], 0.1);
+
+    // The source starts failing: stale, so the gate cannot tell.
+    fake.set_mode(Mode::Status(500));
+    sloburn.wait_metrics(
+        "the SLO stale",
+        Duration::from_secs(30),
+        "slo_data_fresh",
+        |m| m.fresh("checkout", "availability") == Some(false),
+    );
+    let (code, out) = gate(&sloburn.url, "checkout", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("stale"), "{out}");
+    let (code, _) = gate(&sloburn.url, "checkout", &["--fail-open"]);
+    assert_eq!(code, 0);
+    // An unknown service cannot be judged either.
+    assert_eq!(gate(&sloburn.url, "nope", &[]).0, 2);
+}
+
+#[test]
+fn not_frozen_and_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    // No traffic at all (0/0): nothing spent, deploys may go on.
+    let fake = FakeHttp::start(Mode::Json(answer("0")));
+    let mut sloburn = start(&fake, dir.path());
+    sloburn.wait_metrics(
+        "fresh and not frozen",
+        Duration::from_secs(30),
+        "slo_feature_freeze",
+        |m| {
+            m.get("slo_feature_freeze", &[("service", "checkout")]) == Some(0.0)
+                && m.fresh("checkout", "availability") == Some(true)
+        },
+    );
+    let (code, out) = gate(&sloburn.url, "checkout", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("may go on"), "{out}");
+    // Nobody listens: cannot tell.
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let (code, out) = gate(&closed, "checkout", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(gate(&closed, "checkout", &["--fail-open"]).0, 0);
+}
