@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, target_at};
 use sloburn::exporter::{Exporter, SnapshotCell};
-use sloburn::http::{AppState, ReloadRequest, serve};
+use sloburn::http::{AppState, HistoryRequest, ReloadRequest, serve};
 use sloburn::scrape::Scraper;
 use sloburn::spec::load_paths;
 use sloburn::store::Store;
@@ -166,11 +166,13 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     let exporter = Arc::new(Exporter::new(cell.clone()));
     let ready = Arc::new(AtomicBool::new(false));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let (history_tx, mut history_rx) = mpsc::channel::<HistoryRequest>(16);
     let state = AppState {
         snapshot: cell.clone(),
         exporter,
         ready: ready.clone(),
         reload: cfg.enable_reload.then_some(reload_tx),
+        history: Some(history_tx),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -206,6 +208,9 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
                 let result = reload(&mut engine, &cfg, &feed);
                 evaluate(&mut engine, &cell, lag).await;
                 let _ = answer.send(result);
+            }
+            Some((service, slo, reply)) = history_rx.recv() => {
+                let _ = reply.send(engine.chart(&service, &slo));
             }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,

@@ -511,6 +511,37 @@ impl History {
         clamp(s)
     }
 
+    /// The coarse buckets of the current period, oldest first: `(bucket end, counts)`, the
+    /// oldest weighted by the share of it inside the period.
+    pub fn period_buckets(&self) -> Vec<(i64, Counts)> {
+        let (Some(end), Some(head)) = (
+            self.fine_fed_until.or(self.coarse_fed_until),
+            self.coarse.head,
+        ) else {
+            return Vec::new();
+        };
+        let res = self.coarse.res;
+        let (from, first) = self.period_start(end);
+        let mut out = Vec::new();
+        let cut = self.coarse.get(first - res);
+        let share = (first - from) as f64 / res as f64;
+        if share > 0.0 {
+            out.push((
+                first,
+                Counts {
+                    bad: cut.bad * share,
+                    total: cut.total * share,
+                },
+            ));
+        }
+        let mut s = first;
+        while s <= head {
+            out.push(((s + res).min(end), self.coarse.get(s)));
+            s += res;
+        }
+        out
+    }
+
     /// Every non-empty bucket, for durable storage.
     pub fn buckets(&self) -> Vec<Bucket> {
         let mut out = Vec::new();

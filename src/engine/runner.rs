@@ -18,7 +18,7 @@ use crate::core::{Counts, Period, PromDuration};
 use crate::engine::evaluate::{Freshness, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::QueryPlan;
-use crate::engine::snapshot::{EngineStats, Histogram, Snapshot};
+use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Snapshot};
 use crate::scrape::Scraper;
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
@@ -523,6 +523,45 @@ impl Engine {
         let snapshot = self.snapshot(now, started.elapsed());
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
+    }
+
+    /// The history behind one SLO's charts, or `None` for an unknown SLO.
+    pub fn chart(&self, service: &str, slo: &str) -> Option<Vec<ChartSeries>> {
+        let state = self
+            .slos
+            .iter()
+            .find(|s| s.slo.service == service && s.slo.name == slo)?;
+        let objective = state.slo.objective;
+        Some(
+            state
+                .groups
+                .values()
+                .map(|g| {
+                    let mut so_far = Counts::default();
+                    let points = g
+                        .history
+                        .period_buckets()
+                        .into_iter()
+                        .map(|(t, c)| {
+                            so_far += c;
+                            let ratio = crate::core::error_ratio(c);
+                            ChartPoint {
+                                t,
+                                good: (c.total - c.bad).max(0.0),
+                                total: c.total,
+                                error_ratio: ratio,
+                                burn_rate: crate::core::burn_rate(ratio, objective),
+                                remaining: crate::core::remaining_budget(so_far, objective),
+                            }
+                        })
+                        .collect();
+                    ChartSeries {
+                        group: g.labels.clone(),
+                        points,
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Moves the scraped minutes up to `target` into the histories.

@@ -168,3 +168,24 @@ impl Histogram {
         self.count += 1;
     }
 }
+
+/// The history behind an SLO's charts: one series per group, a point per coarse bucket (1h for
+/// periods up to 32 days) of the current period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChartSeries {
+    pub group: Vec<(String, String)>,
+    pub points: Vec<ChartPoint>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChartPoint {
+    /// Unix seconds of the bucket's end.
+    pub t: i64,
+    pub good: f64,
+    pub total: f64,
+    /// Within the bucket.
+    pub error_ratio: f64,
+    pub burn_rate: f64,
+    /// Over the period from its start to the bucket's end, weighted by events: the burn-down.
+    pub remaining: f64,
+}

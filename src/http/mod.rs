@@ -14,6 +14,7 @@
 //!     snapshot,
 //!     ready: Arc::new(AtomicBool::new(false)),
 //!     reload: None,
+//!     history: None,
 //! };
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:9099").await?;
 //! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
@@ -44,6 +45,14 @@ pub use server::{serve, serve_with};
 /// (`Err` carries the message shown to the caller).
 pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
 
+/// A request for one SLO's chart history: service, SLO, and where to send it (`None` for an
+/// unknown SLO). The engine's owner answers it between evaluations.
+pub type HistoryRequest = (
+    String,
+    String,
+    oneshot::Sender<Option<Vec<crate::engine::snapshot::ChartSeries>>>,
+);
+
 /// What every request handler can see.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -55,6 +64,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// `Some` only when `POST /-/reload` is enabled (`--enable-reload`).
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// Where to ask for an SLO's history (`None`: the detail API answers without it).
+    pub history: Option<mpsc::Sender<HistoryRequest>>,
 }
 
 /// Limits of the server; [`ServeConfig::default`] suits production.

@@ -59,7 +59,7 @@ pub(super) async fn handle(
         "/api/v1/slos" => json(StatusCode::OK, &SloList::new(&state.snapshot.load())),
         "/api/v1/gate" => gate(request.uri().query(), state),
         _ => match path.strip_prefix("/api/v1/slos/") {
-            Some(rest) => slo_detail(rest, state),
+            Some(rest) => slo_detail(rest, state).await,
             None => not_found(&path),
         },
     }
@@ -90,7 +90,7 @@ async fn metrics(request: &Request<Incoming>, state: &AppState) -> Reply {
     }
 }
 
-fn slo_detail(rest: &str, state: &AppState) -> Reply {
+async fn slo_detail(rest: &str, state: &AppState) -> Reply {
     let segments: Vec<&str> = rest.split('/').collect();
     let [service, slo] = segments.as_slice() else {
         return json_error(
@@ -113,7 +113,29 @@ fn slo_detail(rest: &str, state: &AppState) -> Reply {
     };
     let snapshot = state.snapshot.load();
     match SloDetail::find(&snapshot, &service, &slo) {
-        Some(detail) => json(StatusCode::OK, &detail),
+        Some(detail) => {
+            // The history behind the charts comes from the engine, between its evaluations.
+            let Some(ask) = &state.history else {
+                return json(StatusCode::OK, &detail);
+            };
+            let (tx, rx) = oneshot::channel();
+            let history = match ask.send((service.clone(), slo.clone(), tx)).await {
+                Ok(()) => tokio::time::timeout(std::time::Duration::from_secs(10), rx)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten(),
+                Err(_) => None,
+            };
+            let mut value = serde_json::to_value(&detail).unwrap_or_default();
+            if let (Some(obj), Some(history)) = (value.as_object_mut(), history) {
+                obj.insert(
+                    "history".into(),
+                    serde_json::to_value(history).unwrap_or_default(),
+                );
+            }
+            json(StatusCode::OK, &value)
+        }
         None => json_error(
             StatusCode::NOT_FOUND,
             &format!("unknown SLO {service}/{slo}"),

@@ -106,6 +106,7 @@ fn state(reload: Option<mpsc::Sender<ReloadRequest>>) -> AppState {
         snapshot,
         ready: Arc::new(AtomicBool::new(false)),
         reload,
+        history: None,
     }
 }
 
