@@ -694,7 +694,7 @@ impl Engine {
                 evaluation_duration_seconds: took.as_secs_f64(),
                 source_requests_total: by_outcome,
                 source_request_duration: duration,
-                slos: self.slos.len(),
+                slos: slos.len(),
                 config_last_reload_success: self.reload_success,
                 config_last_reload_timestamp: self.reload_timestamp,
                 scrape_targets,
