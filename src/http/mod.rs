@@ -1,5 +1,5 @@
 //! The HTTP server: `/metrics`, health and readiness, the JSON API, the deploy gate, the reload
-//! hook and a minimal status page, on hyper 1 (HTTP/1.1).
+//! hook and the status page, on hyper 1 (HTTP/1.1).
 //!
 //! ```no_run
 //! use std::sync::Arc;

@@ -1,48 +1,669 @@
-//! The minimal status page at `/`: one table, no scripts, no external assets.
+//! The status page at `/` and a page per SLO at `/slo/{service}/{slo}`: server-rendered HTML
+//! with inline CSS and inline SVG charts, no scripts and no external assets (it works offline).
+//!
+//! The status page shows a freeze banner per frozen service (`role="alert"`), then per service
+//! a table of its SLOs (one row per group): objective, SLI over the period, remaining budget,
+//! burn rate per window, alert states, data freshness. Each SLO's page adds, per group, a
+//! burn-down chart of the budget over the period and a burn-rate chart per bucket with the page
+//! threshold, both drawn from the engine's chart history.
+
+mod chart;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write;
 
-use crate::engine::snapshot::Snapshot;
+use crate::engine::snapshot::{ChartSeries, ServiceSnapshot, SloSnapshot, Snapshot};
 
-/// The page for `snapshot`.
+/// Seconds between automatic reloads of the pages.
+const REFRESH_SECS: u32 = 30;
+
+const STYLE: &str = "\
+:root{color-scheme:light;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--soft:#f6f8fa;\
+--ok:#1a7f37;--warn:#9a6700;--bad:#cf222e;--link:#0550ae}\
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\",\"DejaVu Sans\",sans-serif;\
+color:var(--fg);background:var(--bg);margin:0 auto;padding:1rem;max-width:80rem;line-height:1.4}\
+a{color:var(--link)}\
+h1{font-size:1.6rem;margin:.2rem 0}\
+h2{font-size:1.25rem;margin:1.6rem 0 .4rem}\
+h3{font-size:1.05rem;margin:1.2rem 0 .4rem}\
+.meta{color:var(--muted);margin:.2rem 0 1rem}\
+.banner{border:2px solid var(--bad);background:#ffebe9;border-radius:6px;padding:.6rem .9rem;margin:.6rem 0}\
+.banner strong{color:var(--bad)}\
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);border-radius:6px}\
+.scroll:focus{outline:2px solid var(--link)}\
+table{border-collapse:collapse;width:100%;min-width:56rem}\
+caption{text-align:left;padding:.5rem .7rem;color:var(--muted);caption-side:top}\
+th,td{padding:.45rem .7rem;text-align:left;vertical-align:top;border-top:1px solid var(--line)}\
+thead th{background:var(--soft);font-size:.85rem;white-space:nowrap}\
+tbody th a{white-space:nowrap}\
+td.num{font-variant-numeric:tabular-nums;white-space:nowrap}\
+.group{display:block;color:var(--muted);font-weight:normal;font-size:.85rem}\
+ul.plain{list-style:none;margin:0;padding:0}\
+ul.plain li{white-space:nowrap;font-variant-numeric:tabular-nums}\
+.budget{display:flex;align-items:center;gap:.5rem;white-space:nowrap}\
+.bar{display:inline-block;width:7rem;height:.8rem;background:#eaeef2;border:1px solid #8c959f;border-radius:3px;overflow:hidden}\
+.fill{display:block;height:100%;background:var(--ok)}\
+.fill.low{background:var(--warn)}.fill.spent{background:var(--bad)}\
+.pct{font-variant-numeric:tabular-nums;min-width:4.5rem;text-align:right}\
+.spent{color:var(--bad)}\
+.state{display:inline-block;padding:0 .35rem;border-radius:3px;font-size:.85rem}\
+.firing{background:var(--bad);color:#fff;font-weight:bold}\
+.quiet{color:var(--ok)}\
+.off{color:var(--muted)}\
+.stale{color:var(--bad);font-weight:bold}\
+.fresh{color:var(--ok)}\
+dl.numbers{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.4rem 0}\
+dl.numbers dt{color:var(--muted)}dl.numbers dd{margin:0;font-variant-numeric:tabular-nums}\
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}\
+figure{margin:0}figcaption{font-size:.9rem;color:var(--muted)}\
+svg{width:100%;height:auto;display:block;background:var(--soft);border:1px solid var(--line);border-radius:6px}\
+svg text{font-size:11px;fill:var(--muted)}\
+footer{margin-top:2rem;color:var(--muted);font-size:.9rem}\
+@media (max-width:40rem){body{padding:.6rem}h1{font-size:1.3rem}}";
+
+/// The status page for `snapshot`.
 pub(super) fn render(snapshot: &Snapshot) -> String {
-    let mut html = String::from(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>sloburn</title>\
-         <style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .8em;text-align:left}\
-         .spent{color:#b00}</style></head><body>\n<h1>sloburn</h1>\n",
-    );
+    let mut html = head("SLO status · sloburn", snapshot.evaluated_at);
+    html.push_str("<header>\n<h1>SLO status</h1>\n");
+    evaluated_line(&mut html, snapshot);
+    html.push_str("</header>\n<main>\n");
     if snapshot.evaluated_at.is_none() {
-        html.push_str("<p>No evaluation yet.</p>\n");
+        html.push_str("<p>No evaluation yet: the page fills in after the first one.</p>\n");
     }
-    html.push_str(
-        "<table>\n<tr><th>Service</th><th>SLO</th><th>Group</th><th>Objective</th>\
-         <th>Budget remaining</th><th>Data</th></tr>\n",
+    let services = services(snapshot);
+    for service in &services {
+        if let Some(s) = snapshot.services.iter().find(|s| &s.service == service) {
+            freeze_banner(&mut html, s);
+        }
+    }
+    for (i, service) in services.iter().enumerate() {
+        service_section(&mut html, snapshot, service, i);
+    }
+    html.push_str("</main>\n");
+    footer(&mut html, snapshot);
+    html
+}
+
+/// The page of one SLO, or `None` when the snapshot has no such SLO. `history` is the engine's
+/// chart history of that SLO (`None` when it could not be had: the page says so).
+pub(super) fn render_slo(
+    snapshot: &Snapshot,
+    service: &str,
+    slo: &str,
+    history: Option<&[ChartSeries]>,
+) -> Option<String> {
+    let series: Vec<&SloSnapshot> = snapshot
+        .slos
+        .iter()
+        .filter(|s| s.service == service && s.slo == slo)
+        .collect();
+    let first = *series.first()?;
+    let mut html = head(
+        &format!("{slo} · {service} · sloburn"),
+        snapshot.evaluated_at,
     );
-    for s in &snapshot.slos {
-        let group: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let class = if s.error_budget_remaining <= 0.0 {
-            " class=\"spent\""
+    html.push_str("<header>\n<nav><a href=\"/\">← All SLOs</a></nav>\n");
+    let _ = writeln!(
+        html,
+        "<h1>{} <span class=\"group\">service {}</span></h1>",
+        escape(slo),
+        escape(service)
+    );
+    evaluated_line(&mut html, snapshot);
+    html.push_str("</header>\n<main>\n");
+    if let Some(s) = snapshot.services.iter().find(|s| s.service == service) {
+        freeze_banner(&mut html, s);
+    }
+    html.push_str("<dl class=\"numbers\">\n");
+    let _ = writeln!(
+        html,
+        "<dt>Objective</dt><dd>{}</dd>\n<dt>Period</dt><dd>{}</dd>\n<dt>SLI</dt><dd>{}</dd>\n\
+         <dt>Deploys freeze</dt><dd>{}</dd>",
+        percent_trimmed(first.objective),
+        escape(&first.period),
+        escape(&first.sli_kind),
+        if first.freeze_below > 0.0 {
+            format!(
+                "below {} of the budget, or when it is spent",
+                pct1(first.freeze_below)
+            )
         } else {
-            ""
-        };
-        // Writing into a String cannot fail.
+            "when the budget is spent".to_string()
+        },
+    );
+    if !first.labels.is_empty() {
         let _ = writeln!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.3}%</td><td{class}>{:.1}%</td><td>{}</td></tr>",
-            escape(&s.service),
-            escape(&s.slo),
-            escape(&group.join(", ")),
-            s.objective * 100.0,
-            s.error_budget_remaining * 100.0,
-            if s.fresh { "fresh" } else { "stale" },
+            "<dt>Labels</dt><dd>{}</dd>",
+            escape(&pairs(&first.labels))
         );
     }
-    html.push_str(
-        "</table>\n<p><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/slos\">API</a></p>\n\
-         </body></html>\n",
+    html.push_str("</dl>\n");
+    let page_threshold = first
+        .alerts
+        .iter()
+        .find(|a| a.severity == "page")
+        .map(|a| a.threshold);
+    for (i, s) in series.iter().enumerate() {
+        let name = if s.group.is_empty() {
+            "All events".to_string()
+        } else {
+            pairs(&s.group)
+        };
+        let _ = writeln!(
+            html,
+            "<section aria-labelledby=\"g{i}\" data-group=\"{}\">\n<h2 id=\"g{i}\">{}</h2>",
+            escape(&pairs(&s.group)),
+            escape(&name)
+        );
+        series_numbers(&mut html, snapshot, s);
+        series_tables(&mut html, s, i);
+        let points = history.and_then(|h| h.iter().find(|c| c.group == s.group));
+        html.push_str("<h3>Over the period</h3>\n");
+        match points {
+            Some(c) if !c.points.is_empty() => {
+                let from = snapshot.evaluated_at.unwrap_or(s.last_evaluation) - s.period_seconds;
+                html.push_str("<div class=\"charts\">\n");
+                chart::burn_down(&mut html, &format!("bd{i}"), s, &c.points, from);
+                chart::burn_rate(&mut html, &format!("br{i}"), s, &c.points, page_threshold);
+                html.push_str("</div>\n");
+            }
+            _ => html.push_str("<p>No history to chart yet.</p>\n"),
+        }
+        html.push_str("</section>\n");
+    }
+    html.push_str("</main>\n");
+    footer(&mut html, snapshot);
+    Some(html)
+}
+
+/// The page for an SLO this sloburn does not know (served with 404).
+pub(super) fn render_not_found(snapshot: &Snapshot, what: &str) -> String {
+    let mut html = head("Not found · sloburn", None);
+    html.push_str("<header>\n<nav><a href=\"/\">← All SLOs</a></nav>\n<h1>Not found</h1>\n</header>\n<main>\n");
+    let _ = writeln!(html, "<p>There is no {}.</p>", escape(what));
+    if !snapshot.slos.is_empty() {
+        html.push_str("<p>Known SLOs:</p>\n<ul>\n");
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for s in &snapshot.slos {
+            if seen.contains(&(s.service.as_str(), s.slo.as_str())) {
+                continue;
+            }
+            seen.push((&s.service, &s.slo));
+            let _ = writeln!(
+                html,
+                "<li><a href=\"{}\">{} / {}</a></li>",
+                slo_href(&s.service, &s.slo),
+                escape(&s.service),
+                escape(&s.slo)
+            );
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str("</main>\n</body></html>\n");
+    html
+}
+
+/// The page for a malformed path (served with 400).
+pub(super) fn render_bad_request(message: &str) -> String {
+    let mut html = head("Bad request · sloburn", None);
+    let _ = writeln!(
+        html,
+        "<header>\n<nav><a href=\"/\">← All SLOs</a></nav>\n<h1>Bad request</h1>\n</header>\n\
+         <main>\n<p>{}</p>\n</main>\n</body></html>",
+        escape(message)
     );
     html
+}
+
+/// The link to an SLO's page, its segments percent-encoded.
+pub(super) fn slo_href(service: &str, slo: &str) -> String {
+    format!("/slo/{}/{}", encode_segment(service), encode_segment(slo))
+}
+
+fn head(title: &str, evaluated_at: Option<f64>) -> String {
+    let mut html = String::with_capacity(16 * 1024);
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"refresh\" content=\"{REFRESH_SECS}\">\n<title>{}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body",
+        escape(title)
+    );
+    if let Some(at) = evaluated_at {
+        let _ = write!(html, " data-evaluated-at=\"{at}\"");
+    }
+    html.push_str(">\n");
+    html
+}
+
+fn evaluated_line(html: &mut String, snapshot: &Snapshot) {
+    match snapshot.evaluated_at {
+        Some(at) => {
+            let _ = writeln!(
+                html,
+                "<p class=\"meta\">Last evaluation: <time datetime=\"{}\">{}</time>. \
+                 The page reloads every {REFRESH_SECS} seconds.</p>",
+                iso(at),
+                human_time(at)
+            );
+        }
+        None => html.push_str("<p class=\"meta\">Last evaluation: none yet.</p>\n"),
+    }
+}
+
+fn footer(html: &mut String, snapshot: &Snapshot) {
+    html.push_str("<footer><p>");
+    if !snapshot.engine.version.is_empty() {
+        let _ = write!(html, "sloburn {} · ", escape(&snapshot.engine.version));
+    }
+    html.push_str(
+        "<a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/slos\">JSON API</a></p></footer>\n\
+         </body></html>\n",
+    );
+}
+
+/// Service names in the snapshot's order (services first, then any only the SLOs name).
+fn services(snapshot: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = snapshot
+        .services
+        .iter()
+        .map(|s| s.service.clone())
+        .collect();
+    for s in &snapshot.slos {
+        if !names.contains(&s.service) {
+            names.push(s.service.clone());
+        }
+    }
+    names
+}
+
+fn freeze_banner(html: &mut String, service: &ServiceSnapshot) {
+    if !service.frozen {
+        return;
+    }
+    let _ = write!(
+        html,
+        "<div class=\"banner\" role=\"alert\" data-frozen=\"{}\"><strong>Deploy freeze: {}</strong> \
+         — the error budget is below the freeze threshold",
+        escape(&service.service),
+        escape(&service.service)
+    );
+    let reasons: Vec<String> = service
+        .reasons
+        .iter()
+        .map(|r| {
+            format!(
+                "{}: {} left (freeze below {})",
+                escape(&r.slo),
+                pct1(r.remaining),
+                pct1(r.freeze_below)
+            )
+        })
+        .collect();
+    if reasons.is_empty() {
+        html.push_str(".</div>\n");
+    } else {
+        let _ = writeln!(html, ": {}.</div>", reasons.join("; "));
+    }
+}
+
+fn service_section(html: &mut String, snapshot: &Snapshot, service: &str, i: usize) {
+    let info = snapshot.services.iter().find(|s| s.service == service);
+    let _ = writeln!(
+        html,
+        "<section aria-labelledby=\"s{i}\" data-service=\"{}\">\n<h2 id=\"s{i}\">{}</h2>",
+        escape(service),
+        escape(service)
+    );
+    if let Some(info) = info {
+        let _ = writeln!(
+            html,
+            "<p class=\"meta\">Deploys: {}. Data: {}.</p>",
+            if info.frozen {
+                "<strong class=\"spent\">frozen</strong>"
+            } else {
+                "allowed"
+            },
+            if info.fresh {
+                "fresh"
+            } else {
+                "<strong class=\"stale\">stale</strong>"
+            }
+        );
+    }
+    let _ = writeln!(
+        html,
+        "<div class=\"scroll\" role=\"region\" aria-labelledby=\"c{i}\" tabindex=\"0\">\n<table>\n\
+         <caption id=\"c{i}\">SLOs of {}: budget, burn and alerts over the period</caption>\n\
+         <thead><tr><th scope=\"col\">SLO</th><th scope=\"col\">Objective</th>\
+         <th scope=\"col\">SLI (period)</th><th scope=\"col\">Budget remaining</th>\
+         <th scope=\"col\">Burn rate per window</th><th scope=\"col\">Alerts</th>\
+         <th scope=\"col\">Data</th></tr></thead>\n<tbody>",
+        escape(service)
+    );
+    for s in snapshot.slos.iter().filter(|s| s.service == service) {
+        slo_row(html, snapshot, s);
+    }
+    html.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn slo_row(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
+    let group = pairs(&s.group);
+    let _ = write!(
+        html,
+        "<tr data-slo=\"{}\" data-group=\"{}\"><th scope=\"row\"><a href=\"{}\">{}</a>",
+        escape(&s.slo),
+        escape(&group),
+        escape(&slo_href(&s.service, &s.slo)),
+        escape(&s.slo)
+    );
+    if !group.is_empty() {
+        let _ = write!(html, "<span class=\"group\">{}</span>", escape(&group));
+    }
+    html.push_str("</th>");
+    let _ = write!(
+        html,
+        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>",
+        percent_trimmed(s.objective),
+        sli_text(s)
+    );
+    budget_bar(html, s);
+    html.push_str("</td><td>");
+    windows_list(html, s);
+    html.push_str("</td><td>");
+    alerts_list(html, s);
+    html.push_str("</td><td>");
+    freshness(html, snapshot, s);
+    html.push_str("</td></tr>\n");
+}
+
+fn sli_text(s: &SloSnapshot) -> String {
+    if s.period_total_events <= 0.0 {
+        return "no events yet".to_string();
+    }
+    format!("{:.3}%", (1.0 - s.period_error_ratio) * 100.0)
+}
+
+fn budget_bar(html: &mut String, s: &SloSnapshot) {
+    let remaining = s.error_budget_remaining;
+    let width = (remaining * 100.0).clamp(0.0, 100.0);
+    let class = if remaining <= 0.0 {
+        " spent"
+    } else if remaining < s.freeze_below.max(0.25) {
+        " low"
+    } else {
+        ""
+    };
+    let name = if s.group.is_empty() {
+        s.slo.clone()
+    } else {
+        format!("{} {}", s.slo, pairs(&s.group))
+    };
+    let text = pct1(remaining);
+    let _ = write!(
+        html,
+        "<div class=\"budget\"><span class=\"bar\" role=\"meter\" aria-valuemin=\"0\" \
+         aria-valuemax=\"100\" aria-valuenow=\"{width:.1}\" aria-valuetext=\"{text}\" \
+         aria-label=\"Error budget remaining, {}\"><span class=\"fill{class}\" style=\"width:{width:.1}%\">\
+         </span></span><span class=\"pct{}\">{text}</span></div>",
+        escape(&name),
+        if remaining <= 0.0 { " spent" } else { "" }
+    );
+}
+
+fn windows_list(html: &mut String, s: &SloSnapshot) {
+    if s.windows.is_empty() {
+        html.push('—');
+        return;
+    }
+    html.push_str("<ul class=\"plain\">");
+    for w in &s.windows {
+        let _ = write!(
+            html,
+            "<li>{}: {}</li>",
+            escape(&w.window),
+            burn(w.burn_rate)
+        );
+    }
+    html.push_str("</ul>");
+}
+
+fn alerts_list(html: &mut String, s: &SloSnapshot) {
+    if s.alerts.is_empty() {
+        html.push_str("none defined");
+        return;
+    }
+    html.push_str("<ul class=\"plain\">");
+    for a in &s.alerts {
+        let (class, state) = match (a.active, a.disabled) {
+            (true, false) => ("firing", "FIRING"),
+            (true, true) => ("off", "would fire (disabled)"),
+            (false, false) => ("quiet", "ok"),
+            (false, true) => ("off", "disabled"),
+        };
+        let _ = write!(
+            html,
+            "<li data-severity=\"{}\" data-active=\"{}\">{}: <span class=\"state {class}\">{state}</span> \
+             <span class=\"group\" style=\"display:inline\">{}/{} &gt; {}</span></li>",
+            escape(&a.severity),
+            a.active && !a.disabled,
+            escape(&a.severity),
+            escape(&a.long_window),
+            escape(&a.short_window),
+            burn(a.threshold)
+        );
+    }
+    html.push_str("</ul>");
+}
+
+fn freshness(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
+    let (class, word) = if s.fresh {
+        ("fresh", "fresh")
+    } else {
+        ("stale", "STALE")
+    };
+    let _ = write!(html, "<span class=\"{class}\">{word}</span>");
+    if s.last_evaluation > 0.0 {
+        let age = snapshot
+            .evaluated_at
+            .map(|at| (at - s.last_evaluation).max(0.0));
+        let _ = write!(
+            html,
+            "<span class=\"group\">read <time datetime=\"{}\">{}</time>{}</span>",
+            iso(s.last_evaluation),
+            human_time(s.last_evaluation),
+            match age {
+                Some(age) if age >= 1.0 => format!(" ({} ago)", ago(age)),
+                _ => String::new(),
+            }
+        );
+    } else {
+        html.push_str("<span class=\"group\">never read</span>");
+    }
+}
+
+fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
+    html.push_str("<dl class=\"numbers\">\n");
+    let _ = writeln!(
+        html,
+        "<dt>SLI over the period</dt><dd>{}</dd>\n<dt>Events (good / total)</dt><dd>{} / {}</dd>",
+        sli_text(s),
+        count(s.period_good_events),
+        count(s.period_total_events)
+    );
+    html.push_str("<dt>Error budget remaining</dt><dd>");
+    budget_bar(html, s);
+    html.push_str("</dd>\n");
+    let _ = writeln!(
+        html,
+        "<dt>Budget spent in</dt><dd>{}</dd>",
+        match s.exhaustion_seconds {
+            Some(secs) if secs > 365.0 * 86_400.0 =>
+                "not within a year at the current burn".to_string(),
+            Some(secs) => format!("about {} at the current burn", ago(secs)),
+            None => "not burning faster than it refills".to_string(),
+        }
+    );
+    html.push_str("<dt>Data</dt><dd>");
+    freshness(html, snapshot, s);
+    html.push_str("</dd>\n</dl>\n");
+}
+
+fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
+    let _ = writeln!(
+        html,
+        "<div class=\"scroll\" role=\"region\" aria-labelledby=\"w{i}\" tabindex=\"0\"><table>\n\
+         <caption id=\"w{i}\">Burn rate per window</caption>\n<thead><tr><th scope=\"col\">Window</th>\
+         <th scope=\"col\">Error ratio</th><th scope=\"col\">Burn rate</th>\
+         <th scope=\"col\">Bad events</th><th scope=\"col\">Total events</th></tr></thead>\n<tbody>"
+    );
+    for w in &s.windows {
+        let _ = writeln!(
+            html,
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{:.4}%</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&w.window),
+            w.error_ratio * 100.0,
+            burn(w.burn_rate),
+            count(w.bad),
+            count(w.total)
+        );
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+    if s.alerts.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        html,
+        "<div class=\"scroll\" role=\"region\" aria-labelledby=\"a{i}\" tabindex=\"0\" style=\"margin-top:.8rem\"><table>\n\
+         <caption id=\"a{i}\">Alerts: a tier fires while both windows burn faster than its threshold</caption>\n\
+         <thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Windows (long / short)</th>\
+         <th scope=\"col\">Threshold</th><th scope=\"col\">State</th></tr></thead>\n<tbody>"
+    );
+    for a in &s.alerts {
+        let state = match (a.active, a.disabled) {
+            (true, false) => "<span class=\"state firing\">FIRING</span>",
+            (true, true) => "<span class=\"state off\">would fire (disabled)</span>",
+            (false, false) => "<span class=\"state quiet\">ok</span>",
+            (false, true) => "<span class=\"state off\">disabled</span>",
+        };
+        let _ = writeln!(
+            html,
+            "<tr data-severity=\"{}\" data-active=\"{}\"><th scope=\"row\">{}</th><td>{} / {}</td>\
+             <td class=\"num\">{}</td><td>{state}</td></tr>",
+            escape(&a.severity),
+            a.active && !a.disabled,
+            escape(&a.severity),
+            escape(&a.long_window),
+            escape(&a.short_window),
+            burn(a.threshold)
+        );
+    }
+    html.push_str("</tbody>\n</table></div>\n");
+}
+
+/// `route=/checkout, code=5xx`.
+fn pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A ratio as a percentage with one decimal: `42.1%`.
+fn pct1(ratio: f64) -> String {
+    format!("{:.1}%", ratio * 100.0)
+}
+
+/// An objective as a percentage without trailing zeros: `99.9%`, `99%`.
+fn percent_trimmed(ratio: f64) -> String {
+    let text = format!("{:.4}", ratio * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}%")
+}
+
+/// A burn rate: `14.4×`.
+fn burn(rate: f64) -> String {
+    if !rate.is_finite() {
+        return "—".to_string();
+    }
+    if rate >= 100.0 {
+        format!("{rate:.0}×")
+    } else {
+        format!("{rate:.2}×")
+    }
+}
+
+/// An event count: integers without decimals, thousands grouped with a thin space.
+fn count(n: f64) -> String {
+    if !n.is_finite() {
+        return "—".to_string();
+    }
+    let whole = n.round();
+    if (n - whole).abs() > 1e-6 && n.abs() < 100.0 {
+        return format!("{n:.2}");
+    }
+    let digits = format!("{}", whole.abs() as u64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if whole < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// A duration in words: `3 s`, `5 min`, `2.5 h`, `4.1 days`.
+fn ago(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 90.0 * 60.0 {
+        format!("{:.0} min", secs / 60.0)
+    } else if secs < 48.0 * 3600.0 {
+        format!("{:.1} h", secs / 3600.0)
+    } else {
+        format!("{:.1} days", secs / 86_400.0)
+    }
+}
+
+fn datetime(unix: f64) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(unix.floor() as i64, 0)
+}
+
+/// `2026-05-04T12:00:05Z` (for `<time datetime>`).
+fn iso(unix: f64) -> String {
+    datetime(unix)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// `2026-05-04 12:00:05 UTC`.
+fn human_time(unix: f64) -> String {
+    datetime(unix)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 fn escape(text: &str) -> String {

@@ -37,7 +37,8 @@ pub(super) async fn handle(
         let known = matches!(
             path.as_str(),
             "/" | "/metrics" | "/healthz" | "/readyz" | "/api/v1/slos" | "/api/v1/gate"
-        ) || path.starts_with("/api/v1/slos/");
+        ) || path.starts_with("/api/v1/slos/")
+            || path.starts_with("/slo/");
         if known {
             let mut reply = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
             reply
@@ -60,7 +61,10 @@ pub(super) async fn handle(
         "/api/v1/gate" => gate(request.uri().query(), state),
         _ => match path.strip_prefix("/api/v1/slos/") {
             Some(rest) => slo_detail(rest, state).await,
-            None => not_found(&path),
+            None => match path.strip_prefix("/slo/") {
+                Some(rest) => slo_page(rest, state).await,
+                None => not_found(&path),
+            },
         },
     }
 }
@@ -141,6 +145,68 @@ async fn slo_detail(rest: &str, state: &AppState) -> Reply {
             &format!("unknown SLO {service}/{slo}"),
         ),
     }
+}
+
+/// `GET /slo/{service}/{slo}`: the SLO's page, with charts from the engine's history.
+async fn slo_page(rest: &str, state: &AppState) -> Reply {
+    let snapshot = state.snapshot.load();
+    let segments: Vec<&str> = rest.split('/').collect();
+    let [service, slo] = segments.as_slice() else {
+        return html_with(
+            StatusCode::NOT_FOUND,
+            page::render_not_found(&snapshot, "such page: expected /slo/{service}/{slo}"),
+        );
+    };
+    if service.is_empty() || slo.is_empty() {
+        return html_with(
+            StatusCode::NOT_FOUND,
+            page::render_not_found(&snapshot, "such page: expected /slo/{service}/{slo}"),
+        );
+    }
+    let (Some(service), Some(slo)) = (percent_decode(service, false), percent_decode(slo, false))
+    else {
+        return html_with(
+            StatusCode::BAD_REQUEST,
+            page::render_bad_request("Malformed percent-encoding in the path."),
+        );
+    };
+    if !snapshot
+        .slos
+        .iter()
+        .any(|s| s.service == service && s.slo == slo)
+    {
+        return html_with(
+            StatusCode::NOT_FOUND,
+            page::render_not_found(&snapshot, &format!("SLO {slo} in service {service}")),
+        );
+    }
+    let history = chart_history(state, &service, &slo).await;
+    match page::render_slo(&snapshot, &service, &slo, history.as_deref()) {
+        Some(body) => html(body),
+        None => html_with(
+            StatusCode::NOT_FOUND,
+            page::render_not_found(&snapshot, &format!("SLO {slo} in service {service}")),
+        ),
+    }
+}
+
+/// The engine's chart history of one SLO; `None` without a history channel, for an unknown SLO,
+/// or when the engine does not answer within 10 seconds.
+async fn chart_history(
+    state: &AppState,
+    service: &str,
+    slo: &str,
+) -> Option<Vec<crate::engine::snapshot::ChartSeries>> {
+    let ask = state.history.as_ref()?;
+    let (tx, rx) = oneshot::channel();
+    ask.send((service.to_owned(), slo.to_owned(), tx))
+        .await
+        .ok()?;
+    tokio::time::timeout(std::time::Duration::from_secs(10), rx)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
 }
 
 fn gate(query: Option<&str>, state: &AppState) -> Reply {
@@ -250,7 +316,11 @@ fn text(status: StatusCode, body: &str) -> Reply {
 }
 
 fn html(body: String) -> Reply {
-    with_type(StatusCode::OK, "text/html; charset=utf-8", body)
+    html_with(StatusCode::OK, body)
+}
+
+fn html_with(status: StatusCode, body: String) -> Reply {
+    with_type(status, "text/html; charset=utf-8", body)
 }
 
 fn json(status: StatusCode, value: &impl Serialize) -> Reply {

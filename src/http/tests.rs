@@ -258,7 +258,7 @@ async fn status_page_unknown_paths_and_methods() {
         (status, content_type.as_str()),
         (StatusCode::OK, "text/html; charset=utf-8")
     );
-    assert!(body.contains("<td>availability</td>"), "{body}");
+    assert!(body.contains(">availability</a>"), "{body}");
     assert!(body.contains("-50.0%"), "{body}");
 
     assert_eq!(get(&server.url("/nope")).await.0, StatusCode::NOT_FOUND);

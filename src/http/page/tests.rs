@@ -1,0 +1,383 @@
+//! The pages rendered for a crafted snapshot: the freeze banner, the table's semantics, the SLO
+//! page's charts and text alternatives, and the routes (404 for an unknown SLO, decoded paths).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{render, render_slo, slo_href};
+use crate::engine::snapshot::{
+    AlertSnapshot, ChartPoint, ChartSeries, FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot,
+    WindowSnapshot,
+};
+use crate::exporter::{Exporter, SnapshotCell};
+use crate::http::{AppState, HistoryRequest, ServeConfig, serve_with};
+
+const NOW: f64 = 1_700_000_000.0;
+
+fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSnapshot {
+    SloSnapshot {
+        service: service.into(),
+        slo: name.into(),
+        labels: vec![("team".into(), "core".into())],
+        group: group
+            .map(|g| vec![("route".into(), g.into())])
+            .unwrap_or_default(),
+        sli_kind: "ratio".into(),
+        period: "30d".into(),
+        objective: 0.999,
+        period_seconds: 2_592_000.0,
+        windows: vec![
+            WindowSnapshot {
+                window: "5m".into(),
+                seconds: 300.0,
+                error_ratio: 0.02,
+                burn_rate: 20.0,
+                bad: 20.0,
+                total: 1000.0,
+            },
+            WindowSnapshot {
+                window: "1h".into(),
+                seconds: 3600.0,
+                error_ratio: 0.0156,
+                burn_rate: 15.6,
+                bad: 156.0,
+                total: 10_000.0,
+            },
+        ],
+        period_error_ratio: 0.001 * (1.0 - remaining),
+        error_budget_remaining: remaining,
+        period_good_events: 999_000.0,
+        period_total_events: 1_000_000.0,
+        alerts: vec![
+            AlertSnapshot {
+                severity: "page".into(),
+                long_window: "1h".into(),
+                short_window: "5m".into(),
+                threshold: 14.4,
+                active: group == Some("/pay"),
+                disabled: false,
+            },
+            AlertSnapshot {
+                severity: "ticket".into(),
+                long_window: "3d".into(),
+                short_window: "6h".into(),
+                threshold: 1.0,
+                active: false,
+                disabled: false,
+            },
+        ],
+        exhaustion_seconds: Some(7200.0),
+        fresh: group != Some("/cart"),
+        last_evaluation: NOW - 20.0,
+        freeze_below: 0.1,
+    }
+}
+
+fn snapshot() -> Snapshot {
+    Snapshot {
+        evaluated_at: Some(NOW),
+        slos: vec![
+            slo("checkout", "availability", Some("/pay"), 0.8),
+            slo("checkout", "availability", Some("/cart"), 0.9),
+            slo("my service", "a/b", None, -0.5),
+            slo("my service", "<script>", None, 0.5),
+        ],
+        services: vec![
+            ServiceSnapshot {
+                service: "checkout".into(),
+                frozen: false,
+                reasons: vec![],
+                fresh: false,
+            },
+            ServiceSnapshot {
+                service: "my service".into(),
+                frozen: true,
+                reasons: vec![FreezeReason {
+                    slo: "a/b".into(),
+                    remaining: -0.5,
+                    freeze_below: 0.1,
+                }],
+                fresh: true,
+            },
+        ],
+        ..Snapshot::default()
+    }
+}
+
+fn history(group: &[(String, String)]) -> ChartSeries {
+    let start = (NOW as i64 / 3600) * 3600 - 48 * 3600;
+    ChartSeries {
+        group: group.to_vec(),
+        points: (1..=48)
+            .map(|h| ChartPoint {
+                t: start + h * 3600,
+                good: 990.0,
+                total: 1000.0,
+                error_ratio: 0.01,
+                burn_rate: if h == 48 { 16.0 } else { 2.0 },
+                remaining: 1.0 - h as f64 / 100.0,
+            })
+            .collect(),
+    }
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn a_frozen_service_shows_one_banner() {
+    let html = render(&snapshot());
+    assert_eq!(count(&html, "role=\"alert\""), 1, "{html}");
+    let banner_at = html.find("role=\"alert\"").unwrap();
+    let banner = &html[banner_at..html[banner_at..].find("</div>").unwrap() + banner_at];
+    assert!(banner.contains("Deploy freeze: my service"), "{banner}");
+    assert!(
+        banner.contains("a/b: -50.0% left (freeze below 10.0%)"),
+        "{banner}"
+    );
+    // The banners come before the services' sections.
+    assert!(banner_at < html.find("<h2").unwrap());
+    // Nothing frozen, no banner.
+    let mut calm = snapshot();
+    calm.services[1].frozen = false;
+    assert!(!render(&calm).contains("role=\"alert\""));
+}
+
+#[test]
+fn the_status_page_is_a_proper_document() {
+    let html = render(&snapshot());
+    assert!(html.starts_with("<!doctype html>\n<html lang=\"en\">"));
+    assert!(
+        html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    );
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
+    assert!(
+        html.contains("<time datetime=\"2023-11-14T22:13:20Z\">2023-11-14 22:13:20 UTC</time>")
+    );
+    // No external assets and no script.
+    assert!(!html.contains("<script"), "unescaped name or a script");
+    assert!(!html.contains("src="));
+    assert!(!html.contains("<link"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    // Headings in order: one h1, then one h2 per service.
+    assert_eq!(count(&html, "<h1"), 1);
+    assert_eq!(count(&html, "<h2"), 2);
+    assert!(html.find("<h1").unwrap() < html.find("<h2").unwrap());
+    assert!(html.find(">checkout</h2>").unwrap() < html.find(">my service</h2>").unwrap());
+}
+
+#[test]
+fn each_service_has_a_table_with_headers_and_links() {
+    let html = render(&snapshot());
+    assert_eq!(count(&html, "<table>"), 2);
+    assert_eq!(count(&html, "<caption"), 2);
+    assert_eq!(count(&html, "<th scope=\"col\">"), 2 * 7);
+    // One row per series, its header the SLO (a link to its page) and the group.
+    assert_eq!(count(&html, "<th scope=\"row\">"), 4);
+    assert!(html.contains(
+        "<th scope=\"row\"><a href=\"/slo/checkout/availability\">availability</a>\
+         <span class=\"group\">route=/pay</span></th>"
+    ));
+    assert!(html.contains("<a href=\"/slo/my%20service/a%2Fb\">a/b</a>"));
+    assert!(html.contains("<a href=\"/slo/my%20service/%3Cscript%3E\">&lt;script&gt;</a>"));
+    // The table scrolls in a focusable, named region on narrow screens.
+    assert!(
+        html.contains(
+            "<div class=\"scroll\" role=\"region\" aria-labelledby=\"c0\" tabindex=\"0\">"
+        )
+    );
+    assert!(html.contains(".scroll{overflow-x:auto"));
+}
+
+#[test]
+fn rows_show_numbers_as_text() {
+    let html = render(&snapshot());
+    let row = |group: &str| {
+        let at = html
+            .find(&format!("data-group=\"{group}\""))
+            .unwrap_or_else(|| panic!("no row {group}"));
+        html[at..at + html[at..].find("</tr>").unwrap()].to_string()
+    };
+    let pay = row("route=/pay");
+    assert!(pay.contains("<td class=\"num\">99.9%</td>"), "{pay}");
+    assert!(pay.contains("<td class=\"num\">99.980%</td>"), "{pay}");
+    // The budget: a named meter and the percentage as text.
+    assert!(pay.contains("role=\"meter\""), "{pay}");
+    assert!(
+        pay.contains("aria-label=\"Error budget remaining, availability route=/pay\""),
+        "{pay}"
+    );
+    assert!(pay.contains(">80.0%</span>"), "{pay}");
+    assert!(
+        pay.contains("<li>5m: 20.00×</li><li>1h: 15.60×</li>"),
+        "{pay}"
+    );
+    // Alert state in words, not only in colour.
+    assert!(
+        pay.contains("page: <span class=\"state firing\">FIRING</span>"),
+        "{pay}"
+    );
+    assert!(
+        pay.contains("ticket: <span class=\"state quiet\">ok</span>"),
+        "{pay}"
+    );
+    assert!(pay.contains(">fresh</span>"), "{pay}");
+    assert!(pay.contains("(20 s ago)"), "{pay}");
+    let cart = row("route=/cart");
+    assert!(
+        cart.contains("page: <span class=\"state quiet\">ok</span>"),
+        "{cart}"
+    );
+    assert!(cart.contains(">STALE</span>"), "{cart}");
+    // Overspent: the bar is empty, the text negative.
+    let overspent = {
+        let at = html.find("data-slo=\"a/b\"").unwrap();
+        html[at..at + html[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(overspent.contains("aria-valuenow=\"0.0\""), "{overspent}");
+    assert!(overspent.contains(">-50.0%</span>"), "{overspent}");
+}
+
+#[test]
+fn no_evaluation_yet() {
+    let html = render(&Snapshot::default());
+    assert!(html.contains("No evaluation yet"));
+    assert!(html.contains("Last evaluation: none yet."));
+}
+
+#[test]
+fn the_slo_page_charts_each_group() {
+    let snap = snapshot();
+    let groups: Vec<ChartSeries> = snap.slos[..2].iter().map(|s| history(&s.group)).collect();
+    let html = render_slo(&snap, "checkout", "availability", Some(&groups)).unwrap();
+    assert!(html.contains("<a href=\"/\">← All SLOs</a>"));
+    assert_eq!(count(&html, "<h1"), 1);
+    assert_eq!(count(&html, "<h2"), 2);
+    assert_eq!(count(&html, "<svg role=\"img\""), 4, "{html}");
+    assert!(html.contains(
+        "Error budget burn-down over the period, availability (route=/pay): 80.0% left now, from \
+         100% at the period start; deploys freeze below 10.0%.</title>"
+    ));
+    assert!(html.contains(
+        "Burn rate per hour, availability (route=/cart): 16.00× in the latest hour; page \
+         threshold 14.40×, exceeded in 1 of 48 buckets.</title>"
+    ));
+    // Every chart is named by its title.
+    for (i, _) in html.match_indices("<svg role=\"img\" aria-labelledby=\"") {
+        let id = &html[i + 33..i + 33 + html[i + 33..].find('"').unwrap()];
+        assert!(html.contains(&format!("<title id=\"{id}\">")), "{id}");
+    }
+    // The page threshold is drawn.
+    assert_eq!(count(&html, ">page 14.40×</text>"), 2);
+    // Without history the page still has its numbers.
+    let bare = render_slo(&snap, "checkout", "availability", None).unwrap();
+    assert!(bare.contains("No history to chart yet."));
+    assert!(bare.contains("<caption id=\"w0\">Burn rate per window</caption>"));
+    // Frozen service: the banner on its SLO's page too.
+    let frozen = render_slo(&snap, "my service", "a/b", None).unwrap();
+    assert!(frozen.contains("role=\"alert\""));
+}
+
+#[test]
+fn unknown_slo_has_no_page() {
+    assert!(render_slo(&snapshot(), "checkout", "nope", None).is_none());
+    assert!(render_slo(&snapshot(), "nope", "availability", None).is_none());
+    assert_eq!(slo_href("a b", "x/y?"), "/slo/a%20b/x%2Fy%3F");
+}
+
+/// A server whose engine answers history requests from the crafted snapshot.
+async fn server() -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let cell = Arc::new(SnapshotCell::new());
+    cell.publish(snapshot());
+    let (tx, mut rx) = mpsc::channel::<HistoryRequest>(4);
+    tokio::spawn(async move {
+        while let Some((service, slo, reply)) = rx.recv().await {
+            let snap = snapshot();
+            let groups: Vec<ChartSeries> = snap
+                .slos
+                .iter()
+                .filter(|s| s.service == service && s.slo == slo)
+                .map(|s| history(&s.group))
+                .collect();
+            let _ = reply.send((!groups.is_empty()).then_some(groups));
+        }
+    });
+    let state = AppState {
+        exporter: Arc::new(Exporter::new(Arc::clone(&cell))),
+        snapshot: cell,
+        ready: Arc::new(AtomicBool::new(true)),
+        reload: None,
+        history: Some(tx),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = serve_with(listener, state, ServeConfig::default(), async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    (base, stop, task)
+}
+
+#[tokio::test]
+async fn routes_serve_the_pages() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (base, stop, task) = server().await;
+    let get = |path: &str| {
+        let request = client.get(format!("{base}{path}"));
+        async move {
+            let r = request.send().await.unwrap();
+            let status = r.status().as_u16();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            (status, kind, r.text().await.unwrap())
+        }
+    };
+    let (status, kind, body) = get("/").await;
+    assert_eq!((status, kind.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(body.contains("role=\"alert\""));
+    // Percent-decoded segments, an encoded slash inside a name, charts from the history.
+    let (status, _, body) = get("/slo/my%20service/a%2Fb").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<h1>a/b <span class=\"group\">service my service</span></h1>"));
+    assert_eq!(count(&body, "<svg role=\"img\""), 2, "{body}");
+    let (status, _, body) = get("/slo/checkout/availability").await;
+    assert_eq!(status, 200);
+    assert_eq!(count(&body, "<svg role=\"img\""), 4);
+    // Unknown SLOs and malformed paths: HTML error pages.
+    let (status, kind, body) = get("/slo/checkout/nope").await;
+    assert_eq!((status, kind.as_str()), (404, "text/html; charset=utf-8"));
+    assert!(
+        body.contains("There is no SLO nope in service checkout."),
+        "{body}"
+    );
+    assert!(
+        body.contains("<a href=\"/slo/checkout/availability\">"),
+        "{body}"
+    );
+    assert_eq!(get("/slo/checkout").await.0, 404);
+    assert_eq!(get("/slo/checkout/availability/x").await.0, 404);
+    assert_eq!(get("/slo//availability").await.0, 404);
+    assert_eq!(get("/slo/check%zzout/availability").await.0, 400);
+    let r = client
+        .post(format!("{base}/slo/checkout/availability"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
