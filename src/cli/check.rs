@@ -51,6 +51,12 @@ fn write_table(out: &mut impl Write, report: &LoadReport) -> std::io::Result<()>
                 slo.period.describe()
             )?;
         }
+        for note in &file.notes {
+            writeln!(out, "  note   {note}")?;
+        }
+        for w in &file.warnings {
+            writeln!(out, "  warn   {w}")?;
+        }
         for e in &file.errors {
             writeln!(out, "  error  {e}")?;
         }
@@ -75,6 +81,10 @@ struct JsonFile<'a> {
     file: &'a str,
     slos: Vec<JsonSlo<'a>>,
     errors: &'a [sloburn::spec::Diagnostic],
+    /// Approximate mappings from other formats.
+    warnings: &'a [sloburn::spec::Diagnostic],
+    /// Documents that define no SLOs (e.g. Sloth AlertWindows).
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -111,6 +121,8 @@ impl<'a> From<&'a LoadReport> for JsonReport<'a> {
                     file: &f.file,
                     slos: f.slos.iter().map(json_slo).collect(),
                     errors: &f.errors,
+                    warnings: &f.warnings,
+                    notes: &f.notes,
                 })
                 .collect(),
         }

@@ -1,6 +1,7 @@
 //! Subcommands. Each returns the process exit code; anyhow carries unexpected failures to main.
 
 mod check;
+mod convert;
 mod demo;
 mod engine_setup;
 mod eval;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Write Prometheus recording and alerting rules: for a ruler (no sloburn needed) or on
     /// the metrics of `sloburn run`.
     Generate(generate::GenerateArgs),
+    /// Write Sloth CRD, OpenSLO and Pyrra specs (and Sloth AlertWindows) as the equivalent
+    /// sloburn/v1 YAML, with comments where the mapping is approximate.
+    Convert(convert::ConvertArgs),
 }
 
 /// How a command prints its result.
@@ -59,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Gate(args) => gate::run(args),
+        Command::Convert(args) => convert::run(args),
     }
 }

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::spec::diag::{Diagnostic, Sink};
-use crate::spec::document::read_document;
+use crate::spec::diag::Diagnostic;
+use crate::spec::formats::{self, Registry};
 use crate::spec::model::Slo;
-use crate::spec::yaml::{self, limits};
+use crate::spec::yaml::{self, Document, limits};
 
 /// Folders deeper than this below a given path are not searched (symlink loops end here).
 const MAX_FOLDER_DEPTH: usize = 16;
@@ -18,6 +18,31 @@ pub struct FileReport {
     pub file: String,
     pub slos: Vec<Slo>,
     pub errors: Vec<Diagnostic>,
+    /// What was read approximately (foreign formats mapped onto sloburn's model).
+    pub warnings: Vec<Diagnostic>,
+    /// Documents accepted that define no SLO (Sloth AlertWindows, OpenSLO Service, ...).
+    pub notes: Vec<String>,
+}
+
+impl FileReport {
+    fn empty(file: &str) -> Self {
+        Self {
+            file: file.to_string(),
+            slos: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A file written as the equivalent `sloburn/v1` YAML by [`convert_paths`].
+#[derive(Debug, Clone)]
+pub struct Converted {
+    /// The file read.
+    pub file: String,
+    /// The sloburn/v1 text; empty when nothing in the file converts.
+    pub yaml: String,
 }
 
 /// Everything one load found, file by file in a stable order.
@@ -47,29 +72,63 @@ impl LoadReport {
 /// A bad file or SLO is reported and skipped; the others load. The same service and SLO defined
 /// twice is an error at the second place that names the first.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> LoadReport {
+    load_all(paths, false).0
+}
+
+/// Loads like [`load_paths`] and also writes each file as the equivalent `sloburn/v1` YAML
+/// (`sloburn convert`): loading that text gives the same SLOs as loading the original.
+pub fn convert_paths<P: AsRef<Path>>(paths: &[P]) -> (LoadReport, Vec<Converted>) {
+    load_all(paths, true)
+}
+
+fn load_all<P: AsRef<Path>>(paths: &[P], convert: bool) -> (LoadReport, Vec<Converted>) {
     let mut report = LoadReport::default();
+    // Read and parse every file first: OpenSLO documents refer to each other across files.
+    let mut parsed: Vec<(String, Result<Vec<Document>, FileReport>)> = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let mut found = Vec::new();
         if let Err(problem) = discover(path, 0, &mut found) {
-            report.files.push(FileReport {
-                file: path.display().to_string(),
-                slos: Vec::new(),
-                errors: vec![Diagnostic::new(
-                    path.display().to_string(),
-                    None,
-                    "",
-                    problem,
-                )],
-            });
+            let name = path.display().to_string();
+            let mut r = FileReport::empty(&name);
+            r.errors.push(Diagnostic::new(&name, None, "", problem));
+            parsed.push((name, Err(r)));
             continue;
         }
         for file in found {
-            report.files.push(load_file(&file));
+            let name = file.display().to_string();
+            let docs = match read_limited(&file) {
+                Ok(bytes) => parse(&name, &bytes),
+                Err(problem) => {
+                    let mut r = FileReport::empty(&name);
+                    r.errors.push(Diagnostic::new(&name, None, "", problem));
+                    Err(r)
+                }
+            };
+            parsed.push((name, docs));
+        }
+    }
+    let mut registry = Registry::default();
+    for (name, docs) in &parsed {
+        if let Ok(docs) = docs {
+            registry.add(name, docs);
+        }
+    }
+    let mut converted = Vec::new();
+    for (name, docs) in parsed {
+        match docs {
+            Ok(docs) => {
+                let (r, yaml) = read_docs(&name, &docs, &registry, convert);
+                report.files.push(r);
+                if convert {
+                    converted.push(Converted { file: name, yaml });
+                }
+            }
+            Err(r) => report.files.push(r),
         }
     }
     mark_duplicates(&mut report.files);
-    report
+    (report, converted)
 }
 
 /// Loads one file (whatever its name).
@@ -77,11 +136,11 @@ pub fn load_file(path: &Path) -> FileReport {
     let name = path.display().to_string();
     match read_limited(path) {
         Ok(bytes) => load_bytes(&name, &bytes),
-        Err(problem) => FileReport {
-            errors: vec![Diagnostic::new(&name, None, "", problem)],
-            file: name,
-            slos: Vec::new(),
-        },
+        Err(problem) => {
+            let mut r = FileReport::empty(&name);
+            r.errors.push(Diagnostic::new(&name, None, "", problem));
+            r
+        }
     }
 }
 
@@ -93,31 +152,46 @@ pub fn load_file(path: &Path) -> FileReport {
 /// assert_eq!(report.slos[0].id(), "api/availability");
 /// ```
 pub fn load_bytes(name: &str, bytes: &[u8]) -> FileReport {
-    let mut report = FileReport {
-        file: name.to_string(),
-        slos: Vec::new(),
-        errors: Vec::new(),
+    let docs = match parse(name, bytes) {
+        Ok(docs) => docs,
+        Err(report) => return report,
     };
+    let mut registry = Registry::default();
+    registry.add(name, &docs);
+    let (mut report, _) = read_docs(name, &docs, &registry, false);
+    mark_duplicates(std::slice::from_mut(&mut report));
+    report
+}
+
+fn parse(name: &str, bytes: &[u8]) -> Result<Vec<Document>, FileReport> {
+    let mut report = FileReport::empty(name);
     if bytes.len() as u64 > limits::MAX_FILE_BYTES {
         report.errors.push(too_large(name, bytes.len() as u64));
-        return report;
+        return Err(report);
     }
-    let docs = match yaml::parse_documents(bytes) {
-        Ok(docs) => docs,
-        Err(e) => {
-            report
-                .errors
-                .push(Diagnostic::new(name, e.pos, "", e.message));
-            return report;
-        }
-    };
+    yaml::parse_documents(bytes).map_err(|e| {
+        report
+            .errors
+            .push(Diagnostic::new(name, e.pos, "", e.message));
+        report
+    })
+}
+
+/// Reads the documents of one file; with `convert`, also writes their sloburn/v1 equivalent.
+fn read_docs(
+    name: &str,
+    docs: &[Document],
+    registry: &Registry,
+    convert: bool,
+) -> (FileReport, String) {
+    let mut report = FileReport::empty(name);
+    let mut yaml = String::new();
     let many = docs.len() > 1;
     for (i, doc) in docs.iter().enumerate() {
-        let mut sink = Sink::new(name, &doc.index);
-        let slos = read_document(doc, &mut sink);
+        let mut read = formats::read_any(name, doc, registry);
         if many {
             // Name the document too, so a path like `slos[0]` is unambiguous in a multi-document file.
-            for e in &mut sink.errors {
+            for e in read.errors.iter_mut().chain(read.warnings.iter_mut()) {
                 e.path = if e.path.is_empty() {
                     format!("(document {})", i + 1)
                 } else {
@@ -128,12 +202,30 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> FileReport {
                     e.column = Some(doc.pos.column);
                 }
             }
+            for n in &mut read.notes {
+                *n = format!("(document {}) {n}", i + 1);
+            }
         }
-        report.slos.extend(slos);
-        report.errors.extend(sink.errors);
+        if convert && let Some((value, notes)) = &read.native {
+            if !yaml.is_empty() {
+                yaml.push_str("---\n");
+            }
+            let mut comments = vec![format!(
+                "Converted by sloburn from {name} (document {}).",
+                i + 1
+            )];
+            if !notes.is_empty() {
+                comments.push("Notes (what is mapped approximately is said here):".to_string());
+                comments.extend(notes.iter().map(|n| format!("  - {n}")));
+            }
+            yaml.push_str(&formats::to_yaml(value, &comments));
+        }
+        report.slos.extend(read.slos);
+        report.errors.extend(read.errors);
+        report.warnings.extend(read.warnings);
+        report.notes.extend(read.notes);
     }
-    mark_duplicates(std::slice::from_mut(&mut report));
-    report
+    (report, yaml)
 }
 
 fn too_large(name: &str, len: u64) -> Diagnostic {

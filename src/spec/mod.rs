@@ -3,6 +3,7 @@
 
 pub mod diag;
 mod document;
+pub mod formats;
 pub mod labels;
 pub mod load;
 pub mod model;

@@ -1,0 +1,414 @@
+//! Other teams' SLO formats (Sloth's Kubernetes CRD and AlertWindows, OpenSLO v1alpha and v1,
+//! Pyrra) read into the one model: the real corpus files in tests/fixtures/corpus (see its
+//! README for sources and licences) are each read or refused with a specific message;
+//! `convert` then `load` gives the same SLOs as `load`; errors are placed by file, line, column
+//! and field path.
+
+use std::path::{Path, PathBuf};
+
+use sloburn::spec::Slo;
+use sloburn::spec::load::{convert_paths, load_bytes, load_paths};
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus")
+        .join(name)
+}
+
+enum Expect {
+    /// Read without errors, with these SLO ids.
+    Slos(&'static [&'static str]),
+    /// Accepted, defining no SLOs (Sloth AlertWindows).
+    NoSlos(&'static str),
+    /// Refused: some error contains this text (and has a line).
+    Refused(&'static str),
+}
+use Expect::*;
+
+const PLUGIN_SLO: &str = "Sloth SLO plugins are not supported";
+const CASES: &[(&str, Expect)] = &[
+    (
+        "openslo/budgeting-timeslices-slo.yaml",
+        Refused("a calendar window of 1m is not supported"),
+    ),
+    (
+        "openslo/composed-checkout-v1.yaml",
+        Slos(&["checkout/checkout-availability-30d"]),
+    ),
+    (
+        "openslo/low-traffic-timeslices-slo.yaml",
+        Refused("metricSource.type \"Any\" is not supported"),
+    ),
+    (
+        "openslo/occurences-slo.yaml",
+        Refused("metricSource.type \"Any\" is not supported"),
+    ),
+    (
+        "openslo/ratio-timeslices.yaml",
+        Refused("metricSource.type \"Any\" is not supported"),
+    ),
+    (
+        "pyrra/caddy-response-latency.yaml",
+        Slos(&["default/caddy-response-latency"]),
+    ),
+    (
+        "pyrra/prometheus-http.yaml",
+        Slos(&["default/prometheus-api-query"]),
+    ),
+    (
+        "pyrra/prometheus-probe-success.yaml",
+        Slos(&["default/prometheus-blackbox-probe-success"]),
+    ),
+    (
+        "pyrra/pyrra-connect-errors.yaml",
+        Refused("label \"service\" is set by sloburn itself"),
+    ),
+    (
+        "pyrra/pyrra-connect-latency.yaml",
+        Refused("latencyNative (native histograms) is not supported"),
+    ),
+    (
+        "sloth/contrib-denominator-corrected.yaml",
+        Refused(PLUGIN_SLO),
+    ),
+    ("sloth/contrib-slo-plugins.yml", Refused(PLUGIN_SLO)),
+    (
+        "sloth/getting-started.yml",
+        Slos(&["myservice/requests-availability"]),
+    ),
+    (
+        "sloth/home-wifi.yml",
+        Slos(&[
+            "home-wifi/good-wifi-client-satisfaction",
+            "home-wifi/risk-wifi-client-satisfaction",
+        ]),
+    ),
+    (
+        "sloth/k8s-getting-started.yml",
+        Slos(&["myservice/requests-availability"]),
+    ),
+    (
+        "sloth/k8s-home-wifi.yml",
+        Slos(&[
+            "home-wifi/good-wifi-client-satisfaction",
+            "home-wifi/risk-wifi-client-satisfaction",
+        ]),
+    ),
+    (
+        "sloth/k8s-multifile.yml",
+        Slos(&[
+            "myservice/requests-availability",
+            "myservice2/requests-availability",
+        ]),
+    ),
+    (
+        "sloth/kubernetes-apiserver.yml",
+        Slos(&[
+            "k8s-apiserver/requests-availability",
+            "k8s-apiserver/requests-latency",
+        ]),
+    ),
+    (
+        "sloth/multifile.yml",
+        Slos(&[
+            "myservice/requests-availability",
+            "myservice2/requests-availability",
+        ]),
+    ),
+    ("sloth/no-alerts.yml", Slos(&["myapp/http-availability"])),
+    (
+        "sloth/openslo-getting-started.yml",
+        Slos(&["my-service/sloth-slo-my-service"]),
+    ),
+    (
+        "sloth/openslo-kubernetes-apiserver.yml",
+        Slos(&[
+            "k8s-apiserver/requests-availability-openslo",
+            "k8s-apiserver/requests-latency-openslo-99",
+            "k8s-apiserver/requests-latency-openslo-99.9",
+        ]),
+    ),
+    (
+        "sloth/plugin-getting-started.yml",
+        Refused("Sloth SLI plugins are not supported"),
+    ),
+    (
+        "sloth/plugin-k8s-getting-started.yml",
+        Refused("Sloth SLI plugins are not supported"),
+    ),
+    (
+        "sloth/raw-home-wifi.yml",
+        Slos(&["home-wifi/wifi-client-satisfaction"]),
+    ),
+    ("sloth/slo-plugin-getting-started.yml", Refused(PLUGIN_SLO)),
+    (
+        "sloth/slo-plugin-k8s-getting-started.yml",
+        Refused(PLUGIN_SLO),
+    ),
+    ("sloth/victoria-metrics.yml", Refused(PLUGIN_SLO)),
+    ("sloth/windows/7d.yaml", NoSlos("alert windows, not SLOs")),
+    (
+        "sloth/windows/custom-30d.yaml",
+        NoSlos("alert windows, not SLOs"),
+    ),
+];
+
+#[test]
+fn every_corpus_file_is_read_or_refused_specifically() {
+    // Every spec in the corpus has a case.
+    let report = load_paths(&[corpus("")]);
+    let mut listed: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| {
+            Path::new(&f.file)
+                .strip_prefix(corpus(""))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    listed.sort();
+    let mut cased: Vec<String> = CASES.iter().map(|(f, _)| f.to_string()).collect();
+    cased.sort();
+    assert_eq!(listed, cased);
+    for (file, expect) in CASES {
+        let report = load_paths(&[corpus(file)]);
+        let f = &report.files[0];
+        match expect {
+            Slos(ids) => {
+                assert!(f.errors.is_empty(), "{file}: {:#?}", f.errors);
+                let got: Vec<String> = f.slos.iter().map(Slo::id).collect();
+                assert_eq!(got, *ids, "{file}");
+            }
+            NoSlos(note) => {
+                assert!(
+                    f.errors.is_empty() && f.slos.is_empty(),
+                    "{file}: {:#?}",
+                    f.errors
+                );
+                assert!(
+                    f.notes.iter().any(|n| n.contains(note)),
+                    "{file}: {:?}",
+                    f.notes
+                );
+            }
+            Refused(needle) => assert!(
+                f.errors
+                    .iter()
+                    .any(|e| e.message.contains(needle) && e.line.is_some() && !e.path.is_empty()),
+                "{file}: {:#?}",
+                f.errors
+            ),
+        }
+    }
+}
+
+/// The SLO without where and in which format it was written.
+fn comparable(slo: &Slo) -> Slo {
+    let mut s = slo.clone();
+    s.origin = sloburn::spec::Origin {
+        file: String::new(),
+        pos: Default::default(),
+    };
+    s.version = sloburn::spec::SpecVersion::SloburnV1;
+    s
+}
+
+#[test]
+fn convert_then_load_equals_load() {
+    for (file, expect) in CASES {
+        if !matches!(expect, Slos(_)) {
+            continue;
+        }
+        let (report, converted) = convert_paths(&[corpus(file)]);
+        assert!(report.is_ok(), "{file}");
+        let text = &converted[0].yaml;
+        let again = load_bytes("converted.yaml", text.as_bytes());
+        assert!(
+            again.errors.is_empty(),
+            "{file}:\n{text}\n{:#?}",
+            again.errors
+        );
+        let a: Vec<Slo> = report.slos().map(comparable).collect();
+        let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+        assert_eq!(a, b, "{file}:\n{text}");
+        assert!(
+            again
+                .slos
+                .iter()
+                .all(|s| s.version.as_str() == "sloburn/v1")
+        );
+    }
+}
+
+#[test]
+fn alert_windows_convert_to_the_same_table() {
+    let (_, converted) = convert_paths(&[corpus("sloth/windows/7d.yaml")]);
+    let windows = &converted[0].yaml;
+    let rows: String = windows
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("alerting:"))
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    let doc = format!(
+        "version: sloburn/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n    period: 7d\n    sli:\n      ratio: {{errors: 'e{{code=\"5\"}}', total: e}}\n    alerting:\n{rows}"
+    );
+    let report = load_bytes("w.yaml", doc.as_bytes());
+    assert!(report.errors.is_empty(), "{doc}\n{:#?}", report.errors);
+    let t: Vec<f64> = report.slos[0]
+        .alerting
+        .windows
+        .rows
+        .iter()
+        .map(|r| r.threshold)
+        .collect();
+    // Sloth: errorBudgetPercent/100 × sloPeriod / longWindow.
+    let want = [
+        0.08 * 168.0,
+        0.125 * 168.0 / 6.0,
+        0.2 * 7.0,
+        0.42 * 7.0 / 3.0,
+    ];
+    for (g, w) in t.iter().zip(want) {
+        assert!((g - w).abs() < 1e-9, "{t:?}");
+    }
+}
+
+#[test]
+fn mapped_fields() {
+    let r = load_paths(&[corpus("pyrra/caddy-response-latency.yaml")]);
+    let slo = &r.files[0].slos[0];
+    match &slo.sli {
+        sloburn::spec::Sli::Latency {
+            histogram,
+            threshold,
+        } => {
+            assert_eq!(histogram.metric, "caddy_http_response_duration_seconds");
+            assert_eq!(*threshold, 0.05);
+            assert!(histogram.matchers.iter().all(|m| m.label != "le"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(slo.period.describe(), "28d");
+    let r = load_paths(&[corpus("pyrra/prometheus-http.yaml")]);
+    assert_eq!(r.files[0].slos[0].group_by, ["handler"]);
+    let r = load_paths(&[corpus("pyrra/prometheus-probe-success.yaml")]);
+    assert_eq!(r.files[0].slos[0].sli.kind(), "threshold");
+    assert!(!r.files[0].warnings.is_empty(), "bool_gauge is approximate");
+    let r = load_paths(&[corpus("openslo/composed-checkout-v1.yaml")]);
+    let slo = &r.files[0].slos[0];
+    assert_eq!(slo.objective.percent(), 99.9);
+    assert_eq!(slo.labels.get("team").map(String::as_str), Some("payments"));
+    assert!(slo.alerting.custom_windows);
+    assert_eq!(slo.alerting.windows.rows[0].threshold, 14.4);
+    assert_eq!(
+        slo.alerting.page.for_.map(|d| d.to_string()).as_deref(),
+        Some("2m")
+    );
+}
+
+/// indicatorRef resolves across the loaded files.
+#[test]
+fn openslo_refs_resolve_across_files() {
+    let dir = std::env::temp_dir().join(format!("sloburn-formats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("sli.yaml"), OPENSLO_SLI).unwrap();
+    std::fs::write(
+        dir.join("slo.yaml"),
+        openslo_slo("indicatorRef: errors-sli", "28d"),
+    )
+    .unwrap();
+    let report = load_paths(&[dir.join("slo.yaml"), dir.join("sli.yaml")]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(report.is_ok(), "{:#?}", report.files);
+    let slo = report.slos().next().unwrap();
+    assert_eq!(slo.sli.kind(), "ratio");
+    assert_eq!(slo.period.describe(), "28d");
+}
+
+const OPENSLO_SLI: &str = "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: errors-sli\nspec:\n  ratioMetric:\n    counter: true\n    bad:\n      metricSource:\n        type: Prometheus\n        spec:\n          query: http_requests_total{code=~\"5..\"}\n    total:\n      metricSource:\n        type: Prometheus\n        spec:\n          query: http_requests_total\n";
+
+fn openslo_slo(indicator: &str, duration: &str) -> String {
+    format!(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  service: api\n  {indicator}\n  timeWindow:\n    - duration: {duration}\n      isRolling: true\n  budgetingMethod: Occurrences\n  objectives:\n    - target: 0.999\n"
+    )
+}
+
+fn errors_of(name: &str, text: &str) -> String {
+    let report = load_bytes(name, text.as_bytes());
+    assert!(!report.errors.is_empty(), "{name}: expected errors");
+    for e in &report.errors {
+        assert!(
+            e.file == name && e.line.is_some() && !e.path.is_empty(),
+            "{e}"
+        );
+    }
+    report
+        .errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+macro_rules! case {
+    ($name:ident, $text:expr) => {
+        #[test]
+        fn $name() {
+            let text: String = $text.into();
+            insta::assert_snapshot!(
+                stringify!($name),
+                errors_of(concat!(stringify!($name), ".yaml"), &text)
+            );
+        }
+    };
+}
+
+const CRD: &str = "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata:\n  name: x\nspec:\n  service: api\n  slos:\n    - name: avail\n      objective: 100\n      sli:\n        events:\n          errorQuery: sum(rate(e[5m]))\n          totalQuery: sum(rate(t[{{.window}}]))\n";
+case!(crd_bad_objective_and_query, CRD);
+case!(
+    crd_sloburn_field,
+    CRD.replace("objective: 100", "objective: 99\n      period: 7d")
+        .replace("e[5m]", "e[{{.window}}]")
+);
+case!(
+    alert_windows_bad,
+    "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 7d\n  page:\n    quick: {errorBudgetPercent: 8, shortWindow: 1h, longWindow: 5m}\n    slow: {errorBudgetPercent: 0, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1D}\n    slow: {errorBudgetPercent: 42, shortWindow: 6h, longWindow: 8d}\n"
+);
+case!(
+    v1alpha_bad,
+    "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: a\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  objectives:\n    - ratioMetrics:\n        good:\n          query: sum(rate(g[5m]))\n        total:\n          query: sum(rate(t[{{.window}}]))\n      target: 1.0\n  timeWindows:\n    - count: 30\n      unit: Day\n"
+);
+case!(
+    v1_quarter,
+    format!(
+        "{OPENSLO_SLI}---\n{}",
+        openslo_slo("indicatorRef: errors-sli", "1Q")
+            .replace("isRolling: true", "isRolling: false")
+    )
+);
+case!(v1_missing_ref, openslo_slo("indicatorRef: nowhere", "28d"));
+case!(
+    v1_gauge_and_expression,
+    format!(
+        "{}---\n{}---\n{}",
+        OPENSLO_SLI.replace("counter: true", "counter: false"),
+        OPENSLO_SLI.replace("errors-sli", "other").replace(
+            "query: http_requests_total\n",
+            "query: rate(http_requests_total[5m])\n"
+        ),
+        openslo_slo("indicatorRef: errors-sli", "28d")
+    )
+    .replace("name: avail\n", "name: gauge\n")
+        + "---\n"
+        + &openslo_slo("indicatorRef: other", "28d")
+);
+case!(
+    pyrra_bad,
+    "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  name: lat\nspec:\n  target: '99.9'\n  window: 4W\n  indicator:\n    latency:\n      success:\n        metric: h_bucket{job=\"a\"}\n      total:\n        metric: h_count{job=\"a\"}\n"
+);
+case!(
+    pyrra_mismatch,
+    "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  name: lat\n  namespace: shop\nspec:\n  target: '100'\n  window: 4w\n  indicator:\n    latency:\n      success:\n        metric: h_bucket{job=\"a\",le=\"0.3\"}\n      total:\n        metric: h_count{job=\"b\"}\n"
+);
