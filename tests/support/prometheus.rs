@@ -143,6 +143,12 @@ impl Prometheus {
         &self.data_dir
     }
 
+    /// The process id of the running Prometheus (`None` after [`Prometheus::stop`]), e.g. to
+    /// read its CPU time from `/proc/<pid>/stat`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(ChildGuard::id)
+    }
+
     pub fn config_path(&self) -> &Path {
         &self.config_path
     }
