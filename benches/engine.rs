@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
                     .map(|(id, (rows, floor, meta))| SloChanges {
                         id,
                         meta,
-                        chunks: vec![("", rows.clone())],
+                        chunks: vec![("", rows.as_slice())],
                         prune: vec![("", *floor)],
                     })
                     .collect();

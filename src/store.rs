@@ -20,6 +20,9 @@ use crate::engine::history::{Bucket, History, Tier};
 const SLOS: TableDefinition<&str, &[u8]> = TableDefinition::new("slos");
 const CHUNKS: TableDefinition<(&str, &str, u8, i64), &[u8]> = TableDefinition::new("chunks");
 
+/// redb's page cache (its default is far larger than sloburn needs).
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 /// The database file inside the state directory.
 pub const FILE_NAME: &str = "sloburn.redb";
 
@@ -57,7 +60,7 @@ pub struct SloChanges<'a> {
     pub id: &'a str,
     pub meta: &'a SloMeta,
     /// Per group key: `(tier, chunk start, bytes or None to delete)`.
-    pub chunks: Vec<(&'a str, Vec<ChunkChange>)>,
+    pub chunks: Vec<(&'a str, &'a [ChunkChange])>,
     /// Per group key: rows older than these chunk starts (fine, coarse) are deleted.
     pub prune: Vec<(&'a str, (i64, i64))>,
 }
@@ -83,10 +86,15 @@ impl Store {
         })?;
         let path = dir.join(FILE_NAME);
         let file = path.display().to_string();
-        let db = Database::create(&path).map_err(|e| StoreError::Db {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        // A bounded page cache: the history is read once at start and then only written, so a
+        // large cache would only hold memory.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| StoreError::Db {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
         let store = Self { db, file };
         // Create the tables so readers never meet a missing one.
         store.write(|txn| {
@@ -163,7 +171,7 @@ impl Store {
                 let meta = serde_json::to_vec(c.meta).unwrap_or_default();
                 slos.insert(c.id, meta.as_slice())?;
                 for (group, rows) in &c.chunks {
-                    for (tier, start, bytes) in rows {
+                    for (tier, start, bytes) in rows.iter() {
                         let key = (c.id, *group, tier_code(*tier), *start);
                         match bytes {
                             Some(b) => {

@@ -615,43 +615,55 @@ impl Engine {
         let Some(store) = self.store.clone() else {
             return;
         };
-        let mut metas = Vec::new();
-        let mut dirty = Vec::new();
-        for s in &mut self.slos {
-            metas.push((s.slo.id(), s.meta()));
-            let groups: Vec<(String, _, _)> = s
-                .groups
-                .iter_mut()
-                .map(|(k, g)| {
-                    (
-                        k.clone(),
-                        g.history.take_dirty(),
-                        g.history.retention_floor(),
-                    )
-                })
-                .collect();
-            dirty.push(groups);
+        // In batches: a cold start of thousands of SLOs writes all their history at once, and
+        // one transaction (with every chunk encoded in memory) per batch bounds the peak.
+        // Markers travel with their chunks, so a crash between batches loses nothing: the
+        // unsaved SLOs' minutes are queried again.
+        const BATCH: usize = 100;
+        let mut result = Ok(Ok(()));
+        for batch in self.slos.chunks_mut(BATCH) {
+            let mut metas = Vec::with_capacity(batch.len());
+            let mut dirty = Vec::with_capacity(batch.len());
+            for s in batch.iter_mut() {
+                metas.push((s.slo.id(), s.meta()));
+                let groups: Vec<(String, _, _)> = s
+                    .groups
+                    .iter_mut()
+                    .map(|(k, g)| {
+                        (
+                            k.clone(),
+                            g.history.take_dirty(),
+                            g.history.retention_floor(),
+                        )
+                    })
+                    .collect();
+                dirty.push(groups);
+            }
+            let store = store.clone();
+            result = tokio::task::spawn_blocking(move || {
+                let changes: Vec<SloChanges> = metas
+                    .iter()
+                    .zip(dirty.iter())
+                    .map(|((id, meta), groups)| SloChanges {
+                        id,
+                        meta,
+                        chunks: groups
+                            .iter()
+                            .map(|(k, rows, _)| (k.as_str(), rows.as_slice()))
+                            .collect(),
+                        prune: groups
+                            .iter()
+                            .map(|(k, _, floor)| (k.as_str(), *floor))
+                            .collect(),
+                    })
+                    .collect();
+                store.save(&changes)
+            })
+            .await;
+            if !matches!(result, Ok(Ok(()))) {
+                break;
+            }
         }
-        let result = tokio::task::spawn_blocking(move || {
-            let changes: Vec<SloChanges> = metas
-                .iter()
-                .zip(dirty.iter())
-                .map(|((id, meta), groups)| SloChanges {
-                    id,
-                    meta,
-                    chunks: groups
-                        .iter()
-                        .map(|(k, rows, _)| (k.as_str(), rows.clone()))
-                        .collect(),
-                    prune: groups
-                        .iter()
-                        .map(|(k, _, floor)| (k.as_str(), *floor))
-                        .collect(),
-                })
-                .collect();
-            store.save(&changes)
-        })
-        .await;
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {

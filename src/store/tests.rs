@@ -28,7 +28,7 @@ fn saves_loads_prunes_and_removes() {
         .save(&[SloChanges {
             id: "api/avail",
             meta: &meta,
-            chunks: vec![("", dirty)],
+            chunks: vec![("", &dirty)],
             prune: vec![("", h.retention_floor())],
         }])
         .unwrap();
