@@ -231,7 +231,7 @@ case!(
     "version: sloburn/v1\nservice: [api\nslos: []\n"
 );
 case!(
-    kubernetes_crd_not_yet,
+    kubernetes_crd_without_slos,
     "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata:\n  name: x\nspec:\n  service: x\n"
 );
 case!(binary_garbage, {
