@@ -285,3 +285,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_steady_tick_reads_the_period_from_the_running_sum() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let start = 1_790_000_040;
+    for m in 1..=(3 * 1440) {
+        h.push_minute(
+            start + m * 60,
+            Counts {
+                bad: 1.0,
+                total: 600.0,
+            },
+        );
+    }
+    h.mark_empty_until(start + 3 * 1440 * 60);
+    for k in 1..=200 {
+        let end = start + (3 * 1440 + k) * 60;
+        h.push_minute(
+            end,
+            Counts {
+                bad: 1.0,
+                total: 600.0,
+            },
+        );
+        h.mark_empty_until(end);
+        let (_, first) = h.period_start(end);
+        assert_eq!(h.period_sum.map(|(f, _)| f), Some(first), "tick {k}");
+    }
+}
