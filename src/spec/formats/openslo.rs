@@ -156,21 +156,7 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         };
         let n = out.slos().len();
         let s = format!("slos[{n}]");
-        let mut slo = Map::new();
-        slo.insert("name".into(), json!(names[i]));
-        out.map(&s, &p);
-        out.map(
-            format!("{s}.name"),
-            if objectives.len() == 1 {
-                "metadata.name".to_string()
-            } else {
-                p.clone()
-            },
-        );
-        if let Some(Value::String(d)) = spec.get("description") {
-            slo.insert("description".into(), json!(d));
-            out.map(format!("{s}.description"), "spec.description");
-        }
+        let mut slo = slo_header(&mut out, &s, &p, &names[i], objectives.len() == 1, spec);
         slo.insert("objective".into(), number(ratio_to_percent(target)));
         out.map(format!("{s}.objective"), format!("{p}.target"));
         slo.insert("period".into(), json!(period));
@@ -372,21 +358,7 @@ pub(super) fn v1(
         let (Some((objective, op)), Some(sli)) = (objective, sli) else {
             continue;
         };
-        let mut slo = Map::new();
-        slo.insert("name".into(), json!(names[i]));
-        out.map(&s, &p);
-        out.map(
-            format!("{s}.name"),
-            if objectives.len() == 1 {
-                "metadata.name".to_string()
-            } else {
-                p.clone()
-            },
-        );
-        if let Some(Value::String(d)) = spec.get("description") {
-            slo.insert("description".into(), json!(d));
-            out.map(format!("{s}.description"), "spec.description");
-        }
+        let mut slo = slo_header(&mut out, &s, &p, &names[i], objectives.len() == 1, spec);
         slo.insert("objective".into(), number(objective));
         out.map(format!("{s}.objective"), op);
         if !labels.is_empty() {
@@ -894,4 +866,29 @@ fn alert_policies(spec: &Map<String, Value>, registry: &Registry, out: &mut Out)
     let mut a = tiers;
     a.insert("windows".into(), Value::Array(rows));
     Some(Value::Object(a))
+}
+
+/// The start of one translated SLO, the same for v1alpha and v1: its name (from
+/// `metadata.name`, or the objective when there are several) and the spec's description, each
+/// mapped back to where it was written.
+fn slo_header(
+    out: &mut Out,
+    s: &str,
+    p: &str,
+    name: &str,
+    single: bool,
+    spec: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut slo = Map::new();
+    slo.insert("name".into(), json!(name));
+    out.map(s, p);
+    out.map(
+        format!("{s}.name"),
+        if single { "metadata.name" } else { p },
+    );
+    if let Some(Value::String(d)) = spec.get("description") {
+        slo.insert("description".into(), json!(d));
+        out.map(format!("{s}.description"), "spec.description");
+    }
+    slo
 }
