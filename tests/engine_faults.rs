@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use engine::{Metrics, Sloburn, now_unix};
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute, scenario};
-use support::fake_http::{FakeHttp, Mode};
+use support::fake_http::{FakeHttp, Mode, matrix_json};
 use support::prometheus::Prometheus;
 
 /// One ratio SLO against the fake server; 90% so a bucket with bad == total gives a finite,
@@ -35,24 +35,6 @@ slos:
         total: http_requests_total
 "#;
 
-/// A range-query answer with the given series (each `(labels JSON, [(t, "value")])`).
-fn matrix(series: &[(&str, &[(i64, &str)])]) -> String {
-    let result: Vec<String> = series
-        .iter()
-        .map(|(labels, points)| {
-            let values: Vec<String> = points
-                .iter()
-                .map(|(t, v)| format!(r#"[{t},"{v}"]"#))
-                .collect();
-            format!(r#"{{"metric":{labels},"values":[{}]}}"#, values.join(","))
-        })
-        .collect();
-    format!(
-        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#,
-        result.join(",")
-    )
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
@@ -68,7 +50,7 @@ fn every_broken_answer_is_counted_marks_the_slo_stale_and_keeps_the_process_up()
     // The one point every successful answer holds: the minute ending an hour boundary at least
     // an hour ago (inside the fine range, before any target, aligned to both resolutions).
     let t = (now_unix() as i64 / HOUR) * HOUR - HOUR;
-    let good = matrix(&[("{}", &[(t, "3")])]);
+    let good = matrix_json(&[("{}", &[(t, "3")])]);
     let fake = FakeHttp::start(Mode::Json(good.clone()));
 
     let spec = dir.path().join("spec.yaml");
@@ -124,11 +106,11 @@ fn every_broken_answer_is_counted_marks_the_slo_stale_and_keeps_the_process_up()
     );
     assert_no_non_finite(&m, "good answer");
 
-    let two_series = matrix(&[
+    let two_series = matrix_json(&[
         (r#"{"code":"200"}"#, &[(t, "3")]),
         (r#"{"code":"500"}"#, &[(t, "1")]),
     ]);
-    let infinite = matrix(&[("{}", &[(t, "+Inf")])]);
+    let infinite = matrix_json(&[("{}", &[(t, "+Inf")])]);
     // (what, mode, outcome ("" = any one), a phrase the warning about it logs)
     let faults: Vec<(&str, Mode, &str, &str)> = vec![
         (

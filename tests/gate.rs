@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use engine::Sloburn;
-use support::fake_http::{FakeHttp, Mode};
+use support::fake_http::{FakeHttp, Mode, recent_minutes_json};
 use support::process::free_port;
 
 fn gate(url: &str, service: &str, extra: &[&str]) -> (i32, String) {
@@ -45,38 +45,12 @@ slos:
         total: http_requests_total
 "#;
 
-/// A Prometheus stand-in whose every answer is one matrix with the given value at recent
-/// minutes: the same value for bad and total events, so the error ratio is 100% (or 0/0 = 0).
 fn answer(value: &str) -> String {
-    let now = (engine::now_unix() as i64 / 60) * 60;
-    let points: Vec<String> = (1..=5)
-        .map(|k| format!(r#"[{},"{value}"]"#, now - k * 60))
-        .collect();
-    format!(
-        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
-        points.join(",")
-    )
+    recent_minutes_json(engine::now_unix(), value)
 }
 
 fn start(fake: &FakeHttp, dir: &std::path::Path) -> Sloburn {
-    let spec = dir.join("spec.yaml");
-    std::fs::write(&spec, SPEC).unwrap();
-    let args: Vec<String> = [
-        "--prometheus-url",
-        &fake.url,
-        "--spec",
-        spec.to_str().unwrap(),
-        "--state-dir",
-        dir.join("state").to_str().unwrap(),
-        "--evaluation-interval",
-        "1s",
-        "--query-lag",
-        "0s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Sloburn::start(&args, &dir.join("sloburn.log"))
+    Sloburn::start_with_spec(&fake.url, SPEC, dir)
 }
 
 #[test]

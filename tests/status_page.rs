@@ -18,7 +18,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use engine::{Sloburn, http_request};
-use support::fake_http::{FakeHttp, Mode};
+use support::fake_http::{FakeHttp, Mode, recent_minutes_json};
 use support::process::{
     ChildGuard, find_binary, free_port, http_status, tail, wait_for_http_ok_while,
 };
@@ -424,32 +424,8 @@ fn a_frozen_service_shows_its_banner_in_chromium() {
     chromium_binary();
     let dir = tempfile::tempdir().unwrap();
     // A Prometheus stand-in: every answer the same matrix, bad = total, so every event is bad.
-    let now = (engine::now_unix() as i64 / 60) * 60;
-    let points: Vec<String> = (1..=5)
-        .map(|k| format!(r#"[{},"10"]"#, now - k * 60))
-        .collect();
-    let fake = FakeHttp::start(Mode::Json(format!(
-        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{}},"values":[{}]}}]}}}}"#,
-        points.join(",")
-    )));
-    let spec = dir.path().join("spec.yaml");
-    std::fs::write(&spec, FROZEN_SPEC).unwrap();
-    let args: Vec<String> = [
-        "--prometheus-url",
-        &fake.url,
-        "--spec",
-        spec.to_str().unwrap(),
-        "--state-dir",
-        dir.path().join("state").to_str().unwrap(),
-        "--evaluation-interval",
-        "1s",
-        "--query-lag",
-        "0s",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
+    let fake = FakeHttp::start(Mode::Json(recent_minutes_json(engine::now_unix(), "10")));
+    let mut sloburn = Sloburn::start_with_spec(&fake.url, FROZEN_SPEC, dir.path());
     sloburn.wait_metrics(
         "the service frozen",
         Duration::from_secs(30),

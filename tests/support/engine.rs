@@ -28,6 +28,30 @@ impl Sloburn {
     /// Starts `sloburn run <args> --listen 127.0.0.1:<free port>`, logging (stderr and stdout) to
     /// `log_path`, and waits until `/healthz` answers 200. Retries on another port when the
     /// chosen one was taken in the meantime; panics with the log tail when it does not come up.
+    /// Starts `sloburn run` on one spec (written into `dir`) against a source at `url`,
+    /// evaluating every second with no lag, its state and log in `dir`.
+    pub fn start_with_spec(url: &str, spec_text: &str, dir: &Path) -> Sloburn {
+        let spec = dir.join("spec.yaml");
+        std::fs::write(&spec, spec_text)
+            .unwrap_or_else(|e| panic!("write {}: {e}", spec.display()));
+        let args: Vec<String> = [
+            "--prometheus-url",
+            url,
+            "--spec",
+            &spec.display().to_string(),
+            "--state-dir",
+            &dir.join("state").display().to_string(),
+            "--evaluation-interval",
+            "1s",
+            "--query-lag",
+            "0s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        Sloburn::start(&args, &dir.join("sloburn.log"))
+    }
+
     pub fn start(args: &[String], log_path: &Path) -> Sloburn {
         let mut last = String::new();
         for _ in 0..5 {

@@ -48,6 +48,33 @@ pub fn vector_json(at_unix_secs: i64, value: &str) -> String {
     )
 }
 
+/// A Prometheus range-query answer with the given series (each `(labels JSON, [(t, "value")])`).
+pub fn matrix_json(series: &[(&str, &[(i64, &str)])]) -> String {
+    let result: Vec<String> = series
+        .iter()
+        .map(|(labels, points)| {
+            let values: Vec<String> = points
+                .iter()
+                .map(|(t, v)| format!(r#"[{t},"{v}"]"#))
+                .collect();
+            format!(r#"{{"metric":{labels},"values":[{}]}}"#, values.join(","))
+        })
+        .collect();
+    format!(
+        r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#,
+        result.join(",")
+    )
+}
+
+/// One unlabelled series with `value` at each of the five minutes before `now_unix`: as every
+/// answer of a fake Prometheus, bad and total are equal, so every event is bad (or, with "0",
+/// there is no traffic).
+pub fn recent_minutes_json(now_unix: f64, value: &str) -> String {
+    let now = (now_unix as i64 / 60) * 60;
+    let points: Vec<(i64, &str)> = (1..=5).map(|k| (now - k * 60, value)).collect();
+    matrix_json(&[("{}", &points)])
+}
+
 struct Shared {
     mode: Mutex<Mode>,
     stop: AtomicBool,
