@@ -216,6 +216,9 @@ struct Followed {
     need: Need,
 }
 
+/// A round's kept samples by metric name, with the index of their target.
+type ByName<'a> = HashMap<&'a str, Vec<(usize, &'a Sample)>>;
+
 /// Per-minute events waiting for the engine, per SLO and group.
 type Pending = BTreeMap<(String, String), (Vec<(String, String)>, BTreeMap<i64, Counts>)>;
 
@@ -386,8 +389,18 @@ impl Scraper {
         state.all_up = all_up;
         state.rounds += 1;
         let minute_end = ((now / 60.0).floor() as i64 + 1) * 60;
+        // Samples by metric name, once per round, so each SLO looks only at its own metrics.
+        let mut by_name: ByName = HashMap::new();
+        for (ti, kept) in &samples {
+            for sample in kept {
+                by_name
+                    .entry(sample.name.as_str())
+                    .or_default()
+                    .push((*ti, sample));
+            }
+        }
         for slo in &self.slos {
-            self.record(&mut state, slo, &samples, now, minute_end);
+            self.record(&mut state, slo, &by_name, now, minute_end);
         }
         tracing::trace!(elapsed = ?elapsed, "scrape round done");
     }
@@ -396,7 +409,7 @@ impl Scraper {
         &self,
         state: &mut State,
         slo: &Followed,
-        samples: &[(usize, Vec<Sample>)],
+        by_name: &ByName,
         now: f64,
         minute_end: i64,
     ) {
@@ -415,9 +428,11 @@ impl Scraper {
                 (key, labels)
             };
         let add = |state: &mut State, key: String, labels: Vec<(String, String)>, c: Counts| {
-            let groups = state.pending.keys().filter(|(id, _)| *id == slo.id).count();
             let entry = (slo.id.clone(), key);
-            if !state.pending.contains_key(&entry) && groups >= slo.max_groups {
+            // Only a new group can hit the cap; count the SLO's groups only then.
+            if !state.pending.contains_key(&entry)
+                && state.pending.keys().filter(|(id, _)| *id == slo.id).count() >= slo.max_groups
+            {
                 return;
             }
             let (l, minutes) = state
@@ -436,48 +451,45 @@ impl Scraper {
             } => {
                 let mut per_group: BTreeMap<String, (Vec<(String, String)>, Counts)> =
                     BTreeMap::new();
-                for (ti, kept) in samples {
-                    let target = &self.config.targets[*ti];
-                    for s in kept {
-                        for (role, m) in [(0u8, bad), (1u8, total)] {
-                            if !m.matches(s, &target.labels) {
+                for (role, m) in [(0u8, bad), (1u8, total)] {
+                    for (ti, s) in by_name.get(m.name.as_str()).into_iter().flatten() {
+                        let target = &self.config.targets[*ti];
+                        if !m.matches(s, &target.labels) {
+                            continue;
+                        }
+                        if role == 0
+                            && let Some(le) = le
+                        {
+                            let v: f64 = label_of(s, &target.labels, "le")
+                                .parse()
+                                .unwrap_or(f64::NAN);
+                            if (v - le).abs() > le.abs() * 1e-9 {
                                 continue;
                             }
-                            if role == 0
-                                && let Some(le) = le
-                            {
-                                let v: f64 = label_of(s, &target.labels, "le")
-                                    .parse()
-                                    .unwrap_or(f64::NAN);
-                                if (v - le).abs() > le.abs() * 1e-9 {
-                                    continue;
-                                }
-                            }
-                            let mut labels: Vec<String> = s
-                                .labels
-                                .iter()
-                                .filter(|(k, _)| k != "le")
-                                .map(|(k, v)| format!("{k}={v}"))
-                                .collect();
-                            labels.sort();
-                            let series = format!("{}|{}|{}", target.url, s.name, labels.join(","));
-                            let inc =
-                                match state.last.insert((slo.id.clone(), role, series), s.value) {
-                                    None => 0.0,
-                                    Some(prev) if s.value >= prev => s.value - prev,
-                                    // A reset: the target restarted and counts from zero again.
-                                    Some(_) => s.value,
-                                };
-                            if !inc.is_finite() {
-                                continue;
-                            }
-                            let (key, glabels) = group(s, &target.labels);
-                            let e = per_group.entry(key).or_insert((glabels, Counts::default()));
-                            if role == 0 {
-                                e.1.bad += inc;
-                            } else {
-                                e.1.total += inc;
-                            }
+                        }
+                        let mut labels: Vec<String> = s
+                            .labels
+                            .iter()
+                            .filter(|(k, _)| k != "le")
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect();
+                        labels.sort();
+                        let series = format!("{}|{}|{}", target.url, s.name, labels.join(","));
+                        let inc = match state.last.insert((slo.id.clone(), role, series), s.value) {
+                            None => 0.0,
+                            Some(prev) if s.value >= prev => s.value - prev,
+                            // A reset: the target restarted and counts from zero again.
+                            Some(_) => s.value,
+                        };
+                        if !inc.is_finite() {
+                            continue;
+                        }
+                        let (key, glabels) = group(s, &target.labels);
+                        let e = per_group.entry(key).or_insert((glabels, Counts::default()));
+                        if role == 0 {
+                            e.1.bad += inc;
+                        } else {
+                            e.1.total += inc;
                         }
                     }
                 }
@@ -495,14 +507,12 @@ impl Scraper {
                 value,
                 slice_secs,
             } => {
-                let values: Vec<f64> = samples
-                    .iter()
-                    .flat_map(|(ti, kept)| {
-                        let target = &self.config.targets[*ti];
-                        kept.iter()
-                            .filter(move |s| series.matches(s, &target.labels))
-                            .map(|s| s.value)
-                    })
+                let values: Vec<f64> = by_name
+                    .get(series.name.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter(|(ti, s)| series.matches(s, &self.config.targets[*ti].labels))
+                    .map(|(_, s)| s.value)
                     .filter(|v| !v.is_nan())
                     .collect();
                 let v = match (agg, values.as_slice()) {
