@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use sloburn::core::Counts;
-use sloburn::engine::evaluate::{Freshness, evaluate_series, services};
+use sloburn::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
 use sloburn::engine::history::History;
 use sloburn::engine::snapshot::Snapshot;
 use sloburn::exporter::{Exporter, Format, SnapshotCell};
@@ -47,9 +47,20 @@ fn histories(slos: &[Slo]) -> Vec<History> {
     vec![h; slos.len()]
 }
 
-fn tick(slos: &[Slo], hs: &mut [History], minute_end: i64) -> Snapshot {
+/// The SLOs as the engine holds them: each with its names, built once at load.
+fn named(slos: Vec<Slo>) -> Vec<(Slo, SloNames)> {
+    slos.into_iter()
+        .map(|s| {
+            let names = SloNames::new(&s);
+            (s, names)
+        })
+        .collect()
+}
+
+fn tick(slos: &[(Slo, SloNames)], hs: &mut [History], minute_end: i64) -> Snapshot {
+    let ungrouped = Default::default();
     let mut out = Vec::with_capacity(slos.len());
-    for (slo, h) in slos.iter().zip(hs.iter_mut()) {
+    for ((slo, names), h) in slos.iter().zip(hs.iter_mut()) {
         h.push_minute(
             minute_end,
             Counts {
@@ -61,7 +72,8 @@ fn tick(slos: &[Slo], hs: &mut [History], minute_end: i64) -> Snapshot {
         h.mark_empty_until(minute_end);
         out.push(evaluate_series(
             slo,
-            &[],
+            names,
+            &ungrouped,
             h,
             Freshness {
                 fresh: true,
@@ -83,6 +95,7 @@ fn bench(c: &mut Criterion) {
     for n in [1_000usize, 10_000] {
         let s = slos(n);
         let mut hs = histories(&s);
+        let s = named(s);
         let mut minute = START + 3 * 1440 * 60;
         group.bench_function(format!("evaluation_tick_{n}_slos"), |b| {
             b.iter(|| {

@@ -44,12 +44,23 @@ pub enum Severity {
     Ticket,
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Severity {
+    /// The label value: `page` or `ticket`.
+    ///
+    /// ```
+    /// assert_eq!(sloburn::core::Severity::Ticket.as_str(), "ticket");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
             Severity::Page => "page",
             Severity::Ticket => "ticket",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -2,15 +2,67 @@
 //! freeze, for one SLO series at one instant. Pure: the caller passes the history and the time.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::core::{
-    Counts, Period, burn_rate, decide, error_ratio, exhaustion_seconds, remaining_budget,
+    Counts, Period, PromDuration, burn_rate, decide, error_ratio, exhaustion_seconds,
+    remaining_budget,
 };
 use crate::engine::history::History;
 use crate::engine::snapshot::{
-    AlertSnapshot, FreezeReason, ServiceSnapshot, SloSnapshot, WindowSnapshot,
+    AlertSnapshot, FreezeReason, Pairs, ServiceSnapshot, SloSnapshot, WindowSnapshot,
 };
 use crate::spec::Slo;
+
+/// The texts that name an SLO's series in every snapshot, built once per SLO (at load and
+/// reload) so that a tick shares them instead of formatting them again.
+///
+/// ```
+/// let slo = &sloburn::spec::load::load_bytes(
+///     "a.yaml",
+///     b"version: prometheus/v1\nservice: shop\nslos:\n  - name: up\n    objective: 99\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(r[{{.window}}]))\n",
+/// )
+/// .slos[0];
+/// let names = sloburn::engine::evaluate::SloNames::new(slo);
+/// assert_eq!(&*names.window(slo.alerting.windows.windows()[0]), "5m");
+/// ```
+#[derive(Debug, Clone)]
+pub struct SloNames {
+    service: Arc<str>,
+    slo: Arc<str>,
+    labels: Pairs,
+    period: Arc<str>,
+    /// The alert windows and their names, shortest first (as `AlertTable::windows`).
+    windows: Vec<(PromDuration, Arc<str>)>,
+}
+
+impl SloNames {
+    pub fn new(slo: &Slo) -> Self {
+        let mut labels: Vec<(String, String)> = slo.labels.clone().into_iter().collect();
+        labels.sort();
+        Self {
+            service: slo.service.as_str().into(),
+            slo: slo.name.as_str().into(),
+            labels: labels.into(),
+            period: slo.period.describe().into(),
+            windows: slo
+                .alerting
+                .windows
+                .windows()
+                .into_iter()
+                .map(|w| (w, w.to_string().into()))
+                .collect(),
+        }
+    }
+
+    /// The name of one of the SLO's alert windows (formatted afresh for any other duration).
+    pub fn window(&self, w: PromDuration) -> Arc<str> {
+        match self.windows.iter().find(|(d, _)| *d == w) {
+            Some((_, name)) => name.clone(),
+            None => w.to_string().into(),
+        }
+    }
+}
 
 /// What the loop knows about a series besides its history.
 #[derive(Debug, Clone, Copy)]
@@ -22,22 +74,25 @@ pub struct Freshness {
 }
 
 /// The numbers of one SLO series.
+///
+/// `names` must be `SloNames::new(slo)`; they are passed in so a tick does not build them.
 pub fn evaluate_series(
     slo: &Slo,
-    group: &[(String, String)],
+    names: &SloNames,
+    group: &Pairs,
     history: &History,
     freshness: Freshness,
 ) -> SloSnapshot {
     let objective = slo.objective;
     let table = &slo.alerting.windows;
-    let durations = table.windows();
-    let windows: Vec<WindowSnapshot> = durations
+    let windows: Vec<WindowSnapshot> = names
+        .windows
         .iter()
-        .map(|w| {
+        .map(|(w, name)| {
             let c = history.window(*w);
             let ratio = error_ratio(c);
             WindowSnapshot {
-                window: w.to_string(),
+                window: name.clone(),
                 seconds: w.as_secs_f64(),
                 error_ratio: ratio,
                 burn_rate: burn_rate(ratio, objective),
@@ -47,19 +102,20 @@ pub fn evaluate_series(
         })
         .collect();
     // Looked up by duration, not by label text: no allocation per lookup.
-    let burn_of = |w: crate::core::PromDuration| {
-        durations
+    let burn_of = |w: PromDuration| {
+        names
+            .windows
             .iter()
-            .position(|d| *d == w)
+            .position(|(d, _)| *d == w)
             .map(|i| windows[i].burn_rate)
             .unwrap_or(0.0)
     };
     let alerts = decide(table, burn_of)
         .into_iter()
         .map(|a| AlertSnapshot {
-            severity: a.window.severity.to_string(),
-            long_window: a.window.long.to_string(),
-            short_window: a.window.short.to_string(),
+            severity: a.window.severity.as_str(),
+            long_window: names.window(a.window.long),
+            short_window: names.window(a.window.short),
             threshold: a.window.threshold,
             active: a.active,
             disabled: match a.window.severity {
@@ -84,15 +140,13 @@ pub fn evaluate_series(
     };
     // The current burn: the fastest page row's long window (1h by default).
     let current_burn = table.rows.first().map(|r| burn_of(r.long)).unwrap_or(0.0);
-    let mut labels: Vec<(String, String)> = slo.labels.clone().into_iter().collect();
-    labels.sort();
     SloSnapshot {
-        service: slo.service.clone(),
-        slo: slo.name.clone(),
-        labels,
-        group: group.to_vec(),
-        sli_kind: slo.sli.kind().to_string(),
-        period: slo.period.describe(),
+        service: names.service.clone(),
+        slo: names.slo.clone(),
+        labels: names.labels.clone(),
+        group: group.clone(),
+        sli_kind: slo.sli.kind(),
+        period: names.period.clone(),
         objective: objective.ratio(),
         period_seconds,
         windows,
@@ -120,7 +174,7 @@ pub fn services(slos: &[SloSnapshot]) -> Vec<ServiceSnapshot> {
         let entry = by_service
             .entry(&s.service)
             .or_insert_with(|| ServiceSnapshot {
-                service: s.service.clone(),
+                service: s.service.to_string(),
                 frozen: false,
                 reasons: Vec::new(),
                 fresh: true,
@@ -129,7 +183,7 @@ pub fn services(slos: &[SloSnapshot]) -> Vec<ServiceSnapshot> {
         if freezes(s) {
             entry.frozen = true;
             let name = if s.group.is_empty() {
-                s.slo.clone()
+                s.slo.to_string()
             } else {
                 let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 format!("{}{{{}}}", s.slo, g.join(","))

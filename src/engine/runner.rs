@@ -15,10 +15,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::core::{Counts, Period, PromDuration};
-use crate::engine::evaluate::{Freshness, evaluate_series, services};
+use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::QueryPlan;
-use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Snapshot};
+use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
@@ -39,7 +39,7 @@ pub struct SourceStats {
 /// One group of an SLO (the only one for an ungrouped SLO, with key `""`).
 #[derive(Debug, Clone)]
 pub struct Group {
-    pub labels: Vec<(String, String)>,
+    pub labels: Pairs,
     pub history: History,
 }
 
@@ -47,6 +47,8 @@ pub struct Group {
 #[derive(Debug, Clone)]
 pub struct SloState {
     pub slo: Slo,
+    /// The texts naming this SLO's series, built with `slo` (rebuilt whenever `slo` changes).
+    pub names: SloNames,
     pub plan: QueryPlan,
     pub fingerprint: String,
     pub groups: BTreeMap<String, Group>,
@@ -67,6 +69,7 @@ impl SloState {
         let windows = slo.alerting.windows.windows();
         let mut state = Self {
             plan: QueryPlan::new(&slo),
+            names: SloNames::new(&slo),
             fingerprint: fingerprint.clone(),
             groups: BTreeMap::new(),
             fine_fed_until: None,
@@ -90,7 +93,7 @@ impl SloState {
                 state.groups.insert(
                     key.clone(),
                     Group {
-                        labels: labels.clone(),
+                        labels: labels.as_slice().into(),
                         history,
                     },
                 );
@@ -110,7 +113,7 @@ impl SloState {
     pub fn group_mut(&mut self, key: &str, labels: Vec<(String, String)>) -> &mut History {
         let g = group_of(self, key);
         if g.labels.is_empty() {
-            g.labels = labels;
+            g.labels = labels.into();
         }
         &mut g.history
     }
@@ -124,7 +127,7 @@ impl SloState {
             groups: self
                 .groups
                 .iter()
-                .map(|(k, g)| (k.clone(), g.labels.clone()))
+                .map(|(k, g)| (k.clone(), g.labels.to_vec()))
                 .collect(),
         }
     }
@@ -358,7 +361,7 @@ fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
         .groups
         .entry(key.to_string())
         .or_insert_with(|| Group {
-            labels: Vec::new(),
+            labels: Pairs::default(),
             history: History::new(&period, &windows),
         })
 }
@@ -384,7 +387,7 @@ fn pair(
                     dropped.insert(key);
                     continue;
                 }
-                group_of(state, &key).labels = labels;
+                group_of(state, &key).labels = labels.into();
             }
             for (t, v) in s.points {
                 if v.is_infinite() {
@@ -556,7 +559,7 @@ impl Engine {
                         })
                         .collect();
                     ChartSeries {
-                        group: g.labels.clone(),
+                        group: g.labels.to_vec(),
                         points,
                     }
                 })
@@ -571,7 +574,7 @@ impl Engine {
             for (key, labels, minute_end, counts) in scraper.drain(&id, target) {
                 let group = group_of(state, &key);
                 if group.labels.is_empty() {
-                    group.labels = labels;
+                    group.labels = labels.into();
                 }
                 group.history.push_minute(minute_end, counts);
             }
@@ -680,6 +683,7 @@ impl Engine {
             for g in s.groups.values() {
                 slos.push(evaluate_series(
                     &s.slo,
+                    &s.names,
                     &g.labels,
                     &g.history,
                     Freshness {
@@ -749,6 +753,7 @@ impl Engine {
                             );
                         }
                     }
+                    state.names = SloNames::new(&slo);
                     state.slo = slo;
                     next.push(state);
                 }

@@ -2,6 +2,7 @@
 //! read. A new snapshot replaces the old one whole, so readers never see half an evaluation.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -16,19 +17,25 @@ pub struct Snapshot {
     pub engine: EngineStats,
 }
 
+/// Label pairs shared by every snapshot that names them (built once per SLO, not per tick).
+pub type Pairs = Arc<[(String, String)]>;
+
 /// One SLO series (one per group for `group_by` SLOs).
+///
+/// Its texts are shared (`Arc`) with the engine's state: a tick of 10,000 SLOs copies pointers,
+/// not 250,000 small strings.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SloSnapshot {
-    pub service: String,
-    pub slo: String,
+    pub service: Arc<str>,
+    pub slo: Arc<str>,
     /// The spec's labels (service labels merged with the SLO's), sorted by name.
-    pub labels: Vec<(String, String)>,
+    pub labels: Pairs,
     /// The `group_by` labels and this series' values, in `group_by` order; empty when ungrouped.
-    pub group: Vec<(String, String)>,
+    pub group: Pairs,
     /// `events`, `raw`, `ratio`, `latency` or `threshold`.
-    pub sli_kind: String,
+    pub sli_kind: &'static str,
     /// As written: `30d`, `calendar month (Europe/Berlin)`.
-    pub period: String,
+    pub period: Arc<str>,
     /// The objective as a ratio, e.g. 0.999.
     pub objective: f64,
     /// The period's length in seconds (nominal for calendar periods: the current month's length).
@@ -56,7 +63,7 @@ pub struct SloSnapshot {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WindowSnapshot {
     /// As written in PromQL: `5m`, `1h`, `3d`.
-    pub window: String,
+    pub window: Arc<str>,
     pub seconds: f64,
     pub error_ratio: f64,
     pub burn_rate: f64,
@@ -68,9 +75,9 @@ pub struct WindowSnapshot {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlertSnapshot {
     /// `page` or `ticket`.
-    pub severity: String,
-    pub long_window: String,
-    pub short_window: String,
+    pub severity: &'static str,
+    pub long_window: Arc<str>,
+    pub short_window: Arc<str>,
     pub threshold: f64,
     pub active: bool,
     /// Whether the spec disabled this tier (the state is still computed and exported).

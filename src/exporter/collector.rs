@@ -91,10 +91,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
     // The facts go with the series labels so both formats order them the same way.
     let no_more: [(&str, &str); 0] = [];
     for slo in slos {
-        let facts = [
-            ("sli_kind", slo.sli_kind.as_str()),
-            ("period", slo.period.as_str()),
-        ];
+        let facts = [("sli_kind", slo.sli_kind), ("period", &*slo.period)];
         let labels = SeriesLabels { slo, extra: &facts };
         info.encode_family(&labels)?.encode_info(&no_more)?;
     }
@@ -180,7 +177,7 @@ fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt:
     )?;
     for slo in slos {
         for w in &slo.windows {
-            let extra = [("window", w.window.as_str())];
+            let extra = [("window", &*w.window)];
             let labels = SeriesLabels { slo, extra: &extra };
             ratio
                 .encode_family(&labels)?
@@ -196,7 +193,7 @@ fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt:
     )?;
     for slo in slos {
         for w in &slo.windows {
-            let extra = [("window", w.window.as_str())];
+            let extra = [("window", &*w.window)];
             let labels = SeriesLabels { slo, extra: &extra };
             burn.encode_family(&labels)?
                 .encode_gauge(&finite(w.burn_rate))?;
@@ -242,9 +239,9 @@ fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::
 
 fn alert_labels(a: &crate::engine::snapshot::AlertSnapshot) -> [(&str, &str); 3] {
     [
-        ("severity", a.severity.as_str()),
-        ("long_window", a.long_window.as_str()),
-        ("short_window", a.short_window.as_str()),
+        ("severity", a.severity),
+        ("long_window", &*a.long_window),
+        ("short_window", &*a.short_window),
     ]
 }
 

@@ -14,17 +14,17 @@ pub(super) struct SeriesLabels<'a> {
 impl EncodeLabelSet for SeriesLabels<'_> {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
         let slo = self.slo;
-        ("service", slo.service.as_str()).encode(encoder.encode_label())?;
-        ("slo", slo.slo.as_str()).encode(encoder.encode_label())?;
+        ("service", &*slo.service).encode(encoder.encode_label())?;
+        ("slo", &*slo.slo).encode(encoder.encode_label())?;
         // The spec loader rejects reserved and clashing names; skipping them here as well keeps
         // one bad series from producing a duplicate label, which would fail the whole scrape.
-        for (name, value) in &slo.labels {
+        for (name, value) in slo.labels.iter() {
             let clashes = slo.group.iter().any(|(g, _)| g == name);
             if !is_reserved(name) && !clashes {
                 (name.as_str(), value.as_str()).encode(encoder.encode_label())?;
             }
         }
-        for (name, value) in &slo.group {
+        for (name, value) in slo.group.iter() {
             if !is_reserved(name) {
                 (name.as_str(), value.as_str()).encode(encoder.encode_label())?;
             }

@@ -20,9 +20,15 @@ fn window(window: &str, seconds: f64, error_ratio: f64, burn_rate: f64) -> Windo
     }
 }
 
-fn alert(severity: &str, long: &str, short: &str, threshold: f64, active: bool) -> AlertSnapshot {
+fn alert(
+    severity: &'static str,
+    long: &str,
+    short: &str,
+    threshold: f64,
+    active: bool,
+) -> AlertSnapshot {
     AlertSnapshot {
-        severity: severity.into(),
+        severity,
         long_window: long.into(),
         short_window: short.into(),
         threshold,
@@ -35,9 +41,9 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
     SloSnapshot {
         service: service.into(),
         slo: name.into(),
-        labels: vec![("team".into(), "core".into())],
-        group: vec![],
-        sli_kind: "ratio".into(),
+        labels: vec![("team".into(), "core".into())].into(),
+        group: vec![].into(),
+        sli_kind: "ratio",
         period: "30d".into(),
         objective: 0.999,
         period_seconds: 2_592_000.0,
@@ -60,11 +66,11 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
 /// Two SLOs: `checkout/availability` grouped by route, `search/latency` with a spent budget.
 fn fixture() -> Snapshot {
     let mut grouped = slo("checkout", "availability");
-    grouped.group = vec![("route".into(), "/pay".into())];
+    grouped.group = vec![("route".into(), "/pay".into())].into();
     let mut spent = slo("search", "latency");
-    spent.sli_kind = "latency".into();
+    spent.sli_kind = "latency";
     spent.period = "calendar month (Europe/Berlin)".into();
-    spent.labels = vec![("team".into(), "se\"arch\\\nops".into())];
+    spent.labels = vec![("team".into(), "se\"arch\\\nops".into())].into();
     spent.windows = vec![
         window("5m", 300.0, 0.02, 20.0),
         window("1h", 3600.0, 0.016, 16.0),
@@ -282,7 +288,7 @@ fn ten_thousand_slos_encode() {
     snapshot.slos = (0..10_000)
         .map(|i| {
             let mut s = template.clone();
-            s.slo = format!("slo-{i}");
+            s.slo = format!("slo-{i}").into();
             s
         })
         .collect();

@@ -39,7 +39,7 @@ impl<'a> SloDetail<'a> {
         let series: Vec<_> = snapshot
             .slos
             .iter()
-            .filter(|s| s.service == service && s.slo == slo)
+            .filter(|s| *s.service == *service && *s.slo == *slo)
             .map(SloView::new)
             .collect();
         (!series.is_empty()).then_some(Self {
@@ -86,7 +86,7 @@ impl<'a> SloView<'a> {
             slo: &s.slo,
             labels: pairs(&s.labels),
             group: pairs(&s.group),
-            sli_kind: &s.sli_kind,
+            sli_kind: s.sli_kind,
             objective: s.objective,
             period: &s.period,
             period_seconds: s.period_seconds,

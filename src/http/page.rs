@@ -97,7 +97,7 @@ pub(super) fn render_slo(
     let series: Vec<&SloSnapshot> = snapshot
         .slos
         .iter()
-        .filter(|s| s.service == service && s.slo == slo)
+        .filter(|s| *s.service == *service && *s.slo == *slo)
         .collect();
     let first = *series.first()?;
     let mut html = head(
@@ -123,7 +123,7 @@ pub(super) fn render_slo(
          <dt>Deploys freeze</dt><dd>{}</dd>",
         percent_trimmed(first.objective),
         escape(&first.period),
-        escape(&first.sli_kind),
+        escape(first.sli_kind),
         if first.freeze_below > 0.0 {
             format!(
                 "below {} of the budget, or when it is spent",
@@ -160,7 +160,7 @@ pub(super) fn render_slo(
         );
         series_numbers(&mut html, snapshot, s);
         series_tables(&mut html, s, i);
-        let points = history.and_then(|h| h.iter().find(|c| c.group == s.group));
+        let points = history.and_then(|h| h.iter().find(|c| *c.group == *s.group));
         html.push_str("<h3>Over the period</h3>\n");
         match points {
             Some(c) if !c.points.is_empty() => {
@@ -188,7 +188,7 @@ pub(super) fn render_not_found(snapshot: &Snapshot, what: &str) -> String {
         html.push_str("<p>Known SLOs:</p>\n<ul>\n");
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for s in &snapshot.slos {
-            if seen.contains(&(s.service.as_str(), s.slo.as_str())) {
+            if seen.contains(&(&*s.service, &*s.slo)) {
                 continue;
             }
             seen.push((&s.service, &s.slo));
@@ -274,8 +274,8 @@ fn services(snapshot: &Snapshot) -> Vec<String> {
         .map(|s| s.service.clone())
         .collect();
     for s in &snapshot.slos {
-        if !names.contains(&s.service) {
-            names.push(s.service.clone());
+        if !names.iter().any(|n| **n == *s.service) {
+            names.push(s.service.to_string());
         }
     }
     names
@@ -345,7 +345,7 @@ fn service_section(html: &mut String, snapshot: &Snapshot, service: &str, i: usi
          <th scope=\"col\">Data</th></tr></thead>\n<tbody>",
         escape(service)
     );
-    for s in snapshot.slos.iter().filter(|s| s.service == service) {
+    for s in snapshot.slos.iter().filter(|s| *s.service == *service) {
         slo_row(html, snapshot, s);
     }
     html.push_str("</tbody>\n</table>\n</div>\n</section>\n");
@@ -399,7 +399,7 @@ fn budget_bar(html: &mut String, s: &SloSnapshot) {
         ""
     };
     let name = if s.group.is_empty() {
-        s.slo.clone()
+        s.slo.to_string()
     } else {
         format!("{} {}", s.slo, pairs(&s.group))
     };
@@ -449,9 +449,9 @@ fn alerts_list(html: &mut String, s: &SloSnapshot) {
             html,
             "<li data-severity=\"{}\" data-active=\"{}\">{}: <span class=\"state {class}\">{state}</span> \
              <span class=\"group\" style=\"display:inline\">{}/{} &gt; {}</span></li>",
-            escape(&a.severity),
+            escape(a.severity),
             a.active && !a.disabled,
-            escape(&a.severity),
+            escape(a.severity),
             escape(&a.long_window),
             escape(&a.short_window),
             burn(a.threshold)
@@ -555,9 +555,9 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
             html,
             "<tr data-severity=\"{}\" data-active=\"{}\"><th scope=\"row\">{}</th><td>{} / {}</td>\
              <td class=\"num\">{}</td><td>{state}</td></tr>",
-            escape(&a.severity),
+            escape(a.severity),
             a.active && !a.disabled,
-            escape(&a.severity),
+            escape(a.severity),
             escape(&a.long_window),
             escape(&a.short_window),
             burn(a.threshold)

@@ -173,7 +173,7 @@ async fn slo_page(rest: &str, state: &AppState) -> Reply {
     if !snapshot
         .slos
         .iter()
-        .any(|s| s.service == service && s.slo == slo)
+        .any(|s| *s.service == *service && *s.slo == *slo)
     {
         return html_with(
             StatusCode::NOT_FOUND,

@@ -54,11 +54,12 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
     SloSnapshot {
         service: service.into(),
         slo: name.into(),
-        labels: vec![("team".into(), "core".into())],
+        labels: vec![("team".into(), "core".into())].into(),
         group: group
             .map(|g| vec![("route".into(), g.into())])
-            .unwrap_or_default(),
-        sli_kind: "ratio".into(),
+            .unwrap_or_default()
+            .into(),
+        sli_kind: "ratio",
         period: "30d".into(),
         objective: 0.999,
         period_seconds: 2_592_000.0,

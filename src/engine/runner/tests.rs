@@ -78,3 +78,38 @@ fn several_series_for_an_ungrouped_slo_is_an_error() {
         Err(TickError::InvalidSample(_))
     ));
 }
+
+#[test]
+fn a_reload_renames_the_series_and_keeps_the_history() {
+    let mut engine = Engine {
+        slos: vec![SloState::new(slo(""), None)],
+        querier: None,
+        scraper: None,
+        store: None,
+        reload_success: true,
+        reload_timestamp: 0.0,
+        last_backfilling: 0,
+        source_error: None,
+        progress: Default::default(),
+    };
+    engine.slos[0].group_mut("", Vec::new()).push_minute(
+        60,
+        Counts {
+            bad: 1.0,
+            total: 10.0,
+        },
+    );
+    let before = engine.snapshot(60.0, Duration::ZERO);
+    assert!(before.slos[0].labels.is_empty());
+    assert_eq!(&*before.slos[0].period, "30d");
+
+    // Same SLI: the history stays; the texts shared by every snapshot must follow the spec.
+    engine.replace_slos(vec![slo(
+        "    labels:\n      tier: \"1\"\n    period: 7d\n",
+    )]);
+    let after = engine.snapshot(60.0, Duration::ZERO);
+    let s = &after.slos[0];
+    assert_eq!(&*s.labels, &[("tier".to_string(), "1".to_string())]);
+    assert_eq!(&*s.period, "7d");
+    assert_eq!(s.period_total_events, 10.0);
+}

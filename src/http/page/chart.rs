@@ -36,7 +36,7 @@ impl Frame {
 
 fn series_name(s: &SloSnapshot) -> String {
     if s.group.is_empty() {
-        s.slo.clone()
+        s.slo.to_string()
     } else {
         format!("{} ({})", s.slo, pairs(&s.group))
     }

@@ -21,11 +21,12 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
     SloSnapshot {
         service: service.into(),
         slo: name.into(),
-        labels: vec![("team".into(), "core".into())],
+        labels: vec![("team".into(), "core".into())].into(),
         group: group
             .map(|g| vec![("route".into(), g.into())])
-            .unwrap_or_default(),
-        sli_kind: "ratio".into(),
+            .unwrap_or_default()
+            .into(),
+        sli_kind: "ratio",
         period: "30d".into(),
         objective: 0.999,
         period_seconds: 2_592_000.0,
@@ -53,7 +54,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
         period_total_events: 1_000_000.0,
         alerts: vec![
             AlertSnapshot {
-                severity: "page".into(),
+                severity: "page",
                 long_window: "1h".into(),
                 short_window: "5m".into(),
                 threshold: 14.4,
@@ -61,7 +62,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
                 disabled: false,
             },
             AlertSnapshot {
-                severity: "ticket".into(),
+                severity: "ticket",
                 long_window: "3d".into(),
                 short_window: "6h".into(),
                 threshold: 1.0,
@@ -300,7 +301,7 @@ async fn server() -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) 
             let groups: Vec<ChartSeries> = snap
                 .slos
                 .iter()
-                .filter(|s| s.service == service && s.slo == slo)
+                .filter(|s| *s.service == *service && *s.slo == *slo)
                 .map(|s| history(&s.group))
                 .collect();
             let _ = reply.send((!groups.is_empty()).then_some(groups));

@@ -69,7 +69,7 @@ fn reads_prometheus_client_output_in_both_formats() {
         slos: vec![SloSnapshot {
             service: "api".into(),
             slo: "avail".into(),
-            labels: vec![("team".into(), "a \"b\" \\ c".into())],
+            labels: vec![("team".into(), "a \"b\" \\ c".into())].into(),
             windows: vec![WindowSnapshot {
                 window: "5m".into(),
                 seconds: 300.0,
