@@ -109,6 +109,9 @@ pub struct EngineReport {
     pub ticks: Vec<Tick>,
     pub peak_rss_kib: u64,
     pub rss_kib: u64,
+    /// Of `rss_kib`: anonymous memory (the heap, stacks) and file-backed pages (the binary).
+    pub rss_anon_kib: u64,
+    pub rss_file_kib: u64,
     pub rules: Vec<RuleReport>,
 }
 
@@ -596,7 +599,18 @@ impl Sloburn {
     ) -> Sloburn {
         let port = free_port();
         let file = std::fs::File::create(log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sloburn"));
+        // E2E_SLOBURN_WRAPPER (e.g. `heaptrack -o /tmp/ht`) runs sloburn under a profiler; the
+        // RSS figures are then the wrapper's, so use it to find costs, not to report them.
+        let wrapper = std::env::var("E2E_SLOBURN_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(env!("CARGO_BIN_EXE_sloburn"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_sloburn")),
+        };
         command
             .arg("run")
             .arg("--spec")
@@ -842,9 +856,15 @@ pub fn run(opts: &Opts) -> Report {
             &run_dir.join("sloburn.log"),
         );
         let pid = sloburn.pid();
+        // RSS over the cold start, one sample per poll: where the peak is reached.
+        let mut rss_trace: Vec<(f64, u64)> = Vec::new();
         rt.block_on(async {
             let deadline = Instant::now() + Duration::from_secs(1800);
             loop {
+                rss_trace.push((
+                    sloburn.started.elapsed().as_secs_f64(),
+                    status_kib(pid, "VmRSS"),
+                ));
                 if let Some(m) = sloburn.metrics(&client).await
                     && fresh_count(&m) == n
                 {
@@ -864,6 +884,16 @@ pub fn run(opts: &Opts) -> Report {
         report.cold_requests = cold.len();
         report.cold_prom_cpu = cpu_secs(prom_pid) - prom_cpu0;
         report.cold_sloburn_cpu = cpu_secs(pid);
+        let step = rss_trace.len().div_ceil(20).max(1);
+        log(format!(
+            "N={n} period {period}: RSS during the cold start (s: KiB): {}",
+            rss_trace
+                .iter()
+                .step_by(step)
+                .map(|(t, kib)| format!("{t:.1}: {kib}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         log(format!(
             "N={n} period {period}: cold start {:.1}s, {} requests, {} samples read, Prometheus CPU {:.2}s, sloburn CPU {:.2}s",
             report.cold_wall,
@@ -913,6 +943,27 @@ pub fn run(opts: &Opts) -> Report {
         }
         report.peak_rss_kib = status_kib(pid, "VmHWM");
         report.rss_kib = status_kib(pid, "VmRSS");
+        report.rss_anon_kib = status_kib(pid, "RssAnon");
+        report.rss_file_kib = status_kib(pid, "RssFile");
+        if std::env::var_os("E2E_MALLOC_STATS").is_some() {
+            let _ = Command::new("gdb")
+                .args([
+                    "-p",
+                    &pid.to_string(),
+                    "-batch",
+                    "-ex",
+                    "call (void)malloc_stats()",
+                ])
+                .output();
+            std::thread::sleep(Duration::from_secs(1));
+            log(std::fs::read_to_string(&sloburn.log)
+                .unwrap_or_default()
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .join("\n"));
+        }
         sloburn.child.stop();
 
         // Rule-based evaluation at the last tick's instant.
@@ -1049,11 +1100,13 @@ pub fn markdown(r: &Report) -> String {
         );
         let _ = writeln!(
             s,
-            "sloburn / floor = {:.2}x; sloburn peak RSS {} KiB ({:.1} KiB per SLO), RSS at the end {} KiB.\n",
+            "sloburn / floor = {:.2}x; sloburn peak RSS {} KiB ({:.1} KiB per SLO), RSS at the end {} KiB ({} KiB anonymous, {} KiB file-backed).\n",
             mean_samples / mean_floor.max(1.0),
             run.peak_rss_kib,
             run.peak_rss_kib as f64 / r.n as f64,
-            run.rss_kib
+            run.rss_kib,
+            run.rss_anon_kib,
+            run.rss_file_kib
         );
         let _ = writeln!(
             s,
