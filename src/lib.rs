@@ -4,6 +4,7 @@
 //! exporter, API and web page. [`core`] is the pure part (no I/O); [`spec`] reads and validates
 //! the YAML specs into one model.
 
+pub mod allocator;
 pub mod config;
 pub mod core;
 pub mod demo;

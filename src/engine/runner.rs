@@ -267,9 +267,11 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
                 q.range(&queries.bad, from + res, to, res),
                 q.range(&queries.total, from + res, to, res),
             )?;
-            let points = pair(state, bad, total)?;
-            for ((key, t), c) in points {
-                group_of(state, &key).history.push_coarse(t, c);
+            for (key, points) in pair(state, bad, total)? {
+                let history = &mut group_of(state, &key).history;
+                for (t, c) in points {
+                    history.push_coarse(t, c);
+                }
             }
             state.coarse_fed_until = Some(to);
         }
@@ -283,9 +285,11 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         q.range(&queries.bad, start, target, FINE_SECS),
         q.range(&queries.total, start, target, FINE_SECS),
     )?;
-    let points = pair(state, bad, total)?;
-    for ((key, t), c) in points {
-        group_of(state, &key).history.push_minute(t, c);
+    for (key, points) in pair(state, bad, total)? {
+        let history = &mut group_of(state, &key).history;
+        for (t, c) in points {
+            history.push_minute(t, c);
+        }
     }
     for g in state.groups.values_mut() {
         g.history.mark_empty_until(target);
@@ -355,29 +359,35 @@ fn group_key(
 }
 
 fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
-    let period = state.slo.period;
-    let windows = state.slo.alerting.windows.windows();
-    state
-        .groups
-        .entry(key.to_string())
-        .or_insert_with(|| Group {
-            labels: Pairs::default(),
-            history: History::new(&period, &windows),
-        })
+    // Looked up before inserting: the common case (a known group) allocates nothing.
+    if !state.groups.contains_key(key) {
+        let history = History::new(&state.slo.period, &state.slo.alerting.windows.windows());
+        state.groups.insert(
+            key.to_string(),
+            Group {
+                labels: Pairs::default(),
+                history,
+            },
+        );
+    }
+    match state.groups.get_mut(key) {
+        Some(g) => g,
+        None => unreachable!("inserted above"),
+    }
 }
 
-/// Joins the bad and total answers into counts per (group, time), in time order per group.
+/// Joins the bad and total answers into counts per group and time, in time order per group.
 /// Series beyond `max_groups` are dropped (and counted).
 fn pair(
     state: &mut SloState,
     bad: Vec<Series>,
     total: Vec<Series>,
-) -> Result<BTreeMap<(String, i64), Counts>, TickError> {
+) -> Result<BTreeMap<String, BTreeMap<i64, Counts>>, TickError> {
     let grouped = !state.slo.group_by.is_empty();
     if !grouped && (bad.len() > 1 || total.len() > 1) {
         return Err(TickError::TooManySeries(bad.len().max(total.len())));
     }
-    let mut out: BTreeMap<(String, i64), Counts> = BTreeMap::new();
+    let mut out: BTreeMap<String, BTreeMap<i64, Counts>> = BTreeMap::new();
     let mut dropped = std::collections::BTreeSet::new();
     for (is_bad, series) in [(true, bad), (false, total)] {
         for s in series {
@@ -389,6 +399,7 @@ fn pair(
                 }
                 group_of(state, &key).labels = labels.into();
             }
+            let points = out.entry(key).or_default();
             for (t, v) in s.points {
                 if v.is_infinite() {
                     return Err(TickError::InvalidSample(format!("{v} at {t}")));
@@ -396,7 +407,7 @@ fn pair(
                 if v.is_nan() {
                     continue; // no data in that bucket (e.g. 0/0 with no traffic)
                 }
-                let c = out.entry((key.clone(), t)).or_default();
+                let c = points.entry(t).or_default();
                 if is_bad {
                     c.bad += v.max(0.0);
                 } else {
@@ -524,6 +535,11 @@ impl Engine {
         }
         self.persist().await;
         let snapshot = self.snapshot(now, started.elapsed());
+        if backfilling > 0 {
+            // The backfill's answers and encoded chunks are freed by now; without this the
+            // process would keep that peak for good.
+            crate::allocator::release_free_memory();
+        }
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
     }

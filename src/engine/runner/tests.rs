@@ -50,13 +50,13 @@ fn pairing_sums_by_group_and_caps_groups() {
     ];
     let out = pair(&mut state, bad, total).unwrap();
     assert_eq!(
-        out[&("route=/a".to_string(), 60)],
+        out["route=/a"][&60],
         Counts {
             bad: 1.0,
             total: 10.0
         }
     );
-    assert!(!out.contains_key(&("route=/a".to_string(), 120)));
+    assert!(!out["route=/a"].contains_key(&120));
     assert_eq!(state.groups.len(), 2);
     assert_eq!(state.groups_dropped, 1);
 }
