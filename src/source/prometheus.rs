@@ -209,21 +209,25 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 #[derive(Deserialize)]
-struct ApiResponse {
+struct ApiResponse<'a> {
     status: String,
-    #[serde(default)]
-    data: Option<ApiData>,
+    #[serde(default, borrow)]
+    data: Option<ApiData<'a>>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
     error: Option<String>,
 }
 
+/// The result is kept as raw text until its type is known, then read straight into points: a
+/// cold start's answers hold thousands of points, and an intermediate `serde_json::Value` (and a
+/// `String` per sample) cost several times the answer itself.
 #[derive(Deserialize)]
-struct ApiData {
+struct ApiData<'a> {
     #[serde(rename = "resultType")]
     result_type: String,
-    result: serde_json::Value,
+    #[serde(borrow)]
+    result: &'a serde_json::value::RawValue,
 }
 
 #[derive(Deserialize)]
@@ -231,9 +235,30 @@ struct MatrixSeries {
     #[serde(default)]
     metric: BTreeMap<String, String>,
     #[serde(default)]
-    values: Vec<(f64, String)>,
+    values: Vec<(f64, Sample)>,
     #[serde(default)]
-    value: Option<(f64, String)>,
+    value: Option<(f64, Sample)>,
+}
+
+/// A sample value, written as a string in the API, parsed without keeping the string.
+struct Sample(f64);
+
+impl<'de> Deserialize<'de> for Sample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Sample;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a sample value as a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Sample, E> {
+                parse_value(v)
+                    .map(Sample)
+                    .ok_or_else(|| E::custom(format_args!("sample value {v:?} is not a number")))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
 }
 
 /// Parses an API answer into series; vectors become series of one point, a scalar a series
@@ -281,32 +306,32 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
         .ok_or_else(|| SourceError::BadResponse("success without data".into()))?;
     match data.result_type.as_str() {
         "matrix" | "vector" => {
-            let raw: Vec<MatrixSeries> = serde_json::from_value(data.result)
+            let raw: Vec<MatrixSeries> = serde_json::from_str(data.result.get())
                 .map_err(|e| SourceError::BadResponse(format!("result: {e}")))?;
-            raw.into_iter()
+            Ok(raw
+                .into_iter()
                 .map(|s| {
                     let pairs = if s.values.is_empty() {
                         s.value.into_iter().collect()
                     } else {
                         s.values
                     };
-                    let points = pairs
-                        .into_iter()
-                        .map(|(t, v)| Ok((t.round() as i64, parse_value(&v)?)))
-                        .collect::<Result<Vec<_>, SourceError>>()?;
-                    Ok(Series {
+                    Series {
                         labels: s.metric,
-                        points,
-                    })
+                        points: pairs
+                            .into_iter()
+                            .map(|(t, v)| (t.round() as i64, v.0))
+                            .collect(),
+                    }
                 })
-                .collect()
+                .collect())
         }
         "scalar" => {
-            let (t, v): (f64, String) = serde_json::from_value(data.result)
+            let (t, v): (f64, Sample) = serde_json::from_str(data.result.get())
                 .map_err(|e| SourceError::BadResponse(format!("scalar: {e}")))?;
             Ok(vec![Series {
                 labels: BTreeMap::new(),
-                points: vec![(t.round() as i64, parse_value(&v)?)],
+                points: vec![(t.round() as i64, v.0)],
             }])
         }
         other => Err(SourceError::BadResponse(format!(
@@ -316,14 +341,12 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
 }
 
 /// Sample values are strings in the API: numbers, `NaN`, `+Inf`, `-Inf`.
-fn parse_value(v: &str) -> Result<f64, SourceError> {
+fn parse_value(v: &str) -> Option<f64> {
     match v {
-        "NaN" => Ok(f64::NAN),
-        "+Inf" | "Inf" => Ok(f64::INFINITY),
-        "-Inf" => Ok(f64::NEG_INFINITY),
-        _ => v
-            .parse()
-            .map_err(|_| SourceError::BadResponse(format!("sample value {v:?} is not a number"))),
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => v.parse().ok(),
     }
 }
 
