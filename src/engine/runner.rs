@@ -51,7 +51,9 @@ pub struct SloState {
     pub names: SloNames,
     pub plan: QueryPlan,
     pub fingerprint: String,
-    pub groups: BTreeMap<String, Group>,
+    /// Boxed: a map node holds room for 11 entries, and a `Group` inline (its history's ring
+    /// headers) would cost ~3 KiB per SLO for the one group most SLOs have.
+    pub groups: BTreeMap<String, Box<Group>>,
     pub fine_fed_until: Option<i64>,
     pub coarse_fed_until: Option<i64>,
     pub fresh: bool,
@@ -92,10 +94,10 @@ impl SloState {
                 );
                 state.groups.insert(
                     key.clone(),
-                    Group {
+                    Box::new(Group {
                         labels: labels.as_slice().into(),
                         history,
-                    },
+                    }),
                 );
             }
             state.fine_fed_until = stored.meta.fine_fed_until;
@@ -364,10 +366,10 @@ fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
         let history = History::new(&state.slo.period, &state.slo.alerting.windows.windows());
         state.groups.insert(
             key.to_string(),
-            Group {
+            Box::new(Group {
                 labels: Pairs::default(),
                 history,
-            },
+            }),
         );
     }
     match state.groups.get_mut(key) {
@@ -446,6 +448,7 @@ impl Engine {
         if let Some(scraper) = self.scraper.clone() {
             self.take_scraped(&scraper, target, now);
             self.persist().await;
+            crate::allocator::release_free_memory();
             return self.snapshot(now, started.elapsed());
         }
         let Some(querier) = self.querier.clone() else {
@@ -535,11 +538,10 @@ impl Engine {
         }
         self.persist().await;
         let snapshot = self.snapshot(now, started.elapsed());
-        if backfilling > 0 {
-            // The backfill's answers and encoded chunks are freed by now; without this the
-            // process would keep that peak for good.
-            crate::allocator::release_free_memory();
-        }
+        // The tick's answers and encoded chunks are freed by now; without this a cold start's
+        // peak would stay for good (a call costs well under a millisecond: `cargo bench --bench
+        // memory`).
+        crate::allocator::release_free_memory();
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
     }
@@ -634,16 +636,22 @@ impl Engine {
         let Some(store) = self.store.clone() else {
             return;
         };
-        // In batches: a cold start of thousands of SLOs writes all their history at once, and
-        // one transaction (with every chunk encoded in memory) per batch bounds the peak.
-        // Markers travel with their chunks, so a crash between batches loses nothing: the
-        // unsaved SLOs' minutes are queried again.
-        const BATCH: usize = 100;
+        // In batches of about BATCH_BYTES of encoded chunks: a cold start writes every SLO's
+        // whole history (~46 KB each) at once, and one transaction per batch (its chunks and
+        // redb's dirty pages in memory until the commit) bounds the peak; a steady tick (~0.5 KB
+        // per SLO) is one or a few commits. Markers travel with their chunks, so a crash between
+        // batches loses nothing: the unsaved SLOs' minutes are queried again.
+        const BATCH_BYTES: usize = 1 << 20;
         let mut result = Ok(Ok(()));
-        for batch in self.slos.chunks_mut(BATCH) {
-            let mut metas = Vec::with_capacity(batch.len());
-            let mut dirty = Vec::with_capacity(batch.len());
-            for s in batch.iter_mut() {
+        let mut next = 0;
+        while next < self.slos.len() {
+            let mut metas = Vec::new();
+            let mut dirty = Vec::new();
+            let mut bytes = 0;
+            while bytes < BATCH_BYTES
+                && let Some(s) = self.slos.get_mut(next)
+            {
+                next += 1;
                 metas.push((s.slo.id(), s.meta()));
                 let groups: Vec<(String, _, _)> = s
                     .groups
@@ -656,6 +664,11 @@ impl Engine {
                         )
                     })
                     .collect();
+                bytes += groups
+                    .iter()
+                    .flat_map(|(_, rows, _)| rows)
+                    .map(|(_, _, b)| b.as_ref().map_or(16, Vec::len))
+                    .sum::<usize>();
                 dirty.push(groups);
             }
             let store = store.clone();
