@@ -21,7 +21,7 @@ const SLOS: TableDefinition<&str, &[u8]> = TableDefinition::new("slos");
 const CHUNKS: TableDefinition<(&str, &str, u8, i64), &[u8]> = TableDefinition::new("chunks");
 
 /// redb's page cache (its default is far larger than sloburn needs).
-const CACHE_BYTES: usize = 16 * 1024 * 1024;
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The database file inside the state directory.
 pub const FILE_NAME: &str = "sloburn.redb";
