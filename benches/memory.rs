@@ -155,7 +155,7 @@ fn main() {
         sloburn::allocator::release_free_memory();
     }
     println!(
-        "\nrelease_free_memory (malloc_trim) with this heap: {:.2} ms per call (mean of {rounds})",
-        started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds)
+        "\nrelease_free_memory (malloc_trim) with this heap: {:.1} µs per call (mean of {rounds})",
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
     );
 }
