@@ -101,17 +101,7 @@ fn main() {
     }
     let after_states = live();
 
-    let engine = Engine {
-        slos: states,
-        querier: None,
-        scraper: None,
-        store: None,
-        reload_success: true,
-        reload_timestamp: 0.0,
-        last_backfilling: 0,
-        source_error: None,
-        progress: Default::default(),
-    };
+    let engine = Engine::new(states);
     let before_snapshot = live();
     let snapshot = engine.snapshot(end as f64, Duration::ZERO);
     let after_snapshot = live();

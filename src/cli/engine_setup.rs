@@ -53,15 +53,10 @@ fn build_engine_with(
         }
     }
     Ok(Engine {
-        slos: states,
         querier,
-        scraper: None,
         store,
-        reload_success: true,
         reload_timestamp: now_secs(),
-        last_backfilling: 0,
-        source_error: None,
-        progress: Default::default(),
+        ..Engine::new(states)
     })
 }
 

@@ -441,6 +441,27 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine over these SLOs with no source and no store: it evaluates what the histories
+    /// hold. The run command adds its source and store to this.
+    ///
+    /// ```
+    /// let engine = sloburn::engine::runner::Engine::new(Vec::new());
+    /// assert!(engine.snapshot(0.0, std::time::Duration::ZERO).slos.is_empty());
+    /// ```
+    pub fn new(slos: Vec<SloState>) -> Self {
+        Self {
+            slos,
+            querier: None,
+            scraper: None,
+            store: None,
+            reload_success: true,
+            reload_timestamp: 0.0,
+            last_backfilling: 0,
+            source_error: None,
+            progress: Default::default(),
+        }
+    }
+
     /// Brings every SLO up to `target` concurrently, persists, and returns the snapshot of the
     /// numbers at `now`.
     pub async fn tick(&mut self, target: i64, now: f64) -> Snapshot {

@@ -81,17 +81,7 @@ fn several_series_for_an_ungrouped_slo_is_an_error() {
 
 #[test]
 fn a_reload_renames_the_series_and_keeps_the_history() {
-    let mut engine = Engine {
-        slos: vec![SloState::new(slo(""), None)],
-        querier: None,
-        scraper: None,
-        store: None,
-        reload_success: true,
-        reload_timestamp: 0.0,
-        last_backfilling: 0,
-        source_error: None,
-        progress: Default::default(),
-    };
+    let mut engine = Engine::new(vec![SloState::new(slo(""), None)]);
     engine.slos[0].group_mut("", Vec::new()).push_minute(
         60,
         Counts {
