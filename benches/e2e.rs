@@ -1133,7 +1133,7 @@ pub fn markdown(r: &Report) -> String {
 fn parse_args() -> (Vec<usize>, usize, Vec<usize>) {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut ns = vec![10, 100, 1000];
-    let mut cycles = 5;
+    let mut cycles = 3;
     let mut extra = vec![100];
     let list = |v: &str| {
         v.split(',')
