@@ -317,3 +317,56 @@ fn a_steady_tick_reads_the_period_from_the_running_sum() {
         assert_eq!(h.period_sum.map(|(f, _)| f), Some(first), "tick {k}");
     }
 }
+
+proptest! {
+    /// The runs of changed chunks give back exactly the set of starts marked, in any order of
+    /// marking (in order, repeated, out of order, both tiers mixed).
+    #[test]
+    fn dirty_runs_are_the_set_of_marked_starts(
+        marks in proptest::collection::vec((any::<bool>(), 0i64..200), 0..400),
+    ) {
+        let mut dirty = Dirty::default();
+        let mut want = std::collections::BTreeSet::new();
+        for (fine, k) in marks {
+            let (tier, step) = if fine { (Tier::Fine, CHUNK_SECS) } else { (Tier::Coarse, 7200) };
+            dirty.insert(tier, k * step, step);
+            want.insert((tier, k * step));
+        }
+        let got = dirty.take();
+        prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        prop_assert!(dirty.take().is_empty());
+    }
+}
+
+#[test]
+fn a_backfill_marks_its_chunks_in_a_few_runs() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let end = 1_700_006_400 + 30 * 86400;
+    let mut t = end - 30 * 86400 + 3600;
+    while t <= end {
+        h.push_coarse(
+            t,
+            Counts {
+                bad: 1.0,
+                total: 10.0,
+            },
+        );
+        t += 3600;
+    }
+    let mut m = end - 3 * 86400 + 60;
+    while m <= end {
+        h.push_minute(
+            m,
+            Counts {
+                bad: 0.0,
+                total: 1.0,
+            },
+        );
+        m += 60;
+    }
+    assert!(h.dirty.runs.len() <= 3, "{:?}", h.dirty.runs);
+    // 720 coarse buckets and the 72 hours of minutes (the minutes' coarse buckets are among
+    // the 720).
+    assert_eq!(h.take_dirty().len(), 720 + 72);
+}
