@@ -955,14 +955,12 @@ pub fn run(opts: &Opts) -> Report {
                     "call (void)malloc_stats()",
                 ])
                 .output();
+            // glibc writes its statistics to sloburn's stderr, i.e. the end of its log.
             std::thread::sleep(Duration::from_secs(1));
-            log(std::fs::read_to_string(&sloburn.log)
-                .unwrap_or_default()
-                .lines()
-                .rev()
-                .take(40)
-                .collect::<Vec<_>>()
-                .join("\n"));
+            log(format!(
+                "N={n} period {period}: glibc malloc_stats:\n{}",
+                tail(&sloburn.log, 30)
+            ));
         }
         sloburn.child.stop();
 
