@@ -12,11 +12,9 @@
 //! - `threshold`: time slices: total = slices in the step (`count_over_time(q[step:slice])`), bad =
 //!   slices where the condition does not hold.
 
-use std::fmt::Write;
-
 use crate::core::PromDuration;
 use crate::spec::promql::render;
-use crate::spec::{CompareOp, MatchOp, Selector, Sli, Slo};
+use crate::spec::{CompareOp, Sli, Slo};
 
 /// The two expressions of an SLO for one bucket width.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,14 +83,8 @@ impl QueryPlan {
                 }
             }
             Sli::Ratio { errors, total } => BucketQueries {
-                bad: format!(
-                    "sum{by}(increase({}[{step}]))",
-                    selector_text(errors, None, None)
-                ),
-                total: format!(
-                    "sum{by}(increase({}[{step}]))",
-                    selector_text(total, None, None)
-                ),
+                bad: format!("sum{by}(increase({}[{step}]))", errors.promql(None, None)),
+                total: format!("sum{by}(increase({}[{step}]))", total.promql(None, None)),
             },
             Sli::Latency {
                 histogram,
@@ -104,11 +96,11 @@ impl QueryPlan {
                     .unwrap_or_else(|| format_le(*threshold));
                 let count = format!(
                     "sum{by}(increase({}[{step}]))",
-                    selector_text(histogram, Some("_count"), None)
+                    histogram.promql(Some("_count"), None)
                 );
                 let good = format!(
                     "sum{by}(increase({}[{step}]))",
-                    selector_text(histogram, Some("_bucket"), Some(&le))
+                    histogram.promql(Some("_bucket"), Some(&le))
                 );
                 BucketQueries {
                     bad: format!("clamp_min({count} - {good}, 0)"),
@@ -140,7 +132,7 @@ impl QueryPlan {
         match &self.sli {
             Sli::Latency { histogram, .. } => Some(format!(
                 "count by (le) ({})",
-                selector_text(histogram, Some("_bucket"), None)
+                histogram.promql(Some("_bucket"), None)
             )),
             _ => None,
         }
@@ -175,46 +167,6 @@ fn negate(op: CompareOp) -> CompareOp {
 /// `1` stays `1`, `0.3` stays `0.3`: the shortest form that round-trips, as Go clients write it.
 fn format_le(v: f64) -> String {
     format!("{v}")
-}
-
-/// A selector written back as PromQL, with an optional metric-name suffix and `le` matcher.
-pub fn selector_text(s: &Selector, suffix: Option<&str>, le: Option<&str>) -> String {
-    let mut out = format!("{}{}", s.metric, suffix.unwrap_or(""));
-    let mut matchers: Vec<String> = s
-        .matchers
-        .iter()
-        .map(|m| {
-            let op = match m.op {
-                MatchOp::Equal => "=",
-                MatchOp::NotEqual => "!=",
-                MatchOp::Regex => "=~",
-                MatchOp::NotRegex => "!~",
-            };
-            format!("{}{op}{}", m.label, quote(&m.value))
-        })
-        .collect();
-    if let Some(le) = le {
-        matchers.push(format!("le={}", quote(le)));
-    }
-    if !matchers.is_empty() {
-        let _ = write!(out, "{{{}}}", matchers.join(","));
-    }
-    out
-}
-
-fn quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -121,6 +122,55 @@ pub struct Selector {
     pub text: String,
     pub metric: String,
     pub matchers: Vec<Matcher>,
+}
+
+impl Selector {
+    /// The selector written back as PromQL, with an optional metric-name suffix and `le`
+    /// matcher (how the engine's queries and the format readers write selectors).
+    ///
+    /// ```
+    /// let s = sloburn::spec::promql::parse_selector("http_requests_total{code=~\"5..\"}").unwrap();
+    /// assert_eq!(s.promql(None, None), "http_requests_total{code=~\"5..\"}");
+    /// ```
+    pub fn promql(&self, suffix: Option<&str>, le: Option<&str>) -> String {
+        let s = self;
+        let mut out = format!("{}{}", s.metric, suffix.unwrap_or(""));
+        let mut matchers: Vec<String> = s
+            .matchers
+            .iter()
+            .map(|m| {
+                let op = match m.op {
+                    MatchOp::Equal => "=",
+                    MatchOp::NotEqual => "!=",
+                    MatchOp::Regex => "=~",
+                    MatchOp::NotRegex => "!~",
+                };
+                format!("{}{op}{}", m.label, quote(&m.value))
+            })
+            .collect();
+        if let Some(le) = le {
+            matchers.push(format!("le={}", quote(le)));
+        }
+        if !matchers.is_empty() {
+            let _ = write!(out, "{{{}}}", matchers.join(","));
+        }
+        out
+    }
+}
+
+fn quote(v: &str) -> String {
+    let mut s = String::with_capacity(v.len() + 2);
+    s.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
 }
 
 /// One label matcher of a selector.

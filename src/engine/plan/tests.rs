@@ -42,8 +42,5 @@ fn queries_for_the_examples() {
 #[test]
 fn label_values_are_quoted() {
     let s = crate::spec::promql::parse_selector(r#"x{a="q\"uo\\te"}"#).unwrap();
-    assert_eq!(
-        selector_text(&s, None, Some("0.3")),
-        r#"x{a="q\"uo\\te",le="0.3"}"#
-    );
+    assert_eq!(s.promql(None, Some("0.3")), r#"x{a="q\"uo\\te",le="0.3"}"#);
 }

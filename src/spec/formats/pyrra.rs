@@ -289,39 +289,12 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<(Stri
         return None;
     }
     Some((
-        render(
-            base,
-            &Selector {
-                text: String::new(),
-                metric: base.into(),
-                matchers: others,
-            },
-        ),
+        Selector {
+            text: String::new(),
+            metric: base.into(),
+            matchers: others,
+        }
+        .promql(None, None),
         le,
     ))
-}
-
-/// A selector as text.
-pub(super) fn render(metric: &str, s: &Selector) -> String {
-    if s.matchers.is_empty() {
-        return metric.to_string();
-    }
-    let parts: Vec<String> = s
-        .matchers
-        .iter()
-        .map(|m| {
-            let op = match m.op {
-                MatchOp::Equal => "=",
-                MatchOp::NotEqual => "!=",
-                MatchOp::Regex => "=~",
-                MatchOp::NotRegex => "!~",
-            };
-            format!(
-                "{}{op}{}",
-                m.label,
-                serde_json::to_string(&m.value).unwrap_or_default()
-            )
-        })
-        .collect();
-    format!("{metric}{{{}}}", parts.join(","))
 }
