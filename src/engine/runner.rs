@@ -343,15 +343,20 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
     }
 }
 
-/// The key of a series' group: its `group_by` label values, joined.
-fn group_key(
+/// The key of a series' group (its `group_by` label values, joined) and its labels, with
+/// `value` giving a label's value. The store keys histories by it, so every source uses this.
+///
+/// ```
+/// let by = ["route".to_string()];
+/// let (key, labels) = sloburn::engine::runner::group_key(&by, |_| "/pay".to_string());
+/// assert_eq!(key, "route=/pay");
+/// assert_eq!(labels, [("route".to_string(), "/pay".to_string())]);
+/// ```
+pub fn group_key(
     group_by: &[String],
-    labels: &BTreeMap<String, String>,
+    value: impl Fn(&str) -> String,
 ) -> (String, Vec<(String, String)>) {
-    let pairs: Vec<(String, String)> = group_by
-        .iter()
-        .map(|l| (l.clone(), labels.get(l).cloned().unwrap_or_default()))
-        .collect();
+    let pairs: Vec<(String, String)> = group_by.iter().map(|l| (l.clone(), value(l))).collect();
     let key = pairs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -393,7 +398,9 @@ fn pair(
     let mut dropped = std::collections::BTreeSet::new();
     for (is_bad, series) in [(true, bad), (false, total)] {
         for s in series {
-            let (key, labels) = group_key(&state.slo.group_by, &s.labels);
+            let (key, labels) = group_key(&state.slo.group_by, |l| {
+                s.labels.get(l).cloned().unwrap_or_default()
+            });
             if !state.groups.contains_key(&key) {
                 if state.groups.len() >= state.slo.max_groups as usize {
                     dropped.insert(key);

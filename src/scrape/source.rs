@@ -413,20 +413,11 @@ impl Scraper {
         now: f64,
         minute_end: i64,
     ) {
-        let group =
-            |s: &Sample, target: &BTreeMap<String, String>| -> (String, Vec<(String, String)>) {
-                let labels: Vec<(String, String)> = slo
-                    .group_by
-                    .iter()
-                    .map(|l| (l.clone(), label_of(s, target, l).to_string()))
-                    .collect();
-                let key = labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("\u{1f}");
-                (key, labels)
-            };
+        let group = |s: &Sample,
+                     target: &BTreeMap<String, String>|
+         -> (String, Vec<(String, String)>) {
+            crate::engine::runner::group_key(&slo.group_by, |l| label_of(s, target, l).to_string())
+        };
         let add = |state: &mut State, key: String, labels: Vec<(String, String)>, c: Counts| {
             let entry = (slo.id.clone(), key);
             // Only a new group can hit the cap; count the SLO's groups only then.
