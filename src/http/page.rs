@@ -13,7 +13,7 @@ mod tests;
 
 use std::fmt::Write;
 
-use crate::engine::snapshot::{ChartSeries, ServiceSnapshot, SloSnapshot, Snapshot};
+use crate::engine::snapshot::{AlertSnapshot, ChartSeries, ServiceSnapshot, SloSnapshot, Snapshot};
 
 /// Seconds between automatic reloads of the pages.
 const REFRESH_SECS: u32 = 30;
@@ -439,12 +439,7 @@ fn alerts_list(html: &mut String, s: &SloSnapshot) {
     }
     html.push_str("<ul class=\"plain\">");
     for a in &s.alerts {
-        let (class, state) = match (a.active, a.disabled) {
-            (true, false) => ("firing", "FIRING"),
-            (true, true) => ("off", "would fire (disabled)"),
-            (false, false) => ("quiet", "ok"),
-            (false, true) => ("off", "disabled"),
-        };
+        let (class, state) = alert_state(a);
         let _ = write!(
             html,
             "<li data-severity=\"{}\" data-active=\"{}\">{}: <span class=\"state {class}\">{state}</span> \
@@ -545,12 +540,8 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
          <th scope=\"col\">Threshold</th><th scope=\"col\">State</th></tr></thead>\n<tbody>"
     );
     for a in &s.alerts {
-        let state = match (a.active, a.disabled) {
-            (true, false) => "<span class=\"state firing\">FIRING</span>",
-            (true, true) => "<span class=\"state off\">would fire (disabled)</span>",
-            (false, false) => "<span class=\"state quiet\">ok</span>",
-            (false, true) => "<span class=\"state off\">disabled</span>",
-        };
+        let (class, word) = alert_state(a);
+        let state = format!("<span class=\"state {class}\">{word}</span>");
         let _ = writeln!(
             html,
             "<tr data-severity=\"{}\" data-active=\"{}\"><th scope=\"row\">{}</th><td>{} / {}</td>\
@@ -564,6 +555,16 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
         );
     }
     html.push_str("</tbody>\n</table></div>\n");
+}
+
+/// An alert row's CSS class and word: firing, quiet, or off when its tier is disabled.
+fn alert_state(a: &AlertSnapshot) -> (&'static str, &'static str) {
+    match (a.active, a.disabled) {
+        (true, false) => ("firing", "FIRING"),
+        (true, true) => ("off", "would fire (disabled)"),
+        (false, false) => ("quiet", "ok"),
+        (false, true) => ("off", "disabled"),
+    }
 }
 
 /// `route=/checkout, code=5xx`.
