@@ -475,13 +475,21 @@ impl Engine {
         let started = Instant::now();
         if let Some(scraper) = self.scraper.clone() {
             self.take_scraped(&scraper, target, now);
-            self.persist().await;
-            crate::allocator::release_free_memory();
-            return self.snapshot(now, started.elapsed());
+        } else if let Some(querier) = self.querier.clone() {
+            self.query(&querier, target, now).await;
         }
-        let Some(querier) = self.querier.clone() else {
-            return self.snapshot(now, started.elapsed());
-        };
+        self.persist().await;
+        // The tick's answers and encoded chunks are freed by now; without this a cold start's
+        // peak would stay for good (a call costs well under a millisecond: `cargo bench --bench
+        // memory`).
+        crate::allocator::release_free_memory();
+        let snapshot = self.snapshot(now, started.elapsed());
+        tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
+        snapshot
+    }
+
+    /// Brings every SLO's history up to `target` from Prometheus, concurrently.
+    async fn query(&mut self, querier: &Querier, target: i64, now: f64) {
         let mut set = JoinSet::new();
         let total = self.slos.len();
         // SLOs already up to date send no query this tick: one probe of the source stands in.
@@ -564,14 +572,6 @@ impl Engine {
                 s.fresh = !probe_failed && s.last_error.is_none();
             }
         }
-        self.persist().await;
-        let snapshot = self.snapshot(now, started.elapsed());
-        // The tick's answers and encoded chunks are freed by now; without this a cold start's
-        // peak would stay for good (a call costs well under a millisecond: `cargo bench --bench
-        // memory`).
-        crate::allocator::release_free_memory();
-        tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
-        snapshot
     }
 
     /// The history behind one SLO's charts, or `None` for an unknown SLO.
