@@ -43,6 +43,27 @@ pub struct SloMeta {
     pub coarse_fed_until: Option<i64>,
     /// Group key to its labels, for grouped SLOs (the key `""` for an ungrouped one).
     pub groups: BTreeMap<String, Vec<(String, String)>>,
+    /// Group key to the newest instant (unix seconds) the source showed it a series.
+    #[serde(default)]
+    pub seen: BTreeMap<String, i64>,
+    /// The last sample of each counter series read, so a restart continues every series
+    /// where it stopped (nothing between the last save and the next read is lost).
+    #[serde(default)]
+    pub series: Vec<StoredSeries>,
+    /// Whether `series` is complete as of `fine_fed_until`.
+    #[serde(default)]
+    pub series_seeded: bool,
+}
+
+/// The last sample of one counter series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredSeries {
+    /// What the series counts: 0 bad, 1 total, 2 good.
+    pub role: u8,
+    /// `name{label="value",...}`.
+    pub series: String,
+    pub t_ms: i64,
+    pub value: f64,
 }
 
 /// A loaded SLO: its metadata and the buckets of each group.

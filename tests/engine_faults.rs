@@ -21,8 +21,11 @@ use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute, scenario};
 use support::fake_http::{FakeHttp, Mode, matrix_json};
 use support::prometheus::Prometheus;
 
-/// One ratio SLO against the fake server; 90% so a bucket with bad == total gives a finite,
-/// clearly non-default remaining budget (1 - 1 / 0.1 = -9).
+/// One SLO against the fake server; 90% so a bucket with bad == total gives a finite, clearly
+/// non-default remaining budget (1 - 1 / 0.1 = -9). Templated PromQL (`irate`, not a selector in
+/// disguise), whose buckets the source evaluates: the fake's one answer is then one known count
+/// (the fake's value is the bucket's). Counter SLIs read raw samples and boundary values, which one
+/// answer for every query cannot play; the faults are the same for them.
 const FAKE_SPEC: &str = r#"
 version: sloburn/v1
 service: fake
@@ -30,9 +33,9 @@ slos:
   - name: ratio
     objective: 90
     sli:
-      ratio:
-        errors: http_requests_total{code="500"}
-        total: http_requests_total
+      events:
+        error_query: sum(irate(http_requests_total{code="500"}[{{.window}}]))
+        total_query: sum(irate(http_requests_total[{{.window}}]))
 "#;
 
 fn write(path: &Path, text: &str) {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod budget;
+pub mod counter;
 pub mod duration;
 pub mod forecast;
 pub mod period;

@@ -12,9 +12,52 @@
 //! - `threshold`: time slices: total = slices in the step (`count_over_time(q[step:slice])`), bad =
 //!   slices where the condition does not hold.
 
+use promql_parser::parser::{self, Expr};
+
 use crate::core::PromDuration;
-use crate::spec::promql::render;
-use crate::spec::{CompareOp, Sli, Slo};
+use crate::spec::promql::{parse_selector, render};
+use crate::spec::{CompareOp, Selector, Sli, Slo};
+
+/// What a counter read stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Bad events (`ratio`'s errors).
+    Bad,
+    /// All events.
+    Total,
+    /// Good events (a latency histogram's bucket at the threshold); bad = total - good.
+    Good,
+}
+
+impl Role {
+    /// A stable code for the store.
+    pub fn code(self) -> u8 {
+        match self {
+            Role::Bad => 0,
+            Role::Total => 1,
+            Role::Good => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Role> {
+        match code {
+            0 => Some(Role::Bad),
+            1 => Some(Role::Total),
+            2 => Some(Role::Good),
+            _ => None,
+        }
+    }
+}
+
+/// One counter selector an SLO reads, and the role of its series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterRead {
+    pub role: Role,
+    /// The selector as PromQL.
+    pub selector: String,
+    /// Its metric name (every series it matches has it).
+    pub metric: String,
+}
 
 /// The two expressions of an SLO for one bucket width.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +74,9 @@ pub struct QueryPlan {
     /// The histogram's `le` label value for the threshold, once it has been looked up (exposition
     /// writes `0.3`, `0.30` or `3e-01` depending on the client library).
     pub le_value: Option<String>,
+    /// For an `events` SLI whose queries are `sum(rate(SELECTOR[{{.window}}]))`: the `errors` and
+    /// `total` selectors it stands for, read exactly as a `ratio` SLI.
+    disguised: Option<(Selector, Selector)>,
 }
 
 impl QueryPlan {
@@ -39,7 +85,71 @@ impl QueryPlan {
             sli: slo.sli.clone(),
             group_by: slo.group_by.clone(),
             le_value: None,
+            disguised: disguised_ratio(&slo.sli, &slo.group_by),
         }
+    }
+
+    /// For SLIs counted from counters (`ratio`, `latency`, and Sloth `events` that are
+    /// selectors in disguise): the selectors to read, each with its role. `None` for SLIs whose
+    /// buckets the source evaluates (other templated PromQL, time slices).
+    ///
+    /// ```
+    /// use sloburn::engine::plan::{QueryPlan, Role};
+    /// let report = sloburn::spec::load::load_bytes("x.yaml", br#"
+    /// version: prometheus/v1
+    /// service: api
+    /// slos:
+    ///   - name: availability
+    ///     objective: 99.9
+    ///     sli:
+    ///       events:
+    ///         error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+    ///         total_query: sum(rate(http_requests_total[{{.window}}]))
+    /// "#);
+    /// let reads = QueryPlan::new(&report.slos[0]).counter_reads().unwrap();
+    /// assert_eq!(reads[0].role, Role::Bad);
+    /// assert_eq!(reads[0].selector, r#"http_requests_total{code=~"5.."}"#);
+    /// ```
+    pub fn counter_reads(&self) -> Option<Vec<CounterRead>> {
+        let read = |role, s: &Selector, suffix: Option<&str>, le: Option<&str>| CounterRead {
+            role,
+            selector: s.promql(suffix, le),
+            metric: format!("{}{}", s.metric, suffix.unwrap_or("")),
+        };
+        if let Some((errors, total)) = &self.disguised {
+            return Some(vec![
+                read(Role::Bad, errors, None, None),
+                read(Role::Total, total, None, None),
+            ]);
+        }
+        match &self.sli {
+            Sli::Ratio { errors, total } => Some(vec![
+                read(Role::Bad, errors, None, None),
+                read(Role::Total, total, None, None),
+            ]),
+            Sli::Latency {
+                histogram,
+                threshold,
+            } => {
+                let le = self
+                    .le_value
+                    .clone()
+                    .unwrap_or_else(|| format_le(*threshold));
+                Some(vec![
+                    read(Role::Good, histogram, Some("_bucket"), Some(&le)),
+                    read(Role::Total, histogram, Some("_count"), None),
+                ])
+            }
+            _ => None,
+        }
+    }
+
+    /// The selector whose series say whether the SLO has data at all (its `total`), as PromQL.
+    pub fn total_selector(&self) -> Option<String> {
+        self.counter_reads()?
+            .into_iter()
+            .find(|r| r.role == Role::Total)
+            .map(|r| r.selector)
     }
 
     /// The expressions for buckets of `step`.
@@ -153,6 +263,82 @@ impl QueryPlan {
             format!(" by ({})", self.group_by.join(", "))
         }
     }
+}
+
+/// An `events` SLI whose error and total queries are each `sum(rate|increase(SELECTOR[{{.window}}]))`
+/// (optionally `... or vector(0)`, and `sum by (...)` when it groups by the SLO's own
+/// `group_by`) is a ratio of two counter selectors in disguise.
+fn disguised_ratio(sli: &Sli, group_by: &[String]) -> Option<(Selector, Selector)> {
+    let Sli::Events {
+        error_query,
+        total_query,
+    } = sli
+    else {
+        return None;
+    };
+    Some((
+        selector_of_rate_sum(error_query, group_by)?,
+        selector_of_rate_sum(total_query, group_by)?,
+    ))
+}
+
+/// The selector of `sum [by (group_by)] (rate|increase(SELECTOR[{{.window}}]))`.
+fn selector_of_rate_sum(template: &str, group_by: &[String]) -> Option<Selector> {
+    // An unusual window that cannot occur in a spec marks where the placeholder was.
+    let marker = PromDuration::from_secs(7919);
+    let expr = parser::parse(&render(template, marker)).ok()?;
+    let expr = strip_or_vector_zero(unparen(&expr));
+    let Expr::Aggregate(agg) = expr else {
+        return None;
+    };
+    if agg.op.to_string() != "sum" || agg.param.is_some() {
+        return None;
+    }
+    let mut by: Vec<String> = match &agg.modifier {
+        None => Vec::new(),
+        Some(parser::LabelModifier::Include(labels)) => labels.labels.clone(),
+        Some(parser::LabelModifier::Exclude(_)) => return None,
+    };
+    let mut want = group_by.to_vec();
+    by.sort();
+    want.sort();
+    if by != want {
+        return None;
+    }
+    let Expr::Call(call) = unparen(&agg.expr) else {
+        return None;
+    };
+    if !matches!(call.func.name, "rate" | "increase") || call.args.args.len() != 1 {
+        return None;
+    }
+    let Expr::MatrixSelector(ms) = unparen(&call.args.args[0]) else {
+        return None;
+    };
+    if ms.range.as_secs() != marker.as_secs() || ms.vs.offset.is_some() || ms.vs.at.is_some() {
+        return None;
+    }
+    parse_selector(&Expr::VectorSelector(ms.vs.clone()).to_string()).ok()
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        other => other,
+    }
+}
+
+/// `X or vector(0)` is X for counting events (no series means no events).
+fn strip_or_vector_zero(e: &Expr) -> &Expr {
+    if let Expr::Binary(b) = e
+        && b.op.to_string() == "or"
+        && let Expr::Call(c) = unparen(&b.rhs)
+        && c.func.name == "vector"
+        && c.args.args.len() == 1
+        && matches!(unparen(&c.args.args[0]), Expr::NumberLiteral(n) if n.val == 0.0)
+    {
+        return unparen(&b.lhs);
+    }
+    e
 }
 
 fn negate(op: CompareOp) -> CompareOp {

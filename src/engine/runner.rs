@@ -7,23 +7,25 @@
 //! last 3 days from minutes. SLOs are worked on concurrently within a limit; one SLO's failure
 //! never touches another's numbers: its last good values stay and it is marked stale.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::core::counter::SERIES_MEMORY_MS;
 use crate::core::{Counts, Period, PromDuration};
+use crate::engine::counters::{self, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
-use crate::engine::plan::QueryPlan;
+use crate::engine::plan::{QueryPlan, Role};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
 use crate::spec::Slo;
-use crate::store::{SloChanges, SloMeta, Store, StoredSlo};
+use crate::store::{SloChanges, SloMeta, Store, StoredSeries, StoredSlo};
 
 /// Gaps up to this many minutes are filled minute by minute; longer ones rebuild from coarse
 /// buckets first.
@@ -41,6 +43,9 @@ pub struct SourceStats {
 pub struct Group {
     pub labels: Pairs,
     pub history: History,
+    /// Unix seconds of the newest instant the source showed this group any series (for
+    /// counter SLIs, of its `total` selector); `None` until it has.
+    pub seen: Option<i64>,
 }
 
 /// Everything the engine keeps about one SLO.
@@ -62,6 +67,17 @@ pub struct SloState {
     pub last_error: Option<String>,
     /// Groups seen beyond `max_groups` in the last tick.
     pub groups_dropped: usize,
+    /// The last sample of each counter series read (counter SLIs only).
+    pub series: SeriesState,
+    /// Whether the source has answered for this SLO since the process started (or its history
+    /// was restored): before that, it has no data of its own.
+    pub answered: bool,
+    /// The reads that matched a series since the process started (for the log).
+    pub matched: BTreeSet<Role>,
+    /// What the log last said about this SLO's data being absent (said once, not every tick).
+    pub said_no_data: Option<String>,
+    /// Whether the log has said that the errors selector matches no series.
+    pub said_no_errors: bool,
 }
 
 impl SloState {
@@ -80,6 +96,11 @@ impl SloState {
             last_evaluation: 0.0,
             last_error: None,
             groups_dropped: 0,
+            series: SeriesState::default(),
+            answered: false,
+            matched: BTreeSet::new(),
+            said_no_data: None,
+            said_no_errors: false,
             slo,
         };
         if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
@@ -97,11 +118,30 @@ impl SloState {
                     Box::new(Group {
                         labels: labels.as_slice().into(),
                         history,
+                        seen: stored.meta.seen.get(key).copied(),
                     }),
                 );
             }
             state.fine_fed_until = stored.meta.fine_fed_until;
             state.coarse_fed_until = stored.meta.coarse_fed_until;
+            // The stored numbers are the source's earlier answers (shown stale until it answers).
+            state.answered = stored.meta.fine_fed_until.is_some();
+            state.series = SeriesState {
+                last: stored
+                    .meta
+                    .series
+                    .iter()
+                    .filter_map(|s| {
+                        let role = Role::from_code(s.role)?;
+                        let last = crate::core::counter::LastSample {
+                            t_ms: s.t_ms,
+                            value: s.value,
+                        };
+                        Some(((role, s.series.clone()), last))
+                    })
+                    .collect(),
+                seeded: stored.meta.series_seeded,
+            };
         }
         // An ungrouped SLO always has its one series, so it is exported (stale) even before the
         // source ever answered.
@@ -120,6 +160,76 @@ impl SloState {
         &mut g.history
     }
 
+    /// Why a group of this SLO has no data to show, or `None` when it has: before the source
+    /// first answered, while nothing matches, or when its series have been silent for longer
+    /// than the series memory. Zero traffic on series that exist is data (0 events).
+    pub fn no_data(&self, g: &Group) -> Option<Arc<str>> {
+        if !self.answered {
+            return Some("no answer from the source yet".into());
+        }
+        match g.seen {
+            None => Some(format!("no series matches {}", self.data_query()).into()),
+            Some(t)
+                if self
+                    .fine_fed_until
+                    .is_some_and(|fed| fed - t > SERIES_MEMORY_MS / 1000) =>
+            {
+                let when = chrono::DateTime::from_timestamp(t, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_else(|| t.to_string());
+                Some(format!("no series of {} since {when}", self.data_query()).into())
+            }
+            _ => None,
+        }
+    }
+
+    /// The selector or query whose series show that the SLO has data.
+    fn data_query(&self) -> String {
+        if let Some(total) = self.plan.total_selector() {
+            return total;
+        }
+        match &self.slo.sli {
+            crate::spec::Sli::Events { total_query, .. } => total_query.trim().to_string(),
+            crate::spec::Sli::Raw { error_ratio_query } => error_ratio_query.trim().to_string(),
+            crate::spec::Sli::Threshold { query, .. } => query.trim().to_string(),
+            other => other.kind().to_string(),
+        }
+    }
+
+    /// Logs, once per change, that the SLO has no data (and why) or has it again, and once that
+    /// its errors selector matches no series (errors then count as 0: often a typo).
+    fn report_presence(&mut self) {
+        if !self.answered {
+            return;
+        }
+        let missing: Vec<Arc<str>> = self
+            .groups
+            .values()
+            .filter_map(|g| self.no_data(g))
+            .collect();
+        let now = (!missing.is_empty() && missing.len() == self.groups.len())
+            .then(|| missing[0].to_string());
+        if now != self.said_no_data {
+            match &now {
+                Some(why) => tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell"),
+                None => tracing::info!(slo = %self.slo.id(), "the SLO has data again"),
+            }
+            self.said_no_data = now;
+        }
+        let errors = self
+            .plan
+            .counter_reads()
+            .and_then(|r| r.into_iter().find(|r| r.role == Role::Bad));
+        if let Some(errors) = errors
+            && !self.said_no_errors
+            && self.matched.contains(&Role::Total)
+            && !self.matched.contains(&Role::Bad)
+        {
+            tracing::warn!(slo = %self.slo.id(), selector = %errors.selector, "no series matches the errors selector (yet): errors count as 0 until one appears; check it for a typo");
+            self.said_no_errors = true;
+        }
+    }
+
     /// The stored form of this SLO's markers.
     pub fn meta(&self) -> SloMeta {
         SloMeta {
@@ -131,6 +241,23 @@ impl SloState {
                 .iter()
                 .map(|(k, g)| (k.clone(), g.labels.to_vec()))
                 .collect(),
+            seen: self
+                .groups
+                .iter()
+                .filter_map(|(k, g)| Some((k.clone(), g.seen?)))
+                .collect(),
+            series: self
+                .series
+                .last
+                .iter()
+                .map(|((role, series), last)| StoredSeries {
+                    role: role.code(),
+                    series: series.clone(),
+                    t_ms: last.t_ms,
+                    value: last.value,
+                })
+                .collect(),
+            series_seeded: self.series.seeded,
         }
     }
 }
@@ -166,7 +293,7 @@ pub struct Querier {
 }
 
 impl Querier {
-    async fn range(
+    pub(crate) async fn range(
         &self,
         expr: &str,
         start: i64,
@@ -183,7 +310,7 @@ impl Querier {
         result.map(|a| a.series)
     }
 
-    async fn instant(&self, expr: &str, at: i64) -> Result<Vec<Series>, SourceError> {
+    pub(crate) async fn instant(&self, expr: &str, at: i64) -> Result<Vec<Series>, SourceError> {
         let _permit = self.limit.acquire().await;
         let started = Instant::now();
         let result = self.client.query(expr, at).await;
@@ -247,6 +374,11 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         return Ok(false);
     }
     resolve_le(state, q, target).await?;
+    let reads = state.plan.counter_reads();
+    let good_reads = reads
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|r| r.role == Role::Good));
+    let group_by = state.slo.group_by.clone();
     let big_gap = state
         .fine_fed_until
         .is_none_or(|fed| target - fed > CATCHUP_MINUTES * FINE_SECS);
@@ -262,16 +394,29 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
             * res;
         let to = target.div_euclid(res) * res;
         if to > from {
-            let queries = state
-                .plan
-                .bucket_queries(PromDuration::from_secs(res as u64));
-            let (bad, total) = tokio::try_join!(
-                q.range(&queries.bad, from + res, to, res),
-                q.range(&queries.total, from + res, to, res),
-            )?;
-            for (key, points) in pair(state, bad, total)? {
+            let read = match &reads {
+                // Boundaries an hour apart at most (the series memory covers every pair then),
+                // gathered into the ring's wider buckets for long periods.
+                Some(reads) => {
+                    let width = res.min(3600);
+                    let counts =
+                        counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
+                    rebucket(counts, res, good_reads)
+                }
+                None => {
+                    let queries = state
+                        .plan
+                        .bucket_queries(PromDuration::from_secs(res as u64));
+                    let (bad, total) = tokio::try_join!(
+                        q.range(&queries.bad, from + res, to, res),
+                        q.range(&queries.total, from + res, to, res),
+                    )?;
+                    pair(&group_by, bad, total)?
+                }
+            };
+            for (key, g) in admit(state, read) {
                 let history = &mut group_of(state, &key).history;
-                for (t, c) in points {
+                for (t, c) in g.points {
                     history.push_coarse(t, c);
                 }
             }
@@ -279,18 +424,49 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         }
         fine_from = fine_from.max(target - FINE_SPAN_SECS);
     }
-    let queries = state
-        .plan
-        .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
-    let start = fine_from + FINE_SECS;
-    let (bad, total) = tokio::try_join!(
-        q.range(&queries.bad, start, target, FINE_SECS),
-        q.range(&queries.total, start, target, FINE_SECS),
-    )?;
-    for (key, points) in pair(state, bad, total)? {
-        let history = &mut group_of(state, &key).history;
-        for (t, c) in points {
-            history.push_minute(t, c);
+    let read = match &reads {
+        Some(reads) if big_gap => {
+            let counts =
+                counters::read_boundaries(q, reads, &group_by, fine_from, target, FINE_SECS)
+                    .await?;
+            // Each series' last sample, for the steady reads that follow.
+            let mut series = SeriesState::default();
+            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS)
+                .await?;
+            state.series = series;
+            rebucket(counts, FINE_SECS, good_reads)
+        }
+        Some(reads) => {
+            let counts = counters::read_raw(
+                q,
+                reads,
+                &group_by,
+                &mut state.series,
+                fine_from,
+                target,
+                FINE_SECS,
+            )
+            .await?;
+            rebucket(counts, FINE_SECS, good_reads)
+        }
+        None => {
+            let queries = state
+                .plan
+                .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
+            let start = fine_from + FINE_SECS;
+            let (bad, total) = tokio::try_join!(
+                q.range(&queries.bad, start, target, FINE_SECS),
+                q.range(&queries.total, start, target, FINE_SECS),
+            )?;
+            pair(&group_by, bad, total)?
+        }
+    };
+    for (key, g) in admit(state, read) {
+        state.matched.extend(g.matched.iter().copied());
+        let group = group_of(state, &key);
+        group.seen = group.seen.max(g.seen);
+        for (t, c) in g.points {
+            group.history.push_minute(t, c);
         }
     }
     for g in state.groups.values_mut() {
@@ -298,7 +474,48 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
     }
     state.fine_fed_until = Some(target);
     state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |c| c.max(target)));
+    state.answered = true;
     Ok(true)
+}
+
+/// What one read gave for one group: its labels, counts per bucket end, and the newest instant
+/// at which the source showed it any series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupRead {
+    pub labels: Vec<(String, String)>,
+    pub points: BTreeMap<i64, Counts>,
+    pub seen: Option<i64>,
+    /// Which of the SLO's reads (or bad/total queries) matched a series of this group.
+    pub matched: BTreeSet<Role>,
+}
+
+/// Counter reads gathered into buckets of `width` seconds, as bad and total events.
+fn rebucket(counts: counters::RoleCounts, width: i64, good_reads: bool) -> BTreeMap<String, GroupRead> {
+    counts
+        .into_iter()
+        .map(|(key, g)| {
+            let mut points: BTreeMap<i64, Counts> = BTreeMap::new();
+            let mut events: BTreeMap<i64, counters::RoleEvents> = BTreeMap::new();
+            for (end, e) in g.buckets {
+                let b = events.entry(crate::core::counter::bucket_end(end * 1000, width)).or_default();
+                b.bad += e.bad;
+                b.total += e.total;
+                b.good += e.good;
+            }
+            for (end, e) in events {
+                points.insert(end, e.counts(good_reads));
+            }
+            (
+                key,
+                GroupRead {
+                    labels: g.labels,
+                    points,
+                    seen: g.seen,
+                    matched: g.matched,
+                },
+            )
+        })
+        .collect()
 }
 
 /// For latency SLIs, finds how the histogram writes the threshold's `le` (e.g. `0.3` or `0.30`).
@@ -374,6 +591,7 @@ fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
             Box::new(Group {
                 labels: Pairs::default(),
                 history,
+                seen: None,
             }),
         );
     }
@@ -383,40 +601,38 @@ fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
     }
 }
 
-/// Joins the bad and total answers into counts per group and time, in time order per group.
-/// Series beyond `max_groups` are dropped (and counted).
+/// Joins the bad and total answers of bucket queries into counts per group and bucket end.
 fn pair(
-    state: &mut SloState,
+    group_by: &[String],
     bad: Vec<Series>,
     total: Vec<Series>,
-) -> Result<BTreeMap<String, BTreeMap<i64, Counts>>, TickError> {
-    let grouped = !state.slo.group_by.is_empty();
-    if !grouped && (bad.len() > 1 || total.len() > 1) {
+) -> Result<BTreeMap<String, GroupRead>, TickError> {
+    if group_by.is_empty() && (bad.len() > 1 || total.len() > 1) {
         return Err(TickError::TooManySeries(bad.len().max(total.len())));
     }
-    let mut out: BTreeMap<String, BTreeMap<i64, Counts>> = BTreeMap::new();
-    let mut dropped = std::collections::BTreeSet::new();
+    let mut out: BTreeMap<String, GroupRead> = BTreeMap::new();
     for (is_bad, series) in [(true, bad), (false, total)] {
         for s in series {
-            let (key, labels) = group_key(&state.slo.group_by, |l| {
-                s.labels.get(l).cloned().unwrap_or_default()
+            let (key, labels) =
+                group_key(group_by, |l| s.labels.get(l).cloned().unwrap_or_default());
+            let g = out.entry(key).or_insert_with(|| GroupRead {
+                labels,
+                ..Default::default()
             });
-            if !state.groups.contains_key(&key) {
-                if state.groups.len() >= state.slo.max_groups as usize {
-                    dropped.insert(key);
-                    continue;
-                }
-                group_of(state, &key).labels = labels.into();
-            }
-            let points = out.entry(key).or_default();
-            for (t, v) in s.points {
+            g.matched.insert(if is_bad { Role::Bad } else { Role::Total });
+            for (t_ms, v) in s.points {
+                let t = t_ms.div_euclid(1000);
                 if v.is_infinite() {
                     return Err(TickError::InvalidSample(format!("{v} at {t}")));
+                }
+                if !is_bad {
+                    // A point, even NaN (no traffic for a raw ratio), shows the series exists.
+                    g.seen = g.seen.max(Some(t));
                 }
                 if v.is_nan() {
                     continue; // no data in that bucket (e.g. 0/0 with no traffic)
                 }
-                let c = points.entry(t).or_default();
+                let c = g.points.entry(t).or_default();
                 if is_bad {
                     c.bad += v.max(0.0);
                 } else {
@@ -425,8 +641,26 @@ fn pair(
             }
         }
     }
-    state.groups_dropped = dropped.len();
     Ok(out)
+}
+
+/// The groups of a read the SLO may track: known ones, and new ones up to `max_groups`
+/// (created with their labels); the rest are counted in `groups_dropped`.
+fn admit(state: &mut SloState, read: BTreeMap<String, GroupRead>) -> Vec<(String, GroupRead)> {
+    let mut dropped = 0;
+    let mut out = Vec::with_capacity(read.len());
+    for (key, g) in read {
+        if !state.groups.contains_key(&key) {
+            if state.groups.len() >= state.slo.max_groups as usize {
+                dropped += 1;
+                continue;
+            }
+            group_of(state, &key).labels = g.labels.clone().into();
+        }
+        out.push((key, g));
+    }
+    state.groups_dropped = dropped;
+    out
 }
 
 /// The engine: SLO states, the source and the store.
@@ -538,6 +772,7 @@ impl Engine {
                         }
                     }
                 }
+                state.report_presence();
                 if state.groups_dropped > 0 {
                     tracing::warn!(slo = %state.slo.id(), cap = state.slo.max_groups, dropped = state.groups_dropped, "group_by cap reached: series of further groups are ignored (raise max_groups to track them)");
                 }
@@ -622,6 +857,8 @@ impl Engine {
                 if group.labels.is_empty() {
                     group.labels = labels.into();
                 }
+                // The scraper keeps a group's minute only when its series were scraped.
+                group.seen = group.seen.max(Some(minute_end));
                 group.history.push_minute(minute_end, counts);
             }
             for g in state.groups.values_mut() {
@@ -632,7 +869,9 @@ impl Engine {
             state.fresh = scraper.fresh(&id);
             if state.fresh {
                 state.last_evaluation = now;
+                state.answered = true;
             }
+            state.report_presence();
         }
     }
 

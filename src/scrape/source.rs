@@ -3,10 +3,11 @@
 //!
 //! Selector SLIs only (`ratio`, `latency`, `threshold` over a selector or one aggregation of a
 //! selector): templated PromQL (`events`, `raw`) needs a Prometheus. Counters are followed per
-//! series: an increase is the difference to the previous scrape, and a drop (a target restart,
-//! a counter reset) counts the new value as the increase, as Prometheus's `increase` does. A
-//! series seen for the first time only sets the starting point. Events are attributed to the
-//! minute of the scrape that saw them.
+//! series by the same rule as the Prometheus source ([`crate::core::counter`]): an increase is
+//! the difference to the previous scrape, and a drop (a target restart, a counter reset) counts
+//! the new value as the increase, as Prometheus's `increase` does. A series seen for the first
+//! time only sets the starting point. Events are attributed to the minute of the scrape that saw
+//! them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -17,6 +18,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::core::Counts;
+use crate::core::counter::{LastSample, follow};
 use crate::engine::snapshot::{Histogram, TargetHealth};
 use crate::scrape::exposition::{self, Limits, Sample};
 use crate::spec::promql::parse_selector;
@@ -224,8 +226,8 @@ type Pending = BTreeMap<(String, String), (Vec<(String, String)>, BTreeMap<i64, 
 
 #[derive(Default)]
 struct State {
-    /// Last value of each counter series: (SLO id, role, series key).
-    last: HashMap<(String, u8, String), f64>,
+    /// Last sample of each counter series: (SLO id, role, series key).
+    last: HashMap<(String, u8, String), Option<LastSample>>,
     pending: Pending,
     /// The last slice counted per SLO (threshold SLIs).
     slices: HashMap<String, i64>,
@@ -466,15 +468,9 @@ impl Scraper {
                             .collect();
                         labels.sort();
                         let series = format!("{}|{}|{}", target.url, s.name, labels.join(","));
-                        let inc = match state.last.insert((slo.id.clone(), role, series), s.value) {
-                            None => 0.0,
-                            Some(prev) if s.value >= prev => s.value - prev,
-                            // A reset: the target restarted and counts from zero again.
-                            Some(_) => s.value,
-                        };
-                        if !inc.is_finite() {
-                            continue;
-                        }
+                        // Scrapes carry no timestamps: the sample is as of this round.
+                        let last = state.last.entry((slo.id.clone(), role, series)).or_default();
+                        let inc = follow(last, (now * 1000.0) as i64, s.value).unwrap_or(0.0);
                         let (key, glabels) = group(s, &target.labels);
                         let e = per_group.entry(key).or_insert((glabels, Counts::default()));
                         if role == 0 {

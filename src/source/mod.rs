@@ -5,7 +5,7 @@ pub mod prometheus;
 
 use std::collections::BTreeMap;
 
-/// One series of a range query: its labels and `(unix seconds, value)` points in time order.
+/// One series of an answer: its labels and `(unix milliseconds, value)` points in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub labels: BTreeMap<String, String>,

@@ -320,7 +320,7 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
                         labels: s.metric,
                         points: pairs
                             .into_iter()
-                            .map(|(t, v)| (t.round() as i64, v.0))
+                            .map(|(t, v)| (unix_ms(t), v.0))
                             .collect(),
                     }
                 })
@@ -331,13 +331,19 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
                 .map_err(|e| SourceError::BadResponse(format!("scalar: {e}")))?;
             Ok(vec![Series {
                 labels: BTreeMap::new(),
-                points: vec![(t.round() as i64, v.0)],
+                points: vec![(unix_ms(t), v.0)],
             }])
         }
         other => Err(SourceError::BadResponse(format!(
             "unexpected result type {other:?}"
         ))),
     }
+}
+
+/// The API writes instants as seconds with up to millisecond precision: kept exactly, since a
+/// raw sample's bucket depends on it (119.6 s and 120.4 s fall in different minutes).
+fn unix_ms(t: f64) -> i64 {
+    (t * 1000.0).round() as i64
 }
 
 /// Sample values are strings in the API: numbers, `NaN`, `+Inf`, `-Inf`.

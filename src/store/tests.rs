@@ -22,6 +22,14 @@ fn saves_loads_prunes_and_removes() {
         fine_fed_until: h.fed_until(),
         coarse_fed_until: h.coarse_fed_until(),
         groups: BTreeMap::from([(String::new(), Vec::new())]),
+        seen: BTreeMap::from([(String::new(), 1_700_009_040)]),
+        series: vec![StoredSeries {
+            role: 1,
+            series: r#"x_total{code="200"}"#.into(),
+            t_ms: 1_700_009_033_250,
+            value: 12345.0,
+        }],
+        series_seeded: true,
     };
     let dirty = h.take_dirty();
     store

@@ -42,39 +42,43 @@ fn target_is_the_newest_complete_minute_behind_the_lag() {
 #[test]
 fn pairing_sums_by_group_and_caps_groups() {
     let mut state = SloState::new(slo("    group_by: [route]\n    max_groups: 2\n"), None);
-    let bad = vec![series(&[("route", "/a")], &[(60, 1.0)])];
+    let bad = vec![series(&[("route", "/a")], &[(60_000, 1.0)])];
     let total = vec![
-        series(&[("route", "/a")], &[(60, 10.0), (120, f64::NAN)]),
-        series(&[("route", "/b")], &[(60, 5.0)]),
-        series(&[("route", "/c")], &[(60, 5.0)]),
+        series(&[("route", "/a")], &[(60_000, 10.0), (120_000, f64::NAN)]),
+        series(&[("route", "/b")], &[(60_000, 5.0)]),
+        series(&[("route", "/c")], &[(60_000, 5.0)]),
     ];
-    let out = pair(&mut state, bad, total).unwrap();
+    let read = pair(&state.slo.group_by.clone(), bad, total).unwrap();
+    let a = &read["route=/a"];
     assert_eq!(
-        out["route=/a"][&60],
+        a.points[&60],
         Counts {
             bad: 1.0,
             total: 10.0
         }
     );
-    assert!(!out["route=/a"].contains_key(&120));
+    assert!(!a.points.contains_key(&120));
+    // A NaN point still shows the series exists.
+    assert_eq!(a.seen, Some(120));
+    let admitted = admit(&mut state, read);
+    assert_eq!(admitted.len(), 2);
     assert_eq!(state.groups.len(), 2);
     assert_eq!(state.groups_dropped, 1);
 }
 
 #[test]
 fn several_series_for_an_ungrouped_slo_is_an_error() {
-    let mut state = SloState::new(slo(""), None);
     let two = vec![
-        series(&[("a", "1")], &[(60, 1.0)]),
-        series(&[("a", "2")], &[(60, 1.0)]),
+        series(&[("a", "1")], &[(60_000, 1.0)]),
+        series(&[("a", "2")], &[(60_000, 1.0)]),
     ];
     assert!(matches!(
-        pair(&mut state, vec![], two),
+        pair(&[], vec![], two),
         Err(TickError::TooManySeries(2))
     ));
-    let inf = vec![series(&[], &[(60, f64::INFINITY)])];
+    let inf = vec![series(&[], &[(60_000, f64::INFINITY)])];
     assert!(matches!(
-        pair(&mut state, vec![], inf),
+        pair(&[], vec![], inf),
         Err(TickError::InvalidSample(_))
     ));
 }

@@ -5,7 +5,7 @@ fn parses_a_matrix() {
     let body = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"route":"/a"},"values":[[1700000060,"1.5"],[1700000120,"NaN"]]}]}}"#;
     let s = parse_body(200, body).unwrap();
     assert_eq!(s[0].labels["route"], "/a");
-    assert_eq!(s[0].points[0], (1_700_000_060, 1.5));
+    assert_eq!(s[0].points[0], (1_700_000_060_000, 1.5));
     assert!(s[0].points[1].1.is_nan());
 }
 

@@ -1,0 +1,38 @@
+use super::*;
+
+#[test]
+fn runs_split_where_flagged_buckets_are_far_apart() {
+    let ends: BTreeSet<i64> = [3600, 7200, 10800, 100_000, 100_060].into_iter().collect();
+    assert_eq!(
+        runs(&ends),
+        vec![vec![3600, 7200, 10800], vec![100_000, 100_060]]
+    );
+}
+
+#[test]
+fn the_anomaly_query_is_valid_promql() {
+    let q = anomalies(r#"http_requests_total{job="a"}"#, 60);
+    promql_parser::parser::parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    let exact = exact_selector(
+        "x_total",
+        &[("code".to_string(), "5\"00".to_string())].into_iter().collect(),
+    );
+    assert_eq!(exact, r#"x_total{code="5\"00"}"#);
+    promql_parser::parser::parse(&exact).unwrap();
+}
+
+#[test]
+fn good_reads_leave_bad_as_total_minus_good() {
+    let e = RoleEvents {
+        bad: 0.0,
+        total: 10.0,
+        good: 7.0,
+    };
+    assert_eq!(e.counts(true), Counts { bad: 3.0, total: 10.0 });
+    let e = RoleEvents {
+        bad: 2.0,
+        total: 10.0,
+        good: 0.0,
+    };
+    assert_eq!(e.counts(false), Counts { bad: 2.0, total: 10.0 });
+}
