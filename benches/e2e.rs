@@ -416,9 +416,14 @@ pub struct Request {
     pub started: Instant,
     pub ended: Instant,
     pub range: bool,
+    /// The engine's idle probe (`vector(1)`), not a read of an SLO.
+    pub probe: bool,
     pub samples: u64,
     /// Points asked for by a range query ((end - start) / step + 1).
     pub points: i64,
+    /// Seconds of samples read: a range query's span, or an instant query's range selector
+    /// (`sel[120s]`, the engine's raw reads).
+    pub span_secs: i64,
     pub end: i64,
     pub prom_cpu_start: f64,
     pub prom_cpu_end: f64,
@@ -511,13 +516,23 @@ impl Proxy {
                                 }
                                 _ => (0, num("time").unwrap_or(0.0) as i64),
                             };
+                            let query = form_value(&form, "query")
+                                .map(percent_decode)
+                                .unwrap_or_default();
+                            let probe = query == "vector(1)";
+                            let span_secs = match (num("start"), num("end"), num("step")) {
+                                (Some(s), Some(e), Some(st)) if range => (e - s + st) as i64,
+                                _ => range_selector_secs(&query),
+                            };
                             if counted {
                                 log.lock().unwrap().push(Request {
                                     started,
                                     ended: Instant::now(),
                                     range,
+                                    probe,
                                     samples,
                                     points,
+                                    span_secs,
                                     end,
                                     prom_cpu_start,
                                     prom_cpu_end: cpu_secs(prom_pid),
@@ -552,10 +567,9 @@ impl Proxy {
         self.log.lock().unwrap()[from..].to_vec()
     }
 
-    /// Waits until at least one range query after index `from` arrived and then none for
-    /// `quiet` (instant queries, e.g. the engine's idle probes at short intervals, do not end
-    /// or start a burst); returns every request since `from`. `None` after `timeout` without
-    /// a range query.
+    /// Waits until at least one read of an SLO after index `from` arrived and then none for
+    /// `quiet` (the engine's idle probes at short intervals do not end or start a burst);
+    /// returns every request since `from`. `None` after `timeout` without a read.
     pub async fn next_burst(
         &self,
         from: usize,
@@ -565,7 +579,7 @@ impl Proxy {
         let deadline = Instant::now() + timeout;
         loop {
             let reqs = self.since(from);
-            let last = reqs.iter().filter(|r| r.range).map(|r| r.ended).max();
+            let last = reqs.iter().filter(|r| !r.probe).map(|r| r.ended).max();
             if let Some(last) = last
                 && last.elapsed() >= quiet
             {
@@ -577,6 +591,37 @@ impl Proxy {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A form value decoded (`+` is a space, `%XX` a byte).
+fn percent_decode(v: &str) -> String {
+    let bytes = v.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&v[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The range of an instant query's range selector in seconds (`x{a="b"}[120s]` -> 120), or 0.
+fn range_selector_secs(query: &str) -> i64 {
+    query
+        .strip_suffix("s]")
+        .and_then(|q| q.rsplit_once('['))
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -920,10 +965,10 @@ pub fn run(opts: &Opts) -> Report {
                     .and_then(|m| metric_value(&m, "sloburn_evaluation_duration_seconds"))
             });
             let cpu = cpu_secs(pid);
-            let ranges: Vec<&Request> = burst.iter().filter(|r| r.range).collect();
-            let minutes = ranges.iter().map(|r| r.points).max().unwrap_or(0);
-            // The tick's own requests: its range queries (idle probes between ticks at short
-            // intervals are left out of the tick's time and CPU window).
+            let ranges: Vec<&Request> = burst.iter().filter(|r| !r.probe).collect();
+            let minutes = ranges.iter().map(|r| r.span_secs).max().unwrap_or(0) / MINUTE;
+            // The tick's own requests: its reads (idle probes between ticks at short intervals
+            // are left out of the tick's time and CPU window).
             let first = ranges.iter().min_by_key(|r| r.started).unwrap();
             let last = ranges.iter().max_by_key(|r| r.ended).unwrap();
             let tick = Tick {

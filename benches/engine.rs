@@ -11,7 +11,7 @@ use sloburn::engine::snapshot::Snapshot;
 use sloburn::exporter::{Exporter, Format, SnapshotCell};
 use sloburn::spec::Slo;
 use sloburn::spec::load::load_bytes;
-use sloburn::store::{SloChanges, SloMeta, Store};
+use sloburn::store::{SloChanges, SloMeta, Store, StoredSeries};
 
 const START: i64 = 1_790_000_040;
 
@@ -138,6 +138,21 @@ fn bench(c: &mut Criterion) {
                                 fine_fed_until: h.fed_until(),
                                 coarse_fed_until: h.coarse_fed_until(),
                                 groups: Default::default(),
+                                // A ratio SLO's followed series: errors, and both codes for
+                                // the total.
+                                series: [(0, "500"), (1, "200"), (1, "500")]
+                                    .into_iter()
+                                    .map(|(role, code)| StoredSeries {
+                                        role,
+                                        series: format!(
+                                            "http_requests_total{{code=\"{code}\",job=\"bench\"}}"
+                                        ),
+                                        t_ms: minute * 1000 - 13_250,
+                                        value: 123_456_789.0,
+                                    })
+                                    .collect(),
+                                series_seeded: true,
+                                ..Default::default()
                             },
                         )
                     })

@@ -211,7 +211,9 @@ impl SloState {
             .then(|| missing[0].to_string());
         if now != self.said_no_data {
             match &now {
-                Some(why) => tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell"),
+                Some(why) => {
+                    tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell")
+                }
                 None => tracing::info!(slo = %self.slo.id(), "the SLO has data again"),
             }
             self.said_no_data = now;
@@ -431,8 +433,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
                     .await?;
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
-            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS)
-                .await?;
+            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS).await?;
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
         }
@@ -490,14 +491,20 @@ pub struct GroupRead {
 }
 
 /// Counter reads gathered into buckets of `width` seconds, as bad and total events.
-fn rebucket(counts: counters::RoleCounts, width: i64, good_reads: bool) -> BTreeMap<String, GroupRead> {
+fn rebucket(
+    counts: counters::RoleCounts,
+    width: i64,
+    good_reads: bool,
+) -> BTreeMap<String, GroupRead> {
     counts
         .into_iter()
         .map(|(key, g)| {
             let mut points: BTreeMap<i64, Counts> = BTreeMap::new();
             let mut events: BTreeMap<i64, counters::RoleEvents> = BTreeMap::new();
             for (end, e) in g.buckets {
-                let b = events.entry(crate::core::counter::bucket_end(end * 1000, width)).or_default();
+                let b = events
+                    .entry(crate::core::counter::bucket_end(end * 1000, width))
+                    .or_default();
                 b.bad += e.bad;
                 b.total += e.total;
                 b.good += e.good;
@@ -619,7 +626,8 @@ fn pair(
                 labels,
                 ..Default::default()
             });
-            g.matched.insert(if is_bad { Role::Bad } else { Role::Total });
+            g.matched
+                .insert(if is_bad { Role::Bad } else { Role::Total });
             for (t_ms, v) in s.points {
                 let t = t_ms.div_euclid(1000);
                 if v.is_infinite() {

@@ -318,10 +318,7 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
                     };
                     Series {
                         labels: s.metric,
-                        points: pairs
-                            .into_iter()
-                            .map(|(t, v)| (unix_ms(t), v.0))
-                            .collect(),
+                        points: pairs.into_iter().map(|(t, v)| (unix_ms(t), v.0)).collect(),
                     }
                 })
                 .collect())
