@@ -10,6 +10,7 @@
 //! - [`backfill`]: synthetic history whose true counts are known, written as OpenMetrics and
 //!   turned into TSDB blocks by `promtool`; ready-made 30-day scenarios.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
+//! - [`target`]: a live scrape target whose error share the test drives.
 //!
 //! Typical use in a tokio test:
 //!
@@ -33,3 +34,4 @@ pub mod backfill;
 pub mod fake_http;
 pub mod process;
 pub mod prometheus;
+pub mod target;
