@@ -118,12 +118,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         Output::Table => write_table(&mut out, &snapshot)?,
     }
-    let all_fresh = snapshot.slos.iter().all(|s| s.fresh) && report.is_ok();
-    Ok(if all_fresh {
+    Ok(if all_known(&snapshot) && report.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Whether every series was read fresh and has data. No data fails the run as stale data does:
+/// a CI check must not pass on a mistyped selector.
+fn all_known(snapshot: &Snapshot) -> bool {
+    snapshot.slos.iter().all(|s| s.fresh && s.data_present)
 }
 
 fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()> {
@@ -138,10 +143,26 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
             name.push_str(&format!("{{{}}}", g.join(",")));
         }
+        let (Some(remaining), Some(period_ratio)) =
+            (s.error_budget_remaining, s.period_error_ratio)
+        else {
+            let reason = s.no_data_reason.as_deref().unwrap_or("unknown reason");
+            writeln!(
+                out,
+                "{:<44} {:>7}% no data ({reason}){}",
+                name,
+                s.objective * 100.0,
+                if s.fresh { "" } else { "  (stale)" }
+            )?;
+            continue;
+        };
         let burns: Vec<String> = s
             .windows
             .iter()
-            .map(|w| format!("{}:{:.2}", w.window, w.burn_rate))
+            .map(|w| match w.burn_rate {
+                Some(b) => format!("{}:{b:.2}", w.window),
+                None => format!("{}:-", w.window),
+            })
             .collect();
         let alerts: Vec<String> = s
             .alerts
@@ -154,8 +175,8 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             "{:<44} {:>7}% {:>9.1}% {:>9.4}%  {:<40} {}{}",
             name,
             s.objective * 100.0,
-            s.error_budget_remaining * 100.0,
-            (1.0 - s.period_error_ratio) * 100.0,
+            remaining * 100.0,
+            (1.0 - period_ratio) * 100.0,
             burns.join(" "),
             if alerts.is_empty() {
                 "-".to_string()
@@ -171,6 +192,15 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
                 out,
                 "service {} is FROZEN (budget below its freeze policy)",
                 svc.service
+            )?;
+        }
+        if !svc.no_data.is_empty() {
+            let which: Vec<&str> = svc.no_data.iter().map(|n| n.slo.as_str()).collect();
+            writeln!(
+                out,
+                "service {}: cannot tell whether to freeze, no data for {}",
+                svc.service,
+                which.join(", ")
             )?;
         }
     }

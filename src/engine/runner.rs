@@ -41,6 +41,8 @@ pub struct SourceStats {
 pub struct Group {
     pub labels: Pairs,
     pub history: History,
+    /// Why this series has no data (`None` while it has): see `Freshness::no_data`.
+    pub no_data: Option<Arc<str>>,
 }
 
 /// Everything the engine keeps about one SLO.
@@ -97,6 +99,7 @@ impl SloState {
                     Box::new(Group {
                         labels: labels.as_slice().into(),
                         history,
+                        no_data: None,
                     }),
                 );
             }
@@ -374,6 +377,7 @@ fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
             Box::new(Group {
                 labels: Pairs::default(),
                 history,
+                no_data: None,
             }),
         );
     }
@@ -746,6 +750,7 @@ impl Engine {
                     Freshness {
                         fresh: s.fresh,
                         last_evaluation: s.last_evaluation,
+                        no_data: g.no_data.clone(),
                     },
                 ));
             }

@@ -63,7 +63,8 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
         period: "30d".into(),
         objective: 0.999,
         period_seconds: 2_592_000.0,
-        error_budget_remaining: remaining,
+        data_present: true,
+        error_budget_remaining: Some(remaining),
         fresh: true,
         ..SloSnapshot::default()
     }
@@ -83,6 +84,7 @@ fn fixture() -> Snapshot {
                 frozen: false,
                 reasons: vec![],
                 fresh: true,
+                no_data: vec![],
             },
             ServiceSnapshot {
                 service: "my service".into(),
@@ -93,6 +95,7 @@ fn fixture() -> Snapshot {
                     freeze_below: 0.0,
                 }],
                 fresh: true,
+                no_data: vec![],
             },
         ],
         ..Snapshot::default()
