@@ -386,3 +386,142 @@ async fn routes_serve_the_pages() {
         .unwrap()
         .unwrap();
 }
+
+const NO_SERIES: &str = "no series matches pay_total{job=\"pay\"}";
+
+/// `s` as the engine gives a series whose selectors match nothing: counts but no judgement.
+fn without_data(mut s: SloSnapshot) -> SloSnapshot {
+    s.data_present = false;
+    s.no_data_reason = Some(NO_SERIES.into());
+    for w in &mut s.windows {
+        (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
+    }
+    for a in &mut s.alerts {
+        a.active = false;
+    }
+    s.period_error_ratio = None;
+    s.error_budget_remaining = None;
+    s.exhaustion_seconds = None;
+    s
+}
+
+/// The crafted snapshot plus `checkout/charge`, which has no data.
+fn snapshot_without_data() -> Snapshot {
+    let mut snap = snapshot();
+    snap.slos
+        .insert(2, without_data(slo("checkout", "charge", None, 1.0)));
+    snap.services[0].no_data = vec![crate::engine::snapshot::NoDataReason {
+        slo: "charge".into(),
+        reason: NO_SERIES.into(),
+    }];
+    snap
+}
+
+#[test]
+fn a_row_without_data_says_so_and_why() {
+    let html = render(&snapshot_without_data());
+    let at = html
+        .find("<tr data-slo=\"charge\"")
+        .expect("a row for charge");
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    // No budget meter and no number where the budget, the SLI or a burn rate would be.
+    assert!(!row.contains("role=\"meter\""), "{row}");
+    assert_eq!(
+        count(row, "%"),
+        1,
+        "only the objective is a percentage: {row}"
+    );
+    // The only rates are the alert thresholds.
+    assert_eq!(count(row, "×"), 2, "{row}");
+    assert!(row.contains("<td class=\"num\">no data</td>"), "{row}");
+    assert!(
+        row.contains("<span class=\"pct nodata\">no data</span>"),
+        "{row}"
+    );
+    assert!(
+        row.contains("<li>5m: no data</li><li>1h: no data</li>"),
+        "{row}"
+    );
+    // Its alerts cannot fire, which is no "ok".
+    assert!(!row.contains(">ok<"), "{row}");
+    assert!(
+        row.contains("page: <span class=\"state nodata\">cannot fire (no data)</span>"),
+        "{row}"
+    );
+    // The data column says no data and why (escaped), not "fresh".
+    assert!(
+        row.contains("<span class=\"nodata\">NO DATA</span>"),
+        "{row}"
+    );
+    assert!(
+        row.contains("no series matches pay_total{job=&quot;pay&quot;}"),
+        "{row}"
+    );
+    assert!(!row.contains(">fresh<"), "{row}");
+    // The service's line counts it and says the gate cannot tell.
+    assert!(
+        html.contains(
+            "<p class=\"meta\">Deploys: <strong class=\"nodata\">cannot tell (no data)</strong>. \
+             Data: <strong class=\"stale\">stale</strong>, \
+             <strong class=\"nodata\">no data for 1 of 3 series</strong>.</p>"
+        ),
+        "{html}"
+    );
+    // The other rows are untouched.
+    assert!(html.contains(">80.0%</span>"));
+    // Without any series lacking data, the line is as before.
+    assert!(render(&snapshot()).contains(
+        "<p class=\"meta\">Deploys: allowed. Data: <strong class=\"stale\">stale</strong>.</p>"
+    ));
+}
+
+#[test]
+fn a_frozen_service_stays_frozen_with_a_series_without_data() {
+    let mut snap = snapshot_without_data();
+    snap.services[0].frozen = true;
+    let html = render(&snap);
+    assert!(
+        html.contains("Deploys: <strong class=\"spent\">frozen</strong>."),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_slo_page_without_data_shows_no_number() {
+    let snap = snapshot_without_data();
+    // Old buckets in the history still chart; the titles say there is no data now.
+    let groups = [history(&[])];
+    let html = render_slo(&snap, "checkout", "charge", Some(&groups)).unwrap();
+    assert!(!html.contains("role=\"meter\""), "{html}");
+    assert!(
+        html.contains("<dt>SLI over the period</dt><dd>no data</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<dt>Budget spent in</dt><dd>unknown: no data</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><th scope=\"row\">5m</th><td class=\"num\">no data</td><td class=\"num\">no data</td>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Error budget burn-down over the period, charge: no data now (no series matches \
+             pay_total{job=&quot;pay&quot;}), from 100% at the period start"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Burn rate per hour, charge: no data now (no series matches \
+             pay_total{job=&quot;pay&quot;}); page threshold"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("left now"), "{html}");
+    assert!(!html.contains("in the latest hour"), "{html}");
+    assert!(!html.contains(">ok<"), "{html}");
+}
