@@ -206,3 +206,92 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sloburn::engine::snapshot::{NoDataReason, ServiceSnapshot, SloSnapshot, WindowSnapshot};
+
+    use super::*;
+
+    fn series(name: &str, remaining: Option<f64>) -> SloSnapshot {
+        SloSnapshot {
+            service: "shop".into(),
+            slo: name.into(),
+            objective: 0.999,
+            windows: vec![WindowSnapshot {
+                window: "1h".into(),
+                seconds: 3600.0,
+                error_ratio: remaining.map(|_| 0.0005),
+                burn_rate: remaining.map(|_| 0.5),
+                bad: 0.0,
+                total: 0.0,
+            }],
+            data_present: remaining.is_some(),
+            no_data_reason: remaining
+                .is_none()
+                .then(|| "no series matches pay_total".into()),
+            period_error_ratio: remaining.map(|r| 0.001 * (1.0 - r)),
+            error_budget_remaining: remaining,
+            fresh: true,
+            ..SloSnapshot::default()
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            evaluated_at: Some(1_700_000_000.0),
+            slos: vec![series("checkout", Some(0.8)), series("charge", None)],
+            services: vec![ServiceSnapshot {
+                service: "shop".into(),
+                fresh: true,
+                no_data: vec![NoDataReason {
+                    slo: "charge".into(),
+                    reason: "no series matches pay_total".into(),
+                }],
+                ..ServiceSnapshot::default()
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn table(snapshot: &Snapshot) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, snapshot).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_series_without_data_prints_no_data_and_why() {
+        let text = table(&snapshot());
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no line for {name}:\n{text}"))
+                .to_string()
+        };
+        let charge = line("shop/charge");
+        assert!(
+            charge.ends_with("99.9% no data (no series matches pay_total)"),
+            "{charge}"
+        );
+        let checkout = line("shop/checkout");
+        assert!(
+            checkout.contains("80.0%") && checkout.contains("1h:0.50"),
+            "{checkout}"
+        );
+        assert!(
+            text.contains("service shop: cannot tell whether to freeze, no data for charge"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_data_fails_the_run_as_stale_data_does() {
+        let mut snap = snapshot();
+        assert!(!all_known(&snap));
+        snap.slos.truncate(1);
+        assert!(all_known(&snap));
+        snap.slos[0].fresh = false;
+        assert!(!all_known(&snap));
+    }
+}
