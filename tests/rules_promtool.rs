@@ -924,6 +924,61 @@ fn engine_mode_alerts_on_sloburns_gauges() {
 }
 
 #[test]
+fn engine_mode_no_data_opens_a_ticket_after_ten_minutes_and_clears_with_data() {
+    // `typo` matches no series from 2m to 21m (slo_data_present 0), then has data again; `avail`
+    // has data throughout. Both are fresh and exported, so only SLONoData can speak for `typo`.
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n  - name: typo\n    objective: 99\n    sli:\n      ratio:\n        errors: 'http_request_total{code=\"500\"}'\n        total: http_request_total\n";
+    let g = generate(spec, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let gauge = |name: &str, slo: &str, values: &str| {
+        series(
+            &format!("{name}{{{job},service=\"shop\",slo=\"{slo}\"}}"),
+            values,
+        )
+    };
+    let input = [
+        gauge("slo_data_present", "avail", "1+0x40"),
+        gauge("slo_data_fresh", "avail", "1+0x40"),
+        gauge("slo_data_present", "typo", "1+0x1 0+0x19 1+0x19"),
+        gauge("slo_data_fresh", "typo", "1+0x40"),
+        series(&format!("up{{{job}}}"), "1+0x40"),
+        series(
+            &format!("sloburn_config_last_reload_success{{{job}}}"),
+            "1+0x40",
+        ),
+    ];
+    let no_data = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "typo"),
+            ("severity", "ticket"),
+        ],
+        &[(
+            "summary",
+            "shop/typo: sloburn has no data for this SLO (a selector matches no series, or the \
+             source never answered), so its burn alerts cannot fire; sloburn's status page and \
+             log say why",
+        )],
+    );
+    let alerts = [
+        // Pending from 2m: fires at 12m (for 10m), never for `avail`.
+        alert_test("11m", "SLONoData", &[]),
+        alert_test("12m", "SLONoData", std::slice::from_ref(&no_data)),
+        alert_test("21m", "SLONoData", &[no_data]),
+        // Data again from 22m: resolved.
+        alert_test("22m", "SLONoData", &[]),
+        alert_test("40m", "SLONoData", &[]),
+        // Neither series is stale nor missing.
+        alert_test("20m", "SLODataStale", &[]),
+        alert_test("20m", "SLODataMissing", &[]),
+    ];
+    let tests = test_group("no data", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
+}
+
+#[test]
 fn engine_mode_sloburn_absent_is_down() {
     // No `up` series for sloburn's job at all (never scraped): SloburnDown fires after its 5m
     // `for` through `absent(...)`, carrying only `job` (from the matcher) and `severity`.
