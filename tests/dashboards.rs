@@ -647,17 +647,6 @@ fn the_data_and_forecast_expressions_tell_no_data_apart() {
         sample("", "typo", -1),
     );
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("test.yaml");
-    std::fs::write(&path, &file).unwrap();
-    let out = Command::new(process::require_binary("promtool"))
-        .args(["test", "rules"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool:\n{}{}\n--- test file ---\n{file}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, output) = process::promtool_test_rules(dir.path(), &file);
+    assert!(ok, "promtool:\n{output}\n--- test file ---\n{file}");
 }

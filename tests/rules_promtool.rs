@@ -37,7 +37,7 @@
 mod process;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use tempfile::TempDir;
@@ -93,31 +93,13 @@ impl Generated {
         }
         file.push_str("tests:\n");
         file.push_str(tests);
-        let (ok, output) = run_promtool(self.dir.path(), &file);
+        let (ok, output) = process::promtool_test_rules(self.dir.path(), &file);
         assert!(
             ok,
             "promtool test rules failed:\n{output}\n--- test file ---\n{file}\n--- rules ---\n{}",
             self.text()
         );
     }
-}
-
-/// Runs `promtool test rules` on `test_file` written into `dir`: (success, stdout + stderr).
-fn run_promtool(dir: &Path, test_file: &str) -> (bool, String) {
-    let promtool = process::require_binary("promtool");
-    let path = dir.join("test.yaml");
-    std::fs::write(&path, test_file).expect("write promtool test file");
-    let out = Command::new(promtool)
-        .args(["test", "rules"])
-        .arg(&path)
-        .output()
-        .expect("run promtool");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), output)
 }
 
 /// A YAML double-quoted scalar.

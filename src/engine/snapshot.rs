@@ -121,6 +121,44 @@ pub struct NoDataReason {
     pub reason: String,
 }
 
+/// Series and services without data, as the engine gives them, for the consumers' tests.
+#[cfg(test)]
+impl SloSnapshot {
+    /// This series with no data: no ratio, burn rate, budget or forecast, no alert active, and
+    /// no events counted.
+    pub(crate) fn without_data(mut self, reason: &str) -> Self {
+        self.data_present = false;
+        self.no_data_reason = Some(reason.into());
+        for w in &mut self.windows {
+            (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
+        }
+        for a in &mut self.alerts {
+            a.active = false;
+        }
+        self.period_error_ratio = None;
+        self.error_budget_remaining = None;
+        self.exhaustion_seconds = None;
+        (self.period_good_events, self.period_total_events) = (0.0, 0.0);
+        self
+    }
+}
+
+#[cfg(test)]
+impl ServiceSnapshot {
+    /// A fresh service, not frozen, whose series `slo` has no data.
+    pub(crate) fn with_no_data(service: &str, slo: &str, reason: &str) -> Self {
+        Self {
+            service: service.into(),
+            fresh: true,
+            no_data: vec![NoDataReason {
+                slo: slo.into(),
+                reason: reason.into(),
+            }],
+            ..Self::default()
+        }
+    }
+}
+
 /// The engine's own health.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EngineStats {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::engine::snapshot::{
-    AlertSnapshot, EngineStats, FreezeReason, Histogram, NoDataReason, ServiceSnapshot,
-    SloSnapshot, Snapshot, WindowSnapshot,
+    AlertSnapshot, EngineStats, FreezeReason, Histogram, ServiceSnapshot, SloSnapshot, Snapshot,
+    WindowSnapshot,
 };
 
 fn window(window: &str, seconds: f64, error_ratio: f64, burn_rate: f64) -> WindowSnapshot {
@@ -65,6 +65,8 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
     }
 }
 
+const NO_SERIES: &str = "no series matches payments_total{job=\"pay\"}";
+
 /// Three SLOs: `checkout/availability` grouped by route, `search/latency` with a spent budget,
 /// `payments/charge` without data.
 fn fixture() -> Snapshot {
@@ -84,15 +86,7 @@ fn fixture() -> Snapshot {
     spent.exhaustion_seconds = Some(0.0);
     spent.freeze_below = 0.1;
     // Its selector matches nothing: events counted (none), nothing judged.
-    let mut unknown = slo("payments", "charge");
-    unknown.data_present = false;
-    unknown.no_data_reason = Some("no series matches payments_total{job=\"pay\"}".into());
-    for w in &mut unknown.windows {
-        (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
-    }
-    unknown.period_error_ratio = None;
-    unknown.error_budget_remaining = None;
-    (unknown.period_good_events, unknown.period_total_events) = (0.0, 0.0);
+    let unknown = slo("payments", "charge").without_data(NO_SERIES);
     let mut engine = EngineStats {
         version: "0.1.0".into(),
         evaluation_duration_seconds: 0.25,
@@ -116,16 +110,7 @@ fn fixture() -> Snapshot {
                 fresh: true,
                 no_data: vec![],
             },
-            ServiceSnapshot {
-                service: "payments".into(),
-                frozen: false,
-                reasons: vec![],
-                fresh: true,
-                no_data: vec![NoDataReason {
-                    slo: "charge".into(),
-                    reason: "no series matches payments_total{job=\"pay\"}".into(),
-                }],
-            },
+            ServiceSnapshot::with_no_data("payments", "charge", NO_SERIES),
             ServiceSnapshot {
                 service: "search".into(),
                 frozen: true,

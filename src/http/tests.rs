@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::*;
 use crate::engine::snapshot::{
-    FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
+    FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
 };
 
 /// A server on an OS-chosen port; every test stops the servers it starts.
@@ -72,18 +72,17 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
     }
 }
 
-/// A series whose selectors match nothing.
+/// A series whose selectors match nothing (its window had numbers before).
 fn without_data(mut s: SloSnapshot) -> SloSnapshot {
-    s.data_present = false;
-    s.no_data_reason = Some(NO_SERIES.into());
-    s.error_budget_remaining = None;
-    s.period_error_ratio = None;
     s.windows = vec![WindowSnapshot {
         window: "5m".into(),
         seconds: 300.0,
-        ..WindowSnapshot::default()
+        error_ratio: Some(0.1),
+        burn_rate: Some(100.0),
+        bad: 1.0,
+        total: 10.0,
     }];
-    s
+    s.without_data(NO_SERIES)
 }
 
 const NO_SERIES: &str = "no series matches payments_total{job=\"pay\"}";
@@ -116,16 +115,7 @@ fn fixture() -> Snapshot {
                 fresh: true,
                 no_data: vec![],
             },
-            ServiceSnapshot {
-                service: "payments".into(),
-                frozen: false,
-                reasons: vec![],
-                fresh: true,
-                no_data: vec![NoDataReason {
-                    slo: "charge{route=/eu}".into(),
-                    reason: NO_SERIES.into(),
-                }],
-            },
+            ServiceSnapshot::with_no_data("payments", "charge{route=/eu}", NO_SERIES),
         ],
         ..Snapshot::default()
     }

@@ -389,27 +389,13 @@ async fn routes_serve_the_pages() {
 
 const NO_SERIES: &str = "no series matches pay_total{job=\"pay\"}";
 
-/// `s` as the engine gives a series whose selectors match nothing: counts but no judgement.
-fn without_data(mut s: SloSnapshot) -> SloSnapshot {
-    s.data_present = false;
-    s.no_data_reason = Some(NO_SERIES.into());
-    for w in &mut s.windows {
-        (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
-    }
-    for a in &mut s.alerts {
-        a.active = false;
-    }
-    s.period_error_ratio = None;
-    s.error_budget_remaining = None;
-    s.exhaustion_seconds = None;
-    s
-}
-
 /// The crafted snapshot plus `checkout/charge`, which has no data.
 fn snapshot_without_data() -> Snapshot {
     let mut snap = snapshot();
-    snap.slos
-        .insert(2, without_data(slo("checkout", "charge", None, 1.0)));
+    snap.slos.insert(
+        2,
+        slo("checkout", "charge", None, 1.0).without_data(NO_SERIES),
+    );
     snap.services[0].no_data = vec![crate::engine::snapshot::NoDataReason {
         slo: "charge".into(),
         reason: NO_SERIES.into(),
@@ -433,30 +419,20 @@ fn a_row_without_data_says_so_and_why() {
     );
     // The only rates are the alert thresholds.
     assert_eq!(count(row, "×"), 2, "{row}");
-    assert!(row.contains("<td class=\"num\">no data</td>"), "{row}");
-    assert!(
-        row.contains("<span class=\"pct nodata\">no data</span>"),
-        "{row}"
-    );
-    assert!(
-        row.contains("<li>5m: no data</li><li>1h: no data</li>"),
-        "{row}"
-    );
-    // Its alerts cannot fire, which is no "ok".
+    for want in [
+        // SLI, budget and burn rates.
+        "<td class=\"num\">no data</td>",
+        "<span class=\"pct nodata\">no data</span>",
+        "<li>5m: no data</li><li>1h: no data</li>",
+        // Its alerts cannot fire, which is no "ok".
+        "page: <span class=\"state nodata\">cannot fire (no data)</span>",
+        // The data column says no data and why (escaped).
+        "<span class=\"nodata\">NO DATA</span>",
+        "no series matches pay_total{job=&quot;pay&quot;}",
+    ] {
+        assert!(row.contains(want), "{want} not in {row}");
+    }
     assert!(!row.contains(">ok<"), "{row}");
-    assert!(
-        row.contains("page: <span class=\"state nodata\">cannot fire (no data)</span>"),
-        "{row}"
-    );
-    // The data column says no data and why (escaped), not "fresh".
-    assert!(
-        row.contains("<span class=\"nodata\">NO DATA</span>"),
-        "{row}"
-    );
-    assert!(
-        row.contains("no series matches pay_total{job=&quot;pay&quot;}"),
-        "{row}"
-    );
     assert!(!row.contains(">fresh<"), "{row}");
     // The service's line counts it and says the gate cannot tell.
     assert!(
