@@ -92,7 +92,7 @@ pub fn evaluate_series(
     let objective = slo.objective;
     let table = &slo.alerting.windows;
     let data_present = freshness.no_data.is_none();
-    // Only computed with data: a ratio of no events would read as 0, i.e. as good news.
+    // Withheld without data: a ratio over no events reads 0, i.e. as good news.
     let with_data = |v: f64| data_present.then_some(v);
     let windows: Vec<WindowSnapshot> = names
         .windows
