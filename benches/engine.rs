@@ -78,6 +78,7 @@ fn tick(slos: &[(Slo, SloNames)], hs: &mut [History], minute_end: i64) -> Snapsh
             Freshness {
                 fresh: true,
                 last_evaluation: 0.0,
+                no_data: None,
             },
         ));
     }

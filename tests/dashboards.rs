@@ -581,3 +581,72 @@ async fn every_metric_and_label_the_dashboards_read_is_on_a_live_sloburn() {
         );
     }
 }
+
+/// The overview table's "Data" and "Budget spent in" expressions, evaluated by promtool over
+/// three SLOs: `ok` (fresh, data, burning), `stale` (source failing) and `typo` (no data). The
+/// value mappings read 1 as fresh, 0 as STALE, 2 as NO DATA, and -1 in the forecast as no data.
+#[test]
+fn the_data_and_forecast_expressions_tell_no_data_apart() {
+    let d = load("sloburn-overview.json");
+    let re = variable_regex();
+    let values = sample_values(&d);
+    let query = |panel: &str, ref_id: &str| {
+        let p = panels(&d)
+            .into_iter()
+            .find(|p| text(p, "title") == panel)
+            .unwrap_or_else(|| panic!("no panel {panel:?}"));
+        let t = p["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| text(t, "refId") == ref_id)
+            .unwrap_or_else(|| panic!("no query {ref_id} in {panel:?}"));
+        interpolate(&re, text(t, "expr"), &values).unwrap()
+    };
+    let data = query("SLOs, worst budget first", "E");
+    assert_eq!(data, query("Data freshness", "A"), "one meaning of Data");
+    let forecast = query("SLOs, worst budget first", "G");
+
+    let labels = |slo: &str| {
+        format!("{{service=\"sample-service-1\",team=\"sample-team-1\",slo=\"{slo}\"}}")
+    };
+    let mut input = String::new();
+    for (slo, fresh, present, exhaustion) in [
+        ("ok", 1, 1, Some(3600)),
+        ("stale", 0, 1, None),
+        ("typo", 1, 0, None),
+    ] {
+        for (name, value) in [
+            ("slo_data_fresh", Some(fresh)),
+            ("slo_data_present", Some(present)),
+            ("slo_error_budget_exhaustion_seconds", exhaustion),
+        ] {
+            if let Some(v) = value {
+                let _ = write!(
+                    input,
+                    "      - series: '{name}{}'\n        values: '{v}x5'\n",
+                    labels(slo)
+                );
+            }
+        }
+    }
+    let sample = |name: &str, slo: &str, value: i32| {
+        format!(
+            "          - labels: '{name}{}'\n            value: {value}\n",
+            labels(slo)
+        )
+    };
+    let file = format!(
+        "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}\
+         \x20   promql_expr_test:\n      - expr: '{data}'\n        eval_time: 5m\n        exp_samples:\n{}{}{}\
+         \x20     - expr: '{forecast}'\n        eval_time: 5m\n        exp_samples:\n{}{}",
+        sample("", "ok", 1),
+        sample("", "stale", 0),
+        sample("", "typo", 2),
+        sample("slo_error_budget_exhaustion_seconds", "ok", 3600),
+        sample("", "typo", -1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, output) = process::promtool_test_rules(dir.path(), &file);
+    assert!(ok, "promtool:\n{output}\n--- test file ---\n{file}");
+}

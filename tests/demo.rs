@@ -73,10 +73,20 @@ async fn demo_pages_during_the_incident_and_keeps_its_history() {
         "slo_error_budget_remaining_ratio",
         "slo_burn_rate",
         "slo_data_fresh",
+        "slo_data_present",
         "slo_feature_freeze",
         "sloburn_scrape_target_up",
     ] {
         assert!(text.contains(name), "{name} missing");
+    }
+    // The shop serves every metric the demo's SLOs read: each series has data.
+    let present: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("slo_data_present{"))
+        .collect();
+    assert!(!present.is_empty());
+    for line in present {
+        assert!(line.ends_with(" 1") || line.ends_with(" 1.0"), "{line}");
     }
     let before = value(&text, TOTAL).expect("period total events");
     assert!(

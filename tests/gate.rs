@@ -1,5 +1,6 @@
 //! `sloburn gate` in a pipeline: frozen, not frozen, stale and unreachable give 1, 0, 2 and 2;
-//! `--fail-open` turns "cannot tell" into 0; the API's answer matches `slo_feature_freeze`.
+//! an SLO without data gives 2 (unless another SLO freezes the service: 1); `--fail-open`
+//! turns "cannot tell" into 0; the API's answer matches `slo_feature_freeze`.
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -89,6 +90,8 @@ fn frozen_stale_and_unreachable() {
     );
     assert!((json["reasons"][0]["remaining"].as_f64().unwrap() - remaining).abs() < 1e-9);
     assert_eq!(json["reasons"][0]["freeze_below"], 0.1);
+    // An SLO with data is not listed as without.
+    assert_eq!(json["no_data"], serde_json::json!([]));
 
     // The source starts failing: stale, so the gate cannot tell.
     fake.set_mode(Mode::Status(500));
@@ -130,4 +133,61 @@ fn not_frozen_and_unreachable() {
     let (code, out) = gate(&closed, "checkout", &[]);
     assert_eq!(code, 2, "{out}");
     assert_eq!(gate(&closed, "checkout", &["--fail-open"]).0, 0);
+}
+
+/// A stand-in for sloburn's `/api/v1/gate`, evaluated just now.
+fn gate_answer(frozen: bool, no_data: &str) -> String {
+    let reasons = if frozen {
+        r#"[{"slo":"latency","remaining":-0.25,"freeze_below":0.0}]"#
+    } else {
+        "[]"
+    };
+    format!(
+        r#"{{"service":"payments","frozen":{frozen},"reasons":{reasons},"no_data":{no_data},"evaluated_at":{},"fresh":true}}"#,
+        engine::now_unix()
+    )
+}
+
+const CHARGE_WITHOUT_DATA: &str =
+    r#"[{"slo":"charge{route=/eu}","reason":"no series matches payments_total{job=\"pay\"}"}]"#;
+
+#[test]
+fn an_slo_without_data_means_cannot_tell() {
+    let fake = FakeHttp::start(Mode::Json(gate_answer(false, CHARGE_WITHOUT_DATA)));
+    let (code, out) = gate(&fake.url, "payments", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "payments: cannot tell: charge{route=/eu} has no data (no series matches payments_total{job=\"pay\"})"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("failing closed"), "{out}");
+    let (code, out) = gate(&fake.url, "payments", &["--fail-open"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("has no data") && out.contains("--fail-open"),
+        "{out}"
+    );
+
+    // A freeze decided by SLOs with data stays a freeze (failing open must not undo it), and
+    // the SLO without data is named too.
+    fake.set_mode(Mode::Json(gate_answer(true, CHARGE_WITHOUT_DATA)));
+    for extra in [&[][..], &["--fail-open"]] {
+        let (code, out) = gate(&fake.url, "payments", extra);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("FROZEN: latency has -25.0% of its budget left")
+                && out.contains("charge{route=/eu} has no data"),
+            "{out}"
+        );
+    }
+
+    // With data everywhere (and from a sloburn that predates the field), deploys may go on.
+    fake.set_mode(Mode::Json(gate_answer(false, "[]")));
+    assert_eq!(gate(&fake.url, "payments", &[]).0, 0);
+    let old = gate_answer(false, "[]").replace(r#""no_data":[],"#, "");
+    fake.set_mode(Mode::Json(old));
+    let (code, out) = gate(&fake.url, "payments", &[]);
+    assert_eq!(code, 0, "{out}");
 }

@@ -152,8 +152,8 @@ fn rule_counts_per_slo() {
     // One ratio SLO with the default table: 2 slice rules, objective and period, 4 per window
     // (bad and total events, error ratio, burn rate; 7 windows), 5 period rules (bad, total,
     // good, error ratio, remaining), a threshold and an alert per row (4 rows), the exhausted
-    // alert: 2 + 2 + 28 + 5 + 8 + 1 = 46 in ruler mode; 2 tiers + stale + missing + freeze +
-    // sloburn down + reload failing = 7 in engine mode.
+    // alert: 2 + 2 + 28 + 5 + 8 + 1 = 46 in ruler mode; 2 tiers + stale + no data + missing +
+    // freeze + sloburn down + reload failing = 8 in engine mode.
     let count = |mode: &str| {
         let out = sloburn(&["generate", "slo-specs/availability.yaml", "--mode", mode]);
         let text = String::from_utf8(out.stdout).unwrap();
@@ -164,7 +164,7 @@ fn rule_counts_per_slo() {
             .count()
     };
     assert_eq!(count("ruler"), 46);
-    assert_eq!(count("engine"), 7);
+    assert_eq!(count("engine"), 8);
 }
 
 #[test]
@@ -188,6 +188,16 @@ fn alertmanager_example_routes_page_ticket_and_freeze() {
         ),
         (
             &["severity=ticket", "service=checkout", "slo=availability"][..],
+            "tickets",
+        ),
+        // An SLO without data: its burn alerts cannot fire, someone must look.
+        (
+            &[
+                "alertname=SLONoData",
+                "severity=ticket",
+                "service=checkout",
+                "slo=availability",
+            ][..],
             "tickets",
         ),
         (

@@ -37,7 +37,7 @@
 mod process;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use tempfile::TempDir;
@@ -93,31 +93,13 @@ impl Generated {
         }
         file.push_str("tests:\n");
         file.push_str(tests);
-        let (ok, output) = run_promtool(self.dir.path(), &file);
+        let (ok, output) = process::promtool_test_rules(self.dir.path(), &file);
         assert!(
             ok,
             "promtool test rules failed:\n{output}\n--- test file ---\n{file}\n--- rules ---\n{}",
             self.text()
         );
     }
-}
-
-/// Runs `promtool test rules` on `test_file` written into `dir`: (success, stdout + stderr).
-fn run_promtool(dir: &Path, test_file: &str) -> (bool, String) {
-    let promtool = process::require_binary("promtool");
-    let path = dir.join("test.yaml");
-    std::fs::write(&path, test_file).expect("write promtool test file");
-    let out = Command::new(promtool)
-        .args(["test", "rules"])
-        .arg(&path)
-        .output()
-        .expect("run promtool");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), output)
 }
 
 /// A YAML double-quoted scalar.
@@ -920,6 +902,61 @@ fn engine_mode_alerts_on_sloburns_gauges() {
         alert_test("8m", "SloburnReloadFailing", &[reload]),
     ];
     let tests = test_group("engine gauges", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
+}
+
+#[test]
+fn engine_mode_no_data_opens_a_ticket_after_ten_minutes_and_clears_with_data() {
+    // `typo` matches no series from 2m to 21m (slo_data_present 0), then has data again; `avail`
+    // has data throughout. Both are fresh and exported, so only SLONoData can speak for `typo`.
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n  - name: typo\n    objective: 99\n    sli:\n      ratio:\n        errors: 'http_request_total{code=\"500\"}'\n        total: http_request_total\n";
+    let g = generate(spec, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let gauge = |name: &str, slo: &str, values: &str| {
+        series(
+            &format!("{name}{{{job},service=\"shop\",slo=\"{slo}\"}}"),
+            values,
+        )
+    };
+    let input = [
+        gauge("slo_data_present", "avail", "1+0x40"),
+        gauge("slo_data_fresh", "avail", "1+0x40"),
+        gauge("slo_data_present", "typo", "1+0x1 0+0x19 1+0x19"),
+        gauge("slo_data_fresh", "typo", "1+0x40"),
+        series(&format!("up{{{job}}}"), "1+0x40"),
+        series(
+            &format!("sloburn_config_last_reload_success{{{job}}}"),
+            "1+0x40",
+        ),
+    ];
+    let no_data = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "typo"),
+            ("severity", "ticket"),
+        ],
+        &[(
+            "summary",
+            "shop/typo: sloburn has no data for this SLO (a selector matches no series, or the \
+             source never answered), so its burn alerts cannot fire; sloburn's status page and \
+             log say why",
+        )],
+    );
+    let alerts = [
+        // Pending from 2m: fires at 12m (for 10m), never for `avail`.
+        alert_test("11m", "SLONoData", &[]),
+        alert_test("12m", "SLONoData", std::slice::from_ref(&no_data)),
+        alert_test("21m", "SLONoData", &[no_data]),
+        // Data again from 22m: resolved.
+        alert_test("22m", "SLONoData", &[]),
+        alert_test("40m", "SLONoData", &[]),
+        // Neither series is stale nor missing.
+        alert_test("20m", "SLODataStale", &[]),
+        alert_test("20m", "SLODataMissing", &[]),
+    ];
+    let tests = test_group("no data", &input, &alerts, &[]);
     g.promtool("1m", &["sloburn-engine"], &tests);
 }
 

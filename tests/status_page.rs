@@ -321,6 +321,10 @@ fn the_demo_status_page_in_chromium() {
         let slo = s["slo"].as_str().unwrap();
         let group = group_text(s);
         let row = row(&dom, slo, &group);
+        // The demo's shop serves every metric its SLOs read: no series may lack data (the page
+        // without data is checked by the page's unit tests).
+        assert_eq!(s["data_present"], true, "{slo} {group}: {s}");
+        assert!(!row.contains("NO DATA"), "{row}");
         let want = format!(
             "{:.1}%",
             s["error_budget_remaining"].as_f64().unwrap() * 100.0

@@ -118,12 +118,17 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
         Output::Table => write_table(&mut out, &snapshot)?,
     }
-    let all_fresh = snapshot.slos.iter().all(|s| s.fresh) && report.is_ok();
-    Ok(if all_fresh {
+    Ok(if all_known(&snapshot) && report.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Whether every series was read fresh and has data. No data fails the run as stale data does:
+/// a CI check must not pass on a mistyped selector.
+fn all_known(snapshot: &Snapshot) -> bool {
+    snapshot.slos.iter().all(|s| s.fresh && s.data_present)
 }
 
 fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()> {
@@ -138,10 +143,26 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
             name.push_str(&format!("{{{}}}", g.join(",")));
         }
+        let (Some(remaining), Some(period_ratio)) =
+            (s.error_budget_remaining, s.period_error_ratio)
+        else {
+            let reason = s.no_data_reason.as_deref().unwrap_or("unknown reason");
+            writeln!(
+                out,
+                "{:<44} {:>7}% no data ({reason}){}",
+                name,
+                s.objective * 100.0,
+                if s.fresh { "" } else { "  (stale)" }
+            )?;
+            continue;
+        };
         let burns: Vec<String> = s
             .windows
             .iter()
-            .map(|w| format!("{}:{:.2}", w.window, w.burn_rate))
+            .map(|w| match w.burn_rate {
+                Some(b) => format!("{}:{b:.2}", w.window),
+                None => format!("{}:-", w.window),
+            })
             .collect();
         let alerts: Vec<String> = s
             .alerts
@@ -154,8 +175,8 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             "{:<44} {:>7}% {:>9.1}% {:>9.4}%  {:<40} {}{}",
             name,
             s.objective * 100.0,
-            s.error_budget_remaining * 100.0,
-            (1.0 - s.period_error_ratio) * 100.0,
+            remaining * 100.0,
+            (1.0 - period_ratio) * 100.0,
             burns.join(" "),
             if alerts.is_empty() {
                 "-".to_string()
@@ -173,6 +194,104 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
                 svc.service
             )?;
         }
+        if !svc.no_data.is_empty() {
+            let which: Vec<&str> = svc.no_data.iter().map(|n| n.slo.as_str()).collect();
+            writeln!(
+                out,
+                "service {}: cannot tell whether to freeze, no data for {}",
+                svc.service,
+                which.join(", ")
+            )?;
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sloburn::engine::snapshot::{NoDataReason, ServiceSnapshot, SloSnapshot, WindowSnapshot};
+
+    use super::*;
+
+    fn series(name: &str, remaining: Option<f64>) -> SloSnapshot {
+        SloSnapshot {
+            service: "shop".into(),
+            slo: name.into(),
+            objective: 0.999,
+            windows: vec![WindowSnapshot {
+                window: "1h".into(),
+                seconds: 3600.0,
+                error_ratio: remaining.map(|_| 0.0005),
+                burn_rate: remaining.map(|_| 0.5),
+                bad: 0.0,
+                total: 0.0,
+            }],
+            data_present: remaining.is_some(),
+            no_data_reason: remaining
+                .is_none()
+                .then(|| "no series matches pay_total".into()),
+            period_error_ratio: remaining.map(|r| 0.001 * (1.0 - r)),
+            error_budget_remaining: remaining,
+            fresh: true,
+            ..SloSnapshot::default()
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            evaluated_at: Some(1_700_000_000.0),
+            slos: vec![series("checkout", Some(0.8)), series("charge", None)],
+            services: vec![ServiceSnapshot {
+                service: "shop".into(),
+                fresh: true,
+                no_data: vec![NoDataReason {
+                    slo: "charge".into(),
+                    reason: "no series matches pay_total".into(),
+                }],
+                ..ServiceSnapshot::default()
+            }],
+            ..Snapshot::default()
+        }
+    }
+
+    fn table(snapshot: &Snapshot) -> String {
+        let mut out = Vec::new();
+        write_table(&mut out, snapshot).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_series_without_data_prints_no_data_and_why() {
+        let text = table(&snapshot());
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no line for {name}:\n{text}"))
+                .to_string()
+        };
+        let charge = line("shop/charge");
+        assert!(
+            charge.ends_with("99.9% no data (no series matches pay_total)"),
+            "{charge}"
+        );
+        let checkout = line("shop/checkout");
+        assert!(
+            checkout.contains("80.0%") && checkout.contains("1h:0.50"),
+            "{checkout}"
+        );
+        assert!(
+            text.contains("service shop: cannot tell whether to freeze, no data for charge"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_data_fails_the_run_as_stale_data_does() {
+        let mut snap = snapshot();
+        assert!(!all_known(&snap));
+        snap.slos.truncate(1);
+        assert!(all_known(&snap));
+        snap.slos[0].fresh = false;
+        assert!(!all_known(&snap));
+    }
 }

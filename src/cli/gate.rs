@@ -2,7 +2,9 @@
 //!
 //! Exit 0: deploys may go on. Exit 1: the service is frozen (an SLO's budget is below its
 //! `policy.freeze_below`, or spent). Exit 2: cannot tell (sloburn unreachable, an error, the
-//! service unknown, or its data stale): closed by default, `--fail-open` turns it into 0.
+//! service unknown, its data stale, or an SLO of it without data): closed by default,
+//! `--fail-open` turns it into 0. A freeze decided by SLOs with data stays a freeze even while
+//! another SLO has none: "cannot tell" could be failed open, a known freeze must not be.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +40,9 @@ struct Answer {
     reasons: Vec<Reason>,
     evaluated_at: Option<f64>,
     fresh: bool,
+    /// Absent from sloburn versions before it knew "no data": then nothing is listed.
+    #[serde(default)]
+    no_data: Vec<NoData>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +50,12 @@ struct Reason {
     slo: String,
     remaining: f64,
     freeze_below: f64,
+}
+
+#[derive(Deserialize)]
+struct NoData {
+    slo: String,
+    reason: String,
 }
 
 enum Verdict {
@@ -121,8 +132,13 @@ async fn ask(args: &GateArgs) -> Verdict {
         };
         return Verdict::Unknown(format!("{}: cannot tell: {why}", answer.service));
     }
+    let no_data: Vec<String> = answer
+        .no_data
+        .iter()
+        .map(|n| format!("{} has no data ({})", n.slo, n.reason))
+        .collect();
     if answer.frozen {
-        let reasons: Vec<String> = answer
+        let mut reasons: Vec<String> = answer
             .reasons
             .iter()
             .map(|r| {
@@ -134,10 +150,18 @@ async fn ask(args: &GateArgs) -> Verdict {
                 )
             })
             .collect();
+        reasons.extend(no_data);
         return Verdict::Frozen(format!(
             "{}: FROZEN: {}",
             answer.service,
             reasons.join("; ")
+        ));
+    }
+    if !no_data.is_empty() {
+        return Verdict::Unknown(format!(
+            "{}: cannot tell: {}",
+            answer.service,
+            no_data.join("; ")
         ));
     }
     Verdict::Go(format!("{}: deploys may go on", answer.service))

@@ -32,7 +32,7 @@ pub enum Command {
     /// Evaluate SLOs once against Prometheus, without state, and print the numbers.
     Eval(eval::EvalArgs),
     /// May a deploy go on? Exit 0 when it may, 1 when the service is frozen, 2 when sloburn
-    /// cannot tell (unreachable, stale data); `--fail-open` turns 2 into 0.
+    /// cannot tell (unreachable, stale data, an SLO without data); `--fail-open` turns 2 into 0.
     Gate(gate::GateArgs),
     /// Everything running locally with no Prometheus: a synthetic shop, the engine scraping it,
     /// the status page and /metrics.

@@ -10,7 +10,7 @@ use crate::core::{
 };
 use crate::engine::history::History;
 use crate::engine::snapshot::{
-    AlertSnapshot, FreezeReason, Pairs, ServiceSnapshot, SloSnapshot, WindowSnapshot,
+    AlertSnapshot, FreezeReason, NoDataReason, Pairs, ServiceSnapshot, SloSnapshot, WindowSnapshot,
 };
 use crate::spec::Slo;
 
@@ -65,17 +65,23 @@ impl SloNames {
 }
 
 /// What the loop knows about a series besides its history.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Freshness {
     /// Whether the newest data could be read.
     pub fresh: bool,
     /// Unix seconds of the last evaluation that read new data.
     pub last_evaluation: f64,
+    /// `None` while the series has data; `Some(reason)` while it has none, with a short sentence
+    /// saying why (`no series matches http_requests_total{job="x"}`, `no answer from the source
+    /// yet`).
+    pub no_data: Option<Arc<str>>,
 }
 
 /// The numbers of one SLO series.
 ///
 /// `names` must be `SloNames::new(slo)`; they are passed in so a tick does not build them.
+/// Without data (`freshness.no_data`), every ratio, burn rate, the budget and the forecast are
+/// `None` and no alert is active; the event counts are still the history's.
 pub fn evaluate_series(
     slo: &Slo,
     names: &SloNames,
@@ -85,6 +91,9 @@ pub fn evaluate_series(
 ) -> SloSnapshot {
     let objective = slo.objective;
     let table = &slo.alerting.windows;
+    let data_present = freshness.no_data.is_none();
+    // Withheld without data: a ratio over no events reads 0, i.e. as good news.
+    let with_data = |v: f64| data_present.then_some(v);
     let windows: Vec<WindowSnapshot> = names
         .windows
         .iter()
@@ -94,8 +103,8 @@ pub fn evaluate_series(
             WindowSnapshot {
                 window: name.clone(),
                 seconds: w.as_secs_f64(),
-                error_ratio: ratio,
-                burn_rate: burn_rate(ratio, objective),
+                error_ratio: with_data(ratio),
+                burn_rate: with_data(burn_rate(ratio, objective)),
                 bad: c.bad,
                 total: c.total,
             }
@@ -107,7 +116,7 @@ pub fn evaluate_series(
             .windows
             .iter()
             .position(|(d, _)| *d == w)
-            .map(|i| windows[i].burn_rate)
+            .and_then(|i| windows[i].burn_rate)
             .unwrap_or(0.0)
     };
     let alerts = decide(table, burn_of)
@@ -117,7 +126,7 @@ pub fn evaluate_series(
             long_window: names.window(a.window.long),
             short_window: names.window(a.window.short),
             threshold: a.window.threshold,
-            active: a.active,
+            active: a.active && data_present,
             disabled: match a.window.severity {
                 crate::core::Severity::Page => slo.alerting.page.disable,
                 crate::core::Severity::Ticket => slo.alerting.ticket.disable,
@@ -140,6 +149,7 @@ pub fn evaluate_series(
     };
     // The current burn: the fastest page row's long window (1h by default).
     let current_burn = table.rows.first().map(|r| burn_of(r.long)).unwrap_or(0.0);
+    let exhaustion = exhaustion_seconds(&slo.period, remaining, current_burn, secs_left);
     SloSnapshot {
         service: names.service.clone(),
         slo: names.slo.clone(),
@@ -150,21 +160,36 @@ pub fn evaluate_series(
         objective: objective.ratio(),
         period_seconds,
         windows,
-        period_error_ratio: error_ratio(period_counts),
-        error_budget_remaining: remaining,
+        data_present,
+        no_data_reason: freshness.no_data,
+        period_error_ratio: with_data(error_ratio(period_counts)),
+        error_budget_remaining: with_data(remaining),
         period_good_events: (period_counts.total - period_counts.bad).max(0.0),
         period_total_events: period_counts.total,
         alerts,
-        exhaustion_seconds: exhaustion_seconds(&slo.period, remaining, current_burn, secs_left),
+        exhaustion_seconds: exhaustion.filter(|_| data_present),
         fresh: freshness.fresh,
         last_evaluation: freshness.last_evaluation,
         freeze_below: slo.policy.freeze_below_percent / 100.0,
     }
 }
 
-/// Whether a series' budget freezes its service: below `freeze_below`, or spent.
+/// Whether a series' budget freezes its service: below `freeze_below`, or spent. A series
+/// without data has no budget to judge, so it never freezes (nor vouches for the service: see
+/// [`services`]).
 pub fn freezes(s: &SloSnapshot) -> bool {
-    s.error_budget_remaining < s.freeze_below || s.error_budget_remaining <= 0.0
+    s.error_budget_remaining
+        .is_some_and(|r| r < s.freeze_below || r <= 0.0)
+}
+
+/// The name of a series in a service's reasons: `slo`, or `slo{label=value,...}` when grouped.
+fn series_name(s: &SloSnapshot) -> String {
+    if s.group.is_empty() {
+        s.slo.to_string()
+    } else {
+        let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}{{{}}}", s.slo, g.join(","))
+    }
 }
 
 /// The freeze decision per service, from all its SLO series.
@@ -178,22 +203,26 @@ pub fn services(slos: &[SloSnapshot]) -> Vec<ServiceSnapshot> {
                 frozen: false,
                 reasons: Vec::new(),
                 fresh: true,
+                no_data: Vec::new(),
             });
         entry.fresh &= s.fresh;
-        if freezes(s) {
+        if let Some(reason) = &s.no_data_reason {
+            entry.no_data.push(NoDataReason {
+                slo: series_name(s),
+                reason: reason.to_string(),
+            });
+        }
+        if let Some(remaining) = s.error_budget_remaining.filter(|_| freezes(s)) {
             entry.frozen = true;
-            let name = if s.group.is_empty() {
-                s.slo.to_string()
-            } else {
-                let g: Vec<String> = s.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{}{{{}}}", s.slo, g.join(","))
-            };
             entry.reasons.push(FreezeReason {
-                slo: name,
-                remaining: s.error_budget_remaining,
+                slo: series_name(s),
+                remaining,
                 freeze_below: s.freeze_below,
             });
         }
     }
     by_service.into_values().collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -143,9 +143,11 @@ impl SloState {
                 seeded: stored.meta.series_seeded,
             };
         }
-        // An ungrouped SLO always has its one series, so it is exported (stale) even before the
-        // source ever answered.
-        if state.slo.group_by.is_empty() {
+        // Every SLO has a series from the start, so it is exported (without data) before the
+        // source ever answered: an ungrouped SLO its one, a grouped one a stand-in without
+        // group labels until its first group appears (else an SLO whose selector matches
+        // nothing would not show at all, and the gate would not know it).
+        if state.groups.is_empty() {
             group_of(&mut state, "");
         }
         state
@@ -655,6 +657,11 @@ fn pair(
 /// The groups of a read the SLO may track: known ones, and new ones up to `max_groups`
 /// (created with their labels); the rest are counted in `groups_dropped`.
 fn admit(state: &mut SloState, read: BTreeMap<String, GroupRead>) -> Vec<(String, GroupRead)> {
+    // A grouped SLO's stand-in series gives way to its real groups (reads never give the key
+    // `""` to a grouped SLO: a key names its labels).
+    if !state.slo.group_by.is_empty() && !read.is_empty() {
+        state.groups.remove("");
+    }
     let mut dropped = 0;
     let mut out = Vec::with_capacity(read.len());
     for (key, g) in read {
@@ -993,6 +1000,7 @@ impl Engine {
                     Freshness {
                         fresh: s.fresh,
                         last_evaluation: s.last_evaluation,
+                        no_data: s.no_data(g),
                     },
                 ));
             }

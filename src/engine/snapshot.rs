@@ -42,14 +42,20 @@ pub struct SloSnapshot {
     pub period_seconds: f64,
     /// One per distinct alert window, shortest first.
     pub windows: Vec<WindowSnapshot>,
-    pub period_error_ratio: f64,
-    /// 1 untouched, 0 spent, negative overspent.
-    pub error_budget_remaining: f64,
+    /// Whether the series has data. Without it, every ratio, burn rate and the budget are `None`
+    /// and no alert is active: no data must never read as a healthy number.
+    pub data_present: bool,
+    /// Why there is no data (e.g. `no series matches x{job="a"}`); `None` while there is data.
+    pub no_data_reason: Option<Arc<str>>,
+    /// `None` while there is no data.
+    pub period_error_ratio: Option<f64>,
+    /// 1 untouched, 0 spent, negative overspent; `None` while there is no data.
+    pub error_budget_remaining: Option<f64>,
     pub period_good_events: f64,
     pub period_total_events: f64,
     pub alerts: Vec<AlertSnapshot>,
     /// Seconds until the budget is spent at the current burn; `None` while it is not burning
-    /// faster than it refills.
+    /// faster than it refills, or while there is no data.
     pub exhaustion_seconds: Option<f64>,
     /// Whether the newest data could be read (false while the source fails).
     pub fresh: bool,
@@ -65,8 +71,9 @@ pub struct WindowSnapshot {
     /// As written in PromQL: `5m`, `1h`, `3d`.
     pub window: Arc<str>,
     pub seconds: f64,
-    pub error_ratio: f64,
-    pub burn_rate: f64,
+    /// `None` while the series has no data (the counts below stay: 0 events is an honest count).
+    pub error_ratio: Option<f64>,
+    pub burn_rate: Option<f64>,
     pub bad: f64,
     pub total: f64,
 }
@@ -93,13 +100,63 @@ pub struct ServiceSnapshot {
     pub reasons: Vec<FreezeReason>,
     /// Whether every SLO of the service is fresh.
     pub fresh: bool,
+    /// The SLO series without data: they neither freeze the service nor vouch for it, so the
+    /// gate cannot tell while any is listed.
+    pub no_data: Vec<NoDataReason>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FreezeReason {
+    /// The SLO's name, with its group as `name{label=value,...}` for `group_by` SLOs.
     pub slo: String,
     pub remaining: f64,
     pub freeze_below: f64,
+}
+
+/// One SLO series of a service that has no data, and why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NoDataReason {
+    /// Named as in [`FreezeReason::slo`].
+    pub slo: String,
+    pub reason: String,
+}
+
+/// Series and services without data, as the engine gives them, for the consumers' tests.
+#[cfg(test)]
+impl SloSnapshot {
+    /// This series with no data: no ratio, burn rate, budget or forecast, no alert active, and
+    /// no events counted.
+    pub(crate) fn without_data(mut self, reason: &str) -> Self {
+        self.data_present = false;
+        self.no_data_reason = Some(reason.into());
+        for w in &mut self.windows {
+            (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
+        }
+        for a in &mut self.alerts {
+            a.active = false;
+        }
+        self.period_error_ratio = None;
+        self.error_budget_remaining = None;
+        self.exhaustion_seconds = None;
+        (self.period_good_events, self.period_total_events) = (0.0, 0.0);
+        self
+    }
+}
+
+#[cfg(test)]
+impl ServiceSnapshot {
+    /// A fresh service, not frozen, whose series `slo` has no data.
+    pub(crate) fn with_no_data(service: &str, slo: &str, reason: &str) -> Self {
+        Self {
+            service: service.into(),
+            fresh: true,
+            no_data: vec![NoDataReason {
+                slo: slo.into(),
+                reason: reason.into(),
+            }],
+            ..Self::default()
+        }
+    }
 }
 
 /// The engine's own health.

@@ -10,7 +10,9 @@ use prometheus_client::registry::Unit;
 
 use super::SnapshotCell;
 use super::labels::SeriesLabels;
-use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, Snapshot, TargetHealth};
+use crate::engine::snapshot::{
+    EngineStats, ServiceSnapshot, SloSnapshot, Snapshot, TargetHealth, WindowSnapshot,
+};
 
 /// Reads the snapshot once per scrape; holds no per-series state.
 #[derive(Debug)]
@@ -34,7 +36,8 @@ impl Collector for SnapshotCollector {
 }
 
 /// Scrapers and alert rules choke on NaN and Inf (a NaN burn rate never compares), so the
-/// `slo_` gauges write 0 for anything non-finite, as the HELP texts say.
+/// gauges write 0 for anything non-finite (a guard: the budget math gives none). A value that is
+/// unknown, as every ratio of an SLO without data, is left out instead.
 fn finite(v: f64) -> f64 {
     if v.is_finite() { v } else { 0.0 }
 }
@@ -100,19 +103,20 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
     slo_gauge(
         encoder,
         "slo_period_error_ratio",
-        "Bad over total events in the whole period; 0 when the period saw no events.",
+        "Bad over total events in the whole period; 0 when the period saw no events; absent \
+         while the SLO has no data (slo_data_present 0).",
         None,
         slos,
-        |s| Some(s.period_error_ratio),
+        |s| s.period_error_ratio,
     )?;
     slo_gauge(
         encoder,
         "slo_error_budget_remaining_ratio",
-        "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent \
-         (0 is written when it cannot be computed).",
+        "Share of the period's error budget left: 1 untouched, 0 spent, negative overspent; \
+         absent while the SLO has no data (slo_data_present 0).",
         None,
         slos,
-        |s| Some(s.error_budget_remaining),
+        |s| s.error_budget_remaining,
     )?;
     slo_gauge(
         encoder,
@@ -135,7 +139,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         encoder,
         "slo_error_budget_exhaustion",
         "Forecast seconds until the error budget is spent at the current burn rate; present only \
-         while the budget burns faster than it refills.",
+         while the budget burns faster than it refills (never while the SLO has no data).",
         Some(&seconds),
         slos,
         // An infinite forecast means "never": leaving the series out says that; 0 would say
@@ -149,6 +153,16 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         None,
         slos,
         |s| Some(if s.fresh { 1.0 } else { 0.0 }),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_data_present",
+        "1 when the SLO has data, 0 when it has none (its selectors match no series, or the \
+         source never answered yet): then its ratios, burn rates, budget and forecast are not \
+         exported and its burn alerts cannot fire.",
+        None,
+        slos,
+        |s| Some(if s.data_present { 1.0 } else { 0.0 }),
     )?;
     slo_gauge(
         encoder,
@@ -169,34 +183,41 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
 }
 
 fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
-    let mut ratio = encoder.encode_descriptor(
+    window_gauge(
+        encoder,
         "slo_error_ratio",
-        "Bad over total events in the window; 0 when the window saw no events.",
-        None,
-        MetricType::Gauge,
+        "Bad over total events in the window; 0 when the window saw no events; absent while the \
+         SLO has no data (slo_data_present 0).",
+        slos,
+        |w| w.error_ratio,
     )?;
-    for slo in slos {
-        for w in &slo.windows {
-            let extra = [("window", &*w.window)];
-            let labels = SeriesLabels { slo, extra: &extra };
-            ratio
-                .encode_family(&labels)?
-                .encode_gauge(&finite(w.error_ratio))?;
-        }
-    }
-    let mut burn = encoder.encode_descriptor(
+    window_gauge(
+        encoder,
         "slo_burn_rate",
         "Error ratio in the window over the error budget (1 - objective); 1 spends the budget \
-         exactly in one period; 0 when the window saw no events.",
-        None,
-        MetricType::Gauge,
-    )?;
+         exactly in one period; 0 when the window saw no events; absent while the SLO has no data \
+         (slo_data_present 0).",
+        slos,
+        |w| w.burn_rate,
+    )
+}
+
+/// One gauge family with a sample per SLO series and alert window (`None` leaves it out).
+fn window_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    slos: &[SloSnapshot],
+    value: impl Fn(&WindowSnapshot) -> Option<f64>,
+) -> fmt::Result {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
     for slo in slos {
         for w in &slo.windows {
-            let extra = [("window", &*w.window)];
-            let labels = SeriesLabels { slo, extra: &extra };
-            burn.encode_family(&labels)?
-                .encode_gauge(&finite(w.burn_rate))?;
+            if let Some(v) = value(w) {
+                let extra = [("window", &*w.window)];
+                let labels = SeriesLabels { slo, extra: &extra };
+                metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
+            }
         }
     }
     Ok(())
@@ -248,7 +269,8 @@ fn alert_labels(a: &crate::engine::snapshot::AlertSnapshot) -> [(&str, &str); 3]
 fn encode_services(encoder: &mut DescriptorEncoder, services: &[ServiceSnapshot]) -> fmt::Result {
     let mut freeze = encoder.encode_descriptor(
         "slo_feature_freeze",
-        "1 while an SLO of the service is below its freeze_below budget: deploys should stop.",
+        "1 while an SLO of the service is below its freeze_below budget: deploys should stop. \
+         SLOs without data (slo_data_present 0) count neither way: the deploy gate cannot tell.",
         None,
         MetricType::Gauge,
     )?;

@@ -13,8 +13,8 @@ fn window(window: &str, seconds: f64, error_ratio: f64, burn_rate: f64) -> Windo
     WindowSnapshot {
         window: window.into(),
         seconds,
-        error_ratio,
-        burn_rate,
+        error_ratio: Some(error_ratio),
+        burn_rate: Some(burn_rate),
         bad: error_ratio * 1000.0,
         total: 1000.0,
     }
@@ -51,8 +51,10 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
             window("5m", 300.0, 0.0, 0.0),
             window("1h", 3600.0, 0.0005, 0.5),
         ],
-        period_error_ratio: 0.0002,
-        error_budget_remaining: 0.8,
+        data_present: true,
+        no_data_reason: None,
+        period_error_ratio: Some(0.0002),
+        error_budget_remaining: Some(0.8),
         period_good_events: 99_980.0,
         period_total_events: 100_000.0,
         alerts: vec![alert("page", "1h", "5m", 14.4, false)],
@@ -63,7 +65,10 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
     }
 }
 
-/// Two SLOs: `checkout/availability` grouped by route, `search/latency` with a spent budget.
+const NO_SERIES: &str = "no series matches payments_total{job=\"pay\"}";
+
+/// Three SLOs: `checkout/availability` grouped by route, `search/latency` with a spent budget,
+/// `payments/charge` without data.
 fn fixture() -> Snapshot {
     let mut grouped = slo("checkout", "availability");
     grouped.group = vec![("route".into(), "/pay".into())].into();
@@ -75,17 +80,19 @@ fn fixture() -> Snapshot {
         window("5m", 300.0, 0.02, 20.0),
         window("1h", 3600.0, 0.016, 16.0),
     ];
-    spent.period_error_ratio = 0.0012;
-    spent.error_budget_remaining = -0.2;
+    spent.period_error_ratio = Some(0.0012);
+    spent.error_budget_remaining = Some(-0.2);
     spent.alerts = vec![alert("page", "1h", "5m", 14.4, true)];
     spent.exhaustion_seconds = Some(0.0);
     spent.freeze_below = 0.1;
+    // Its selector matches nothing: events counted (none), nothing judged.
+    let unknown = slo("payments", "charge").without_data(NO_SERIES);
     let mut engine = EngineStats {
         version: "0.1.0".into(),
         evaluation_duration_seconds: 0.25,
         source_requests_total: BTreeMap::from([("error".into(), 2), ("success".into(), 40)]),
         source_request_duration: Histogram::default(),
-        slos: 2,
+        slos: 3,
         config_last_reload_success: true,
         config_last_reload_timestamp: 1_699_999_000.0,
         scrape_targets: Vec::new(),
@@ -94,14 +101,16 @@ fn fixture() -> Snapshot {
     engine.source_request_duration.observe(0.3);
     Snapshot {
         evaluated_at: Some(1_700_000_000.0),
-        slos: vec![grouped, spent],
+        slos: vec![grouped, spent, unknown],
         services: vec![
             ServiceSnapshot {
                 service: "checkout".into(),
                 frozen: false,
                 reasons: vec![],
                 fresh: true,
+                no_data: vec![],
             },
+            ServiceSnapshot::with_no_data("payments", "charge", NO_SERIES),
             ServiceSnapshot {
                 service: "search".into(),
                 frozen: true,
@@ -111,6 +120,7 @@ fn fixture() -> Snapshot {
                     freeze_below: 0.1,
                 }],
                 fresh: true,
+                no_data: vec![],
             },
         ],
         engine,
@@ -223,6 +233,7 @@ fn every_metric_is_present_with_help() {
         "slo_burn_rate_threshold",
         "slo_error_budget_exhaustion_seconds",
         "slo_data_fresh",
+        "slo_data_present",
         "slo_last_evaluation_timestamp_seconds",
         "slo_freeze_below_ratio",
         "slo_feature_freeze",
@@ -247,17 +258,79 @@ fn every_metric_is_present_with_help() {
         samples(&text, "slo_feature_freeze"),
         vec![
             r#"slo_feature_freeze{service="checkout"} 0"#,
+            r#"slo_feature_freeze{service="payments"} 0"#,
             r#"slo_feature_freeze{service="search"} 1"#
         ]
     );
 }
 
 #[test]
+fn a_series_without_data_exports_no_number_that_judges_it() {
+    let (_, exporter) = exporter_with(fixture());
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = encode(&exporter, format);
+        let of = |name: &str, slo: &str| -> Vec<String> {
+            samples(&text, name)
+                .into_iter()
+                .filter(|l| l.contains(&format!("slo=\"{slo}\"")))
+                .map(str::to_string)
+                .collect()
+        };
+        for name in [
+            "slo_error_ratio",
+            "slo_burn_rate",
+            "slo_period_error_ratio",
+            "slo_error_budget_remaining_ratio",
+            "slo_error_budget_exhaustion_seconds",
+        ] {
+            assert!(
+                of(name, "charge").is_empty(),
+                "{format:?}: {name} of charge"
+            );
+            // The series with data keep theirs.
+            assert!(
+                !of(name, "latency").is_empty(),
+                "{format:?}: {name} of latency"
+            );
+        }
+        let present = |slo: &str| {
+            let lines = of("slo_data_present", slo);
+            assert_eq!(lines.len(), 1, "{format:?}: {lines:?}");
+            lines[0]
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        assert_eq!(present("charge"), Some(0.0));
+        assert_eq!(present("latency"), Some(1.0));
+        assert_eq!(present("availability"), Some(1.0));
+        // What is still known is still there: the series, its facts, counts and alert states.
+        for name in [
+            "slo_objective_ratio",
+            "slo_period_total_events",
+            "slo_burn_alert_active",
+            "slo_burn_rate_threshold",
+            "slo_data_fresh",
+        ] {
+            assert!(
+                !of(name, "charge").is_empty(),
+                "{format:?}: {name} of charge"
+            );
+        }
+        assert!(
+            of("slo_burn_alert_active", "charge")
+                .iter()
+                .all(|l| l.ends_with(" 0"))
+        );
+    }
+}
+
+#[test]
 fn non_finite_values_are_written_as_zero() {
     let mut snapshot = fixture();
-    snapshot.slos[0].windows[0].burn_rate = f64::NAN;
-    snapshot.slos[0].windows[0].error_ratio = f64::INFINITY;
-    snapshot.slos[0].error_budget_remaining = f64::NEG_INFINITY;
+    snapshot.slos[0].windows[0].burn_rate = Some(f64::NAN);
+    snapshot.slos[0].windows[0].error_ratio = Some(f64::INFINITY);
+    snapshot.slos[0].error_budget_remaining = Some(f64::NEG_INFINITY);
     snapshot.slos[1].exhaustion_seconds = Some(f64::INFINITY);
     let (_, exporter) = exporter_with(snapshot);
     for format in [Format::Classic, Format::OpenMetrics] {
@@ -298,13 +371,13 @@ fn ten_thousand_slos_encode() {
         assert_eq!(samples(&text, "slo_objective_ratio").len(), 10_000);
         assert_eq!(samples(&text, "slo_burn_rate").len(), 20_000);
         assert_eq!(samples(&text, "slo_info").len(), 10_000);
-        // 10 single-sample families (no exhaustion forecast), 2 per window (2 windows), 2 per
+        // 11 single-sample families (no exhaustion forecast), 2 per window (2 windows), 2 per
         // alert (1 alert).
         let slo_samples = text
             .lines()
             .filter(|l| l.starts_with("slo_") && !l.starts_with("slo_feature_freeze"))
             .count();
-        assert_eq!(slo_samples, 10_000 * (10 + 4 + 2));
+        assert_eq!(slo_samples, 10_000 * (11 + 4 + 2));
     }
 }
 

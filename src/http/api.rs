@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::snapshot::{
-    AlertSnapshot, FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
+    AlertSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot, Snapshot,
+    WindowSnapshot,
 };
 
 /// `GET /api/v1/slos`.
@@ -63,8 +64,10 @@ struct SloView<'a> {
     period: &'a str,
     period_seconds: f64,
     windows: &'a [WindowSnapshot],
-    period_error_ratio: f64,
-    error_budget_remaining: f64,
+    data_present: bool,
+    no_data_reason: Option<&'a str>,
+    period_error_ratio: Option<f64>,
+    error_budget_remaining: Option<f64>,
     period_good_events: f64,
     period_total_events: f64,
     alerts: &'a [AlertSnapshot],
@@ -91,6 +94,8 @@ impl<'a> SloView<'a> {
             period: &s.period,
             period_seconds: s.period_seconds,
             windows: &s.windows,
+            data_present: s.data_present,
+            no_data_reason: s.no_data_reason.as_deref(),
             period_error_ratio: s.period_error_ratio,
             error_budget_remaining: s.error_budget_remaining,
             period_good_events: s.period_good_events,
@@ -110,6 +115,8 @@ pub(super) struct Gate<'a> {
     service: &'a str,
     frozen: bool,
     reasons: &'a [FreezeReason],
+    /// The SLOs without data: while any is listed, the gate cannot tell.
+    no_data: &'a [NoDataReason],
     evaluated_at: Option<f64>,
     fresh: bool,
 }
@@ -122,6 +129,7 @@ impl<'a> Gate<'a> {
             service: &s.service,
             frozen: s.frozen,
             reasons: &s.reasons,
+            no_data: &s.no_data,
             evaluated_at: snapshot.evaluated_at,
             fresh: s.fresh,
         })

@@ -3,7 +3,8 @@
 //!
 //! The status page shows a freeze banner per frozen service (`role="alert"`), then per service
 //! a table of its SLOs (one row per group): objective, SLI over the period, remaining budget,
-//! burn rate per window, alert states, data freshness. Each SLO's page adds, per group, a
+//! burn rate per window, alert states, data freshness. A series without data shows "no data"
+//! and why wherever a number would be: no data must never look like a healthy budget. Each SLO's page adds, per group, a
 //! burn-down chart of the budget over the period and a burn-rate chart per bucket with the page
 //! threshold, both drawn from the engine's chart history.
 
@@ -52,7 +53,7 @@ ul.plain li{white-space:nowrap;font-variant-numeric:tabular-nums}\
 .firing{background:var(--bad);color:#fff;font-weight:bold}\
 .quiet{color:var(--ok)}\
 .off{color:var(--muted)}\
-.stale{color:var(--bad);font-weight:bold}\
+.stale,.nodata{color:var(--bad);font-weight:bold}\
 .fresh{color:var(--ok)}\
 dl.numbers{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.4rem 0}\
 dl.numbers dt{color:var(--muted)}dl.numbers dd{margin:0;font-variant-numeric:tabular-nums}\
@@ -320,19 +321,16 @@ fn service_section(html: &mut String, snapshot: &Snapshot, service: &str, i: usi
         escape(service)
     );
     if let Some(info) = info {
+        let series = snapshot
+            .slos
+            .iter()
+            .filter(|s| *s.service == *service)
+            .count();
         let _ = writeln!(
             html,
             "<p class=\"meta\">Deploys: {}. Data: {}.</p>",
-            if info.frozen {
-                "<strong class=\"spent\">frozen</strong>"
-            } else {
-                "allowed"
-            },
-            if info.fresh {
-                "fresh"
-            } else {
-                "<strong class=\"stale\">stale</strong>"
-            }
+            deploys(info),
+            data_summary(info, series)
         );
     }
     let _ = writeln!(
@@ -349,6 +347,37 @@ fn service_section(html: &mut String, snapshot: &Snapshot, service: &str, i: usi
         slo_row(html, snapshot, s);
     }
     html.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+/// What the gate would answer for the service, in words: frozen beats "cannot tell", which a
+/// series without data makes of "allowed".
+fn deploys(info: &ServiceSnapshot) -> &'static str {
+    if info.frozen {
+        "<strong class=\"spent\">frozen</strong>"
+    } else if !info.no_data.is_empty() {
+        "<strong class=\"nodata\">cannot tell (no data)</strong>"
+    } else {
+        "allowed"
+    }
+}
+
+/// `fresh`, `stale`, and how many of the service's `series` have no data.
+fn data_summary(info: &ServiceSnapshot, series: usize) -> String {
+    let mut parts = Vec::new();
+    if !info.fresh {
+        parts.push("<strong class=\"stale\">stale</strong>".to_string());
+    }
+    if !info.no_data.is_empty() {
+        parts.push(format!(
+            "<strong class=\"nodata\">no data for {} of {series} series</strong>",
+            info.no_data.len()
+        ));
+    }
+    if parts.is_empty() {
+        "fresh".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn slo_row(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
@@ -382,14 +411,30 @@ fn slo_row(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
 }
 
 fn sli_text(s: &SloSnapshot) -> String {
-    if s.period_total_events <= 0.0 {
-        return "no events yet".to_string();
+    match s.period_error_ratio {
+        None => NO_DATA.to_string(),
+        Some(_) if s.period_total_events <= 0.0 => "no events yet".to_string(),
+        Some(ratio) => format!("{:.3}%", (1.0 - ratio) * 100.0),
     }
-    format!("{:.3}%", (1.0 - s.period_error_ratio) * 100.0)
+}
+
+/// What stands where a number is unknown because the series has no data.
+const NO_DATA: &str = "no data";
+
+/// A ratio or burn rate of a window, or "no data".
+fn or_no_data(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| NO_DATA.to_string(), show)
 }
 
 fn budget_bar(html: &mut String, s: &SloSnapshot) {
-    let remaining = s.error_budget_remaining;
+    // No meter without a value: an empty or full bar would read as a spent or untouched budget.
+    let Some(remaining) = s.error_budget_remaining else {
+        let _ = write!(
+            html,
+            "<div class=\"budget\"><span class=\"pct nodata\">{NO_DATA}</span></div>"
+        );
+        return;
+    };
     let width = (remaining * 100.0).clamp(0.0, 100.0);
     let class = if remaining <= 0.0 {
         " spent"
@@ -426,7 +471,7 @@ fn windows_list(html: &mut String, s: &SloSnapshot) {
             html,
             "<li>{}: {}</li>",
             escape(&w.window),
-            burn(w.burn_rate)
+            or_no_data(w.burn_rate, burn)
         );
     }
     html.push_str("</ul>");
@@ -439,7 +484,7 @@ fn alerts_list(html: &mut String, s: &SloSnapshot) {
     }
     html.push_str("<ul class=\"plain\">");
     for a in &s.alerts {
-        let (class, state) = alert_state(a);
+        let (class, state) = alert_state(a, s.data_present);
         let _ = write!(
             html,
             "<li data-severity=\"{}\" data-active=\"{}\">{}: <span class=\"state {class}\">{state}</span> \
@@ -456,12 +501,21 @@ fn alerts_list(html: &mut String, s: &SloSnapshot) {
 }
 
 fn freshness(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
-    let (class, word) = if s.fresh {
-        ("fresh", "fresh")
+    // No data outranks stale: the series has nothing to be stale about.
+    if let Some(reason) = &s.no_data_reason {
+        let _ = write!(
+            html,
+            "<span class=\"nodata\">NO DATA</span><span class=\"group\">{}</span>",
+            escape(reason)
+        );
     } else {
-        ("stale", "STALE")
-    };
-    let _ = write!(html, "<span class=\"{class}\">{word}</span>");
+        let (class, word) = if s.fresh {
+            ("fresh", "fresh")
+        } else {
+            ("stale", "STALE")
+        };
+        let _ = write!(html, "<span class=\"{class}\">{word}</span>");
+    }
     if s.last_evaluation > 0.0 {
         let age = snapshot
             .evaluated_at
@@ -496,11 +550,12 @@ fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
     let _ = writeln!(
         html,
         "<dt>Budget spent in</dt><dd>{}</dd>",
-        match s.exhaustion_seconds {
-            Some(secs) if secs > 365.0 * 86_400.0 =>
+        match (s.exhaustion_seconds, s.data_present) {
+            (_, false) => "unknown: no data".to_string(),
+            (Some(secs), _) if secs > 365.0 * 86_400.0 =>
                 "not within a year at the current burn".to_string(),
-            Some(secs) => format!("about {} at the current burn", ago(secs)),
-            None => "not burning faster than it refills".to_string(),
+            (Some(secs), _) => format!("about {} at the current burn", ago(secs)),
+            (None, _) => "not burning faster than it refills".to_string(),
         }
     );
     html.push_str("<dt>Data</dt><dd>");
@@ -519,11 +574,11 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
     for w in &s.windows {
         let _ = writeln!(
             html,
-            "<tr><th scope=\"row\">{}</th><td class=\"num\">{:.4}%</td><td class=\"num\">{}</td>\
+            "<tr><th scope=\"row\">{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(&w.window),
-            w.error_ratio * 100.0,
-            burn(w.burn_rate),
+            or_no_data(w.error_ratio, |r| format!("{:.4}%", r * 100.0)),
+            or_no_data(w.burn_rate, burn),
             count(w.bad),
             count(w.total)
         );
@@ -540,7 +595,7 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
          <th scope=\"col\">Threshold</th><th scope=\"col\">State</th></tr></thead>\n<tbody>"
     );
     for a in &s.alerts {
-        let (class, word) = alert_state(a);
+        let (class, word) = alert_state(a, s.data_present);
         let state = format!("<span class=\"state {class}\">{word}</span>");
         let _ = writeln!(
             html,
@@ -557,11 +612,13 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
     html.push_str("</tbody>\n</table></div>\n");
 }
 
-/// An alert row's CSS class and word: firing, quiet, or off when its tier is disabled.
-fn alert_state(a: &AlertSnapshot) -> (&'static str, &'static str) {
+/// An alert row's CSS class and word: firing, quiet, or off when its tier is disabled. Without
+/// data an enabled tier cannot fire, which is no "ok".
+fn alert_state(a: &AlertSnapshot, data_present: bool) -> (&'static str, &'static str) {
     match (a.active, a.disabled) {
         (true, false) => ("firing", "FIRING"),
         (true, true) => ("off", "would fire (disabled)"),
+        (false, false) if !data_present => ("nodata", "cannot fire (no data)"),
         (false, false) => ("quiet", "ok"),
         (false, true) => ("off", "disabled"),
     }

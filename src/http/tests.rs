@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::*;
-use crate::engine::snapshot::{FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot};
+use crate::engine::snapshot::{
+    FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
+};
 
 /// A server on an OS-chosen port; every test stops the servers it starts.
 struct TestServer {
@@ -63,11 +65,27 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
         period: "30d".into(),
         objective: 0.999,
         period_seconds: 2_592_000.0,
-        error_budget_remaining: remaining,
+        data_present: true,
+        error_budget_remaining: Some(remaining),
         fresh: true,
         ..SloSnapshot::default()
     }
 }
+
+/// A series whose selectors match nothing (its window had numbers before).
+fn without_data(mut s: SloSnapshot) -> SloSnapshot {
+    s.windows = vec![WindowSnapshot {
+        window: "5m".into(),
+        seconds: 300.0,
+        error_ratio: Some(0.1),
+        burn_rate: Some(100.0),
+        bad: 1.0,
+        total: 10.0,
+    }];
+    s.without_data(NO_SERIES)
+}
+
+const NO_SERIES: &str = "no series matches payments_total{job=\"pay\"}";
 
 fn fixture() -> Snapshot {
     Snapshot {
@@ -76,6 +94,7 @@ fn fixture() -> Snapshot {
             slo("checkout", "availability", Some("/pay"), 0.8),
             slo("checkout", "availability", Some("/cart"), 0.9),
             slo("my service", "a/b", None, -0.5),
+            without_data(slo("payments", "charge", Some("/eu"), 1.0)),
         ],
         services: vec![
             ServiceSnapshot {
@@ -83,6 +102,7 @@ fn fixture() -> Snapshot {
                 frozen: false,
                 reasons: vec![],
                 fresh: true,
+                no_data: vec![],
             },
             ServiceSnapshot {
                 service: "my service".into(),
@@ -93,7 +113,9 @@ fn fixture() -> Snapshot {
                     freeze_below: 0.0,
                 }],
                 fresh: true,
+                no_data: vec![],
             },
+            ServiceSnapshot::with_no_data("payments", "charge{route=/eu}", NO_SERIES),
         ],
         ..Snapshot::default()
     }
@@ -185,10 +207,13 @@ async fn slo_api() {
     );
     let list = parse(&body);
     assert_eq!(list["evaluated_at"], 1_700_000_000.0);
-    assert_eq!(list["slos"].as_array().map(Vec::len), Some(3));
+    assert_eq!(list["slos"].as_array().map(Vec::len), Some(4));
     assert_eq!(list["slos"][0]["group"]["route"], "/pay");
     assert_eq!(list["slos"][0]["labels"]["team"], "core");
     assert_eq!(list["slos"][0]["objective"], 0.999);
+    assert_eq!(list["slos"][0]["data_present"], true);
+    assert!(list["slos"][0]["no_data_reason"].is_null());
+    assert_eq!(list["slos"][0]["error_budget_remaining"], 0.8);
 
     let (status, _, body) = get(&server.url("/api/v1/slos/checkout/availability")).await;
     assert_eq!(status, StatusCode::OK);
@@ -199,6 +224,25 @@ async fn slo_api() {
     let (status, _, body) = get(&server.url("/api/v1/slos/my%20service/a%2Fb")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(parse(&body)["series"][0]["error_budget_remaining"], -0.5);
+
+    // Without data: said so, and every judging number is null, never a healthy-looking 1 or 0.
+    let (status, _, body) = get(&server.url("/api/v1/slos/payments/charge")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = &parse(&body)["series"][0];
+    assert_eq!(series["data_present"], false);
+    assert_eq!(series["no_data_reason"], NO_SERIES);
+    for field in [
+        "error_budget_remaining",
+        "period_error_ratio",
+        "exhaustion_seconds",
+    ] {
+        assert!(series[field].is_null(), "{field}: {series}");
+    }
+    assert!(series["windows"][0]["burn_rate"].is_null(), "{series}");
+    assert!(series["windows"][0]["error_ratio"].is_null(), "{series}");
+    // Counts stay counts.
+    assert_eq!(series["windows"][0]["total"], 0.0);
+    assert_eq!(series["period_total_events"], 0.0);
 
     let (status, content_type, body) = get(&server.url("/api/v1/slos/checkout/nope")).await;
     assert_eq!(
@@ -232,9 +276,21 @@ async fn gate() {
     assert_eq!(gate["reasons"][0]["remaining"], -0.5);
     assert_eq!(gate["reasons"][0]["freeze_below"], 0.0);
 
+    assert_eq!(gate["no_data"], serde_json::json!([]));
+
     let (status, _, body) = get(&server.url("/api/v1/gate?service=checkout")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(parse(&body)["frozen"], false);
+
+    // Not frozen, but not fine either: the series without data is named, with why.
+    let (status, _, body) = get(&server.url("/api/v1/gate?service=payments")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let gate = parse(&body);
+    assert_eq!(gate["frozen"], false);
+    assert_eq!(
+        gate["no_data"],
+        serde_json::json!([{"slo": "charge{route=/eu}", "reason": NO_SERIES}])
+    );
 
     let (status, _, body) = get(&server.url("/api/v1/gate?service=unknown")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

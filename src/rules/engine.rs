@@ -36,36 +36,46 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
                 ),
             ));
         }
-        rules.push(Rule::alert(
-            "SLODataStale",
-            format!("slo_data_fresh{{{m}}} == 0"),
-            ten_minutes,
-            alert_labels(&[("service", slo.service.clone()), ("slo", slo.name.clone()), ("severity", "ticket".to_string())], &[&slo.alerting.labels]),
-            annotations(&[("summary", format!("{}/{}: sloburn cannot read this SLO's data; its numbers are frozen at their last good values", slo.service, slo.name))], &[]),
-        ));
-        rules.push(Rule::alert(
-            "SLODataMissing",
-            format!("absent(slo_data_fresh{{{m}}})"),
-            ten_minutes,
-            alert_labels(
-                &[
-                    ("service", slo.service.clone()),
-                    ("slo", slo.name.clone()),
-                    ("severity", "ticket".to_string()),
-                ],
-                &[&slo.alerting.labels],
+        // Tickets about the SLO's data. Without data no burn alert of the SLO can fire, so
+        // SLONoData says so rather than let the quiet read as good news.
+        for (alert, expr, summary) in [
+            (
+                "SLODataStale",
+                format!("slo_data_fresh{{{m}}} == 0"),
+                "sloburn cannot read this SLO's data; its numbers are frozen at their last good values",
             ),
-            annotations(
-                &[(
-                    "summary",
-                    format!(
-                        "{}/{}: sloburn exports no series for this SLO",
-                        slo.service, slo.name
-                    ),
-                )],
-                &[],
+            (
+                "SLONoData",
+                format!("slo_data_present{{{m}}} == 0"),
+                "sloburn has no data for this SLO (a selector matches no series, or the source never answered), so its burn alerts cannot fire; sloburn's status page and log say why",
             ),
-        ));
+            (
+                "SLODataMissing",
+                format!("absent(slo_data_fresh{{{m}}})"),
+                "sloburn exports no series for this SLO",
+            ),
+        ] {
+            rules.push(Rule::alert(
+                alert,
+                expr,
+                ten_minutes,
+                alert_labels(
+                    &[
+                        ("service", slo.service.clone()),
+                        ("slo", slo.name.clone()),
+                        ("severity", "ticket".to_string()),
+                    ],
+                    &[&slo.alerting.labels],
+                ),
+                annotations(
+                    &[(
+                        "summary",
+                        format!("{}/{}: {summary}", slo.service, slo.name),
+                    )],
+                    &[],
+                ),
+            ));
+        }
     }
     let services: BTreeSet<&str> = slos.iter().map(|s| s.service.as_str()).collect();
     for service in services {

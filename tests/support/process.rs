@@ -178,3 +178,21 @@ pub fn tail(path: &Path, lines: usize) -> String {
         Err(e) => format!("(cannot read {}: {e})", path.display()),
     }
 }
+
+/// Runs `promtool test rules` on `test_file` written into `dir`: (success, stdout + stderr).
+pub fn promtool_test_rules(dir: &Path, test_file: &str) -> (bool, String) {
+    let promtool = require_binary("promtool");
+    let path = dir.join("test.yaml");
+    std::fs::write(&path, test_file).expect("write promtool test file");
+    let out = Command::new(promtool)
+        .args(["test", "rules"])
+        .arg(&path)
+        .output()
+        .expect("run promtool");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), output)
+}

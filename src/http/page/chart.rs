@@ -42,6 +42,14 @@ fn series_name(s: &SloSnapshot) -> String {
     }
 }
 
+/// `no data now (reason)`, for a chart title of a series without data.
+fn no_data_now(s: &SloSnapshot) -> String {
+    match &s.no_data_reason {
+        Some(reason) => format!("no data now ({reason})"),
+        None => "no data now".to_string(),
+    }
+}
+
 fn open(html: &mut String, id: &str, title: &str) {
     let _ = write!(
         html,
@@ -126,9 +134,13 @@ pub(super) fn burn_down(
         low,
         high: 1.0,
     };
-    let now = pct1(s.error_budget_remaining);
+    // The history may hold old buckets; what is left now is unknown without data.
+    let now = match s.error_budget_remaining {
+        Some(r) => format!("{} left now", pct1(r)),
+        None => no_data_now(s),
+    };
     let title = format!(
-        "Error budget burn-down over the period, {}: {now} left now, from 100% at the period start{}.",
+        "Error budget burn-down over the period, {}: {now}, from 100% at the period start{}.",
         series_name(s),
         if s.freeze_below > 0.0 {
             format!("; deploys freeze below {}", pct1(s.freeze_below))
@@ -136,7 +148,7 @@ pub(super) fn burn_down(
             String::new()
         }
     );
-    let caption = format!("Budget burn-down: {now} left now");
+    let caption = format!("Budget burn-down: {now}");
     open(html, id, &title);
     y_label(html, &frame, 1.0, "100%");
     y_label(html, &frame, 0.0, "0%");
@@ -204,17 +216,22 @@ pub(super) fn burn_rate(
         low: 0.0,
         high,
     };
-    let latest = points.last().map_or(0.0, |p| p.burn_rate);
     let every = if (bucket - 3600.0).abs() < 1.0 {
         "hour".to_string()
     } else {
         format!("{} min", (bucket / 60.0).round())
     };
+    let latest = points.last().map_or(0.0, |p| p.burn_rate);
+    // Without data the newest buckets are empty, not a burn of 0.
+    let latest = if s.data_present {
+        format!("{} in the latest {every}", burn(latest))
+    } else {
+        no_data_now(s)
+    };
     let above = page_threshold.map_or(0, |thr| points.iter().filter(|p| p.burn_rate > thr).count());
     let title = format!(
-        "Burn rate per {every}, {}: {} in the latest {every}{}.",
+        "Burn rate per {every}, {}: {latest}{}.",
         series_name(s),
-        burn(latest),
         match page_threshold {
             Some(thr) => format!(
                 "; page threshold {}, exceeded in {above} of {} buckets",
@@ -224,7 +241,7 @@ pub(super) fn burn_rate(
             None => String::new(),
         }
     );
-    let caption = format!("Burn rate per {every}: {} in the latest", burn(latest));
+    let caption = format!("Burn rate per {every}: {latest}");
     open(html, id, &title);
     y_label(html, &frame, 0.0, "0×");
     y_label(html, &frame, 1.0, "1×");

@@ -34,22 +34,24 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
             WindowSnapshot {
                 window: "5m".into(),
                 seconds: 300.0,
-                error_ratio: 0.02,
-                burn_rate: 20.0,
+                error_ratio: Some(0.02),
+                burn_rate: Some(20.0),
                 bad: 20.0,
                 total: 1000.0,
             },
             WindowSnapshot {
                 window: "1h".into(),
                 seconds: 3600.0,
-                error_ratio: 0.0156,
-                burn_rate: 15.6,
+                error_ratio: Some(0.0156),
+                burn_rate: Some(15.6),
                 bad: 156.0,
                 total: 10_000.0,
             },
         ],
-        period_error_ratio: 0.001 * (1.0 - remaining),
-        error_budget_remaining: remaining,
+        data_present: true,
+        no_data_reason: None,
+        period_error_ratio: Some(0.001 * (1.0 - remaining)),
+        error_budget_remaining: Some(remaining),
         period_good_events: 999_000.0,
         period_total_events: 1_000_000.0,
         alerts: vec![
@@ -92,6 +94,7 @@ fn snapshot() -> Snapshot {
                 frozen: false,
                 reasons: vec![],
                 fresh: false,
+                no_data: vec![],
             },
             ServiceSnapshot {
                 service: "my service".into(),
@@ -102,6 +105,7 @@ fn snapshot() -> Snapshot {
                     freeze_below: 0.1,
                 }],
                 fresh: true,
+                no_data: vec![],
             },
         ],
         ..Snapshot::default()
@@ -381,4 +385,119 @@ async fn routes_serve_the_pages() {
         .await
         .unwrap()
         .unwrap();
+}
+
+const NO_SERIES: &str = "no series matches pay_total{job=\"pay\"}";
+
+/// The crafted snapshot plus `checkout/charge`, which has no data.
+fn snapshot_without_data() -> Snapshot {
+    let mut snap = snapshot();
+    snap.slos.insert(
+        2,
+        slo("checkout", "charge", None, 1.0).without_data(NO_SERIES),
+    );
+    snap.services[0].no_data = vec![crate::engine::snapshot::NoDataReason {
+        slo: "charge".into(),
+        reason: NO_SERIES.into(),
+    }];
+    snap
+}
+
+#[test]
+fn a_row_without_data_says_so_and_why() {
+    let html = render(&snapshot_without_data());
+    let at = html
+        .find("<tr data-slo=\"charge\"")
+        .expect("a row for charge");
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    // No budget meter and no number where the budget, the SLI or a burn rate would be.
+    assert!(!row.contains("role=\"meter\""), "{row}");
+    assert_eq!(
+        count(row, "%"),
+        1,
+        "only the objective is a percentage: {row}"
+    );
+    // The only rates are the alert thresholds.
+    assert_eq!(count(row, "×"), 2, "{row}");
+    for want in [
+        // SLI, budget and burn rates.
+        "<td class=\"num\">no data</td>",
+        "<span class=\"pct nodata\">no data</span>",
+        "<li>5m: no data</li><li>1h: no data</li>",
+        // Its alerts cannot fire, which is no "ok".
+        "page: <span class=\"state nodata\">cannot fire (no data)</span>",
+        // The data column says no data and why (escaped).
+        "<span class=\"nodata\">NO DATA</span>",
+        "no series matches pay_total{job=&quot;pay&quot;}",
+    ] {
+        assert!(row.contains(want), "{want} not in {row}");
+    }
+    assert!(!row.contains(">ok<"), "{row}");
+    assert!(!row.contains(">fresh<"), "{row}");
+    // The service's line counts it and says the gate cannot tell.
+    assert!(
+        html.contains(
+            "<p class=\"meta\">Deploys: <strong class=\"nodata\">cannot tell (no data)</strong>. \
+             Data: <strong class=\"stale\">stale</strong>, \
+             <strong class=\"nodata\">no data for 1 of 3 series</strong>.</p>"
+        ),
+        "{html}"
+    );
+    // The other rows are untouched.
+    assert!(html.contains(">80.0%</span>"));
+    // Without any series lacking data, the line is as before.
+    assert!(render(&snapshot()).contains(
+        "<p class=\"meta\">Deploys: allowed. Data: <strong class=\"stale\">stale</strong>.</p>"
+    ));
+}
+
+#[test]
+fn a_frozen_service_stays_frozen_with_a_series_without_data() {
+    let mut snap = snapshot_without_data();
+    snap.services[0].frozen = true;
+    let html = render(&snap);
+    assert!(
+        html.contains("Deploys: <strong class=\"spent\">frozen</strong>."),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_slo_page_without_data_shows_no_number() {
+    let snap = snapshot_without_data();
+    // Old buckets in the history still chart; the titles say there is no data now.
+    let groups = [history(&[])];
+    let html = render_slo(&snap, "checkout", "charge", Some(&groups)).unwrap();
+    assert!(!html.contains("role=\"meter\""), "{html}");
+    assert!(
+        html.contains("<dt>SLI over the period</dt><dd>no data</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<dt>Budget spent in</dt><dd>unknown: no data</dd>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<tr><th scope=\"row\">5m</th><td class=\"num\">no data</td><td class=\"num\">no data</td>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Error budget burn-down over the period, charge: no data now (no series matches \
+             pay_total{job=&quot;pay&quot;}), from 100% at the period start"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Burn rate per hour, charge: no data now (no series matches \
+             pay_total{job=&quot;pay&quot;}); page threshold"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("left now"), "{html}");
+    assert!(!html.contains("in the latest hour"), "{html}");
+    assert!(!html.contains(">ok<"), "{html}");
 }

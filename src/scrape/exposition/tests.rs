@@ -73,12 +73,13 @@ fn reads_prometheus_client_output_in_both_formats() {
             windows: vec![WindowSnapshot {
                 window: "5m".into(),
                 seconds: 300.0,
-                error_ratio: 0.25,
-                burn_rate: 250.0,
+                error_ratio: Some(0.25),
+                burn_rate: Some(250.0),
                 bad: 1.0,
                 total: 4.0,
             }],
-            error_budget_remaining: 0.5,
+            data_present: true,
+            error_budget_remaining: Some(0.5),
             ..Default::default()
         }],
         ..Default::default()

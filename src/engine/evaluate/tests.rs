@@ -1,0 +1,149 @@
+//! One series evaluated with and without data, and the services built from such series.
+
+use super::*;
+use crate::spec::load::load_bytes;
+
+const START: i64 = 1_700_000_040;
+
+fn slo(name: &str, extra: &str) -> Slo {
+    let text = format!(
+        "version: sloburn/v1\nservice: api\nslos:\n  - name: {name}\n    objective: 99\n{extra}    sli:\n      ratio:\n        errors: x{{code=\"500\"}}\n        total: x\n"
+    );
+    let r = load_bytes("t.yaml", text.as_bytes());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    r.slos[0].clone()
+}
+
+/// Two hours of 100 events a minute, `bad` of them bad, ending at `START`.
+fn history(slo: &Slo, bad: f64) -> History {
+    let mut h = History::new(&slo.period, &slo.alerting.windows.windows());
+    for m in (0..120).rev() {
+        h.push_minute(START - m * 60, Counts { bad, total: 100.0 });
+    }
+    h
+}
+
+fn freshness(no_data: Option<&str>) -> Freshness {
+    Freshness {
+        fresh: true,
+        last_evaluation: START as f64,
+        no_data: no_data.map(Arc::from),
+    }
+}
+
+fn evaluate(slo: &Slo, group: &[(&str, &str)], bad: f64, no_data: Option<&str>) -> SloSnapshot {
+    let group: Pairs = group
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    evaluate_series(
+        slo,
+        &SloNames::new(slo),
+        &group,
+        &history(slo, bad),
+        freshness(no_data),
+    )
+}
+
+#[test]
+fn with_data_every_number_is_there() {
+    let slo = slo("a", "");
+    // Every event bad: burn 100 in every window, the page alert fires, the budget is spent.
+    let s = evaluate(&slo, &[], 100.0, None);
+    assert!(s.data_present);
+    assert_eq!(s.no_data_reason, None);
+    let near = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-9);
+    assert!(
+        s.windows.iter().all(|w| near(w.burn_rate, 100.0)),
+        "{:?}",
+        s.windows
+    );
+    assert!(s.windows.iter().all(|w| near(w.error_ratio, 1.0)));
+    assert!(s.alerts.iter().any(|a| a.active));
+    assert!(near(s.period_error_ratio, 1.0));
+    assert!(s.error_budget_remaining.is_some_and(|r| r < 0.0));
+    assert!(s.exhaustion_seconds.is_some());
+    assert!(freezes(&s));
+}
+
+#[test]
+fn without_data_nothing_reads_as_a_number() {
+    let slo = slo("a", "");
+    // The same burning history: with no data declared, none of it may show as a ratio.
+    let s = evaluate(&slo, &[], 100.0, Some("no series matches x{code=\"500\"}"));
+    assert!(!s.data_present);
+    assert_eq!(
+        s.no_data_reason.as_deref(),
+        Some("no series matches x{code=\"500\"}")
+    );
+    assert!(!s.windows.is_empty());
+    for w in &s.windows {
+        assert_eq!((w.error_ratio, w.burn_rate), (None, None), "{w:?}");
+    }
+    assert!(s.alerts.iter().all(|a| !a.active), "{:?}", s.alerts);
+    assert_eq!(s.period_error_ratio, None);
+    assert_eq!(s.error_budget_remaining, None);
+    assert_eq!(s.exhaustion_seconds, None);
+    assert!(!freezes(&s));
+    // Event counts are counts, not judgements: they stay.
+    assert_eq!(s.windows[0].total, 500.0);
+    assert_eq!(s.period_total_events, 12_000.0);
+    assert_eq!(s.period_good_events, 0.0);
+}
+
+#[test]
+fn the_json_says_null_for_what_is_unknown() {
+    let slo = slo("a", "");
+    let json = serde_json::to_value(evaluate(
+        &slo,
+        &[],
+        0.0,
+        Some("no answer from the source yet"),
+    ))
+    .unwrap();
+    assert_eq!(json["data_present"], false);
+    assert_eq!(json["no_data_reason"], "no answer from the source yet");
+    assert!(json["error_budget_remaining"].is_null());
+    assert!(json["period_error_ratio"].is_null());
+    assert!(json["windows"][0]["burn_rate"].is_null());
+    assert!(json["windows"][0]["error_ratio"].is_null());
+    assert_eq!(json["windows"][0]["total"], 500.0);
+    let json = serde_json::to_value(evaluate(&slo, &[], 0.0, None)).unwrap();
+    assert_eq!(json["data_present"], true);
+    assert!(json["no_data_reason"].is_null());
+    assert_eq!(json["error_budget_remaining"], 1.0);
+}
+
+#[test]
+fn a_series_without_data_never_freezes_and_is_listed() {
+    let frozen = slo("spent", "");
+    let quiet = slo("routes", "    group_by: [route]\n");
+    let slos = vec![
+        evaluate(&frozen, &[], 100.0, None),
+        // Spent, but unknown: it must not freeze, and must not count as fine either.
+        evaluate(
+            &quiet,
+            &[("route", "/a")],
+            100.0,
+            Some("no series matches x"),
+        ),
+        evaluate(&quiet, &[("route", "/b")], 0.0, None),
+    ];
+    let all = services(&slos);
+    assert_eq!(all.len(), 1);
+    let api = &all[0];
+    assert!(api.frozen);
+    let frozen_by: Vec<&str> = api.reasons.iter().map(|r| r.slo.as_str()).collect();
+    assert_eq!(frozen_by, ["spent"]);
+    assert_eq!(api.no_data.len(), 1);
+    assert_eq!(api.no_data[0].slo, "routes{route=/a}");
+    assert_eq!(api.no_data[0].reason, "no series matches x");
+
+    // Only the series without data: not frozen, and listed.
+    let unknown = services(&slos[1..2]);
+    assert!(!unknown[0].frozen);
+    assert!(unknown[0].reasons.is_empty());
+    assert_eq!(unknown[0].no_data.len(), 1);
+    // With data everywhere, nothing is listed.
+    assert!(services(&slos[2..]).iter().all(|s| s.no_data.is_empty()));
+}
