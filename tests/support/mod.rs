@@ -8,7 +8,10 @@
 //!   that fails with "run scripts/test, which installs it", a tiny blocking HTTP status probe.
 //! - [`prometheus`]: start / stop / restart a real Prometheus on a data dir; async query helpers.
 //! - [`backfill`]: synthetic history whose true counts are known, written as OpenMetrics and
-//!   turned into TSDB blocks by `promtool`; ready-made 30-day scenarios.
+//!   turned into TSDB blocks by `promtool`; per-series sample schedules (interval, phase,
+//!   jitter, fractional timestamps, appear/vanish, gaps, resets); ready-made 30-day scenarios.
+//! - [`truth`]: the exact events of counters in `(a, b]` and the SLI numbers built on them,
+//!   written from the definition, never from engine code.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
 //!
 //! Typical use in a tokio test:
@@ -33,3 +36,4 @@ pub mod backfill;
 pub mod fake_http;
 pub mod process;
 pub mod prometheus;
+pub mod truth;
