@@ -12,7 +12,7 @@ use support::backfill::scenario::{Regime, Requests};
 use support::backfill::{Backfill, CounterOpts, DAY, HOUR, Kind, MINUTE, STEP, Schedule, scenario};
 use support::fake_http::{FakeHttp, GARBAGE, Mode, PARTIAL_JSON, vector_json};
 use support::process::{ChildGuard, find_binary, free_port, http_status, missing_binary_message};
-use support::prometheus::{EMPTY_CONFIG, Prometheus, http_client};
+use support::prometheus::{EMPTY_CONFIG, Prometheus, RawSeries, http_client};
 use support::truth::{Counts, Selector, Sli, counts, groups, increments};
 
 fn assert_close(what: &str, got: f64, want: f64, rel: f64) {
@@ -739,7 +739,7 @@ async fn off_grid_fractional_samples_read_back_exactly() {
             (id, labels)
         })
         .collect();
-    let check = |got: &[(BTreeMap<String, String>, Vec<(i64, f64)>)], at_ms: i64| -> usize {
+    let check = |got: &[RawSeries], at_ms: i64| -> usize {
         let mut seen = 0;
         for (id, labels) in &series {
             let want: Vec<(i64, f64)> = b

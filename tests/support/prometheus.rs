@@ -23,6 +23,10 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A config with no scrape jobs: the TSDB holds only what the test backfilled.
 pub const EMPTY_CONFIG: &str = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n";
 
+/// One series of a matrix answer: its labels (with `__name__`) and `(timestamp in ms, value)`
+/// samples.
+pub type RawSeries = (BTreeMap<String, String>, Vec<(i64, f64)>);
+
 /// A running Prometheus on `127.0.0.1:<port>`, storing in `data_dir`; killed on drop.
 pub struct Prometheus {
     /// `http://127.0.0.1:<port>`, no trailing slash.
@@ -283,11 +287,7 @@ impl Prometheus {
     /// `at_ms` (sent as seconds with three decimals): per series, its labels (with
     /// `__name__`) and its `(timestamp in ms, value)` pairs. Panics on errors and on results
     /// that are not a matrix.
-    pub async fn raw_samples(
-        &self,
-        range_selector: &str,
-        at_ms: i64,
-    ) -> Vec<(BTreeMap<String, String>, Vec<(i64, f64)>)> {
+    pub async fn raw_samples(&self, range_selector: &str, at_ms: i64) -> Vec<RawSeries> {
         let time = format!("{}.{:03}", at_ms.div_euclid(1000), at_ms.rem_euclid(1000));
         let json = self
             .get_query(range_selector, &time, &[])
