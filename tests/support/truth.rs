@@ -114,36 +114,14 @@ impl Selector {
                 .unwrap_or_else(|| fail("unbalanced braces"));
             let mut chars = body.chars().peekable();
             loop {
-                while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
-                    chars.next();
-                }
+                take_while(&mut chars, |c| c.is_whitespace() || c == ',');
                 if chars.peek().is_none() {
                     break;
                 }
-                let mut label = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        label.push(c);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                    chars.next();
-                }
-                let mut op = String::new();
-                while let Some(&c) = chars.peek() {
-                    if matches!(c, '=' | '!' | '~') {
-                        op.push(c);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                    chars.next();
-                }
+                let label = take_while(&mut chars, |c| c.is_ascii_alphanumeric() || c == '_');
+                take_while(&mut chars, char::is_whitespace);
+                let op = take_while(&mut chars, |c| matches!(c, '=' | '!' | '~'));
+                take_while(&mut chars, char::is_whitespace);
                 if label.is_empty() || chars.next() != Some('"') {
                     fail("expected label=\"value\"");
                 }
@@ -206,6 +184,22 @@ impl Selector {
                 m.passes(value)
             })
     }
+}
+
+/// The characters `keep` accepts from the front of `chars`.
+fn take_while(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    keep: impl Fn(char) -> bool,
+) -> String {
+    let mut out = String::new();
+    while let Some(&c) = chars.peek() {
+        if !keep(c) {
+            break;
+        }
+        out.push(c);
+        chars.next();
+    }
+    out
 }
 
 /// An SLI as the truth evaluates it: selectors as written in the spec.
