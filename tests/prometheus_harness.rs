@@ -325,7 +325,9 @@ fn scheduled_counters_reset_appear_lazily_and_keep_the_truth() {
         resets: vec![1_000],
         ..CounterOpts::default()
     };
-    let id = b.counter_on(&s, "x_total", &[], &opts, |p, t| ((t - p) / 1000) as f64);
+    let id = b.counter_on(Kind::Counter, &s, "x_total", &[], &opts, |p, t| {
+        ((t - p) / 1000) as f64
+    });
     let samples = b.raw_samples(id);
     assert_eq!(samples[0], (47_000, 7.0));
     assert_eq!(samples[1], (107_000, 67.0));
@@ -342,7 +344,7 @@ fn scheduled_counters_reset_appear_lazily_and_keep_the_truth() {
         lazy: true,
         ..CounterOpts::default()
     };
-    let errs = b.counter_on(&s, "e_total", &[], &lazy, |p, t| {
+    let errs = b.counter_on(Kind::Counter, &s, "e_total", &[], &lazy, |p, t| {
         ((t / 1000 + 300) / 600 - (p / 1000 + 300) / 600) as f64
     });
     let samples = b.raw_samples(errs);
@@ -362,9 +364,16 @@ fn scheduled_counters_reset_appear_lazily_and_keep_the_truth() {
             resets: vec![100],
             ..CounterOpts::default()
         };
-        b.counter_on(&Schedule::every(60), "y_total", &[], &opts, |_, t| {
-            if t < 120_000 { 1.0 } else { 100.0 }
-        });
+        b.counter_on(
+            Kind::Counter,
+            &Schedule::every(60),
+            "y_total",
+            &[],
+            &opts,
+            |_, t| {
+                if t < 120_000 { 1.0 } else { 100.0 }
+            },
+        );
     });
     let why = invisible.unwrap_err();
     let why = why.downcast_ref::<String>().unwrap();

@@ -5,7 +5,7 @@
 //! instant (series that appear mid-range and vanish) and gaps; timestamps are milliseconds.
 //! The original API ([`Backfill::counter`], [`Backfill::histogram_series`],
 //! [`Backfill::gauge`]) samples every [`STEP`] seconds on whole seconds (`start, start + 15,
-//! ..., end - 15`); [`Backfill::counter_on`], [`Backfill::histogram_series_on`] and
+//! ..., end - 15`); [`Backfill::counter_on`] (counters and histogram series) and
 //! [`Backfill::gauge_on`] take a schedule, [`Backfill::exact`] takes the samples themselves.
 //! Series are generated eagerly (one `Vec<(ms, value)>` per series), then
 //! [`Backfill::create_blocks`] writes OpenMetrics text and runs `promtool tsdb
@@ -380,36 +380,21 @@ impl Backfill {
         self.gauge_on(&Schedule::every(STEP), name, labels, |ms| value(ms / 1000))
     }
 
-    /// Adds a counter sampled on `schedule`: `events(prev_ms, t_ms)` is the number of events
-    /// since the previous sample instant, called for every sample instant of the schedule but
-    /// the first (also across gaps: the process kept counting). See [`CounterOpts`].
+    /// Adds a counter ([`Kind::Counter`]) or a `_bucket`/`_count`/`_sum` series of a histogram
+    /// family ([`Kind::Histogram`]) sampled on `schedule`: `events(prev_ms, t_ms)` is the number
+    /// of events since the previous sample instant, called for every sample instant of the
+    /// schedule but the first (also across gaps: the process kept counting). See [`CounterOpts`].
     pub fn counter_on(
         &mut self,
+        kind: Kind,
         schedule: &Schedule,
         name: &str,
         labels: &[(&str, &str)],
         opts: &CounterOpts,
         events: impl Fn(i64, i64) -> f64,
     ) -> SeriesId {
-        self.add_counter_like(series(name, labels, Kind::Counter), schedule, opts, events)
-    }
-
-    /// Adds a `_bucket`/`_count`/`_sum` series of a histogram family on `schedule` (see
-    /// [`Backfill::counter_on`]).
-    pub fn histogram_series_on(
-        &mut self,
-        schedule: &Schedule,
-        name: &str,
-        labels: &[(&str, &str)],
-        opts: &CounterOpts,
-        events: impl Fn(i64, i64) -> f64,
-    ) -> SeriesId {
-        self.add_counter_like(
-            series(name, labels, Kind::Histogram),
-            schedule,
-            opts,
-            events,
-        )
+        assert_ne!(kind, Kind::Gauge, "{name}: a gauge has no events");
+        self.add_counter_like(series(name, labels, kind), schedule, opts, events)
     }
 
     /// Adds a gauge sampled on `schedule` whose sample at `t_ms` is `value(t_ms)`.
@@ -1178,6 +1163,7 @@ pub mod scenario {
         };
         let failed = |r: Regime| requests.failed(r);
         let ok = b.counter_on(
+            Kind::Counter,
             schedule,
             "http_requests_total",
             &with_code("200"),
@@ -1188,6 +1174,7 @@ pub mod scenario {
             },
         );
         let err = b.counter_on(
+            Kind::Counter,
             schedule,
             "http_requests_total",
             &with_code("500"),
@@ -1213,7 +1200,8 @@ pub mod scenario {
         for (le, _, _) in OFFGRID_BUCKETS {
             let mut l = labels.to_vec();
             l.push(("le", le));
-            buckets.push(b.histogram_series_on(
+            buckets.push(b.counter_on(
+                Kind::Histogram,
                 schedule,
                 &format!("{name}_bucket"),
                 &l,
@@ -1221,7 +1209,8 @@ pub mod scenario {
                 requests.events(move |r| Requests::under(le, r)),
             ));
         }
-        let count = b.histogram_series_on(
+        let count = b.counter_on(
+            Kind::Histogram,
             schedule,
             &format!("{name}_count"),
             labels,
@@ -1233,9 +1222,14 @@ pub mod scenario {
             let (fast, mid, all) = (under("0.1"), under("0.3"), under("+Inf"));
             fast / 16.0 + (mid - fast) * 3.0 / 16.0 + (all - mid) * 2.0
         };
-        b.histogram_series_on(schedule, &format!("{name}_sum"), labels, opts, |prev, t| {
-            sum(t) - sum(prev)
-        });
+        b.counter_on(
+            Kind::Histogram,
+            schedule,
+            &format!("{name}_sum"),
+            labels,
+            opts,
+            |prev, t| sum(t) - sum(prev),
+        );
         (buckets, count)
     }
 }
