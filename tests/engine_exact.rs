@@ -32,13 +32,12 @@ mod engine;
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::backfill::scenario::{self, Regime, Requests};
 use support::backfill::{Backfill, CounterOpts, DAY, HOUR, MINUTE, Schedule, now_minute};
+use support::eval::sloburn_eval;
 use support::prometheus::Prometheus;
 use support::truth::{Sli, counts, groups};
 
@@ -339,31 +338,6 @@ fn add_checkout(b: &mut Backfill, interval: i64, requests: &Requests, resets: &[
     scenario::latency_on(b, &s, &l, requests, &histogram);
 }
 
-fn eval(prometheus: &Prometheus, specs: &Path, at: i64) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args([
-            "eval",
-            "--prometheus-url",
-            &prometheus.url,
-            "--at",
-            &at.to_string(),
-            "-o",
-            "json",
-        ])
-        .arg(specs)
-        .output()
-        .expect("run sloburn eval");
-    // Exit 1 only says some SLO is not fresh, which is checked per SLO below.
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "sloburn eval --at {at} gave no JSON ({e}; {}):\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 /// The snapshot entry of one SLO (and group).
 fn entry<'a>(
     snapshot: &'a Value,
@@ -493,7 +467,8 @@ fn every_window_and_budget_is_exact_at_15s_30s_and_60s() {
     let mut report = Report::default();
     for (name, at) in tl.instants(&b) {
         let evaluated = Instant::now();
-        let snapshot = eval(&prometheus, &specs, at);
+        // Exit 1 only says some SLO is not fresh, which is checked per SLO.
+        let snapshot = sloburn_eval(&prometheus.url, at, &specs).snapshot;
         eprintln!("{name} ({at}): evaluated in {:?}", evaluated.elapsed());
         check_snapshot(&mut report, &b, &snapshot, &slos, &name, at);
         // The outage pages while it lasts, at every interval.

@@ -12,6 +12,7 @@
 //!   jitter, fractional timestamps, appear/vanish, gaps, resets); ready-made 30-day scenarios.
 //! - [`truth`]: the exact events of counters in `(a, b]` and the SLI numbers built on them,
 //!   written from the definition, never from engine code.
+//! - [`eval`]: `sloburn eval -o json` (the real binary), run once.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
 //!
 //! Typical use in a tokio test:
@@ -33,6 +34,7 @@
 #![allow(dead_code)]
 
 pub mod backfill;
+pub mod eval;
 pub mod fake_http;
 pub mod process;
 pub mod prometheus;
