@@ -25,7 +25,8 @@
 //! `engine_backfilled`: `0.02 * truth.max(0.05)`), the remaining budget within 0.005, `fresh`,
 //! alert states where the true burn rates are not within 3 % of a threshold, and the outage pages
 //! (`alerts[0]`, page 1h/5m) while it lasts at every interval. All failures are collected and
-//! reported together, summarized per interval and SLO.
+//! reported together, summarized per interval and SLO. A second test follows `sloburn run`'s
+//! live ticks across a restart (see [`live_ticks_across_a_restart_are_exact`]).
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -501,7 +502,7 @@ fn every_window_and_budget_is_exact_at_15s_30s_and_60s() {
 /// The live read path: `sloburn run` (1 s evaluation interval, no lag) ticks across a restart
 /// of `checkout`. The data is backfilled up to 10 minutes into the future: Prometheus answers a
 /// query at `t` from samples at or before `t` only, so each tick sees what was "scraped" by then.
-/// The restart falls ~25 s after the data is made; the test follows the ticks (their instant is
+/// The restart falls 15-77 s after the data is made; the test follows the ticks (their instant is
 /// `evaluated_at` rounded down to the minute, the lag being 0) until one has read the minute
 /// holding the 60 s target's first sample after the restart, and checks every tick it saw, at
 /// both intervals, against the truth: each window's burn rate, the remaining budget, `fresh`.
@@ -511,7 +512,10 @@ fn live_ticks_across_a_restart_are_exact() {
     let now = chrono::Utc::now().timestamp();
     let end = now_minute() + 10 * MINUTE;
     let mut b = Backfill::new(end - DAY, end);
-    let restart = now + 25;
+    // Just before the 60 s target's first sample 15 s or more from now, so that the tick which
+    // reads the restart comes as soon as it can (the minute holding that sample ends).
+    let sample = target(60, -13_000, 2).timestamps_ms(now + 15, end)[0];
+    let restart = sample.div_euclid(1000) - 1;
     for interval in [15, 60] {
         let requests = Requests::new(b.start() - DAY, 1_000);
         add_checkout(&mut b, interval, &requests, &[restart]);
