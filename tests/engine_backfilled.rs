@@ -8,12 +8,10 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 use support::backfill::scenario;
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute};
+use support::eval::sloburn_eval;
 use support::prometheus::Prometheus;
 
 const SPECS: &str = r#"
@@ -106,29 +104,6 @@ fn build() -> Fixture {
         slow,
         hot,
     }
-}
-
-fn eval(prometheus: &Prometheus, specs: &Path, at: i64) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args([
-            "eval",
-            "--prometheus-url",
-            &prometheus.url,
-            "--at",
-            &at.to_string(),
-            "-o",
-            "json",
-        ])
-        .arg(specs)
-        .output()
-        .expect("run sloburn eval");
-    assert!(
-        out.status.success(),
-        "sloburn eval failed: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&out.stdout).expect("eval JSON")
 }
 
 fn series<'a>(snapshot: &'a Value, slo: &str, group: Option<&str>) -> &'a Value {
@@ -234,7 +209,7 @@ async fn budgets_burn_rates_and_alerts_match_the_truth_and_prometheus() {
     let later = f.incident_from + 50 * MINUTE;
     let slow = f.slow[0].0 + 20 * MINUTE;
     for at in [at_end, during, just_after, later, slow] {
-        let snapshot = eval(&prometheus, &specs, at);
+        let snapshot = sloburn_eval(&prometheus.url, at, &specs).ok();
         for (slo, group) in ALL {
             let s = series(&snapshot, slo, group);
             let budget = 1.0 - objective(slo);

@@ -3,10 +3,8 @@
 
 mod support;
 
-use std::process::Command;
-
-use serde_json::Value;
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute, scenario};
+use support::eval::sloburn_eval;
 use support::prometheus::Prometheus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,25 +15,7 @@ async fn every_format_gives_the_native_numbers() {
     let prometheus = Prometheus::backfilled(&b);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats-engine");
     for at in [b.end() - 10 * MINUTE, b.end() - 2 * DAY] {
-        let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
-            .args([
-                "eval",
-                "--prometheus-url",
-                &prometheus.url,
-                "--at",
-                &at.to_string(),
-                "-o",
-                "json",
-                dir,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let snapshot: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let snapshot = sloburn_eval(&prometheus.url, at, dir).ok();
         let slos = snapshot["slos"].as_array().unwrap();
         assert_eq!(slos.len(), 5, "{snapshot:#}");
         let native = slos.iter().find(|s| s["service"] == "native").unwrap();

@@ -6,10 +6,14 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::backfill::{Backfill, DAY, HOUR, MINUTE, STEP, scenario};
+use std::collections::BTreeMap;
+
+use support::backfill::scenario::{Regime, Requests};
+use support::backfill::{Backfill, CounterOpts, DAY, HOUR, Kind, MINUTE, STEP, Schedule, scenario};
 use support::fake_http::{FakeHttp, GARBAGE, Mode, PARTIAL_JSON, vector_json};
 use support::process::{ChildGuard, find_binary, free_port, http_status, missing_binary_message};
-use support::prometheus::{EMPTY_CONFIG, Prometheus, http_client};
+use support::prometheus::{EMPTY_CONFIG, Prometheus, RawSeries, http_client};
+use support::truth::{Counts, Selector, Sli, counts, groups, increments};
 
 fn assert_close(what: &str, got: f64, want: f64, rel: f64) {
     assert!(
@@ -49,6 +53,357 @@ fn truth_of_a_small_backfill() {
     assert_eq!(lines[11], "# TYPE g gauge");
     assert_eq!(lines[13], r#"g{job="t"} 15 15"#);
     assert_eq!(*lines.last().unwrap(), "# EOF");
+}
+
+/// The truth on tiny hand-made series, every answer worked out by hand (times in ms).
+#[test]
+fn truth_by_hand() {
+    let mut b = Backfill::new(0, 15_000);
+    let c = Kind::Counter;
+    // A reset between two samples: 25 then 4 is an increase of 4.
+    let reset = b.exact(
+        c,
+        "a_total",
+        &[],
+        &[
+            (0, 0.0),
+            (15_000, 10.0),
+            (30_000, 25.0),
+            (45_000, 4.0),
+            (60_000, 9.0),
+        ],
+    );
+    assert_eq!(
+        increments(b.raw_samples(reset)),
+        [0.0, 10.0, 15.0, 4.0, 5.0]
+    );
+    assert_eq!(b.series_events(reset, 0, 60), 34.0);
+    assert_eq!(b.series_events(reset, 30, 45), 4.0);
+    assert_eq!(b.series_events(reset, 29, 46), 19.0);
+    assert_eq!(b.series_events(reset, 60, 600), 0.0);
+    // A series appearing mid-window whose first value is 7: the 7 is nobody's increase.
+    let late = b.exact(
+        c,
+        "b_total",
+        &[],
+        &[(20_500, 7.0), (35_500, 9.0), (50_500, 12.0)],
+    );
+    assert_eq!(b.series_events(late, 0, 60), 5.0);
+    assert_eq!(b.series_events(late, 0, 21), 0.0);
+    assert_eq!(b.series_events(late, 20, 36), 2.0);
+    assert_eq!(b.series_events_ms(late, 20_500, 35_500), 2.0);
+    assert_eq!(b.series_events_ms(late, 20_499, 35_499), 0.0);
+    // Gaps: exactly H (2 h) still counts, one millisecond more does not, not even a drop.
+    let gaps = b.exact(
+        c,
+        "c_total",
+        &[],
+        &[
+            (0, 100.0),
+            (60_000, 110.0),
+            (7_260_000, 150.0),  // 2 h after the previous sample: +40
+            (14_460_001, 90.0),  // 2 h + 1 ms after: nothing (though it is a drop)
+            (14_520_001, 110.0), // +20
+        ],
+    );
+    assert_eq!(
+        increments(b.raw_samples(gaps)),
+        [0.0, 10.0, 40.0, 0.0, 20.0]
+    );
+    assert_eq!(b.series_events(gaps, -1, 15_000), 70.0);
+    assert_eq!(b.series_events(gaps, 7_260, 14_520), 0.0);
+    assert_eq!(b.series_events(gaps, 7_260, 14_521), 20.0);
+    // A sample exactly on a window edge belongs to the window it ends, not the one it starts.
+    let edge = b.exact(
+        c,
+        "d_total",
+        &[],
+        &[
+            (60_000, 0.0),
+            (120_000, 5.0),
+            (180_000, 8.0),
+            (239_999, 9.0),
+        ],
+    );
+    assert_eq!(b.series_events(edge, 0, 60), 0.0);
+    assert_eq!(b.series_events(edge, 60, 120), 5.0);
+    assert_eq!(b.series_events(edge, 120, 180), 3.0);
+    assert_eq!(b.series_events(edge, 180, 240), 1.0);
+    assert_eq!(b.series_events(edge, 240, 300), 0.0);
+
+    // A ratio SLI through selectors: the error series appears at its first error (value 1),
+    // which is not counted; route /b has errors only in its second minute.
+    let req = |b: &mut Backfill, labels: &[(&str, &str)], samples: &[(i64, f64)]| {
+        b.exact(c, "http_requests_total", labels, samples);
+    };
+    let (ok_a, err_a) = (
+        [("route", "/a"), ("code", "200")],
+        [("route", "/a"), ("code", "500")],
+    );
+    req(
+        &mut b,
+        &ok_a,
+        &[(0, 0.0), (60_000, 1000.0), (120_000, 1500.0)],
+    );
+    req(&mut b, &err_a, &[(60_000, 1.0), (120_000, 3.0)]);
+    req(
+        &mut b,
+        &[("route", "/b"), ("code", "200")],
+        &[(0, 50.0), (60_000, 150.0), (120_000, 250.0)],
+    );
+    req(
+        &mut b,
+        &[("route", "/b"), ("code", "500")],
+        &[(0, 0.0), (60_000, 0.0), (120_000, 25.0)],
+    );
+    let ratio = Sli::ratio(
+        r#"http_requests_total{code=~"5.."}"#,
+        r#"http_requests_total{route!=""}"#,
+    );
+    assert_eq!(groups(&b, &ratio, "route"), ["/a", "/b"]);
+    let got = |group, a, z| counts(&b, &ratio, group, a, z);
+    assert_eq!(
+        got(Some(("route", "/a")), 0, 60),
+        Counts {
+            bad: 0.0,
+            total: 1000.0
+        }
+    );
+    assert_eq!(
+        got(Some(("route", "/a")), 0, 120),
+        Counts {
+            bad: 2.0,
+            total: 1502.0
+        }
+    );
+    assert_eq!(
+        got(Some(("route", "/b")), 60, 120),
+        Counts {
+            bad: 25.0,
+            total: 125.0
+        }
+    );
+    assert_eq!(
+        got(None, 0, 120),
+        Counts {
+            bad: 27.0,
+            total: 1727.0
+        }
+    );
+    assert_eq!(
+        got(None, 120, 180),
+        Counts {
+            bad: 0.0,
+            total: 0.0
+        }
+    );
+    let one_in_ten = Counts {
+        bad: 25.0,
+        total: 250.0,
+    };
+    assert!((one_in_ten.burn_rate(0.9) - 1.0).abs() < 1e-12);
+    assert!((one_in_ten.remaining(0.99) - -9.0).abs() < 1e-12);
+    let none = Counts {
+        bad: 0.0,
+        total: 0.0,
+    };
+    assert_eq!((none.burn_rate(0.999), none.remaining(0.999)), (0.0, 1.0));
+
+    // Latency: bad = max(total - good, 0) per window, so a window where the bucket got ahead
+    // of the count (scraped a moment later) is 0 bad, not negative, and does not cancel another.
+    let h = Kind::Histogram;
+    b.exact(
+        h,
+        "lat_count",
+        &[("job", "x")],
+        &[(0, 0.0), (60_000, 10.0), (120_000, 20.0)],
+    );
+    let bucket = [("job", "x"), ("le", "0.3")];
+    b.exact(
+        h,
+        "lat_bucket",
+        &bucket,
+        &[(0, 0.0), (60_000, 12.0), (120_000, 19.0)],
+    );
+    let latency = Sli::latency(r#"lat{job="x"}"#, "0.3");
+    assert_eq!(
+        counts(&b, &latency, None, 0, 60),
+        Counts {
+            bad: 0.0,
+            total: 10.0
+        }
+    );
+    assert_eq!(
+        counts(&b, &latency, None, 60, 120),
+        Counts {
+            bad: 3.0,
+            total: 10.0
+        }
+    );
+    assert_eq!(
+        counts(&b, &latency, None, 0, 120),
+        Counts {
+            bad: 1.0,
+            total: 20.0
+        }
+    );
+}
+
+#[test]
+fn selectors_parse_like_promql() {
+    let s = Selector::parse(
+        r#" http_requests_total{job="a\"b", code=~"5..",route!="/x", le!~"0\\.1|1" } "#,
+    );
+    assert_eq!(s.name, "http_requests_total");
+    assert_eq!(s.matchers.len(), 4);
+    let mut b = Backfill::new(0, 60);
+    let mk = |b: &mut Backfill, labels: &[(&str, &str)]| {
+        let id = b.exact(Kind::Counter, "http_requests_total", labels, &[]);
+        s.matches(b.series(id))
+    };
+    assert!(mk(&mut b, &[("job", "a\"b"), ("code", "503")]));
+    assert!(
+        !mk(&mut b, &[("job", "a\"b"), ("code", "5030")]),
+        "regexes are anchored"
+    );
+    assert!(!mk(
+        &mut b,
+        &[("job", "a\"b"), ("code", "500"), ("route", "/x")]
+    ));
+    assert!(!mk(
+        &mut b,
+        &[("job", "a\"b"), ("code", "501"), ("le", "0.1")]
+    ));
+    assert!(mk(
+        &mut b,
+        &[("job", "a\"b"), ("code", "502"), ("le", "0.3")]
+    ));
+    assert!(!mk(&mut b, &[("job", "ab"), ("code", "504")]));
+    assert!(Selector::parse("up").matches(&support::backfill::Series {
+        name: "up".into(),
+        labels: vec![],
+        kind: Kind::Gauge
+    }));
+}
+
+#[test]
+fn schedules_jitter_phase_gaps_and_bounds() {
+    let s = Schedule::every(60).phase_ms(-13_000).jitter(2_000, 42);
+    let ts = s.timestamps_ms(0, DAY);
+    assert_eq!(ts.len(), 1440);
+    assert!(ts.windows(2).all(|w| w[0] < w[1]));
+    for (k, &t) in ts.iter().enumerate() {
+        let nominal = (k as i64 + 1) * 60_000 - 13_000;
+        assert!((t - nominal).abs() <= 2_000, "{t} vs {nominal}");
+    }
+    let fractional = ts.iter().filter(|t| *t % 1000 != 0).count();
+    assert!(
+        fractional > 1400,
+        "only {fractional} of 1440 off whole seconds"
+    );
+    assert_eq!(ts, s.timestamps_ms(0, DAY), "deterministic");
+    assert_ne!(ts, s.clone().jitter(2_000, 43).timestamps_ms(0, DAY));
+    // First, last and gaps (seconds) bound the timestamps themselves.
+    let bounded = Schedule::every(15)
+        .jitter(1_000, 1)
+        .from(600)
+        .until(3_600)
+        .gap(1_200, 1_500);
+    let ts = bounded.timestamps_ms(0, DAY);
+    assert!(ts.iter().all(|&t| (600_000..=3_600_000).contains(&t)));
+    assert!(!ts.iter().any(|&t| (1_200_000..1_500_000).contains(&t)));
+    assert!((176..=182).contains(&ts.len()), "{}", ts.len());
+}
+
+#[test]
+fn scheduled_counters_reset_appear_lazily_and_keep_the_truth() {
+    let mut b = Backfill::new(0, HOUR);
+    let s = Schedule::every(60).phase_ms(-13_000);
+    // 1 event a second; reset at 1000 s (first sample at or after: 1007 s), start value 7.
+    let opts = CounterOpts {
+        start_value: 7.0,
+        resets: vec![1_000],
+        ..CounterOpts::default()
+    };
+    let id = b.counter_on(Kind::Counter, &s, "x_total", &[], &opts, |p, t| {
+        ((t - p) / 1000) as f64
+    });
+    let samples = b.raw_samples(id);
+    assert_eq!(samples[0], (47_000, 7.0));
+    assert_eq!(samples[1], (107_000, 67.0));
+    let at_reset = samples.iter().position(|s| s.0 == 1_007_000).unwrap();
+    assert_eq!(samples[at_reset].1, 60.0, "restarted: only the last minute");
+    assert_eq!(samples[at_reset + 1].1, 120.0);
+    // The first sample carries nothing; every later one 60 (the reset's too).
+    assert_eq!(
+        b.series_events(id, 0, HOUR),
+        60.0 * (samples.len() - 1) as f64
+    );
+    // Lazy: an error every 10 minutes from 300 s; no sample before the first one is counted.
+    let lazy = CounterOpts {
+        lazy: true,
+        ..CounterOpts::default()
+    };
+    let errs = b.counter_on(Kind::Counter, &s, "e_total", &[], &lazy, |p, t| {
+        ((t / 1000 + 300) / 600 - (p / 1000 + 300) / 600) as f64
+    });
+    let samples = b.raw_samples(errs);
+    assert_eq!(
+        samples[0],
+        (347_000, 1.0),
+        "appears at its first error, value 1"
+    );
+    assert_eq!(
+        b.series_events(errs, 0, HOUR),
+        samples.last().unwrap().1 - 1.0
+    );
+    // A reset the values cannot show is refused.
+    let invisible = std::panic::catch_unwind(|| {
+        let mut b = Backfill::new(0, HOUR);
+        let opts = CounterOpts {
+            resets: vec![100],
+            ..CounterOpts::default()
+        };
+        b.counter_on(
+            Kind::Counter,
+            &Schedule::every(60),
+            "y_total",
+            &[],
+            &opts,
+            |_, t| {
+                if t < 120_000 { 1.0 } else { 100.0 }
+            },
+        );
+    });
+    let why = invisible.unwrap_err();
+    let why = why.downcast_ref::<String>().unwrap();
+    assert!(why.contains("a reset whose value does not drop"), "{why}");
+}
+
+#[test]
+fn request_streams_count_every_request_once() {
+    let r = Requests::new(0, 1_000)
+        .with(600, 1_200, Regime::Outage)
+        .with(3_600, 7_200, Regime::Quiet)
+        .with(9_000, 10_800, Regime::Slow);
+    let failed = |g: Regime| r.failed(g);
+    // 10 a second, 0.1 % of them failing: 1 in 100 s.
+    assert_eq!(r.count(600_000, Requests::all), 6_000);
+    assert_eq!(r.count(600_000, failed), 6);
+    // The outage: every request of (600, 1200] fails.
+    assert_eq!(r.count(1_200_000, failed) - r.count(600_000, failed), 6_000);
+    // The quiet hour: nothing at all.
+    assert_eq!(
+        r.count(7_200_000, Requests::all),
+        r.count(3_600_000, Requests::all)
+    );
+    // Slow: half the requests at or under 0.3 s.
+    let under = |t| r.count(t, |g| Requests::under("0.3", g));
+    assert_eq!(under(10_800_000) - under(9_000_000), 9_000);
+    // Events between any two instants are exact differences.
+    let ev = r.events(Requests::all);
+    assert_eq!(ev(0, 1_234), 12.0);
+    assert_eq!(ev(1_234, 1_299) + ev(1_299, 1_300), 1.0);
 }
 
 #[test]
@@ -324,6 +679,141 @@ async fn thirty_days_backfilled_into_real_prometheus() {
     assert!(
         prometheus.try_query("up", end).await.is_err(),
         "a query to a stopped Prometheus must fail"
+    );
+}
+
+/// Data shaped like real scrapes reads back from Prometheus exactly: samples off the minute
+/// grid with jitter and millisecond timestamps, at 15 s, 30 s, 60 s and 2 m, a series that
+/// appears with value 7 and one that vanishes, gaps shorter and longer than 2 h, a reset, an
+/// error series that appears at its first error. Every sample, hour by hour through
+/// `{job="offgrid"}[1h]`, and a range ending exactly on a fractional sample timestamp.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_grid_fractional_samples_read_back_exactly() {
+    let end = (support::backfill::now_minute() / HOUR) * HOUR - HOUR;
+    let mut b = Backfill::new(end - DAY, end);
+    let start = b.start();
+    let requests = Requests::new(start - 600, 1_000)
+        .with(
+            start + 5 * HOUR + 17,
+            start + 5 * HOUR + 617,
+            Regime::Outage,
+        )
+        .with(start + 14 * HOUR + 3, start + 15 * HOUR + 3, Regime::Quiet)
+        .with(
+            start + 16 * HOUR + 41,
+            start + 16 * HOUR + 1841,
+            Regime::Slow,
+        );
+    let s60 = Schedule::every(60)
+        .phase_ms(-13_000)
+        .jitter(2_000, 1)
+        .gap(start + 3 * HOUR, start + 3 * HOUR + 20 * MINUTE)
+        .gap(start + 8 * HOUR, start + 11 * HOUR);
+    let reset = CounterOpts {
+        resets: vec![start + 12 * HOUR + 31],
+        ..CounterOpts::default()
+    };
+    let lazy_reset = CounterOpts {
+        lazy: true,
+        ..reset.clone()
+    };
+    let l60 = [("job", "offgrid"), ("interval", "60s")];
+    let (ok60, _) = scenario::requests_on(&mut b, &s60, &l60, &requests, &reset, &lazy_reset);
+    let s15 = Schedule::every(15)
+        .phase_ms(2_345)
+        .jitter(2_000, 2)
+        .from(start + 2 * HOUR)
+        .until(end - 3 * HOUR);
+    let seven = CounterOpts {
+        start_value: 7.0,
+        ..CounterOpts::default()
+    };
+    let l15 = [("job", "offgrid"), ("interval", "15s")];
+    scenario::requests_on(&mut b, &s15, &l15, &requests, &seven, &seven);
+    let s30 = Schedule::every(30).phase_ms(-13_000).jitter(2_000, 3);
+    let l30 = [("job", "offgrid"), ("interval", "30s")];
+    scenario::latency_on(&mut b, &s30, &l30, &requests, &CounterOpts::default());
+    let s120 = Schedule::every(120).phase_ms(-13_000).jitter(5_000, 4);
+    let l120 = [("job", "offgrid"), ("interval", "2m")];
+    b.gauge_on(&s120, "pool_utilisation", &l120, |t| {
+        0.25 + (t % 1000) as f64 / 1000.0
+    });
+    let prometheus = Prometheus::backfilled(&b);
+
+    let series: Vec<_> = b
+        .all_series()
+        .map(|(id, s)| {
+            let mut labels: BTreeMap<String, String> = s.labels.iter().cloned().collect();
+            labels.insert("__name__".into(), s.name.clone());
+            (id, labels)
+        })
+        .collect();
+    let check = |got: &[RawSeries], at_ms: i64| -> usize {
+        let mut seen = 0;
+        for (id, labels) in &series {
+            let want: Vec<(i64, f64)> = b
+                .raw_samples(*id)
+                .iter()
+                .copied()
+                .filter(|&(t, _)| at_ms - HOUR * 1000 <= t && t <= at_ms)
+                .collect();
+            let got = got
+                .iter()
+                .find(|(l, _)| l == labels)
+                .map_or(&[][..], |(_, s)| &s[..]);
+            assert_eq!(
+                got,
+                &want[..],
+                "{labels:?} in [{at_ms} ms - 1h, {at_ms} ms]"
+            );
+            seen += got.len();
+        }
+        assert_eq!(
+            got.len(),
+            series
+                .iter()
+                .filter(|(id, _)| {
+                    b.raw_samples(*id)
+                        .iter()
+                        .any(|&(t, _)| at_ms - HOUR * 1000 <= t && t <= at_ms)
+                })
+                .count(),
+            "series Prometheus has that the backfill has not, at {at_ms} ms"
+        );
+        seen
+    };
+    let mut seen = 0;
+    let mut fractional = 0;
+    for h in 1..=24 {
+        let at_ms = (start + h * HOUR) * 1000;
+        let got = prometheus
+            .raw_samples(r#"{job="offgrid"}[1h]"#, at_ms)
+            .await;
+        fractional += got
+            .iter()
+            .flat_map(|(_, s)| s)
+            .filter(|(t, _)| t % 1000 != 0)
+            .count();
+        seen += check(&got, at_ms);
+    }
+    assert_eq!(seen, b.total_samples(), "every sample read back once");
+    assert!(
+        fractional * 10 > seen * 9,
+        "{fractional} of {seen} timestamps are fractional"
+    );
+    // A range ending exactly on a fractional timestamp holds that sample as its last.
+    let &(t, v) = &b.raw_samples(ok60)[700];
+    assert_ne!(t % 1000, 0, "sample 700 is off whole seconds");
+    let got = prometheus
+        .raw_samples(
+            r#"http_requests_total{job="offgrid",interval="60s",code="200"}[1h]"#,
+            t,
+        )
+        .await;
+    assert_eq!(got[0].1.last(), Some(&(t, v)));
+    check(
+        &prometheus.raw_samples(r#"{job="offgrid"}[1h]"#, t).await,
+        t,
     );
 }
 

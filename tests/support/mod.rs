@@ -8,7 +8,11 @@
 //!   that fails with "run scripts/test, which installs it", a tiny blocking HTTP status probe.
 //! - [`prometheus`]: start / stop / restart a real Prometheus on a data dir; async query helpers.
 //! - [`backfill`]: synthetic history whose true counts are known, written as OpenMetrics and
-//!   turned into TSDB blocks by `promtool`; ready-made 30-day scenarios.
+//!   turned into TSDB blocks by `promtool`; per-series sample schedules (interval, phase,
+//!   jitter, fractional timestamps, appear/vanish, gaps, resets); ready-made 30-day scenarios.
+//! - [`truth`]: the exact events of counters in `(a, b]` and the SLI numbers built on them,
+//!   written from the definition, never from engine code.
+//! - [`eval`]: `sloburn eval -o json` (the real binary), run once.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
 //! - [`target`]: a live scrape target whose error share the test drives.
 //!
@@ -31,7 +35,9 @@
 #![allow(dead_code)]
 
 pub mod backfill;
+pub mod eval;
 pub mod fake_http;
 pub mod process;
 pub mod prometheus;
 pub mod target;
+pub mod truth;

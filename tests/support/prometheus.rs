@@ -6,6 +6,7 @@
 //! Queries are async (reqwest), meant for the engine's tokio tests. They panic with the
 //! expression and the error on failure; [`Prometheus::try_query`] returns the error instead.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,6 +22,10 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A config with no scrape jobs: the TSDB holds only what the test backfilled.
 pub const EMPTY_CONFIG: &str = "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n";
+
+/// One series of a matrix answer: its labels (with `__name__`) and `(timestamp in ms, value)`
+/// samples.
+pub type RawSeries = (BTreeMap<String, String>, Vec<(i64, f64)>);
 
 /// A running Prometheus on `127.0.0.1:<port>`, storing in `data_dir`; killed on drop.
 pub struct Prometheus {
@@ -214,7 +219,7 @@ impl Prometheus {
     async fn get_query(
         &self,
         expr: &str,
-        at_unix_secs: i64,
+        at_unix_secs: impl std::fmt::Display,
         extra: &[(&str, &str)],
     ) -> Result<Value, String> {
         let time = at_unix_secs.to_string();
@@ -276,6 +281,47 @@ impl Prometheus {
             .as_u64()
             .unwrap_or_else(|| panic!("no stats.samples.totalQueryableSamples in {stats}"));
         (data, samples)
+    }
+
+    /// The raw samples an instant query of a range selector (`x{job="a"}[1h]`) returns at
+    /// `at_ms` (sent as seconds with three decimals): per series, its labels (with
+    /// `__name__`) and its `(timestamp in ms, value)` pairs. Panics on errors and on results
+    /// that are not a matrix.
+    pub async fn raw_samples(&self, range_selector: &str, at_ms: i64) -> Vec<RawSeries> {
+        let time = format!("{}.{:03}", at_ms.div_euclid(1000), at_ms.rem_euclid(1000));
+        let json = self
+            .get_query(range_selector, &time, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let data = &json["data"];
+        assert_eq!(data["resultType"], "matrix", "{range_selector}: {data}");
+        data["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{range_selector}: no result in {data}"))
+            .iter()
+            .map(|series| {
+                let labels = series["metric"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("no metric in {series}"))
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                let samples = series["values"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("no values in {series}"))
+                    .iter()
+                    .map(|pair| {
+                        let t = pair[0].as_f64().unwrap_or_else(|| panic!("time in {pair}"));
+                        let v = pair[1]
+                            .as_str()
+                            .unwrap_or_else(|| panic!("value in {pair}"));
+                        let v: f64 = v.parse().unwrap_or_else(|e| panic!("{v:?}: {e}"));
+                        ((t * 1000.0).round() as i64, v)
+                    })
+                    .collect();
+                (labels, samples)
+            })
+            .collect()
     }
 
     /// The `data` object of a range query over [start, end] (unix seconds) with `step_secs`.
