@@ -21,7 +21,8 @@
 //!
 //! The truth is `tests/support/truth.rs` (events of a series in `(a, b]` from its samples, the
 //! SLIs, burn rates and remaining budgets), never engine code. At each instant below, for every
-//! SLO (and group) of every interval: each window's burn rate within 2 % (relative, floor as in
+//! SLO (and group) of every interval: each window's bad and total events equal to the truth's
+//! (to 1e-6: the engine counts exactly), each window's burn rate within 2 % (relative, floor as in
 //! `engine_backfilled`: `0.02 * truth.max(0.05)`), the remaining budget within 0.005, `fresh`,
 //! alert states where the true burn rates are not within 3 % of a threshold, and the outage pages
 //! (`alerts[0]`, page 1h/5m) while it lasts at every interval. All failures are collected and
@@ -631,6 +632,24 @@ fn check_slo(
         let counts = truth(secs);
         let want = counts.burn_rate(slo.objective);
         burns.insert(w["window"].as_str().unwrap_or("?").to_string(), want);
+        // The counts themselves: exact, not merely close (f32 buckets hold these integers).
+        let same = |got: &Value, want: f64| {
+            got.as_f64()
+                .is_some_and(|g| (g - want).abs() <= 1e-6 * want.max(1.0))
+        };
+        report.check(
+            key,
+            same(&w["bad"], counts.bad) && same(&w["total"], counts.total),
+            false,
+            format!(
+                "{prefix}: window {} counts bad/total {}/{} vs truth {}/{}",
+                w["window"].as_str().unwrap_or("?"),
+                w["bad"],
+                w["total"],
+                counts.bad,
+                counts.total
+            ),
+        );
         let got = w["burn_rate"].as_f64();
         report.check(
             key,
