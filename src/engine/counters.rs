@@ -281,10 +281,7 @@ async fn replace_flagged(
     };
     let exact = exact_selector(&read.metric, labels);
     let span_from = first - width;
-    let raw_expr = format!(
-        "{exact}[{}s]",
-        last - span_from + SERIES_MEMORY_MS / 1000
-    );
+    let raw_expr = format!("{exact}[{}s]", last - span_from + SERIES_MEMORY_MS / 1000);
     let (values, raw) = tokio::try_join!(
         q.range(&exact, span_from, last, width),
         q.instant(&raw_expr, last),

@@ -469,7 +469,10 @@ impl Scraper {
                         labels.sort();
                         let series = format!("{}|{}|{}", target.url, s.name, labels.join(","));
                         // Scrapes carry no timestamps: the sample is as of this round.
-                        let last = state.last.entry((slo.id.clone(), role, series)).or_default();
+                        let last = state
+                            .last
+                            .entry((slo.id.clone(), role, series))
+                            .or_default();
                         let inc = follow(last, (now * 1000.0) as i64, s.value).unwrap_or(0.0);
                         let (key, glabels) = group(s, &target.labels);
                         let e = per_group.entry(key).or_insert((glabels, Counts::default()));

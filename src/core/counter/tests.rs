@@ -27,7 +27,10 @@ fn process(steps: &[(i64, u32, bool)]) -> (Vec<(i64, f64)>, Vec<f64>) {
 
 fn steps() -> impl Strategy<Value = Vec<(i64, u32, bool)>> {
     // Gaps from 1 ms to 10 minutes (never beyond the memory), small event counts, rare resets.
-    prop::collection::vec((1i64..600_000, 0u32..50, prop::bool::weighted(0.05)), 1..200)
+    prop::collection::vec(
+        (1i64..600_000, 0u32..50, prop::bool::weighted(0.05)),
+        1..200,
+    )
 }
 
 proptest! {
@@ -98,5 +101,11 @@ fn an_older_sample_is_ignored() {
     let mut last = None;
     follow(&mut last, 5000, 10.0);
     assert_eq!(follow(&mut last, 4000, 3.0), None);
-    assert_eq!(last, Some(LastSample { t_ms: 5000, value: 10.0 }));
+    assert_eq!(
+        last,
+        Some(LastSample {
+            t_ms: 5000,
+            value: 10.0
+        })
+    );
 }

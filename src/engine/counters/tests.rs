@@ -15,7 +15,9 @@ fn the_anomaly_query_is_valid_promql() {
     promql_parser::parser::parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
     let exact = exact_selector(
         "x_total",
-        &[("code".to_string(), "5\"00".to_string())].into_iter().collect(),
+        &[("code".to_string(), "5\"00".to_string())]
+            .into_iter()
+            .collect(),
     );
     assert_eq!(exact, r#"x_total{code="5\"00"}"#);
     promql_parser::parser::parse(&exact).unwrap();
@@ -28,11 +30,23 @@ fn good_reads_leave_bad_as_total_minus_good() {
         total: 10.0,
         good: 7.0,
     };
-    assert_eq!(e.counts(true), Counts { bad: 3.0, total: 10.0 });
+    assert_eq!(
+        e.counts(true),
+        Counts {
+            bad: 3.0,
+            total: 10.0
+        }
+    );
     let e = RoleEvents {
         bad: 2.0,
         total: 10.0,
         good: 0.0,
     };
-    assert_eq!(e.counts(false), Counts { bad: 2.0, total: 10.0 });
+    assert_eq!(
+        e.counts(false),
+        Counts {
+            bad: 2.0,
+            total: 10.0
+        }
+    );
 }
