@@ -22,6 +22,7 @@ use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::{QueryPlan, Role};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
+use crate::source::inspect::{find_le, le_values_of};
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
 use crate::spec::Slo;
@@ -211,7 +212,9 @@ impl SloState {
             .then(|| missing[0].to_string());
         if now != self.said_no_data {
             match &now {
-                Some(why) => tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell"),
+                Some(why) => {
+                    tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell")
+                }
                 None => tracing::info!(slo = %self.slo.id(), "the SLO has data again"),
             }
             self.said_no_data = now;
@@ -431,8 +434,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
                     .await?;
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
-            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS)
-                .await?;
+            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS).await?;
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
         }
@@ -490,14 +492,20 @@ pub struct GroupRead {
 }
 
 /// Counter reads gathered into buckets of `width` seconds, as bad and total events.
-fn rebucket(counts: counters::RoleCounts, width: i64, good_reads: bool) -> BTreeMap<String, GroupRead> {
+fn rebucket(
+    counts: counters::RoleCounts,
+    width: i64,
+    good_reads: bool,
+) -> BTreeMap<String, GroupRead> {
     counts
         .into_iter()
         .map(|(key, g)| {
             let mut points: BTreeMap<i64, Counts> = BTreeMap::new();
             let mut events: BTreeMap<i64, counters::RoleEvents> = BTreeMap::new();
             for (end, e) in g.buckets {
-                let b = events.entry(crate::core::counter::bucket_end(end * 1000, width)).or_default();
+                let b = events
+                    .entry(crate::core::counter::bucket_end(end * 1000, width))
+                    .or_default();
                 b.bad += e.bad;
                 b.total += e.total;
                 b.good += e.good;
@@ -531,32 +539,16 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
     if series.is_empty() {
         return Ok(()); // no data yet: the default spelling is tried, and looked up again later
     }
-    let mut boundaries: Vec<String> = series
-        .iter()
-        .filter_map(|s| s.labels.get("le").cloned())
-        .collect();
-    let found = boundaries.iter().find(|le| {
-        le.parse::<f64>()
-            .is_ok_and(|v| (v - threshold).abs() <= threshold.abs() * 1e-9)
-    });
-    match found {
+    let boundaries = le_values_of(&series);
+    match find_le(threshold, &boundaries) {
         Some(le) => {
-            state.plan.le_value = Some(le.clone());
+            state.plan.le_value = Some(le.to_string());
             Ok(())
         }
-        None => {
-            boundaries.sort_by(|a, b| {
-                let (x, y) = (
-                    a.parse::<f64>().unwrap_or(f64::MAX),
-                    b.parse::<f64>().unwrap_or(f64::MAX),
-                );
-                x.total_cmp(&y)
-            });
-            Err(TickError::NoSuchBucket {
-                threshold,
-                boundaries: boundaries.join(", "),
-            })
-        }
+        None => Err(TickError::NoSuchBucket {
+            threshold,
+            boundaries: boundaries.join(", "),
+        }),
     }
 }
 
@@ -619,7 +611,8 @@ fn pair(
                 labels,
                 ..Default::default()
             });
-            g.matched.insert(if is_bad { Role::Bad } else { Role::Total });
+            g.matched
+                .insert(if is_bad { Role::Bad } else { Role::Total });
             for (t_ms, v) in s.points {
                 let t = t_ms.div_euclid(1000);
                 if v.is_infinite() {
