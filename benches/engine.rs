@@ -137,7 +137,7 @@ fn bench(c: &mut Criterion) {
                                 fingerprint: "f".into(),
                                 fine_fed_until: h.fed_until(),
                                 coarse_fed_until: h.coarse_fed_until(),
-                                groups: Default::default(),
+                                ..Default::default()
                             },
                         )
                     })
