@@ -214,7 +214,7 @@ pub fn series_interval(points: &[(i64, f64)]) -> Option<Duration> {
     }
     gaps.sort_unstable();
     let middle = gaps.len() / 2;
-    let median = if gaps.len() % 2 == 0 {
+    let median = if gaps.len().is_multiple_of(2) {
         (gaps[middle - 1] + gaps[middle]) / 2
     } else {
         gaps[middle]
