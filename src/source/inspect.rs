@@ -320,6 +320,12 @@ pub fn le_values_of(series: &[Series]) -> Vec<String> {
 }
 
 /// Sorts `le` values numerically; a value that is no number goes last.
+///
+/// ```
+/// let mut le = vec!["+Inf".to_string(), "10".to_string(), "2.5".to_string()];
+/// sloburn::source::inspect::sort_le(&mut le);
+/// assert_eq!(le, ["2.5", "10", "+Inf"]);
+/// ```
 pub fn sort_le(values: &mut [String]) {
     let key = |v: &str| v.parse::<f64>().unwrap_or(f64::INFINITY);
     values.sort_by(|a, b| key(a).total_cmp(&key(b)).then_with(|| a.cmp(b)));
@@ -430,11 +436,19 @@ fn typed(types: &[String]) -> bool {
 }
 
 /// The query counting how often the series of `selector` went down within [`LOOKBACK`].
+///
+/// ```
+/// assert_eq!(sloburn::source::inspect::resets_query("x"), "sum(resets(x[1h]))");
+/// ```
 pub fn resets_query(selector: &str) -> String {
     format!("sum(resets({selector}[{LOOKBACK}]))")
 }
 
 /// The query counting the samples of the series of `selector` within [`LOOKBACK`].
+///
+/// ```
+/// assert_eq!(sloburn::source::inspect::sample_count_query("x"), "sum(count_over_time(x[1h]))");
+/// ```
 pub fn sample_count_query(selector: &str) -> String {
     format!("sum(count_over_time({selector}[{LOOKBACK}]))")
 }
