@@ -207,10 +207,7 @@ fn every_corpus_file_is_read_or_refused_specifically() {
 /// The SLO without where and in which format it was written.
 fn comparable(slo: &Slo) -> Slo {
     let mut s = slo.clone();
-    s.origin = sloburn::spec::Origin {
-        file: String::new(),
-        pos: Default::default(),
-    };
+    s.origin = sloburn::spec::Origin::default();
     s.version = sloburn::spec::SpecVersion::SloburnV1;
     s
 }

@@ -1,8 +1,12 @@
-//! `sloburn check PATH...`: validate specs and say what was found.
+//! `sloburn check PATH...`: validate specs and say what was found; with `--prometheus-url`,
+//! also check them against a live source (`live`).
+
+mod live;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
@@ -19,26 +23,52 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: Output,
+    /// Also check the valid SLOs against this Prometheus-compatible API: selectors that match
+    /// no series, a latency threshold that is no bucket boundary, scrape intervals too long for
+    /// the buckets and alert windows, and counters that are not counters. An unreachable or
+    /// failing source exits 2.
+    #[arg(long, value_name = "URL")]
+    pub prometheus_url: Option<String>,
+    /// With --prometheus-url: exit 1 when the live checks warn (for CI). Notes never fail.
+    #[arg(long, requires = "prometheus_url")]
+    pub strict: bool,
+    /// With --prometheus-url: per request to the source [default: 30s].
+    #[arg(long, requires = "prometheus_url", value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let report = load_paths(&args.paths);
+    let live = match &args.prometheus_url {
+        Some(url) => {
+            let slos: Vec<&Slo> = report.slos().collect();
+            Some(live::check(&slos, url, args.timeout)?)
+        }
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     match args.output {
-        Output::Table => write_table(&mut out, &report)?,
+        Output::Table => write_table(&mut out, &report, live.as_ref())?,
         Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &JsonReport::from(&report))?;
+            let mut json = JsonReport::from(&report);
+            json.live = live.as_ref();
+            serde_json::to_writer_pretty(&mut out, &json)?;
             writeln!(out)?;
         }
     }
-    Ok(if report.is_ok() {
+    let live_failed = args.strict && live.as_ref().is_some_and(|l| l.warnings > 0);
+    Ok(if report.is_ok() && !live_failed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-fn write_table(out: &mut impl Write, report: &LoadReport) -> std::io::Result<()> {
+fn write_table(
+    out: &mut impl Write,
+    report: &LoadReport,
+    live: Option<&live::LiveReport>,
+) -> std::io::Result<()> {
     for file in &report.files {
         writeln!(out, "{}", file.file)?;
         for slo in &file.slos {
@@ -60,6 +90,17 @@ fn write_table(out: &mut impl Write, report: &LoadReport) -> std::io::Result<()>
         for e in &file.errors {
             writeln!(out, "  error  {e}")?;
         }
+        for f in live
+            .iter()
+            .flat_map(|l| &l.findings)
+            .filter(|f| f.file == file.file)
+        {
+            let word = match f.severity {
+                live::Severity::Warning => "warn ",
+                live::Severity::Note => "note ",
+            };
+            writeln!(out, "  {word}  {}", f.line())?;
+        }
     }
     let slos = report.slos().count();
     let errors = report.errors().count();
@@ -67,13 +108,24 @@ fn write_table(out: &mut impl Write, report: &LoadReport) -> std::io::Result<()>
         out,
         "{} file(s), {slos} valid SLO(s), {errors} error(s)",
         report.files.len()
-    )
+    )?;
+    if let Some(l) = live {
+        writeln!(
+            out,
+            "live: {} SLO(s) checked against {}, {} warning(s), {} note(s)",
+            l.slos_checked, l.url, l.warnings, l.notes
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
     ok: bool,
     files: Vec<JsonFile<'a>>,
+    /// With --prometheus-url: what the live checks found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<&'a live::LiveReport>,
 }
 
 #[derive(Serialize)]
@@ -125,6 +177,7 @@ impl<'a> From<&'a LoadReport> for JsonReport<'a> {
                     notes: &f.notes,
                 })
                 .collect(),
+            live: None,
         }
     }
 }

@@ -23,8 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate SLO specs (files or folders, *.yml and *.yaml recursively); exit 0 when all are
-    /// valid, 1 otherwise.
+    /// Validate SLO specs (files or folders, *.yml and *.yaml recursively), and with
+    /// --prometheus-url check them against live data; exit 0 when all are valid, 1 otherwise.
     Check(check::CheckArgs),
     /// Run the engine: evaluate every SLO continuously against Prometheus and serve /metrics,
     /// the API and the status page.

@@ -350,8 +350,15 @@ fn negate(op: CompareOp) -> CompareOp {
     }
 }
 
-/// `1` stays `1`, `0.3` stays `0.3`: the shortest form that round-trips, as Go clients write it.
-fn format_le(v: f64) -> String {
+/// How sloburn writes a threshold as an `le` value when it has not looked the histogram's own
+/// spelling up (rules for a ruler, the first tick): `1` stays `1`, `0.3` stays `0.3`, the
+/// shortest form that round-trips, as Go clients write it.
+///
+/// ```
+/// assert_eq!(sloburn::engine::plan::format_le(5.0), "5");
+/// assert_eq!(sloburn::engine::plan::format_le(0.25), "0.25");
+/// ```
+pub fn format_le(v: f64) -> String {
     format!("{v}")
 }
 

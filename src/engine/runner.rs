@@ -22,6 +22,7 @@ use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::{QueryPlan, Role};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
+use crate::source::inspect::{find_le, le_values_of};
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
 use crate::spec::Slo;
@@ -540,32 +541,16 @@ async fn resolve_le(state: &mut SloState, q: &Querier, at: i64) -> Result<(), Ti
     if series.is_empty() {
         return Ok(()); // no data yet: the default spelling is tried, and looked up again later
     }
-    let mut boundaries: Vec<String> = series
-        .iter()
-        .filter_map(|s| s.labels.get("le").cloned())
-        .collect();
-    let found = boundaries.iter().find(|le| {
-        le.parse::<f64>()
-            .is_ok_and(|v| (v - threshold).abs() <= threshold.abs() * 1e-9)
-    });
-    match found {
+    let boundaries = le_values_of(&series);
+    match find_le(threshold, &boundaries) {
         Some(le) => {
-            state.plan.le_value = Some(le.clone());
+            state.plan.le_value = Some(le.to_string());
             Ok(())
         }
-        None => {
-            boundaries.sort_by(|a, b| {
-                let (x, y) = (
-                    a.parse::<f64>().unwrap_or(f64::MAX),
-                    b.parse::<f64>().unwrap_or(f64::MAX),
-                );
-                x.total_cmp(&y)
-            });
-            Err(TickError::NoSuchBucket {
-                threshold,
-                boundaries: boundaries.join(", "),
-            })
-        }
+        None => Err(TickError::NoSuchBucket {
+            threshold,
+            boundaries: boundaries.join(", "),
+        }),
     }
 }
 

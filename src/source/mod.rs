@@ -1,6 +1,7 @@
 //! Where SLI data comes from. Today: the Prometheus HTTP API (Prometheus, Thanos, Mimir, Cortex,
 //! VictoriaMetrics).
 
+pub mod inspect;
 pub mod prometheus;
 
 use std::collections::BTreeMap;

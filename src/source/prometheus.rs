@@ -137,17 +137,41 @@ impl Client {
         self.get("/api/v1/query", &params).await
     }
 
+    /// The types the source's metadata gives for `metric` (`/api/v1/metadata?metric=NAME`):
+    /// one entry per distinct metadata its targets report, e.g. `["counter"]`; empty when it has
+    /// none (series that were backfilled or remote-written carry no metadata).
+    ///
+    /// ```no_run
+    /// # async fn f(client: sloburn::source::prometheus::Client) -> Result<(), sloburn::source::SourceError> {
+    /// let types = client.metadata("http_requests_total").await?;
+    /// assert!(types.iter().all(|t| t != "gauge"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn metadata(&self, metric: &str) -> Result<Vec<String>, SourceError> {
+        // The metadata endpoint only answers GET.
+        let request = self
+            .http
+            .get(format!("{}/api/v1/metadata", self.base))
+            .query(&[("metric", metric)]);
+        let (status, body) = self.send(request).await?;
+        parse_metadata(status, &body, metric)
+    }
+
     async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Answer, SourceError> {
         let started = Instant::now();
-        let url = format!("{}{path}", self.base);
         // POST with a form body, as Prometheus accepts: long queries do not hit URL limits.
-        let response = self
-            .http
-            .post(&url)
-            .form(params)
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
+        let request = self.http.post(format!("{}{path}", self.base)).form(params);
+        let (status, body) = self.send(request).await?;
+        let series = parse_body(status, &body)?;
+        Ok(Answer {
+            series,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Sends a request and reads its body (bounded): the HTTP status and the bytes.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(u16, Vec<u8>), SourceError> {
+        let response = request.send().await.map_err(|e| self.classify(e))?;
         let status = response.status();
         let body = read_limited(response).await.map_err(|e| match e {
             // The headers came, the body did not: a malformed answer, not an unreachable source.
@@ -159,11 +183,7 @@ impl Client {
                 SourceError::BadResponse(format!("response larger than {MAX_RESPONSE_BYTES} bytes"))
             }
         })?;
-        let series = parse_body(status.as_u16(), &body)?;
-        Ok(Answer {
-            series,
-            elapsed: started.elapsed(),
-        })
+        Ok((status.as_u16(), body))
     }
 
     fn classify(&self, e: reqwest::Error) -> SourceError {
@@ -209,10 +229,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 #[derive(Deserialize)]
-struct ApiResponse<'a> {
+// Only `data` is generic: without the bound serde would ask `D: Default` for its `default`.
+#[serde(bound(deserialize = "D: Deserialize<'de>"))]
+struct ApiResponse<D> {
     status: String,
-    #[serde(default, borrow)]
-    data: Option<ApiData<'a>>,
+    #[serde(default)]
+    data: Option<D>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -261,10 +283,10 @@ impl<'de> Deserialize<'de> for Sample {
     }
 }
 
-/// Parses an API answer into series; vectors become series of one point, a scalar a series
-/// without labels.
-pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> {
-    let parsed: Result<ApiResponse, _> = serde_json::from_slice(body);
+/// The `data` of an API answer, once its status says it is one: the API's JSON error and the
+/// HTTP status are turned into the matching [`SourceError`].
+fn envelope<'a, D: Deserialize<'a>>(status: u16, body: &'a [u8]) -> Result<D, SourceError> {
+    let parsed: Result<ApiResponse<D>, _> = serde_json::from_slice(body);
     let response = match parsed {
         Ok(r) => r,
         Err(e) => {
@@ -301,9 +323,35 @@ pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> 
             body: snippet(body),
         });
     }
-    let data = response
+    response
         .data
-        .ok_or_else(|| SourceError::BadResponse("success without data".into()))?;
+        .ok_or_else(|| SourceError::BadResponse("success without data".into()))
+}
+
+#[derive(Deserialize)]
+struct MetadataEntry {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// The types in a metadata answer for `metric`, without repeats.
+fn parse_metadata(status: u16, body: &[u8], metric: &str) -> Result<Vec<String>, SourceError> {
+    let mut data: BTreeMap<String, Vec<MetadataEntry>> = envelope(status, body)?;
+    let mut types: Vec<String> = data
+        .remove(metric)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    types.sort();
+    types.dedup();
+    Ok(types)
+}
+
+/// Parses an API answer into series; vectors become series of one point, a scalar a series
+/// without labels.
+pub fn parse_body(status: u16, body: &[u8]) -> Result<Vec<Series>, SourceError> {
+    let data: ApiData = envelope(status, body)?;
     match data.result_type.as_str() {
         "matrix" | "vector" => {
             let raw: Vec<MatrixSeries> = serde_json::from_str(data.result.get())

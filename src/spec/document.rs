@@ -402,6 +402,7 @@ fn read_slo(
         origin: Origin {
             file: sink.file.to_string(),
             pos: sink.pos(path),
+            sli: sink.pos(&format!("{path}.sli")),
         },
     })
 }

@@ -14,10 +14,27 @@ use crate::spec::yaml::Pos;
 pub type Labels = BTreeMap<String, String>;
 
 /// Where a spec item was written, for messages that point back at it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// ```
+/// use sloburn::spec::{Origin, yaml::Pos};
+/// let o = Origin { file: "a.yaml".into(), pos: Pos { line: 4, column: 5 }, sli: Pos { line: 8, column: 9 } };
+/// assert_eq!(o.to_string(), "a.yaml:4:5");
+/// assert_eq!(o.sli_at(), "a.yaml:8:9");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Origin {
     pub file: String,
+    /// The SLO's entry.
     pub pos: Pos,
+    /// The SLO's `sli` field (its value), where findings about its queries and selectors point.
+    pub sli: Pos,
+}
+
+impl Origin {
+    /// `file:line:column` of the SLO's `sli` field.
+    pub fn sli_at(&self) -> String {
+        format!("{}:{}", self.file, self.sli)
+    }
 }
 
 impl fmt::Display for Origin {

@@ -699,7 +699,6 @@ impl Backfill {
     /// `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h` into `data_dir`,
     /// and removes the text file again (it is kept when promtool fails). Panics on failure.
     pub fn create_blocks(&self, data_dir: &Path) -> BlocksReport {
-        let promtool = require_binary("promtool");
         std::fs::create_dir_all(data_dir)
             .unwrap_or_else(|e| panic!("create {}: {e}", data_dir.display()));
         let input = data_dir.join("backfill.om");
@@ -709,30 +708,8 @@ impl Backfill {
             .unwrap_or_else(|e| panic!("write {}: {e}", input.display()));
         let write_time = started.elapsed();
         let started = Instant::now();
-        let output = Command::new(&promtool)
-            .args([
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                "--max-block-duration=744h",
-            ])
-            .arg(&input)
-            .arg(data_dir)
-            .output()
-            .unwrap_or_else(|e| panic!("run {}: {e}", promtool.display()));
+        let text = create_blocks_from(&input, data_dir);
         let promtool_time = started.elapsed();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.status.success(),
-            "promtool create-blocks-from openmetrics {} failed ({}):\n{text}",
-            input.display(),
-            output.status
-        );
-        let _ = std::fs::remove_file(&input);
         BlocksReport {
             samples: self.total_samples(),
             series: self.generated.len(),
@@ -742,6 +719,38 @@ impl Backfill {
             promtool_output: text,
         }
     }
+}
+
+/// Runs `promtool tsdb create-blocks-from openmetrics --max-block-duration=744h` on the
+/// OpenMetrics file `input` into `data_dir` and removes `input` (kept when promtool fails, for
+/// a look). Returns promtool's output; panics on failure. For series a [`Backfill`] cannot
+/// write (other sample instants), write the text yourself, in time order per series.
+pub fn create_blocks_from(input: &Path, data_dir: &Path) -> String {
+    let promtool = require_binary("promtool");
+    let output = Command::new(&promtool)
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--max-block-duration=744h",
+        ])
+        .arg(input)
+        .arg(data_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", promtool.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "promtool create-blocks-from openmetrics {} failed ({}):\n{text}",
+        input.display(),
+        output.status
+    );
+    let _ = std::fs::remove_file(input);
+    text
 }
 
 fn series(name: &str, labels: &[(&str, &str)], kind: Kind) -> Series {

@@ -51,3 +51,20 @@ fn base64_matches_the_rfc_examples() {
         assert_eq!(base64(input.as_bytes()), want);
     }
 }
+
+#[test]
+fn parses_metadata() {
+    let body = br#"{"status":"success","data":{"queue_depth":[{"type":"gauge","help":"h","unit":""},{"type":"gauge","help":"other","unit":""}],"other":[{"type":"counter","help":"","unit":""}]}}"#;
+    assert_eq!(parse_metadata(200, body, "queue_depth").unwrap(), ["gauge"]);
+    assert!(
+        parse_metadata(200, br#"{"status":"success","data":{}}"#, "x")
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        parse_metadata(404, b"404 page not found", "x")
+            .unwrap_err()
+            .outcome(),
+        "http_error"
+    );
+}

@@ -210,6 +210,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                     let i = names.iter().position(|n| *n == slo.name).unwrap_or(0);
                     let path = out.original(&format!("slos[{i}]"));
                     slo.origin.pos = sink.pos(&path);
+                    slo.origin.sli = sink.pos(&out.original(&format!("slos[{i}].sli")));
                 }
             }
             for (path, note) in &out.notes {
