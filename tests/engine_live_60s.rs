@@ -27,6 +27,13 @@ slos:
       ratio:
         errors: http_requests_total{job="live",code="500"}
         total: http_requests_total{job="live"}
+  # Templated PromQL is evaluated per 1-minute bucket by Prometheus: at 60 s, rate() over a
+  # minute reads nothing. sloburn says so (and shows no data rather than a clean budget).
+  - name: templated
+    objective: 99.9
+    sli:
+      raw:
+        error_ratio_query: sum(rate(http_requests_total{job="live",code="500"}[{{.window}}])) / sum(rate(http_requests_total{job="live"}[{{.window}}]))
 "#;
 
 const SCRAPE_SECS: u64 = 60;
@@ -142,6 +149,17 @@ fn an_outage_pages_at_a_60s_scrape_interval() {
     assert!(burn("5m") > 14.4 && burn("1h") > 14.4);
     assert_eq!(m.fresh("live", "requests"), Some(true));
     assert!(m.non_finite_slo_lines().is_empty());
+    // The templated SLO reads nothing at this interval: no data, never a clean budget, and the
+    // log says why.
+    let templated = [("service", "live"), ("slo", "templated")];
+    assert_eq!(m.get("slo_data_present", &templated), Some(0.0));
+    assert_eq!(m.get("slo_error_budget_remaining_ratio", &templated), None);
+    let log = sloburn.log();
+    assert!(
+        log.contains("holds fewer than two samples at the observed scrape interval"),
+        "{}",
+        sloburn.log_tail(30)
+    );
     sloburn.stop();
     drop(prometheus);
     drop(target);

@@ -33,6 +33,10 @@ fn gate(url: &str, service: &str, extra: &[&str]) -> (i32, String) {
     )
 }
 
+/// Templated PromQL (`irate`, not a selector in disguise), whose buckets the source evaluates,
+/// so the fake's one answer for every query is a known count per bucket. (Counter SLIs read raw
+/// samples and boundary values, which one answer for every query cannot play; the gate reads
+/// the same snapshot either way.)
 const SPEC: &str = r#"
 version: sloburn/v1
 service: checkout
@@ -41,9 +45,9 @@ slos:
     objective: 99.9
     policy: {freeze_below: 10}
     sli:
-      ratio:
-        errors: http_requests_total{code="500"}
-        total: http_requests_total
+      events:
+        error_query: sum(irate(http_requests_total{code="500"}[{{.window}}]))
+        total_query: sum(irate(http_requests_total[{{.window}}]))
 "#;
 
 fn answer(value: &str) -> String {

@@ -119,24 +119,29 @@ async fn ask(args: &GateArgs) -> Verdict {
             return Verdict::Unknown(format!("{service}: cannot tell: unreadable answer ({e})"));
         }
     };
-    let age = answer
-        .evaluated_at
-        .map(|t| super::engine_setup::now_secs() - t);
-    if !answer.fresh || age.is_none_or(|a| a > args.max_age.as_secs_f64()) {
-        let why = match age {
-            None => "no evaluation yet".to_string(),
-            Some(a) if a > args.max_age.as_secs_f64() => {
-                format!("the last evaluation is {a:.0}s old")
-            }
-            Some(_) => "its SLO data is stale (the source fails)".to_string(),
-        };
-        return Verdict::Unknown(format!("{}: cannot tell: {why}", answer.service));
-    }
     let no_data: Vec<String> = answer
         .no_data
         .iter()
         .map(|n| format!("{} has no data ({})", n.slo, n.reason))
         .collect();
+    let age = answer
+        .evaluated_at
+        .map(|t| super::engine_setup::now_secs() - t);
+    if !answer.fresh || age.is_none_or(|a| a > args.max_age.as_secs_f64()) {
+        let mut why = vec![match age {
+            None => "no evaluation yet".to_string(),
+            Some(a) if a > args.max_age.as_secs_f64() => {
+                format!("the last evaluation is {a:.0}s old")
+            }
+            Some(_) => "its SLO data is stale (the source fails)".to_string(),
+        }];
+        why.extend(no_data);
+        return Verdict::Unknown(format!(
+            "{}: cannot tell: {}",
+            answer.service,
+            why.join("; ")
+        ));
+    }
     if answer.frozen {
         let mut reasons: Vec<String> = answer
             .reasons

@@ -79,6 +79,8 @@ pub struct SloState {
     pub said_no_data: Option<String>,
     /// Whether the log has said that the errors selector matches no series.
     pub said_no_errors: bool,
+    /// Whether the scrape interval behind a templated query was looked at (once per process).
+    pub checked_scrapes: bool,
 }
 
 impl SloState {
@@ -102,6 +104,7 @@ impl SloState {
             matched: BTreeSet::new(),
             said_no_data: None,
             said_no_errors: false,
+            checked_scrapes: false,
             slo,
         };
         if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
@@ -479,7 +482,62 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
     state.fine_fed_until = Some(target);
     state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |c| c.max(target)));
     state.answered = true;
+    if reads.is_none() && !state.checked_scrapes {
+        state.checked_scrapes = warn_if_buckets_hold_one_sample(state, q, target).await;
+    }
     Ok(true)
+}
+
+/// Templated PromQL is evaluated per 1-minute bucket by the source, so `rate(x[1m])` needs two
+/// samples a minute: at a longer scrape interval its buckets read nothing. Said once per SLO,
+/// with the way out; the inspection's own failures only go to the debug log. True once it is
+/// decided (said, or every selector's interval is short enough); false to look again later
+/// (no series yet has two samples).
+async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64) -> bool {
+    let templates: Vec<&str> = match &state.slo.sli {
+        crate::spec::Sli::Events {
+            error_query,
+            total_query,
+        } => vec![error_query, total_query],
+        crate::spec::Sli::Raw { error_ratio_query } => vec![error_ratio_query],
+        _ => return true,
+    };
+    let mut selectors: Vec<String> = templates
+        .into_iter()
+        .flat_map(crate::source::inspect::template_selectors)
+        .collect();
+    selectors.sort();
+    selectors.dedup();
+    let mut decided = true;
+    for selector in selectors {
+        let started = Instant::now();
+        let interval = {
+            let _permit = q.limit.acquire().await;
+            crate::source::inspect::scrape_interval(&q.client, &selector, at).await
+        };
+        q.record(
+            &interval.as_ref().map(|_| ()).map_err(Clone::clone),
+            started.elapsed(),
+        );
+        match interval {
+            Ok(Some(i)) if i > Duration::from_secs(FINE_SECS as u64 / 2) => {
+                tracing::warn!(
+                    slo = %state.slo.id(),
+                    selector = %selector,
+                    scrape_interval = ?i,
+                    "a 1-minute bucket of this templated query holds fewer than two samples at the observed scrape interval, so rate() over it reads nothing and the SLO undercounts; write the SLI as `ratio`/`latency` selectors or as sum(rate(SELECTOR[{{{{.window}}}}])), which sloburn counts exactly at any interval"
+                );
+                return true;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => decided = false,
+            Err(e) => {
+                decided = false;
+                tracing::debug!(slo = %state.slo.id(), selector = %selector, error = %e, "cannot estimate the scrape interval")
+            }
+        }
+    }
+    decided
 }
 
 /// What one read gave for one group: its labels, counts per bucket end, and the newest instant
