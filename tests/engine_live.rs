@@ -91,10 +91,16 @@ fn a_burst_of_errors_shows_in_the_burn_rate_within_one_bucket_plus_the_lag() {
     let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
     let burn_5m = [("service", "live"), ("slo", "requests"), ("window", "5m")];
     let m = sloburn.wait_metrics(
-        "the SLO fresh",
+        "the SLO fresh, with data",
         Duration::from_secs(60),
-        "slo_data_fresh",
-        |m| m.fresh("live", "requests") == Some(true),
+        "slo_data",
+        |m| {
+            m.fresh("live", "requests") == Some(true)
+                && m.get(
+                    "slo_data_present",
+                    &[("service", "live"), ("slo", "requests")],
+                ) == Some(1.0)
+        },
     );
     assert_eq!(m.value("slo_burn_rate", &burn_5m), 0.0, "no errors yet");
 

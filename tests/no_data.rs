@@ -65,7 +65,7 @@ fn gate(url: &str, service: &str) -> (i32, String) {
     )
 }
 
-fn slo<'a>(name: &'a str) -> [(&'static str, &'a str); 2] {
+fn slo(name: &str) -> [(&'static str, &str); 2] {
     [("service", "shop"), ("slo", name)]
 }
 

@@ -418,6 +418,8 @@ fn the_demo_status_page_in_chromium() {
     }
 }
 
+/// Templated PromQL (`irate`, not a selector in disguise), whose buckets the source evaluates,
+/// so the stand-in's one answer for every query is one known count per bucket.
 const FROZEN_SPEC: &str = r#"
 version: sloburn/v1
 service: checkout
@@ -426,9 +428,9 @@ slos:
     objective: 99.9
     policy: {freeze_below: 10}
     sli:
-      ratio:
-        errors: http_requests_total{code="500"}
-        total: http_requests_total
+      events:
+        error_query: sum(irate(http_requests_total{code="500"}[{{.window}}]))
+        total_query: sum(irate(http_requests_total[{{.window}}]))
 "#;
 
 #[test]

@@ -93,6 +93,19 @@ impl SeriesState {
     }
 }
 
+/// Adds what `other` saw of each group (newest instant, matched reads) to `counts`, without its
+/// buckets: a seeding read shows which series exist but counts nothing.
+pub fn merge_seen(counts: &mut RoleCounts, other: RoleCounts) {
+    for (key, g) in other {
+        let entry = counts.entry(key).or_insert_with(|| GroupCounts {
+            labels: g.labels,
+            ..Default::default()
+        });
+        entry.seen = entry.seen.max(g.seen);
+        entry.matched.extend(g.matched);
+    }
+}
+
 /// A series' identity: its name and labels in the order Prometheus sorts them.
 ///
 /// ```
@@ -147,6 +160,10 @@ pub async fn read_raw(
             let mut last = next.last.get(&(role, key.clone())).copied();
             let known = last.is_some();
             for &(t_ms, v) in &s.points {
+                // Any sample shows the series exists, counted or not.
+                if role == Role::Total {
+                    entry.seen = entry.seen.max(Some(t_ms.div_euclid(1000)));
+                }
                 // A known series continues after `from`; older samples of it were counted or
                 // are carried by its next increase. An unknown one is seeded by them.
                 if t_ms <= from * 1000 && (known || state.seeded) {
@@ -155,9 +172,6 @@ pub async fn read_raw(
                 let inc = follow(&mut last, t_ms, v);
                 if t_ms <= from * 1000 {
                     continue;
-                }
-                if role == Role::Total {
-                    entry.seen = entry.seen.max(Some(t_ms.div_euclid(1000)));
                 }
                 if let Some(inc) = inc {
                     entry

@@ -434,12 +434,15 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
     }
     let read = match &reads {
         Some(reads) if big_gap => {
-            let counts =
+            let mut counts =
                 counters::read_boundaries(q, reads, &group_by, fine_from, target, FINE_SECS)
                     .await?;
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
-            counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS).await?;
+            let seeds =
+                counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS)
+                    .await?;
+            counters::merge_seen(&mut counts, seeds);
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
         }
@@ -637,6 +640,11 @@ pub fn group_key(
 fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
     // Looked up before inserting: the common case (a known group) allocates nothing.
     if !state.groups.contains_key(key) {
+        // A grouped SLO's stand-in series gives way to its first real group (a real group's
+        // key names its labels, so it is never `""`).
+        if !key.is_empty() {
+            state.groups.remove("");
+        }
         let history = History::new(&state.slo.period, &state.slo.alerting.windows.windows());
         state.groups.insert(
             key.to_string(),
@@ -700,11 +708,6 @@ fn pair(
 /// The groups of a read the SLO may track: known ones, and new ones up to `max_groups`
 /// (created with their labels); the rest are counted in `groups_dropped`.
 fn admit(state: &mut SloState, read: BTreeMap<String, GroupRead>) -> Vec<(String, GroupRead)> {
-    // A grouped SLO's stand-in series gives way to its real groups (reads never give the key
-    // `""` to a grouped SLO: a key names its labels).
-    if !state.slo.group_by.is_empty() && !read.is_empty() {
-        state.groups.remove("");
-    }
     let mut dropped = 0;
     let mut out = Vec::with_capacity(read.len());
     for (key, g) in read {
