@@ -131,10 +131,7 @@ impl QueryPlan {
                 histogram,
                 threshold,
             } => {
-                let le = self
-                    .le_value
-                    .clone()
-                    .unwrap_or_else(|| format_le(*threshold));
+                let le = self.le(*threshold);
                 Some(vec![
                     read(Role::Good, histogram, Some("_bucket"), Some(&le)),
                     read(Role::Total, histogram, Some("_count"), None),
@@ -200,10 +197,7 @@ impl QueryPlan {
                 histogram,
                 threshold,
             } => {
-                let le = self
-                    .le_value
-                    .clone()
-                    .unwrap_or_else(|| format_le(*threshold));
+                let le = self.le(*threshold);
                 let count = format!(
                     "sum{by}(increase({}[{step}]))",
                     histogram.promql(Some("_count"), None)
@@ -235,6 +229,14 @@ impl QueryPlan {
                 }
             }
         }
+    }
+
+    /// The `le` label value of the threshold: as the histogram writes it once looked up, else
+    /// as Go clients write it.
+    fn le(&self, threshold: f64) -> String {
+        self.le_value
+            .clone()
+            .unwrap_or_else(|| format_le(threshold))
     }
 
     /// For latency SLIs: the query that lists the histogram's bucket boundaries.
