@@ -126,9 +126,10 @@ pub fn series_key(labels: &BTreeMap<String, String>) -> String {
 }
 
 /// Reads the raw samples of `(from, to]` (unix seconds) for every read and counts their
-/// increments into buckets of `width` seconds. Series without a last sample are seeded from the
-/// samples before `from` when `state.seeded` is false (the read then starts a series memory
-/// earlier). `state` is updated only when every read succeeded.
+/// increments into buckets of `width` seconds. When `state.seeded` is false the read starts a
+/// series memory earlier and the samples before `from` only set each series' starting point.
+/// Otherwise a sample at or before `from` that arrived late (after the last read) still counts,
+/// in the first bucket after `from`. `state` is updated only when every read succeeded.
 pub async fn read_raw(
     q: &Querier,
     reads: &[CounterRead],
@@ -138,58 +139,78 @@ pub async fn read_raw(
     to: i64,
     width: i64,
 ) -> Result<RoleCounts, TickError> {
-    let seed_secs = if state.seeded {
-        0
+    let seeding = !state.seeded;
+    let start = if seeding {
+        from - SERIES_MEMORY_MS / 1000
     } else {
-        SERIES_MEMORY_MS / 1000
+        from
     };
-    let range = to - from + seed_secs;
-    let mut answers = Vec::with_capacity(reads.len());
-    for read in reads {
-        let expr = format!("{}[{range}s]", read.selector);
-        answers.push((read.role, q.instant(&expr, to).await?));
-    }
     let mut next = state.clone();
     let mut out = RoleCounts::new();
-    for (role, series) in answers {
-        for s in series {
-            check_finite(&s)?;
-            let key = series_key(&s.labels);
-            let entry = group_entry(&mut out, group_by, &s.labels);
-            entry.matched.insert(role);
-            let mut last = next.last.get(&(role, key.clone())).copied();
-            let known = last.is_some();
-            for &(t_ms, v) in &s.points {
-                // Any sample shows the series exists, counted or not.
-                if role == Role::Total {
-                    entry.seen = entry.seen.max(Some(t_ms.div_euclid(1000)));
-                }
-                // A known series continues after `from`; older samples of it were counted or
-                // are carried by its next increase. An unknown one is seeded by them.
-                if t_ms <= from * 1000 && (known || state.seeded) {
-                    continue;
-                }
-                let inc = follow(&mut last, t_ms, v);
-                if t_ms <= from * 1000 {
-                    continue;
-                }
-                if let Some(inc) = inc {
-                    entry
-                        .buckets
-                        .entry(bucket_end(t_ms, width))
-                        .or_default()
-                        .add(role, inc);
-                }
+    for read in reads {
+        // In slices, oldest first: each answer stays far below the response limit even for an
+        // SLO over tens of thousands of series (a sample is ~26 bytes of JSON).
+        let mut a = start;
+        while a < to {
+            let b = (a + RAW_SLICE_SECS).min(to);
+            let expr = format!("{}[{}s]", read.selector, b - a);
+            for s in q.instant(&expr, b).await? {
+                follow_series(
+                    &s, read.role, group_by, &mut next, &mut out, from, width, seeding,
+                )?;
             }
-            if let Some(last) = last {
-                next.last.insert((role, key), last);
-            }
+            a = b;
         }
     }
     next.seeded = true;
     next.forget_silent(to);
     *state = next;
     Ok(out)
+}
+
+/// Raw reads ask for at most this many seconds of samples at once.
+const RAW_SLICE_SECS: i64 = 15 * 60;
+
+/// Follows one series of a raw read from its last sample in `state`, adding its increments to
+/// its group in `out` (see [`read_raw`]).
+#[allow(clippy::too_many_arguments)]
+fn follow_series(
+    s: &Series,
+    role: Role,
+    group_by: &[String],
+    state: &mut SeriesState,
+    out: &mut RoleCounts,
+    from: i64,
+    width: i64,
+    seeding: bool,
+) -> Result<(), TickError> {
+    check_finite(s)?;
+    let key = series_key(&s.labels);
+    let entry = group_entry(out, group_by, &s.labels);
+    entry.matched.insert(role);
+    let mut last = state.last.get(&(role, key.clone())).copied();
+    for &(t_ms, v) in &s.points {
+        // Any sample shows the series exists, counted or not.
+        if role == Role::Total {
+            entry.seen = entry.seen.max(Some(t_ms.div_euclid(1000)));
+        }
+        let Some(inc) = follow(&mut last, t_ms, v) else {
+            continue;
+        };
+        let end = if t_ms > from * 1000 {
+            bucket_end(t_ms, width)
+        } else if seeding {
+            continue;
+        } else {
+            // Late: its minute is closed, so it joins the first open one.
+            bucket_end(from * 1000 + 1, width)
+        };
+        entry.buckets.entry(end).or_default().add(role, inc);
+    }
+    if let Some(last) = last {
+        state.last.insert((role, key), last);
+    }
+    Ok(())
 }
 
 /// Counts `(from, to]` in buckets of `width` seconds (at most an hour) from boundary values,
@@ -239,10 +260,13 @@ async fn read_boundary_chunk(
         format!(" by ({})", group_by.join(", "))
     };
     let sum_expr = format!("sum{by} ({sel})");
-    let odd_expr = anomalies(sel, width);
-    let (sums, odd) = tokio::try_join!(
-        q.range(&sum_expr, from, to, width),
-        q.range(&odd_expr, from + width, to, width),
+    let (sums, flagged) = tokio::try_join!(
+        async {
+            q.range(&sum_expr, from, to, width)
+                .await
+                .map_err(TickError::from)
+        },
+        flagged_hours(q, sel, from, to),
     )?;
     // Differences of the group sums at consecutive boundaries.
     for s in sums {
@@ -263,14 +287,22 @@ async fn read_boundary_chunk(
             b += width;
         }
     }
-    // The series the differences cannot speak for, with the buckets where they cannot.
-    let mut flagged: BTreeMap<BTreeMap<String, String>, BTreeSet<i64>> = BTreeMap::new();
-    for s in odd {
-        let mut labels = s.labels;
-        labels.remove("__name__");
-        let ends = flagged.entry(labels).or_default();
-        ends.extend(s.points.iter().map(|&(t, _)| t.div_euclid(1000)));
-    }
+    // The series the differences cannot speak for, with the buckets where they cannot: every
+    // bucket of a flagged hour inside the range.
+    let flagged: BTreeMap<BTreeMap<String, String>, BTreeSet<i64>> = flagged
+        .into_iter()
+        .map(|(labels, hours)| {
+            let ends = hours
+                .into_iter()
+                .flat_map(|h| {
+                    let first = (h - HOUR_SECS).max(from) + width;
+                    let last = h.min(to);
+                    (first..=last).step_by(width as usize)
+                })
+                .collect();
+            (labels, ends)
+        })
+        .collect();
     for (labels, ends) in flagged {
         for run in runs(&ends) {
             replace_flagged(q, read, group_by, &labels, &run, width, out).await?;
@@ -387,17 +419,66 @@ fn group_entry<'a>(
     })
 }
 
-/// The buckets `(b - width, b]` where a series' values at the boundaries do not give its exact
-/// increase: a reset near them, samples with no value at an end (a series appearing or silent
-/// at a boundary), or a value at the start and none at the end (a series vanishing). Sparse:
-/// only flagged buckets come back. Set operators match without the metric name.
-fn anomalies(sel: &str, width: i64) -> String {
-    let reach = width + LOOKBACK_SECS + 60;
+const HOUR_SECS: i64 = 3600;
+
+/// The series whose boundary values cannot give their exact increase somewhere in `(from, to]`,
+/// with the ends of the hours where they cannot: a reset (within the lookback before the hour
+/// too, where the sample behind its first boundary value may lie), or a minute of the hour at
+/// which the series has no value (appearing, vanishing, silent, or stale). In an hour where
+/// neither happens, every pair of consecutive samples is less than the lookback plus a minute
+/// apart and no value drops, so the differences of boundary values are its increments exactly.
+/// Sparse: only flagged series and hours come back. Checked per hour, not per bucket, so
+/// Prometheus reads each sample about once.
+async fn flagged_hours(
+    q: &Querier,
+    sel: &str,
+    from: i64,
+    to: i64,
+) -> Result<BTreeMap<BTreeMap<String, String>, BTreeSet<i64>>, TickError> {
+    let first = from.div_euclid(HOUR_SECS) * HOUR_SECS + HOUR_SECS;
+    let whole = to.div_euclid(HOUR_SECS) * HOUR_SECS;
+    let mut answers = Vec::new();
+    if whole >= first {
+        answers.push(
+            q.range(&anomalies(sel, HOUR_SECS), first, whole, HOUR_SECS)
+                .await?,
+        );
+    }
+    if to > whole {
+        // The hour in progress at `to`: checked over what of it the range holds.
+        let partial = q.instant(&anomalies(sel, to - whole), to).await?;
+        answers.push(
+            partial
+                .into_iter()
+                .map(|mut s| {
+                    s.points = vec![((whole + HOUR_SECS) * 1000, 0.0)];
+                    s
+                })
+                .collect(),
+        );
+    }
+    let mut flagged: BTreeMap<BTreeMap<String, String>, BTreeSet<i64>> = BTreeMap::new();
+    for s in answers.into_iter().flatten() {
+        let mut labels = s.labels;
+        labels.remove("__name__");
+        flagged
+            .entry(labels)
+            .or_default()
+            .extend(s.points.iter().map(|&(t, _)| t.div_euclid(1000)));
+    }
+    Ok(flagged)
+}
+
+/// The series flagged over the `span` seconds (whole minutes) ending at the evaluation instant:
+/// a reset, or fewer minutes with a value than the span holds. Set operators match without the
+/// metric name. The subquery's range ends one second short of a minute so that Prometheus 2's
+/// closed and 3's left-open ranges hold the same minutes.
+fn anomalies(sel: &str, span: i64) -> String {
+    let reach = span + LOOKBACK_SECS + 60;
+    let minutes = span / 60 + 1;
     format!(
-        "(resets({sel}[{reach}s]) > 0) \
-         or (count_over_time({sel}[{width}s]) unless {sel}) \
-         or (count_over_time({sel}[{width}s]) unless {sel} offset {width}s) \
-         or ({sel} offset {width}s unless {sel})"
+        "(resets({sel}[{reach}s]) > 0) or (count_over_time(({sel})[{}s:60s]) < {minutes})",
+        span + 59
     )
 }
 

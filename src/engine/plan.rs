@@ -184,9 +184,14 @@ impl QueryPlan {
                 let q = render(error_ratio_query, step);
                 let minutes = (secs / 60).max(1);
                 BucketQueries {
-                    // `x == x` drops NaN (no traffic) so that minute is not counted at all.
+                    // `x == x` drops NaN (no traffic) so that minute is not counted at all; the
+                    // total keeps it as a NaN point (`x != x`), which shows the series exists
+                    // (zero traffic is data, not its absence) and counts nothing.
                     bad: format!("(({q}) == ({q})) * {minutes}", q = q.trim()),
-                    total: format!("(({q}) == ({q})) * 0 + {minutes}", q = q.trim()),
+                    total: format!(
+                        "((({q}) == ({q})) * 0 + {minutes}) or (({q}) != ({q}))",
+                        q = q.trim()
+                    ),
                 }
             }
             Sli::Ratio { errors, total } => BucketQueries {

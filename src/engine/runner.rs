@@ -81,6 +81,8 @@ pub struct SloState {
     pub said_no_errors: bool,
     /// Whether the scrape interval behind a templated query was looked at (once per process).
     pub checked_scrapes: bool,
+    /// Whether any group has had a series within the series memory (updated each tick).
+    pub any_recent: bool,
 }
 
 impl SloState {
@@ -105,6 +107,7 @@ impl SloState {
             said_no_data: None,
             said_no_errors: false,
             checked_scrapes: false,
+            any_recent: false,
             slo,
         };
         if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
@@ -154,6 +157,7 @@ impl SloState {
         if state.groups.is_empty() {
             group_of(&mut state, "");
         }
+        state.update_recent();
         state
     }
 
@@ -167,26 +171,43 @@ impl SloState {
     }
 
     /// Why a group of this SLO has no data to show, or `None` when it has: before the source
-    /// first answered, while nothing matches, or when its series have been silent for longer
-    /// than the series memory. Zero traffic on series that exist is data (0 events).
+    /// first answered usably, while nothing matches, or when the SLO's series have all been
+    /// silent for longer than the series memory. A group gone quiet while others have data keeps
+    /// its numbers: its history is real and only its traffic stopped (a retired route, a pod
+    /// replaced). Zero traffic on series that exist is data (0 events).
     pub fn no_data(&self, g: &Group) -> Option<Arc<str>> {
         if !self.answered {
-            return Some("no answer from the source yet".into());
+            return Some(match &self.last_error {
+                Some(e) => format!("no usable answer from the source yet: {e}").into(),
+                None => "no answer from the source yet".into(),
+            });
+        }
+        if self.recent(g) || (g.seen.is_some() && self.any_recent) {
+            return None;
         }
         match g.seen {
             None => Some(format!("no series matches {}", self.data_query()).into()),
-            Some(t)
-                if self
-                    .fine_fed_until
-                    .is_some_and(|fed| fed - t > SERIES_MEMORY_MS / 1000) =>
-            {
+            Some(t) => {
                 let when = chrono::DateTime::from_timestamp(t, 0)
                     .map(|d| d.to_rfc3339())
                     .unwrap_or_else(|| t.to_string());
                 Some(format!("no series of {} since {when}", self.data_query()).into())
             }
-            _ => None,
         }
+    }
+
+    /// Whether the source showed this group a series within the series memory.
+    fn recent(&self, g: &Group) -> bool {
+        match (g.seen, self.fine_fed_until) {
+            (Some(t), Some(fed)) => fed - t <= SERIES_MEMORY_MS / 1000,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Recomputes whether any group has recent data (once per tick, not per group).
+    fn update_recent(&mut self) {
+        self.any_recent = self.groups.values().any(|g| self.recent(g));
     }
 
     /// The selector or query whose series show that the SLO has data.
@@ -205,6 +226,7 @@ impl SloState {
     /// Logs, once per change, that the SLO has no data (and why) or has it again, and once that
     /// its errors selector matches no series (errors then count as 0: often a typo).
     fn report_presence(&mut self) {
+        self.update_recent();
         if !self.answered {
             return;
         }
@@ -270,10 +292,17 @@ impl SloState {
     }
 }
 
-/// What identifies an SLO's history: its SLI and grouping. A change to either (a new query)
-/// starts a fresh history; a change to the objective or alerting keeps it.
+/// What identifies an SLO's history: its SLI, grouping and how it is counted. A change to any
+/// (a new query) starts a fresh history; a change to the objective or alerting keeps it.
 pub fn fingerprint(slo: &Slo) -> String {
-    let text = format!("{:?}|{:?}", slo.sli, slo.group_by);
+    // Counter SLIs counted from raw samples (since 0.3) do not continue a history of
+    // `increase()` buckets, which read 0 at a 60 s scrape interval: they rebuild once.
+    let counted = if QueryPlan::new(slo).counter_reads().is_some() {
+        "|counted-from-samples"
+    } else {
+        ""
+    };
+    let text = format!("{:?}|{:?}{counted}", slo.sli, slo.group_by);
     // FNV-1a: stable across builds, unlike std's hasher.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.as_bytes() {
@@ -423,9 +452,10 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
                 }
             };
             for (key, g) in admit(state, read) {
-                let history = &mut group_of(state, &key).history;
+                let group = group_of(state, &key);
+                group.seen = group.seen.max(g.seen);
                 for (t, c) in g.points {
-                    history.push_coarse(t, c);
+                    group.history.push_coarse(t, c);
                 }
             }
             state.coarse_fed_until = Some(to);
@@ -493,9 +523,8 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
 
 /// Templated PromQL is evaluated per 1-minute bucket by the source, so `rate(x[1m])` needs two
 /// samples a minute: at a longer scrape interval its buckets read nothing. Said once per SLO,
-/// with the way out; the inspection's own failures only go to the debug log. True once it is
-/// decided (said, or every selector's interval is short enough); false to look again later
-/// (no series yet has two samples).
+/// with the way out; the inspection's own failures only go to the debug log. False to look again
+/// at a later tick (the inspection failed).
 async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64) -> bool {
     let templates: Vec<&str> = match &state.slo.sli {
         crate::spec::Sli::Events {
@@ -532,8 +561,9 @@ async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64)
                 );
                 return true;
             }
-            Ok(Some(_)) => {}
-            Ok(None) => decided = false,
+            // No series with two samples (often an errors selector before the first error):
+            // nothing to judge, and not worth a raw read every tick.
+            Ok(_) => {}
             Err(e) => {
                 decided = false;
                 tracing::debug!(slo = %state.slo.id(), selector = %selector, error = %e, "cannot estimate the scrape interval")
@@ -710,9 +740,12 @@ fn pair(
 fn admit(state: &mut SloState, read: BTreeMap<String, GroupRead>) -> Vec<(String, GroupRead)> {
     let mut dropped = 0;
     let mut out = Vec::with_capacity(read.len());
+    // A grouped SLO's stand-in series (key `""`) is no group: it leaves with the first one.
+    let grouped = !state.slo.group_by.is_empty();
     for (key, g) in read {
         if !state.groups.contains_key(&key) {
-            if state.groups.len() >= state.slo.max_groups as usize {
+            let stand_in = usize::from(grouped && state.groups.contains_key(""));
+            if state.groups.len() - stand_in >= state.slo.max_groups as usize {
                 dropped += 1;
                 continue;
             }

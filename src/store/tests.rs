@@ -27,7 +27,9 @@ fn saves_loads_prunes_and_removes() {
             role: 1,
             series: r#"x_total{code="200"}"#.into(),
             t_ms: 1_700_009_033_250,
-            value: 12345.0,
+            // A fractional counter (seconds, bytes/s): read back to the bit, or the next equal
+            // sample would look like a reset and count the whole value.
+            value: 0.1 + 0.2 + 12_345.678_901_234_5,
         }],
         series_seeded: true,
     };

@@ -11,7 +11,7 @@ fn runs_split_where_flagged_buckets_are_far_apart() {
 
 #[test]
 fn the_anomaly_query_is_valid_promql() {
-    let q = anomalies(r#"http_requests_total{job="a"}"#, 60);
+    let q = anomalies(r#"http_requests_total{job="a"}"#, 3600);
     promql_parser::parser::parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
     let exact = exact_selector(
         "x_total",

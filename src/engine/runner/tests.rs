@@ -107,3 +107,65 @@ fn a_reload_renames_the_series_and_keeps_the_history() {
     assert_eq!(&*s.period, "7d");
     assert_eq!(s.period_total_events, 10.0);
 }
+
+#[test]
+fn a_grouped_slos_stand_in_is_no_group_under_the_cap() {
+    let mut state = SloState::new(slo("    group_by: [route]\n    max_groups: 1\n"), None);
+    assert!(state.groups.contains_key(""), "a stand-in before any group");
+    let total = vec![
+        series(&[("route", "/a")], &[(60_000, 10.0)]),
+        series(&[("route", "/b")], &[(60_000, 5.0)]),
+    ];
+    let read = pair(&state.slo.group_by.clone(), vec![], total).unwrap();
+    let admitted = admit(&mut state, read);
+    assert_eq!(admitted.len(), 1);
+    assert_eq!(
+        state.groups.keys().collect::<Vec<_>>(),
+        ["route=/a"],
+        "the stand-in gave way to the one group the cap allows"
+    );
+    assert_eq!(state.groups_dropped, 1);
+}
+
+#[test]
+fn no_data_is_said_for_the_slo_not_for_a_quiet_group() {
+    let mut state = SloState::new(slo("    group_by: [route]\n"), None);
+    assert_eq!(
+        state.no_data(&state.groups[""]).as_deref(),
+        Some("no answer from the source yet")
+    );
+    state.last_error = Some("the query returned 2 series".into());
+    assert!(
+        state
+            .no_data(&state.groups[""])
+            .is_some_and(|r| r.contains("no usable answer") && r.contains("2 series"))
+    );
+    state.last_error = None;
+    state.answered = true;
+    state.fine_fed_until = Some(10 * 3600);
+    assert_eq!(
+        state.no_data(&state.groups[""]).as_deref(),
+        Some("no series matches x"),
+        "nothing matched"
+    );
+    // Two groups: one live, one silent for more than the series memory (a retired route).
+    state.group_mut("route=/a", vec![("route".into(), "/a".into())]);
+    state.group_mut("route=/b", vec![("route".into(), "/b".into())]);
+    state.groups.get_mut("route=/a").unwrap().seen = Some(10 * 3600 - 60);
+    state.groups.get_mut("route=/b").unwrap().seen = Some(3600);
+    state.update_recent();
+    assert_eq!(state.no_data(&state.groups["route=/a"]), None);
+    assert_eq!(
+        state.no_data(&state.groups["route=/b"]),
+        None,
+        "a quiet group keeps its numbers while the SLO has data"
+    );
+    // Every group silent: the SLO has no data, and says since when.
+    state.groups.get_mut("route=/a").unwrap().seen = Some(3600);
+    state.update_recent();
+    assert!(
+        state
+            .no_data(&state.groups["route=/a"])
+            .is_some_and(|r| r.starts_with("no series of x since 1970-01-01T01:00:00"))
+    );
+}
