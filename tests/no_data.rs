@@ -48,6 +48,12 @@ slos:
       ratio:
         errors: http_requests_total{job="idle",code="500"}
         total: http_requests_total{job="idle"}
+  # The same as a raw error ratio: 0/0 every minute (NaN), which is no traffic, not no data.
+  - name: idle-raw
+    objective: 99.5
+    sli:
+      raw:
+        error_ratio_query: sum(rate(http_requests_total{job="idle",code="500"}[{{.window}}])) / sum(rate(http_requests_total{job="idle"}[{{.window}}]))
 "#;
 
 fn gate(url: &str, service: &str) -> (i32, String) {
@@ -141,11 +147,14 @@ fn a_typo_in_a_selector_is_no_data_on_every_face() {
     // A grouped SLO that never saw a group still shows, as one series without group labels.
     assert_no_data(&mut sloburn, &m, "typo-grouped", reason);
     // Zero traffic on series that exist: data, a full budget, 0 errors.
-    assert_eq!(m.get("slo_data_present", &slo("idle")), Some(1.0));
-    assert_eq!(
-        m.get("slo_error_budget_remaining_ratio", &slo("idle")),
-        Some(1.0)
-    );
+    for idle in ["idle", "idle-raw"] {
+        assert_eq!(m.get("slo_data_present", &slo(idle)), Some(1.0), "{idle}");
+        assert_eq!(
+            m.get("slo_error_budget_remaining_ratio", &slo(idle)),
+            Some(1.0),
+            "{idle}"
+        );
+    }
     assert_eq!(m.get("slo_data_present", &slo("good")), Some(1.0));
     assert!(
         m.get("slo_error_budget_remaining_ratio", &slo("good"))
@@ -189,10 +198,18 @@ fn an_unreachable_source_from_the_start_is_no_data_on_every_face() {
     );
     for name in ["good", "typo", "typo-grouped", "idle"] {
         assert_eq!(m.fresh("shop", name), Some(false), "{name}");
-        assert_no_data(&mut sloburn, &m, name, "no answer from the source yet");
+        assert_no_data(
+            &mut sloburn,
+            &m,
+            name,
+            "from the source yet: cannot reach the source",
+        );
     }
     let (code, out) = gate(&sloburn.url, "shop");
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("no answer from the source yet"), "{out}");
+    assert!(
+        out.contains("no usable answer from the source yet"),
+        "{out}"
+    );
     sloburn.stop();
 }
