@@ -524,7 +524,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
 /// Templated PromQL is evaluated per 1-minute bucket by the source, so `rate(x[1m])` needs two
 /// samples a minute: at a longer scrape interval its buckets read nothing. Said once per SLO,
 /// with the way out; the inspection's own failures only go to the debug log. False to look again
-/// at a later tick (the inspection failed).
+/// at a later tick (nothing to judge yet, or the inspection failed).
 async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64) -> bool {
     let templates: Vec<&str> = match &state.slo.sli {
         crate::spec::Sli::Events {
@@ -540,7 +540,10 @@ async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64)
         .collect();
     selectors.sort();
     selectors.dedup();
-    let mut decided = true;
+    // Decided once some selector could be judged (an errors selector often has no series
+    // before the first error); while none can (no data yet), looked at again next tick.
+    let mut judged = false;
+    let mut failed = false;
     for selector in selectors {
         let started = Instant::now();
         let interval = {
@@ -561,16 +564,15 @@ async fn warn_if_buckets_hold_one_sample(state: &SloState, q: &Querier, at: i64)
                 );
                 return true;
             }
-            // No series with two samples (often an errors selector before the first error):
-            // nothing to judge, and not worth a raw read every tick.
-            Ok(_) => {}
+            Ok(Some(_)) => judged = true,
+            Ok(None) => {}
             Err(e) => {
-                decided = false;
+                failed = true;
                 tracing::debug!(slo = %state.slo.id(), selector = %selector, error = %e, "cannot estimate the scrape interval")
             }
         }
     }
-    decided
+    judged && !failed
 }
 
 /// What one read gave for one group: its labels, counts per bucket end, and the newest instant
