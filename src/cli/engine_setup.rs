@@ -24,7 +24,9 @@ pub fn build_engine(
         stats: Arc::new(Mutex::new(Default::default())),
         limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
     };
-    build_engine_with(slos, Some(querier), store)
+    let mut engine = build_engine_with(slos, Some(querier), store)?;
+    engine.tasks = prometheus.concurrency.max(1) * 2;
+    Ok(engine)
 }
 
 fn build_engine_with(

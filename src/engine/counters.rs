@@ -140,14 +140,14 @@ pub async fn read_raw(
     width: i64,
 ) -> Result<RoleCounts, TickError> {
     let seeding = !state.seeded;
-    let start = if seeding {
-        from - SERIES_MEMORY_MS / 1000
-    } else {
-        from
-    };
     let mut next = state.clone();
     let mut out = RoleCounts::new();
     for read in reads {
+        let start = if seeding {
+            seed_start(q, &read.selector, from).await?
+        } else {
+            from
+        };
         // In slices, oldest first: each answer stays far below the response limit even for an
         // SLO over tens of thousands of series (a sample is ~26 bytes of JSON).
         let mut a = start;
@@ -166,6 +166,21 @@ pub async fn read_raw(
     next.forget_silent(to);
     *state = next;
     Ok(out)
+}
+
+/// Where a seeding read must start so that every series' last sample at or before `from` (within
+/// the series memory) is in it: one slice back, unless some series has been silent for longer
+/// than that (then the whole series memory back). Saves reading two hours of every series to
+/// find the last sample of a few.
+async fn seed_start(q: &Querier, sel: &str, from: i64) -> Result<i64, TickError> {
+    let memory = SERIES_MEMORY_MS / 1000;
+    let quiet =
+        format!("last_over_time({sel}[{memory}s]) unless last_over_time({sel}[{RAW_SLICE_SECS}s])");
+    Ok(if q.instant(&quiet, from).await?.is_empty() {
+        from - RAW_SLICE_SECS
+    } else {
+        from - memory
+    })
 }
 
 /// Raw reads ask for at most this many seconds of samples at once.

@@ -775,6 +775,9 @@ pub struct Engine {
     pub source_error: Option<String>,
     /// SLOs finished in the current tick, for a progress display.
     pub progress: Arc<std::sync::atomic::AtomicUsize>,
+    /// SLOs brought up to date at once. A task holds its answers until it has all of them, so
+    /// this (not the request limit) bounds a cold start's memory.
+    pub tasks: usize,
 }
 
 impl Engine {
@@ -796,6 +799,7 @@ impl Engine {
             last_backfilling: 0,
             source_error: None,
             progress: Default::default(),
+            tasks: 16,
         }
     }
 
@@ -840,10 +844,15 @@ impl Engine {
             tracing::info!(slos = backfilling, "backfilling history from the source");
         }
         self.last_backfilling = backfilling;
+        let slots = Arc::new(Semaphore::new(self.tasks.max(1)));
         for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
             let q = querier.clone();
+            let slots = slots.clone();
             set.spawn(async move {
-                let result = catch_up(&mut state, &q, target).await;
+                let result = {
+                    let _slot = slots.acquire_owned().await;
+                    catch_up(&mut state, &q, target).await
+                };
                 match &result {
                     // Nothing new to read yet: freshness stays what the last read made it (a
                     // restart is stale until the source has answered once).
