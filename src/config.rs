@@ -22,7 +22,9 @@ pub struct Config {
     /// Where the durable history lives.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
-    /// How often to evaluate; buckets are one minute, so intervals under 1m only re-evaluate.
+    /// How often to evaluate. Counter SLIs are read sample by sample up to the tick (the current
+    /// minute so far), so a tick at the scrape interval sees each scrape; templated SLIs are
+    /// read in whole minutes, so for them ticks under 1m only re-evaluate.
     #[serde(default = "default_interval", with = "humantime_serde_compat")]
     pub evaluation_interval: Duration,
     /// Whether `POST /-/reload` re-reads the specs (SIGHUP always does).
@@ -59,7 +61,10 @@ pub struct PrometheusConfig {
     /// Per request.
     #[serde(default = "default_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
-    /// How far behind now to query, so scrapes that land late are not missed.
+    /// How long after its timestamp a sample may still appear in the source (a scrape's samples
+    /// are stored when it ends: at most its timeout, 10 s by default, after they are stamped).
+    /// Whole minutes are read this long after they end; samples of the current minute as they
+    /// come, but a read never ends in a new minute before this has passed since it began.
     #[serde(default = "default_lag", with = "humantime_serde_compat")]
     pub query_lag: Duration,
     /// Queries in flight at once.
@@ -90,13 +95,13 @@ fn default_state_dir() -> PathBuf {
     PathBuf::from("sloburn-state")
 }
 fn default_interval() -> Duration {
-    Duration::from_secs(60)
+    Duration::from_secs(5)
 }
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
 }
 fn default_lag() -> Duration {
-    Duration::from_secs(30)
+    Duration::from_secs(10)
 }
 fn default_concurrency() -> usize {
     8

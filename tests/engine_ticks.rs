@@ -2,11 +2,13 @@
 //!
 //! Two days of data shaped like real scrapes (30 s and 2 m intervals off the minute grid, with
 //! jitter and millisecond timestamps) are backfilled; the engine (the library, with a real
-//! store) starts cold three hours before the end of the data and then ticks once per minute,
-//! as `sloburn run` does, reading only what is new. Inside those three hours the counters reset
+//! store) starts cold three hours before the end of the data and then ticks every 17 to 60 s,
+//! some ticks on a minute boundary and most inside a minute (the current minute so far, as
+//! `sloburn run` reads counters), reading only what is new. Inside those three hours the counters reset
 //! between two ticks, an error series appears at its first error (value 1), a target vanishes,
 //! and the engine restarts from its store (its series' last samples). After every tick every
-//! window's bad and total events must equal the truth exactly, and at the end a cold start at
+//! window's bad and total events must equal the truth exactly (a window read at `t` inside a
+//! minute holds that minute up to `t` and the whole minutes before it), and at the end a cold start at
 //! the same instant (the backfill path) must give the same numbers as the ticks did.
 
 mod support;
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::{Engine, Querier, SloState};
+use sloburn::engine::runner::{Engine, Querier, Reach, SloState};
 use sloburn::engine::snapshot::Snapshot;
 use sloburn::source::prometheus::Client;
 use sloburn::spec::Slo;
@@ -172,8 +174,9 @@ fn check(b: &Backfill, snapshot: &Snapshot, at: i64, what: &str, wrong: &mut Vec
             &format!(r#"http_requests_total{{job="{job}",code="500"}}"#),
             &format!(r#"http_requests_total{{job="{job}"}}"#),
         );
+        let minute_end = (at + MINUTE - 1).div_euclid(MINUTE) * MINUTE;
         for w in &s.windows {
-            let truth = counts(b, &sli, None, at - w.seconds as i64, at);
+            let truth = counts(b, &sli, None, minute_end - w.seconds as i64, at);
             if w.bad != truth.bad || w.total != truth.total {
                 wrong.push(format!(
                     "{what} {name} window {}: bad/total {}/{} vs truth {}/{}",
@@ -185,7 +188,7 @@ fn check(b: &Backfill, snapshot: &Snapshot, at: i64, what: &str, wrong: &mut Vec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn minute_ticks_across_a_reset_a_new_series_a_vanished_one_and_a_restart_are_exact() {
+async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_restart_are_exact() {
     let end = (now_minute() / HOUR) * HOUR - HOUR;
     let (b, tl) = build(end);
     let prometheus = Prometheus::backfilled(&b);
@@ -194,11 +197,16 @@ async fn minute_ticks_across_a_reset_a_new_series_a_vanished_one_and_a_restart_a
     let mut wrong = Vec::new();
 
     let mut sloburn = engine(&prometheus.url, Some(store.clone()));
-    let snapshot = sloburn.tick(tl.cold, tl.cold as f64).await;
+    let snapshot = sloburn.tick(Reach::minute(tl.cold), tl.cold as f64).await;
     check(&b, &snapshot, tl.cold, "cold start", &mut wrong);
     let mut t = tl.cold;
-    while t < tl.last {
-        t += MINUTE;
+    // Three minutes a cycle, so the restart and the last tick fall on whole minutes.
+    let steps = [17, 43, 60, 29, 31].into_iter().cycle();
+    for step in steps {
+        if t >= tl.last {
+            break;
+        }
+        t += step;
         if t == tl.restart {
             // The process ends (its last tick saved) and starts again from the store.
             drop(sloburn);
@@ -208,12 +216,14 @@ async fn minute_ticks_across_a_reset_a_new_series_a_vanished_one_and_a_restart_a
                 "the series' last samples come back from the store"
             );
         }
-        let snapshot = sloburn.tick(t, t as f64).await;
+        let snapshot = sloburn
+            .tick(Reach::at(t as f64, Duration::ZERO), t as f64)
+            .await;
         check(
             &b,
             &snapshot,
             t,
-            &format!("tick {:+} min", (t - tl.cold) / MINUTE),
+            &format!("tick {:+} s", t - tl.cold),
             &mut wrong,
         );
     }
@@ -221,7 +231,7 @@ async fn minute_ticks_across_a_reset_a_new_series_a_vanished_one_and_a_restart_a
 
     // The backfill path at the same instant gives what the ticks gave.
     let mut cold = engine(&prometheus.url, None);
-    let again = cold.tick(t, t as f64).await;
+    let again = cold.tick(Reach::minute(t), t as f64).await;
     for (a, b) in ticks.slos.iter().zip(&again.slos) {
         for (wa, wb) in a.windows.iter().zip(&b.windows) {
             if (wa.bad, wa.total) != (wb.bad, wb.total) {

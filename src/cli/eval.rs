@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::target_at;
+use sloburn::engine::runner::Reach;
 use sloburn::engine::snapshot::Snapshot;
 use sloburn::spec::load_paths;
 
@@ -66,11 +66,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let mut prometheus = PrometheusConfig::with_url(&args.prometheus_url);
     prometheus.timeout = args.timeout;
-    let (target, now) = match args.at {
-        Some(at) => (target_at(at, Duration::ZERO), at),
+    let (reach, now) = match args.at {
+        Some(at) => (Reach::at(at, Duration::ZERO), at),
         None => {
             let now = now_secs();
-            (target_at(now, args.query_lag), now)
+            (Reach::at(now, args.query_lag), now)
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,7 +98,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 }
             })
         });
-        let snapshot = engine.tick(target, now).await;
+        let snapshot = engine.tick(reach, now).await;
         if let Some(bar) = bar {
             bar.abort();
             eprintln!("\r[{}] {count}/{count} SLOs", "#".repeat(30));

@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use sloburn::config::{Config, PrometheusConfig};
-use sloburn::engine::runner::{Engine, target_at};
+use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{AppState, HistoryRequest, ReloadRequest, serve};
 use sloburn::scrape::Scraper;
@@ -233,7 +233,7 @@ fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
 
 async fn evaluate(engine: &mut Engine, cell: &SnapshotCell, lag: Duration) {
     let now = now_secs();
-    let snapshot = engine.tick(target_at(now, lag), now).await;
+    let snapshot = engine.tick(Reach::at(now, lag), now).await;
     cell.publish(snapshot);
 }
 

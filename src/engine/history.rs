@@ -2,7 +2,11 @@
 //! window sums kept up to date incrementally so a tick costs O(1) per window, not a re-scan.
 //!
 //! - The fine ring holds 1-minute buckets for the last 3 days. Every alert window up to 3d is an
-//!   exact sum of whole minutes ending at the newest complete minute: no edge error.
+//!   exact sum of whole minutes ending at the newest minute fed. That minute may be *open*: read
+//!   up to an instant inside it (sub-minute freshness), and filled further by later reads. A
+//!   window read then covers its older whole minutes and the current one so far, so it is
+//!   shorter than nominal by the rest of the current minute (under 1m), and exact whenever the
+//!   reads stand at a minute boundary.
 //! - The coarse ring holds buckets of [`coarse_resolution`] (1h for periods up to 32d) for the
 //!   whole period; its newest bucket is open and fills minute by minute. The period (and any
 //!   window longer than 3d) is the sum of the coarse buckets it covers, with the bucket at its old
@@ -165,6 +169,8 @@ pub struct History {
     coarse: Ring<f32>,
     /// End of the newest minute fed to the fine ring.
     fine_fed_until: Option<i64>,
+    /// While that minute is open: the instant (unix seconds, inside it) up to which it is read.
+    open_until: Option<i64>,
     /// End of the newest data fed to the coarse ring (a minute or a coarse bucket boundary).
     coarse_fed_until: Option<i64>,
     /// Fine windows in minutes, with their running sums.
@@ -260,6 +266,7 @@ impl History {
             fine: Ring::new(FINE_SECS, FINE_LEN),
             coarse: Ring::new(res, coarse_len),
             fine_fed_until: None,
+            open_until: None,
             coarse_fed_until: None,
             fine_windows,
             advances: 0,
@@ -274,9 +281,23 @@ impl History {
         self.coarse.res
     }
 
-    /// End of the newest complete minute in the history.
+    /// End of the newest minute in the history (complete, or open: see [`Self::read_until`]).
     pub fn fed_until(&self) -> Option<i64> {
         self.fine_fed_until
+    }
+
+    /// The instant up to which the history is read: inside the newest minute while it is open,
+    /// its end otherwise.
+    ///
+    /// ```
+    /// use sloburn::core::{Counts, Period};
+    /// use sloburn::engine::history::History;
+    /// let mut h = History::new(&Period::Rolling("30d".parse().unwrap()), &[]);
+    /// h.push_partial(125, Counts { bad: 0.0, total: 5.0 });
+    /// assert_eq!((h.fed_until(), h.read_until()), (Some(180), Some(125)));
+    /// ```
+    pub fn read_until(&self) -> Option<i64> {
+        self.open_until.or(self.fine_fed_until)
     }
 
     /// End of the newest data in the coarse ring.
@@ -284,12 +305,32 @@ impl History {
         self.coarse_fed_until
     }
 
-    /// Adds the events of the minute ending at `minute_end` (a multiple of 60). Minutes not after
-    /// the newest one fed are ignored, so a re-query never counts twice.
+    /// Adds the events of the minute ending at `minute_end` (a multiple of 60) and closes it.
+    /// Minutes not after the newest one fed are ignored, so a re-query never counts twice; the
+    /// open minute takes the rest of its events this way.
     pub fn push_minute(&mut self, minute_end: i64, c: Counts) {
+        self.add_minute(minute_end, c, None);
+    }
+
+    /// Adds events read up to `until` (unix seconds) inside the minute that ends after it; the
+    /// minute stays open for more. Ignored for minutes already closed.
+    pub fn push_partial(&mut self, until: i64, c: Counts) {
+        let minute_end = until.div_euclid(FINE_SECS) * FINE_SECS + FINE_SECS;
+        if until.rem_euclid(FINE_SECS) == 0 {
+            // An instant on the boundary closes the minute it ends.
+            self.add_minute(until, c, None);
+        } else {
+            self.add_minute(minute_end, c, Some(until));
+        }
+    }
+
+    fn add_minute(&mut self, minute_end: i64, c: Counts, open_until: Option<i64>) {
         let c = sanitize(c);
         let start = minute_end - FINE_SECS;
-        if self.fine_fed_until.is_none_or(|fed| minute_end > fed) {
+        // More of the open minute is added to its bucket, not ignored as already fed.
+        let open = self.open_until.is_some() && self.fine_fed_until == Some(minute_end);
+        if open || self.fine_fed_until.is_none_or(|fed| minute_end > fed) {
+            self.open_until = open_until;
             self.advance_fine(start);
             self.fine_add(start, c);
             self.fine_fed_until = Some(minute_end);
@@ -299,7 +340,9 @@ impl History {
                 CHUNK_SECS,
             );
         }
-        if self.coarse_fed_until.is_none_or(|fed| minute_end > fed) {
+        if (open && self.coarse_fed_until.is_none_or(|fed| fed <= minute_end))
+            || self.coarse_fed_until.is_none_or(|fed| minute_end > fed)
+        {
             let cstart = start.div_euclid(self.coarse.res) * self.coarse.res;
             self.coarse
                 .advance(cstart.max(self.coarse.head.unwrap_or(cstart)), |_, _| {});
@@ -334,9 +377,25 @@ impl History {
     }
 
     /// Marks the history as complete up to `until` without new events (the source answered with
-    /// no data, e.g. no traffic). Same as pushing empty minutes.
-    pub fn mark_empty_until(&mut self, until: i64) {
-        let until = until.div_euclid(FINE_SECS) * FINE_SECS;
+    /// no data, e.g. no traffic). Same as pushing empty minutes; an `until` inside a minute leaves
+    /// that minute open.
+    pub fn mark_empty_until(&mut self, at: i64) {
+        let inside = at.rem_euclid(FINE_SECS) != 0;
+        let until = at.div_euclid(FINE_SECS) * FINE_SECS;
+        if self.open_until.is_some() && self.fine_fed_until.is_some_and(|fed| fed <= until) {
+            // The open minute is over: close it.
+            if let Some(fed) = self.fine_fed_until {
+                self.push_minute(fed, Counts::default());
+            }
+        }
+        self.mark_whole_minutes(until);
+        if inside {
+            self.push_partial(at, Counts::default());
+        }
+        self.settle();
+    }
+
+    fn mark_whole_minutes(&mut self, until: i64) {
         match self.fine_fed_until {
             Some(fed) if until > fed => {
                 // Only the last ring's worth of minutes can matter.
@@ -485,7 +544,8 @@ impl History {
         }
     }
 
-    /// Events in the window of length `w` ending at the newest complete minute.
+    /// Events in the window of length `w` ending with the newest minute fed (while it is open,
+    /// the window holds it so far: short of `w` by the rest of that minute).
     ///
     /// ```
     /// use sloburn::core::{Counts, Period, PromDuration};
@@ -516,7 +576,7 @@ impl History {
         self.coarse_range(end - minutes * FINE_SECS, end)
     }
 
-    /// Events in the period ending at the newest complete minute.
+    /// Events in the period ending with the newest minute fed (so far, while it is open).
     pub fn period(&self, period: &Period) -> Counts {
         let Some(end) = self.fine_fed_until.or(self.coarse_fed_until) else {
             return Counts::default();
@@ -634,13 +694,27 @@ impl History {
     }
 
     /// Rebuilds a history from stored buckets and markers (the inverse of [`Self::buckets`]).
+    /// `read_until` is [`Self::read_until`]: inside a minute, that minute is open.
     pub fn restore(
         period: &Period,
         windows: &[PromDuration],
         buckets: &[Bucket],
-        fine_fed_until: Option<i64>,
+        read_until: Option<i64>,
         coarse_fed_until: Option<i64>,
     ) -> Self {
+        let minute_end = |t: i64| t.div_euclid(FINE_SECS) * FINE_SECS + FINE_SECS;
+        let open_until = read_until.filter(|t| t.rem_euclid(FINE_SECS) != 0);
+        let fine_fed_until = match open_until {
+            Some(t) => Some(minute_end(t)),
+            None => read_until,
+        };
+        let coarse_fed_until = coarse_fed_until.map(|t| {
+            if t.rem_euclid(FINE_SECS) == 0 {
+                t
+            } else {
+                minute_end(t)
+            }
+        });
         let mut h = Self::new(period, windows);
         if let Some(fed) = fine_fed_until {
             h.fine.head = Some(fed - FINE_SECS);
@@ -666,6 +740,7 @@ impl History {
             };
         }
         h.fine_fed_until = fine_fed_until;
+        h.open_until = open_until;
         h.coarse_fed_until = coarse_fed_until;
         h.resum();
         h.settle();

@@ -141,6 +141,12 @@ impl QueryPlan {
         }
     }
 
+    /// Whether the SLI is counted from raw counter samples ([`Self::counter_reads`] is `Some`),
+    /// without building the reads.
+    pub fn counts_samples(&self) -> bool {
+        self.disguised.is_some() || matches!(self.sli, Sli::Ratio { .. } | Sli::Latency { .. })
+    }
+
     /// The selector whose series say whether the SLO has data at all (its `total`), as PromQL.
     pub fn total_selector(&self) -> Option<String> {
         self.counter_reads()?

@@ -260,6 +260,15 @@ impl SloState {
         }
     }
 
+    /// How far this SLO reads at `reach`: counter SLIs to its instant, others to its minute.
+    pub fn reach(&self, reach: Reach) -> i64 {
+        if self.plan.counts_samples() {
+            reach.instant
+        } else {
+            reach.minute
+        }
+    }
+
     /// The stored form of this SLO's markers.
     pub fn meta(&self) -> SloMeta {
         SloMeta {
@@ -405,9 +414,12 @@ impl TickError {
     }
 }
 
-/// Brings one SLO up to `target` (the end of the newest complete minute to read).
-pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<bool, TickError> {
-    if state.fine_fed_until.is_some_and(|fed| fed >= target) {
+/// Brings one SLO up to `reach`: counter SLIs read sample by sample up to its instant, other
+/// SLIs (and backfills) in whole minutes up to its minute.
+pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result<bool, TickError> {
+    let target = reach.minute;
+    let upto = state.reach(reach);
+    if state.fine_fed_until.is_some_and(|fed| fed >= upto) {
         return Ok(false);
     }
     resolve_le(state, q, target).await?;
@@ -420,6 +432,8 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         .fine_fed_until
         .is_none_or(|fed| target - fed > CATCHUP_MINUTES * FINE_SECS);
     let mut fine_from = state.fine_fed_until.unwrap_or(i64::MIN);
+    // A backfill stops at the whole minute; the next tick reads on from there.
+    let upto = if big_gap { target } else { upto };
     if big_gap {
         let res = History::new(&state.slo.period, &[]).coarse_res();
         let oldest = target - period_span(&state.slo.period) - res;
@@ -483,7 +497,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
                 &group_by,
                 &mut state.series,
                 fine_from,
-                target,
+                upto,
                 FINE_SECS,
             )
             .await?;
@@ -506,14 +520,19 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, target: i64) -> Result<
         let group = group_of(state, &key);
         group.seen = group.seen.max(g.seen);
         for (t, c) in g.points {
-            group.history.push_minute(t, c);
+            if t <= upto {
+                group.history.push_minute(t, c);
+            } else {
+                // The minute `upto` falls in: open until later reads close it.
+                group.history.push_partial(upto, c);
+            }
         }
     }
     for g in state.groups.values_mut() {
-        g.history.mark_empty_until(target);
+        g.history.mark_empty_until(upto);
     }
-    state.fine_fed_until = Some(target);
-    state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |c| c.max(target)));
+    state.fine_fed_until = Some(upto);
+    state.coarse_fed_until = Some(state.coarse_fed_until.map_or(upto, |c| c.max(upto)));
     state.answered = true;
     if reads.is_none() && !state.checked_scrapes {
         state.checked_scrapes = warn_if_buckets_hold_one_sample(state, q, target).await;
@@ -803,14 +822,14 @@ impl Engine {
         }
     }
 
-    /// Brings every SLO up to `target` concurrently, persists, and returns the snapshot of the
+    /// Brings every SLO up to `reach` concurrently, persists, and returns the snapshot of the
     /// numbers at `now`.
-    pub async fn tick(&mut self, target: i64, now: f64) -> Snapshot {
+    pub async fn tick(&mut self, reach: Reach, now: f64) -> Snapshot {
         let started = Instant::now();
         if let Some(scraper) = self.scraper.clone() {
-            self.take_scraped(&scraper, target, now);
+            self.take_scraped(&scraper, reach.minute, now);
         } else if let Some(querier) = self.querier.clone() {
-            self.query(&querier, target, now).await;
+            self.query(&querier, reach, now).await;
         }
         self.persist().await;
         // The tick's answers and encoded chunks are freed by now; without this a cold start's
@@ -823,14 +842,15 @@ impl Engine {
     }
 
     /// Brings every SLO's history up to `target` from Prometheus, concurrently.
-    async fn query(&mut self, querier: &Querier, target: i64, now: f64) {
+    async fn query(&mut self, querier: &Querier, reach: Reach, now: f64) {
+        let target = reach.minute;
         let mut set = JoinSet::new();
         let total = self.slos.len();
         // SLOs already up to date send no query this tick: one probe of the source stands in.
         let idle: Vec<bool> = self
             .slos
             .iter()
-            .map(|s| s.fine_fed_until.is_some_and(|f| f >= target))
+            .map(|s| s.fine_fed_until.is_some_and(|f| f >= s.reach(reach)))
             .collect();
         let backfilling = self
             .slos
@@ -851,7 +871,7 @@ impl Engine {
             set.spawn(async move {
                 let result = {
                     let _slot = slots.acquire_owned().await;
-                    catch_up(&mut state, &q, target).await
+                    catch_up(&mut state, &q, reach).await
                 };
                 match &result {
                     // Nothing new to read yet: freshness stays what the last read made it (a
@@ -1150,7 +1170,7 @@ impl Engine {
                                 &slo.period,
                                 &windows,
                                 &buckets,
-                                g.history.fed_until(),
+                                g.history.read_until(),
                                 g.history.coarse_fed_until(),
                             );
                         }
@@ -1187,6 +1207,46 @@ impl Engine {
 pub fn target_at(now: f64, lag: Duration) -> i64 {
     let t = (now - lag.as_secs_f64()).floor() as i64;
     t.div_euclid(FINE_SECS) * FINE_SECS
+}
+
+/// How far a tick reads: whole minutes up to `minute` (templated SLIs, backfills), and counter
+/// SLIs, followed sample by sample, up to `instant` (`minute <= instant < minute + 60`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub minute: i64,
+    pub instant: i64,
+}
+
+impl Reach {
+    /// The reach at `now` (unix seconds) when the source may take up to `lag` to show a sample:
+    /// whole minutes up to `now - lag`, samples up to `now` but never past the minute that
+    /// `now - lag` falls in. A sample shown late is counted when it appears, in the minute the
+    /// last read ended in: its own, as long as it was at most `lag` late.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sloburn::engine::runner::Reach;
+    /// let lag = Duration::from_secs(10);
+    /// // 35 s into a minute: the minute so far.
+    /// assert_eq!(Reach::at(1_800_000_035.0, lag), Reach { minute: 1_800_000_000, instant: 1_800_000_035 });
+    /// // 3 s into a minute: samples of the last one may still come, so up to its last second.
+    /// assert_eq!(Reach::at(1_800_000_003.0, lag), Reach { minute: 1_799_999_940, instant: 1_799_999_999 });
+    /// ```
+    pub fn at(now: f64, lag: Duration) -> Reach {
+        let minute = target_at(now, lag);
+        Reach {
+            minute,
+            instant: (now.floor() as i64).min(minute + FINE_SECS - 1),
+        }
+    }
+
+    /// Whole minutes up to `minute` (a multiple of 60), as the scrape source and tests read.
+    pub fn minute(minute: i64) -> Reach {
+        Reach {
+            minute,
+            instant: minute,
+        }
+    }
 }
 
 #[cfg(test)]

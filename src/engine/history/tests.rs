@@ -370,3 +370,92 @@ fn a_backfill_marks_its_chunks_in_a_few_runs() {
     // the 720).
     assert_eq!(h.take_dirty().len(), 720 + 72);
 }
+
+proptest! {
+    /// Events fed in pieces as reads end inside minutes (an open minute, closed by a later
+    /// read), with ticks that read nothing and restores in between, give the same windows and
+    /// period at every step as the same events fed in whole minutes; at a read inside a minute,
+    /// the windows hold that minute so far.
+    #[test]
+    fn an_open_minute_fed_in_pieces_equals_whole_minutes(
+        steps in proptest::collection::vec((1i64..100, 0u32..5, 0u32..50, 0u8..4), 1..300),
+    ) {
+        let period = Period::Rolling(d("1d"));
+        let mut h = History::new(&period, &windows());
+        // Every event at the instant it was read up to: the truth by minute.
+        let mut truth: Vec<(i64, Counts)> = Vec::new();
+        let mut at = 1_700_000_040;
+        for (gap, bad, total, how) in steps {
+            at += gap;
+            let c = Counts { bad: bad.min(total) as f64, total: total as f64 };
+            let minute_end = (at + 59).div_euclid(60) * 60;
+            match how {
+                0 => h.mark_empty_until(at),
+                _ => {
+                    h.push_partial(at, c);
+                    h.mark_empty_until(at);
+                    truth.push((minute_end, c));
+                }
+            }
+            if how == 3 {
+                h = History::restore(&period, &windows(), &h.buckets(), h.read_until(), h.coarse_fed_until());
+            }
+            prop_assert_eq!(h.read_until(), Some(at));
+            prop_assert_eq!(h.fed_until(), Some(minute_end));
+            for w in windows() {
+                let want = naive(&truth, minute_end - w.as_secs() as i64, minute_end);
+                let got = h.window(w);
+                prop_assert!((got.bad - want.bad).abs() < 1e-3 && (got.total - want.total).abs() < 1e-3, "{} at {}: {:?} {:?}", w, at, got, want);
+            }
+            let from = minute_end - 86400;
+            let lo = naive(&truth, from.div_euclid(3600) * 3600 + 3600, minute_end);
+            let hi = naive(&truth, from.div_euclid(3600) * 3600, minute_end);
+            let got = h.period(&period);
+            prop_assert!(got.total >= lo.total - 1e-3 && got.total <= hi.total + 1e-3, "{:?} not in [{:?}, {:?}]", got, lo, hi);
+        }
+    }
+}
+
+#[test]
+fn a_closed_minute_takes_no_more_events() {
+    let period = Period::Rolling(d("7d"));
+    let five = d("5m");
+    let mut h = History::new(&period, &[five]);
+    h.push_partial(
+        1_700_000_010,
+        Counts {
+            bad: 1.0,
+            total: 10.0,
+        },
+    );
+    h.push_minute(
+        1_700_000_040,
+        Counts {
+            bad: 0.0,
+            total: 5.0,
+        },
+    );
+    assert_eq!(h.read_until(), Some(1_700_000_040));
+    // A re-read of the closed minute is ignored, whole or in part.
+    h.push_minute(
+        1_700_000_040,
+        Counts {
+            bad: 9.0,
+            total: 9.0,
+        },
+    );
+    h.push_partial(
+        1_700_000_030,
+        Counts {
+            bad: 9.0,
+            total: 9.0,
+        },
+    );
+    assert_eq!(
+        h.window(five),
+        Counts {
+            bad: 1.0,
+            total: 15.0
+        }
+    );
+}
