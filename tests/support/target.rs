@@ -25,10 +25,15 @@ pub struct Target {
 
 impl Target {
     pub fn start() -> Target {
+        Self::start_from(0)
+    }
+
+    /// A target whose `code="200"` counter starts at `ok` (continuing backfilled history).
+    pub fn start_from(ok: u64) -> Target {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the target");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let ok = Arc::new(AtomicU64::new(0));
+        let ok = Arc::new(AtomicU64::new(ok));
         let errors = Arc::new(AtomicU64::new(0));
         let error_ppm = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
