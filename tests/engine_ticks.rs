@@ -4,7 +4,7 @@
 //! jitter and millisecond timestamps) are backfilled; the engine (the library, with a real
 //! store) starts cold three hours before the end of the data and then ticks every 17 to 60 s,
 //! some ticks on a minute boundary and most inside a minute (the current minute so far, as
-//! `sloburn run` reads counters), reading only what is new. Inside those three hours the counters reset
+//! `sloburn run` reads counters), reading only what is new, both SLOs with one shared query. Inside those three hours the counters reset
 //! between two ticks, an error series appears at its first error (value 1), a target vanishes,
 //! and the engine restarts from its store (its series' last samples). After every tick every
 //! window's bad and total events must equal the truth exactly (a window read at `t` inside a
@@ -156,6 +156,15 @@ fn engine(url: &str, store: Option<Arc<Store>>) -> Engine {
 }
 
 /// Every window of every SLO against the truth; failures are collected into `wrong`.
+/// Requests the engine has sent to the source.
+fn requests(engine: &Engine) -> u64 {
+    engine
+        .querier
+        .as_ref()
+        .map(|q| q.stats.lock().unwrap().by_outcome.values().sum())
+        .unwrap_or(0)
+}
+
 fn check(b: &Backfill, snapshot: &Snapshot, at: i64, what: &str, wrong: &mut Vec<String>) {
     for (name, job, _) in SLOS {
         let s = snapshot
@@ -200,6 +209,7 @@ async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_r
     let snapshot = sloburn.tick(Reach::minute(tl.cold), tl.cold as f64).await;
     check(&b, &snapshot, tl.cold, "cold start", &mut wrong);
     let mut t = tl.cold;
+    let (mut sent, mut ticks) = (0, 0);
     // Three minutes a cycle, so the restart and the last tick fall on whole minutes.
     let steps = [17, 43, 60, 29, 31].into_iter().cycle();
     for step in steps {
@@ -216,9 +226,12 @@ async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_r
                 "the series' last samples come back from the store"
             );
         }
+        let before = requests(&sloburn);
         let snapshot = sloburn
             .tick(Reach::at(t as f64, Duration::ZERO), t as f64)
             .await;
+        sent += requests(&sloburn) - before;
+        ticks += 1;
         check(
             &b,
             &snapshot,
@@ -227,6 +240,8 @@ async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_r
             &mut wrong,
         );
     }
+    // Both SLOs read the same metric pinned on `job`: one query a tick serves all four reads.
+    assert_eq!(sent, ticks, "requests sent by {ticks} steady ticks");
     let ticks = sloburn.snapshot(t as f64, Duration::ZERO);
 
     // The backfill path at the same instant gives what the ticks gave.

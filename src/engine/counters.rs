@@ -25,7 +25,7 @@ use crate::core::Counts;
 use crate::core::counter::{LastSample, SERIES_MEMORY_MS, bucket_end, follow};
 use crate::engine::plan::{CounterRead, Role};
 use crate::engine::runner::{Querier, TickError, group_key};
-use crate::source::Series;
+use crate::source::{Series, SourceError};
 
 /// Seconds of Prometheus's lookback (how far back an instant selector finds a sample).
 const LOOKBACK_SECS: i64 = 300;
@@ -125,11 +125,22 @@ pub fn series_key(labels: &BTreeMap<String, String>) -> String {
     format!("{name}{{{}}}", rest.join(","))
 }
 
+/// The raw samples of `(from, to]` for an SLO's reads, read for it by a query shared with other
+/// SLOs ([`crate::engine::batch`]): each series with the role of the read it matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefetched {
+    pub from: i64,
+    pub to: i64,
+    pub answer: Result<Vec<(Role, Series)>, SourceError>,
+}
+
 /// Reads the raw samples of `(from, to]` (unix seconds) for every read and counts their
 /// increments into buckets of `width` seconds. When `state.seeded` is false the read starts a
 /// series memory earlier and the samples before `from` only set each series' starting point.
 /// Otherwise a sample at or before `from` that arrived late (after the last read) still counts,
-/// in the first bucket after `from`. `state` is updated only when every read succeeded.
+/// in the first bucket after `from`. `state` is updated only when every read succeeded. Samples
+/// already read for this range by a shared query (`prefetched`) are used instead of asking.
+#[allow(clippy::too_many_arguments)]
 pub async fn read_raw(
     q: &Querier,
     reads: &[CounterRead],
@@ -138,10 +149,20 @@ pub async fn read_raw(
     from: i64,
     to: i64,
     width: i64,
+    prefetched: Option<Prefetched>,
 ) -> Result<RoleCounts, TickError> {
     let seeding = !state.seeded;
     let mut next = state.clone();
     let mut out = RoleCounts::new();
+    if let Some(p) = prefetched.filter(|p| !seeding && p.from == from && p.to == to) {
+        for (role, s) in p.answer? {
+            follow_series(&s, role, group_by, &mut next, &mut out, from, width, false)?;
+        }
+        next.seeded = true;
+        next.forget_silent(to);
+        *state = next;
+        return Ok(out);
+    }
     for read in reads {
         let start = if seeding {
             seed_start(q, &read.selector, from).await?
@@ -184,7 +205,7 @@ async fn seed_start(q: &Querier, sel: &str, from: i64) -> Result<i64, TickError>
 }
 
 /// Raw reads ask for at most this many seconds of samples at once.
-const RAW_SLICE_SECS: i64 = 15 * 60;
+pub const RAW_SLICE_SECS: i64 = 15 * 60;
 
 /// Follows one series of a raw read from its last sample in `state`, adding its increments to
 /// its group in `out` (see [`read_raw`]).

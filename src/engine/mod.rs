@@ -1,5 +1,6 @@
 //! The live engine: query plan, history, evaluation loop and the snapshot it publishes.
 
+pub mod batch;
 pub mod counters;
 pub mod evaluate;
 pub mod history;

@@ -16,7 +16,7 @@ use promql_parser::parser::{self, Expr};
 
 use crate::core::PromDuration;
 use crate::spec::promql::{parse_selector, render};
-use crate::spec::{CompareOp, Selector, Sli, Slo};
+use crate::spec::{CompareOp, MatchOp, Matcher, Selector, Sli, Slo};
 
 /// What a counter read stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,6 +57,9 @@ pub struct CounterRead {
     pub selector: String,
     /// Its metric name (every series it matches has it).
     pub metric: String,
+    /// Its label matchers (with the `le` of a latency threshold), to pick its series out of a
+    /// read shared with other SLOs.
+    pub matchers: Vec<Matcher>,
 }
 
 /// The two expressions of an SLO for one bucket width.
@@ -115,6 +118,16 @@ impl QueryPlan {
             role,
             selector: s.promql(suffix, le),
             metric: format!("{}{}", s.metric, suffix.unwrap_or("")),
+            matchers: s
+                .matchers
+                .iter()
+                .cloned()
+                .chain(le.map(|le| Matcher {
+                    label: "le".into(),
+                    op: MatchOp::Equal,
+                    value: le.to_string(),
+                }))
+                .collect(),
         };
         if let Some((errors, total)) = &self.disguised {
             return Some(vec![

@@ -16,10 +16,11 @@ use tokio::task::JoinSet;
 
 use crate::core::counter::SERIES_MEMORY_MS;
 use crate::core::{Counts, Period, PromDuration};
-use crate::engine::counters::{self, SeriesState};
+use crate::engine::batch;
+use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
-use crate::engine::plan::{QueryPlan, Role};
+use crate::engine::plan::{CounterRead, QueryPlan, Role};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
 use crate::source::inspect::{find_le, le_values_of};
@@ -83,6 +84,8 @@ pub struct SloState {
     pub checked_scrapes: bool,
     /// Whether any group has had a series within the series memory (updated each tick).
     pub any_recent: bool,
+    /// This tick's samples, read by a query shared with other SLOs (taken by the tick).
+    pub prefetched: Option<Prefetched>,
 }
 
 impl SloState {
@@ -108,6 +111,7 @@ impl SloState {
             said_no_errors: false,
             checked_scrapes: false,
             any_recent: false,
+            prefetched: None,
             slo,
         };
         if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
@@ -483,9 +487,17 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
                     .await?;
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
-            let seeds =
-                counters::read_raw(q, reads, &group_by, &mut series, target, target, FINE_SECS)
-                    .await?;
+            let seeds = counters::read_raw(
+                q,
+                reads,
+                &group_by,
+                &mut series,
+                target,
+                target,
+                FINE_SECS,
+                None,
+            )
+            .await?;
             counters::merge_seen(&mut counts, seeds);
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
@@ -499,6 +511,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
                 fine_from,
                 upto,
                 FINE_SECS,
+                state.prefetched.take(),
             )
             .await?;
             rebucket(counts, FINE_SECS, good_reads)
@@ -864,6 +877,7 @@ impl Engine {
             tracing::info!(slos = backfilling, "backfilling history from the source");
         }
         self.last_backfilling = backfilling;
+        self.prefetch(querier, reach).await;
         let slots = Arc::new(Semaphore::new(self.tasks.max(1)));
         for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
             let q = querier.clone();
@@ -930,6 +944,51 @@ impl Engine {
             if idle {
                 // Up to date and the source answers: fresh; the source fails: stale.
                 s.fresh = !probe_failed && s.last_error.is_none();
+            }
+        }
+    }
+
+    /// Reads this tick's samples for every counter SLO in steady state with queries shared
+    /// between SLOs ([`batch`]), leaving each SLO its share for its catch-up. SLOs read up to
+    /// different instants (one failed last tick) are batched apart.
+    async fn prefetch(&mut self, q: &Querier, reach: Reach) {
+        let mut by_from: BTreeMap<i64, Vec<(usize, Vec<CounterRead>)>> = BTreeMap::new();
+        for (i, s) in self.slos.iter_mut().enumerate() {
+            s.prefetched = None;
+            let Some(from) = s.fine_fed_until else {
+                continue;
+            };
+            let steady = s.plan.counts_samples()
+                && s.series.seeded
+                && (s.plan.le_lookup().is_none() || s.plan.le_value.is_some())
+                && reach.instant > from
+                && reach.instant - from <= counters::RAW_SLICE_SECS;
+            if let Some(reads) = s.plan.counter_reads().filter(|_| steady) {
+                by_from.entry(from).or_default().push((i, reads));
+            }
+        }
+        let to = reach.instant;
+        for (from, reads) in by_from {
+            let (batches, batched) = batch::plan(&reads);
+            let mut shares = batch::Shares::new();
+            let mut failed: BTreeMap<usize, SourceError> = BTreeMap::new();
+            for b in &batches {
+                let expr = format!("{}[{}s]", b.selector, to - from);
+                match q.instant(&expr, to).await {
+                    Ok(answer) => b.dispatch(answer, &mut shares),
+                    Err(e) => {
+                        for slo in b.slos() {
+                            failed.insert(slo, e.clone());
+                        }
+                    }
+                }
+            }
+            for slo in batched {
+                let answer = match failed.remove(&slo) {
+                    Some(e) => Err(e),
+                    None => Ok(shares.remove(&slo).unwrap_or_default()),
+                };
+                self.slos[slo].prefetched = Some(Prefetched { from, to, answer });
             }
         }
     }

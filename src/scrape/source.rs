@@ -14,15 +14,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use promql_parser::parser::{self, Expr};
-use regex::Regex;
 use serde::Deserialize;
 
 use crate::core::Counts;
 use crate::core::counter::{LastSample, follow};
 use crate::engine::snapshot::{Histogram, TargetHealth};
 use crate::scrape::exposition::{self, Limits, Sample};
+use crate::spec::matcher::CompiledMatcher;
 use crate::spec::promql::parse_selector;
-use crate::spec::{CompareOp, MatchOp, Selector, Sli, Slo};
+use crate::spec::{CompareOp, Selector, Sli, Slo};
 
 /// `source: scrape:` in sloburn.yaml.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -73,40 +73,28 @@ fn default_max_bytes() -> usize {
 #[derive(Debug, Clone)]
 struct Matcher {
     name: String,
-    labels: Vec<(String, MatchOp, String, Option<Regex>)>,
+    labels: Vec<CompiledMatcher>,
 }
 
 impl Matcher {
     fn new(s: &Selector, suffix: &str) -> Result<Self, String> {
-        let mut labels = Vec::new();
-        for m in &s.matchers {
-            let re = match m.op {
-                MatchOp::Regex | MatchOp::NotRegex => Some(
-                    Regex::new(&format!("^(?:{})$", m.value))
-                        .map_err(|e| format!("regex {:?}: {e}", m.value))?,
-                ),
-                _ => None,
-            };
-            labels.push((m.label.clone(), m.op, m.value.clone(), re));
-        }
         Ok(Self {
             name: format!("{}{suffix}", s.metric),
-            labels,
+            labels: s
+                .matchers
+                .iter()
+                .map(CompiledMatcher::new)
+                .collect::<Result<_, _>>()?,
         })
     }
 
     /// Whether a sample (with its target's labels) matches; an absent label is "".
     fn matches(&self, sample: &Sample, target: &BTreeMap<String, String>) -> bool {
         sample.name == self.name
-            && self.labels.iter().all(|(label, op, value, re)| {
-                let v = label_of(sample, target, label);
-                match op {
-                    MatchOp::Equal => v == value,
-                    MatchOp::NotEqual => v != value,
-                    MatchOp::Regex => re.as_ref().is_some_and(|r| r.is_match(v)),
-                    MatchOp::NotRegex => re.as_ref().is_some_and(|r| !r.is_match(v)),
-                }
-            })
+            && self
+                .labels
+                .iter()
+                .all(|m| m.matches(label_of(sample, target, &m.label)))
     }
 }
 

@@ -6,6 +6,7 @@ mod document;
 pub mod formats;
 pub mod labels;
 pub mod load;
+pub mod matcher;
 pub mod model;
 pub mod promql;
 pub mod yaml;

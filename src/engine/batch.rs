@@ -1,0 +1,224 @@
+//! Steady reads shared between SLOs. A steady tick reads the raw samples since the last one;
+//! asked per SLO that is two requests per SLO, and Prometheus's cost per request (not per
+//! sample) dominates. SLOs whose counter reads name the same metric and pin the same label with
+//! `=` (e.g. `job="checkout"`) are read together: one query per metric and label,
+//! `metric{label=~"v1|v2|...", <matchers all of them share>}`, and each series of the answer is
+//! handed to every read whose matchers it satisfies, matched in sloburn as Prometheus would.
+//! Every series is then read once per tick however many SLOs and roles use it.
+//!
+//! Reads that pin no label stay per SLO (one query for them could read a whole metric family),
+//! as do an SLO's first reads, backfills and long gaps ([`crate::engine::counters`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::engine::plan::{CounterRead, Role};
+use crate::source::Series;
+use crate::spec::matcher::CompiledMatcher;
+use crate::spec::model::quote as quote_label_value;
+use crate::spec::{MatchOp, Matcher};
+
+/// Labels preferred to key a batch on, in order; otherwise the first pinned label by name.
+const PREFERRED_KEYS: [&str; 3] = ["job", "service", "app"];
+
+/// At most this many values of the key label in one query (longer regexes are split).
+pub const MAX_VALUES: usize = 1000;
+
+/// One read of one SLO inside a batch.
+#[derive(Debug, Clone)]
+struct Member {
+    slo: usize,
+    role: Role,
+    metric: String,
+    matchers: Vec<CompiledMatcher>,
+}
+
+/// One query serving the reads of many SLOs.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The selector to read (without a range).
+    pub selector: String,
+    /// The label whose value picks the candidate members of a series.
+    key: String,
+    members: Vec<Member>,
+    /// Key label value -> indices into `members`.
+    by_value: HashMap<String, Vec<usize>>,
+}
+
+/// What one SLO's reads got from the batches: `(role, series)` in the order read.
+pub type Shares = BTreeMap<usize, Vec<(Role, Series)>>;
+
+/// The label a read is batched on: a preferred one it pins with `=`, else the first it pins.
+fn key_of(read: &CounterRead) -> Option<&Matcher> {
+    let pinned = |m: &&Matcher| m.op == MatchOp::Equal && m.label != "le";
+    PREFERRED_KEYS
+        .iter()
+        .find_map(|k| read.matchers.iter().filter(pinned).find(|m| m.label == *k))
+        .or_else(|| {
+            read.matchers
+                .iter()
+                .filter(pinned)
+                .min_by(|a, b| a.label.cmp(&b.label))
+        })
+}
+
+/// Plans the batches for these SLOs' reads (`(slo index, reads)`). An SLO is batched only when
+/// all its reads are (a read that pins no label, or whose regex does not compile, keeps the
+/// SLO on its own queries); the second value lists the SLOs batched.
+///
+/// ```
+/// use sloburn::engine::batch::plan;
+/// use sloburn::engine::plan::QueryPlan;
+/// let report = sloburn::spec::load::load_bytes("x.yaml", br#"
+/// version: sloburn/v1
+/// service: api
+/// slos:
+///   - name: a
+///     objective: 99.9
+///     sli: {ratio: {errors: 'http_requests_total{job="a",code="500"}', total: 'http_requests_total{job="a"}'}}
+///   - name: b
+///     objective: 99.9
+///     sli: {ratio: {errors: 'http_requests_total{job="b",code="500"}', total: 'http_requests_total{job="b"}'}}
+/// "#);
+/// let reads: Vec<_> = report.slos.iter().enumerate()
+///     .map(|(i, s)| (i, QueryPlan::new(s).counter_reads().unwrap()))
+///     .collect();
+/// let (batches, batched) = plan(&reads);
+/// assert_eq!(batches.len(), 1);
+/// assert_eq!(batches[0].selector, r#"http_requests_total{job=~"a|b"}"#);
+/// assert_eq!(batched.len(), 2);
+/// ```
+pub fn plan(reads: &[(usize, Vec<CounterRead>)]) -> (Vec<Batch>, BTreeSet<usize>) {
+    // (metric, key label) -> members with their key value.
+    let mut groups: BTreeMap<(String, String), Vec<(String, Member, Vec<Matcher>)>> =
+        BTreeMap::new();
+    let mut batched = BTreeSet::new();
+    for (slo, slo_reads) in reads {
+        let planned: Option<Vec<_>> = slo_reads
+            .iter()
+            .map(|r| {
+                let key = key_of(r)?;
+                let matchers = r
+                    .matchers
+                    .iter()
+                    .map(CompiledMatcher::new)
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()?;
+                let member = Member {
+                    slo: *slo,
+                    role: r.role,
+                    metric: r.metric.clone(),
+                    matchers,
+                };
+                Some((
+                    (r.metric.clone(), key.label.clone()),
+                    key.value.clone(),
+                    member,
+                    r.matchers.clone(),
+                ))
+            })
+            .collect();
+        let Some(planned) = planned else { continue };
+        batched.insert(*slo);
+        for (group, value, member, matchers) in planned {
+            groups
+                .entry(group)
+                .or_default()
+                .push((value, member, matchers));
+        }
+    }
+    let mut batches = Vec::new();
+    for ((metric, key), mut members) in groups {
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let values: Vec<String> = {
+            let mut v: Vec<String> = members.iter().map(|m| m.0.clone()).collect();
+            v.dedup();
+            v
+        };
+        for chunk in values.chunks(MAX_VALUES) {
+            let wanted: BTreeSet<&String> = chunk.iter().collect();
+            let part: Vec<&(String, Member, Vec<Matcher>)> =
+                members.iter().filter(|m| wanted.contains(&m.0)).collect();
+            batches.push(batch(&metric, &key, chunk, &part));
+        }
+    }
+    (batches, batched)
+}
+
+fn batch(
+    metric: &str,
+    key: &str,
+    values: &[String],
+    part: &[&(String, Member, Vec<Matcher>)],
+) -> Batch {
+    // Matchers every member has (besides the key) narrow the query further.
+    let mut common: Vec<&Matcher> = part[0]
+        .2
+        .iter()
+        .filter(|m| m.label != key)
+        .filter(|m| part.iter().all(|p| p.2.contains(m)))
+        .collect();
+    common.sort_by(|a, b| (&a.label, &a.value).cmp(&(&b.label, &b.value)));
+    common.dedup();
+    let key_matcher = if values.len() == 1 {
+        format!("{key}={}", quote_label_value(&values[0]))
+    } else {
+        let alternatives: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
+        format!("{key}=~{}", quote_label_value(&alternatives.join("|")))
+    };
+    let mut matchers = vec![key_matcher];
+    matchers.extend(common.iter().map(|m| {
+        let op = match m.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        };
+        format!("{}{op}{}", m.label, quote_label_value(&m.value))
+    }));
+    let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
+    let members: Vec<Member> = part
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            by_value.entry(p.0.clone()).or_default().push(i);
+            p.1.clone()
+        })
+        .collect();
+    Batch {
+        selector: format!("{metric}{{{}}}", matchers.join(",")),
+        key: key.to_string(),
+        members,
+        by_value,
+    }
+}
+
+impl Batch {
+    /// Hands each series of an answer to every member read it matches.
+    pub fn dispatch(&self, answer: Vec<Series>, out: &mut Shares) {
+        for s in answer {
+            let value = s.labels.get(&self.key).map(String::as_str).unwrap_or("");
+            let Some(candidates) = self.by_value.get(value) else {
+                continue;
+            };
+            let name = s.labels.get("__name__").map(String::as_str).unwrap_or("");
+            for &i in candidates {
+                let m = &self.members[i];
+                let matches = m.metric == name
+                    && m.matchers.iter().all(|c| {
+                        c.matches(s.labels.get(&c.label).map(String::as_str).unwrap_or(""))
+                    });
+                if matches {
+                    out.entry(m.slo).or_default().push((m.role, s.clone()));
+                }
+            }
+        }
+    }
+
+    /// The SLOs this batch reads for.
+    pub fn slos(&self) -> impl Iterator<Item = usize> + '_ {
+        self.members.iter().map(|m| m.slo)
+    }
+}
+
+#[cfg(test)]
+mod tests;
