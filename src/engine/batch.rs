@@ -44,6 +44,9 @@ pub struct Batch {
     by_value: HashMap<String, Vec<usize>>,
 }
 
+/// A member read with its key label's value and its matchers as written.
+type Planned = (String, Member, Vec<Matcher>);
+
 /// What one SLO's reads got from the batches: `(role, series)` in the order read.
 pub type Shares = BTreeMap<usize, Vec<(Role, Series)>>;
 
@@ -89,8 +92,7 @@ fn key_of(read: &CounterRead) -> Option<&Matcher> {
 /// ```
 pub fn plan(reads: &[(usize, Vec<CounterRead>)]) -> (Vec<Batch>, BTreeSet<usize>) {
     // (metric, key label) -> members with their key value.
-    let mut groups: BTreeMap<(String, String), Vec<(String, Member, Vec<Matcher>)>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Planned>> = BTreeMap::new();
     let mut batched = BTreeSet::new();
     for (slo, slo_reads) in reads {
         let planned: Option<Vec<_>> = slo_reads
@@ -136,20 +138,14 @@ pub fn plan(reads: &[(usize, Vec<CounterRead>)]) -> (Vec<Batch>, BTreeSet<usize>
         };
         for chunk in values.chunks(MAX_VALUES) {
             let wanted: BTreeSet<&String> = chunk.iter().collect();
-            let part: Vec<&(String, Member, Vec<Matcher>)> =
-                members.iter().filter(|m| wanted.contains(&m.0)).collect();
+            let part: Vec<&Planned> = members.iter().filter(|m| wanted.contains(&m.0)).collect();
             batches.push(batch(&metric, &key, chunk, &part));
         }
     }
     (batches, batched)
 }
 
-fn batch(
-    metric: &str,
-    key: &str,
-    values: &[String],
-    part: &[&(String, Member, Vec<Matcher>)],
-) -> Batch {
+fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch {
     // Matchers every member has (besides the key) narrow the query further.
     let mut common: Vec<&Matcher> = part[0]
         .2
