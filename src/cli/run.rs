@@ -37,10 +37,10 @@ pub struct RunArgs {
     /// The Prometheus-compatible API to read.
     #[arg(long, env = "SLOBURN_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
-    /// How often to evaluate (e.g. 1m, 30s).
+    /// How often to evaluate (e.g. 5s, 1m) [default: 5s].
     #[arg(long, env = "SLOBURN_EVALUATION_INTERVAL", value_parser = humantime::parse_duration)]
     pub evaluation_interval: Option<Duration>,
-    /// How far behind now to query (e.g. 30s).
+    /// How late a sample may show in the source after its timestamp (e.g. 10s) [default: 10s].
     #[arg(long, env = "SLOBURN_QUERY_LAG", value_parser = humantime::parse_duration)]
     pub query_lag: Option<Duration>,
     /// Allow POST /-/reload to re-read the specs (SIGHUP always does).
