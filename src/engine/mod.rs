@@ -5,5 +5,6 @@ pub mod counters;
 pub mod evaluate;
 pub mod history;
 pub mod plan;
+pub mod read_plan;
 pub mod runner;
 pub mod snapshot;

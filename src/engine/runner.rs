@@ -15,12 +15,13 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::core::counter::SERIES_MEMORY_MS;
-use crate::core::{Counts, Period, PromDuration};
+use crate::core::{Counts, PromDuration};
 use crate::engine::batch;
 use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
-use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
+use crate::engine::history::{FINE_SECS, History};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
+use crate::engine::read_plan::{self, FineRead, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::scrape::Scraper;
 use crate::source::inspect::{find_le, le_values_of};
@@ -29,9 +30,7 @@ use crate::source::{Series, SourceError};
 use crate::spec::Slo;
 use crate::store::{SloChanges, SloMeta, Store, StoredSeries, StoredSlo};
 
-/// Gaps up to this many minutes are filled minute by minute; longer ones rebuild from coarse
-/// buckets first.
-pub const CATCHUP_MINUTES: i64 = 6 * 60;
+pub use crate::engine::read_plan::CATCHUP_MINUTES;
 
 /// Counters of source requests, shared by all tasks of a tick.
 #[derive(Debug, Default)]
@@ -325,15 +324,6 @@ pub fn fingerprint(slo: &Slo) -> String {
     format!("{h:016x}")
 }
 
-/// The part of the period that needs coarse buckets.
-fn period_span(period: &Period) -> i64 {
-    match period {
-        Period::Rolling(d) => d.as_secs() as i64,
-        // The month can be 31 days; keep its whole length reachable.
-        Period::Calendar { .. } => period.nominal().as_secs() as i64 + 86400,
-    }
-}
-
 /// Queries the source on behalf of one SLO, recording every request.
 #[derive(Clone)]
 pub struct Querier {
@@ -419,72 +409,59 @@ impl TickError {
 }
 
 /// Brings one SLO up to `reach`: counter SLIs read sample by sample up to its instant, other
-/// SLIs (and backfills) in whole minutes up to its minute.
+/// SLIs (and backfills) in whole minutes up to its minute ([`read_plan::plan`]).
 pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result<bool, TickError> {
-    let target = reach.minute;
-    let upto = state.reach(reach);
-    if state.fine_fed_until.is_some_and(|fed| fed >= upto) {
+    let Some(plan) = read_plan::plan(
+        state.fine_fed_until,
+        state.coarse_fed_until,
+        reach,
+        state.plan.counts_samples(),
+        &state.slo.period,
+    ) else {
         return Ok(false);
-    }
+    };
+    let target = reach.minute;
     resolve_le(state, q, target).await?;
     let reads = state.plan.counter_reads();
     let good_reads = reads
         .as_ref()
         .is_some_and(|r| r.iter().any(|r| r.role == Role::Good));
     let group_by = state.slo.group_by.clone();
-    let big_gap = state
-        .fine_fed_until
-        .is_none_or(|fed| target - fed > CATCHUP_MINUTES * FINE_SECS);
-    let mut fine_from = state.fine_fed_until.unwrap_or(i64::MIN);
-    // A backfill stops at the whole minute; the next tick reads on from there.
-    let upto = if big_gap { target } else { upto };
-    if big_gap {
-        let res = History::new(&state.slo.period, &[]).coarse_res();
-        let oldest = target - period_span(&state.slo.period) - res;
-        let from = state
-            .coarse_fed_until
-            .unwrap_or(oldest)
-            .max(oldest)
-            .div_euclid(res)
-            * res;
-        let to = target.div_euclid(res) * res;
-        if to > from {
-            let read = match &reads {
-                // Boundaries an hour apart at most (the series memory covers every pair then),
-                // gathered into the ring's wider buckets for long periods.
-                Some(reads) => {
-                    let width = res.min(3600);
-                    let counts =
-                        counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
-                    rebucket(counts, res, good_reads)
-                }
-                None => {
-                    let queries = state
-                        .plan
-                        .bucket_queries(PromDuration::from_secs(res as u64));
-                    let (bad, total) = tokio::try_join!(
-                        q.range(&queries.bad, from + res, to, res),
-                        q.range(&queries.total, from + res, to, res),
-                    )?;
-                    pair(&group_by, bad, total)?
-                }
-            };
-            for (key, g) in admit(state, read) {
-                let group = group_of(state, &key);
-                group.seen = group.seen.max(g.seen);
-                for (t, c) in g.points {
-                    group.history.push_coarse(t, c);
-                }
+    if let Some((Span { from, to }, res)) = plan.coarse {
+        let read = match &reads {
+            // Boundaries an hour apart at most (the series memory covers every pair then),
+            // gathered into the ring's wider buckets for long periods.
+            Some(reads) => {
+                let width = res.min(3600);
+                let counts =
+                    counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
+                rebucket(counts, res, good_reads)
             }
-            state.coarse_fed_until = Some(to);
+            None => {
+                let queries = state
+                    .plan
+                    .bucket_queries(PromDuration::from_secs(res as u64));
+                let (bad, total) = tokio::try_join!(
+                    q.range(&queries.bad, from + res, to, res),
+                    q.range(&queries.total, from + res, to, res),
+                )?;
+                pair(&group_by, bad, total)?
+            }
+        };
+        for (key, g) in admit(state, read) {
+            let group = group_of(state, &key);
+            group.seen = group.seen.max(g.seen);
+            for (t, c) in g.points {
+                group.history.push_coarse(t, c);
+            }
         }
-        fine_from = fine_from.max(target - FINE_SPAN_SECS);
+        state.coarse_fed_until = Some(to);
     }
-    let read = match &reads {
-        Some(reads) if big_gap => {
+    let Span { from, to: upto } = plan.fine;
+    let read = match (&reads, plan.how) {
+        (Some(reads), FineRead::Boundaries) => {
             let mut counts =
-                counters::read_boundaries(q, reads, &group_by, fine_from, target, FINE_SECS)
-                    .await?;
+                counters::read_boundaries(q, reads, &group_by, from, upto, FINE_SECS).await?;
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
             let seeds = counters::read_raw(
@@ -492,8 +469,8 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
                 reads,
                 &group_by,
                 &mut series,
-                target,
-                target,
+                upto,
+                upto,
                 FINE_SECS,
                 None,
             )
@@ -502,13 +479,13 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
         }
-        Some(reads) => {
+        (Some(reads), _) => {
             let counts = counters::read_raw(
                 q,
                 reads,
                 &group_by,
                 &mut state.series,
-                fine_from,
+                from,
                 upto,
                 FINE_SECS,
                 state.prefetched.take(),
@@ -516,14 +493,13 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
             .await?;
             rebucket(counts, FINE_SECS, good_reads)
         }
-        None => {
+        (None, _) => {
             let queries = state
                 .plan
                 .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
-            let start = fine_from + FINE_SECS;
             let (bad, total) = tokio::try_join!(
-                q.range(&queries.bad, start, target, FINE_SECS),
-                q.range(&queries.total, start, target, FINE_SECS),
+                q.range(&queries.bad, from + FINE_SECS, upto, FINE_SECS),
+                q.range(&queries.total, from + FINE_SECS, upto, FINE_SECS),
             )?;
             pair(&group_by, bad, total)?
         }

@@ -1,0 +1,114 @@
+//! What one catch-up reads, decided from an SLO's marks alone (no I/O): the first start, a short
+//! gap, a long gap and "up to date" in one table-tested place. The runner carries the plan out
+//! against its source.
+
+use crate::core::Period;
+use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, coarse_resolution};
+use crate::engine::runner::Reach;
+
+/// Gaps up to this many minutes are filled minute by minute; longer ones rebuild from coarse
+/// buckets first.
+pub const CATCHUP_MINUTES: i64 = 6 * 60;
+
+/// A stretch of time to read: `(from, to]`, unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// How the fine part of a plan is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FineRead {
+    /// Counter SLIs after a long gap (or at the first start): group sums at minute boundaries
+    /// (exact, see [`crate::engine::counters`]), then each series' last sample at the end, to
+    /// follow from.
+    Boundaries,
+    /// Counter SLIs in steady state: raw samples, up to an instant that may lie inside a minute.
+    Samples,
+    /// Templated SLIs: the source's 1-minute buckets.
+    Buckets,
+}
+
+/// One catch-up's reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// The period's coarse buckets to rebuild, and their width in seconds (long gaps only).
+    pub coarse: Option<(Span, i64)>,
+    /// The minutes (or samples) to read after that.
+    pub fine: Span,
+    pub how: FineRead,
+}
+
+/// The part of the period that needs coarse buckets.
+pub fn period_span(period: &Period) -> i64 {
+    match period {
+        Period::Rolling(d) => d.as_secs() as i64,
+        // The month can be 31 days; keep its whole length reachable.
+        Period::Calendar { .. } => period.nominal().as_secs() as i64 + 86400,
+    }
+}
+
+/// The reads that bring an SLO read up to `fed` (its fine mark; its coarse one `coarse_fed`)
+/// up to `reach`, or `None` when it is up to date. Counter SLIs (`counts_samples`) read up to
+/// the reach's instant in steady state; everything else, and every backfill, in whole minutes.
+///
+/// ```
+/// use sloburn::engine::read_plan::{plan, FineRead, Span};
+/// use sloburn::engine::runner::Reach;
+/// let period = "30d".parse().map(sloburn::core::Period::Rolling).unwrap();
+/// let reach = Reach { minute: 1_800_000_000, instant: 1_800_000_035 };
+/// // Read up to 1_799_999_990 a tick ago: the samples since.
+/// let p = plan(Some(1_799_999_990), Some(1_799_999_990), reach, true, &period).unwrap();
+/// assert_eq!((p.coarse, p.fine, p.how), (None, Span { from: 1_799_999_990, to: 1_800_000_035 }, FineRead::Samples));
+/// ```
+pub fn plan(
+    fed: Option<i64>,
+    coarse_fed: Option<i64>,
+    reach: Reach,
+    counts_samples: bool,
+    period: &Period,
+) -> Option<ReadPlan> {
+    let target = reach.minute;
+    let upto = if counts_samples {
+        reach.instant
+    } else {
+        reach.minute
+    };
+    if fed.is_some_and(|f| f >= upto) {
+        return None;
+    }
+    let long_gap = fed.is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS);
+    if let (Some(from), false) = (fed, long_gap) {
+        let how = if counts_samples {
+            FineRead::Samples
+        } else {
+            FineRead::Buckets
+        };
+        return Some(ReadPlan {
+            coarse: None,
+            fine: Span { from, to: upto },
+            how,
+        });
+    }
+    let res = coarse_resolution(period);
+    let oldest = target - period_span(period) - res;
+    let from = coarse_fed.unwrap_or(oldest).max(oldest).div_euclid(res) * res;
+    let to = target.div_euclid(res) * res;
+    Some(ReadPlan {
+        coarse: (to > from).then_some((Span { from, to }, res)),
+        // A backfill stops at the whole minute; the next tick reads on from there.
+        fine: Span {
+            from: fed.unwrap_or(i64::MIN).max(target - FINE_SPAN_SECS),
+            to: target,
+        },
+        how: if counts_samples {
+            FineRead::Boundaries
+        } else {
+            FineRead::Buckets
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;

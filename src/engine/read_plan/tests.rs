@@ -1,0 +1,151 @@
+use super::*;
+
+const H: i64 = 3600;
+const M: i64 = 60;
+/// A minute boundary (and an hour boundary).
+const T: i64 = 1_800_000_000 - 1_800_000_000 % 3600;
+
+fn thirty_days() -> Period {
+    Period::Rolling("30d".parse().unwrap())
+}
+
+fn reach(minute: i64, into: i64) -> Reach {
+    Reach {
+        minute,
+        instant: minute + into,
+    }
+}
+
+fn span(from: i64, to: i64) -> Span {
+    Span { from, to }
+}
+
+#[test]
+fn each_case_reads_what_it_needs() {
+    let p = thirty_days();
+    let month = 30 * 24 * H;
+    // (case, fed, coarse fed, reach, counter SLI?, plan)
+    let cases: Vec<(
+        &str,
+        Option<i64>,
+        Option<i64>,
+        Reach,
+        bool,
+        Option<ReadPlan>,
+    )> = vec![
+        (
+            "first start, counters: the period in hours, 3 days of minutes by boundaries",
+            None,
+            None,
+            reach(T, 35),
+            true,
+            Some(ReadPlan {
+                coarse: Some((span(T - month - H, T), H)),
+                fine: span(T - 3 * 24 * H, T),
+                how: FineRead::Boundaries,
+            }),
+        ),
+        (
+            "first start, templated: the same spans in the source's buckets",
+            None,
+            None,
+            reach(T + 5 * M, 0),
+            false,
+            Some(ReadPlan {
+                // The period back from T + 5m starts inside the hour before T - 30d.
+                coarse: Some((span(T - month - H, T), H)),
+                fine: span(T + 5 * M - 3 * 24 * H, T + 5 * M),
+                how: FineRead::Buckets,
+            }),
+        ),
+        (
+            "steady counters: the samples since the last read, into the current minute",
+            Some(T + 20),
+            Some(T + M),
+            reach(T, 35),
+            true,
+            Some(ReadPlan {
+                coarse: None,
+                fine: span(T + 20, T + 35),
+                how: FineRead::Samples,
+            }),
+        ),
+        (
+            "steady templated: only whole minutes",
+            Some(T - M),
+            Some(T - M),
+            reach(T, 35),
+            false,
+            Some(ReadPlan {
+                coarse: None,
+                fine: span(T - M, T),
+                how: FineRead::Buckets,
+            }),
+        ),
+        (
+            "templated, minute already read",
+            Some(T),
+            Some(T),
+            reach(T, 35),
+            false,
+            None,
+        ),
+        (
+            "counters, instant already read",
+            Some(T + 35),
+            Some(T + M),
+            reach(T, 35),
+            true,
+            None,
+        ),
+        (
+            "a 6-hour gap is still read sample by sample",
+            Some(T - 6 * H),
+            Some(T - 6 * H),
+            reach(T, 0),
+            true,
+            Some(ReadPlan {
+                coarse: None,
+                fine: span(T - 6 * H, T),
+                how: FineRead::Samples,
+            }),
+        ),
+        (
+            "a longer gap (a restart a day later): coarse buckets from the coarse mark, minutes by boundaries",
+            Some(T - 24 * H - 30),
+            Some(T - 24 * H),
+            reach(T, 10),
+            true,
+            Some(ReadPlan {
+                coarse: Some((span(T - 24 * H, T), H)),
+                fine: span(T - 24 * H - 30, T),
+                how: FineRead::Boundaries,
+            }),
+        ),
+        (
+            "a gap longer than the period: the coarse read starts at the period's start",
+            Some(T - 90 * 24 * H),
+            Some(T - 90 * 24 * H),
+            reach(T, 0),
+            true,
+            Some(ReadPlan {
+                coarse: Some((span(T - month - H, T), H)),
+                fine: span(T - 3 * 24 * H, T),
+                how: FineRead::Boundaries,
+            }),
+        ),
+    ];
+    for (case, fed, coarse_fed, reach, counts, want) in cases {
+        assert_eq!(plan(fed, coarse_fed, reach, counts, &p), want, "{case}");
+    }
+}
+
+#[test]
+fn a_calendar_month_reaches_back_31_days() {
+    let month = Period::Calendar {
+        unit: crate::core::CalendarUnit::Month,
+        tz: chrono_tz::UTC,
+    };
+    let p = plan(None, None, reach(T, 0), true, &month).unwrap();
+    assert_eq!(p.coarse, Some((span(T - 31 * 24 * H - H, T), H)));
+}
