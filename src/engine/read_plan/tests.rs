@@ -2,8 +2,8 @@ use super::*;
 
 const H: i64 = 3600;
 const M: i64 = 60;
-/// A minute boundary (and an hour boundary).
-const T: i64 = 1_800_000_000 - 1_800_000_000 % 3600;
+/// An hour boundary (so a minute boundary too).
+const T: i64 = 1_799_996_400;
 
 fn thirty_days() -> Period {
     Period::Rolling("30d".parse().unwrap())
@@ -20,19 +20,21 @@ fn span(from: i64, to: i64) -> Span {
     Span { from, to }
 }
 
+/// (case, fed, coarse fed, reach, counter SLI?, plan)
+type Case = (
+    &'static str,
+    Option<i64>,
+    Option<i64>,
+    Reach,
+    bool,
+    Option<ReadPlan>,
+);
+
 #[test]
 fn each_case_reads_what_it_needs() {
     let p = thirty_days();
     let month = 30 * 24 * H;
-    // (case, fed, coarse fed, reach, counter SLI?, plan)
-    let cases: Vec<(
-        &str,
-        Option<i64>,
-        Option<i64>,
-        Reach,
-        bool,
-        Option<ReadPlan>,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "first start, counters: the period in hours, 3 days of minutes by boundaries",
             None,

@@ -1,0 +1,248 @@
+//! Bringing one SLO up to a tick's reach: carrying out its [`read_plan`], the `le` lookup of
+//! latency SLIs, and the warning about templated buckets too short for the scrape interval.
+
+use super::*;
+
+/// Brings one SLO up to `reach`: counter SLIs read sample by sample up to its instant, other
+/// SLIs (and backfills) in whole minutes up to its minute ([`read_plan::plan`]).
+pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result<bool, TickError> {
+    let Some(plan) = read_plan::plan(
+        state.fine_fed_until,
+        state.coarse_fed_until,
+        reach,
+        state.plan.counts_samples(),
+        &state.slo.period,
+    ) else {
+        return Ok(false);
+    };
+    let target = reach.minute;
+    resolve_le(state, q, target).await?;
+    let reads = state.plan.counter_reads();
+    let good_reads = reads
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|r| r.role == Role::Good));
+    let group_by = state.slo.group_by.clone();
+    if let Some((Span { from, to }, res)) = plan.coarse {
+        let read = match &reads {
+            // Boundaries an hour apart at most (the series memory covers every pair then),
+            // gathered into the ring's wider buckets for long periods.
+            Some(reads) => {
+                let width = res.min(3600);
+                let counts =
+                    counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
+                rebucket(counts, res, good_reads)
+            }
+            None => {
+                let queries = state
+                    .plan
+                    .bucket_queries(PromDuration::from_secs(res as u64));
+                let (bad, total) = tokio::try_join!(
+                    q.range(&queries.bad, from + res, to, res),
+                    q.range(&queries.total, from + res, to, res),
+                )?;
+                pair(&group_by, bad, total)?
+            }
+        };
+        for (key, g) in admit(state, read) {
+            let group = group_of(state, &key);
+            group.seen = group.seen.max(g.seen);
+            for (t, c) in g.points {
+                group.history.push_coarse(t, c);
+            }
+        }
+        state.coarse_fed_until = Some(to);
+    }
+    let Span { from, to: upto } = plan.fine;
+    let read = match (&reads, plan.how) {
+        (Some(reads), FineRead::Boundaries) => {
+            let mut counts =
+                counters::read_boundaries(q, reads, &group_by, from, upto, FINE_SECS).await?;
+            // Each series' last sample, for the steady reads that follow.
+            let mut series = SeriesState::default();
+            let seeds = counters::read_raw(
+                q,
+                reads,
+                &group_by,
+                &mut series,
+                upto,
+                upto,
+                FINE_SECS,
+                None,
+            )
+            .await?;
+            counters::merge_seen(&mut counts, seeds);
+            state.series = series;
+            rebucket(counts, FINE_SECS, good_reads)
+        }
+        (Some(reads), _) => {
+            let counts = counters::read_raw(
+                q,
+                reads,
+                &group_by,
+                &mut state.series,
+                from,
+                upto,
+                FINE_SECS,
+                state.prefetched.take(),
+            )
+            .await?;
+            rebucket(counts, FINE_SECS, good_reads)
+        }
+        (None, _) => {
+            let queries = state
+                .plan
+                .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
+            let (bad, total) = tokio::try_join!(
+                q.range(&queries.bad, from + FINE_SECS, upto, FINE_SECS),
+                q.range(&queries.total, from + FINE_SECS, upto, FINE_SECS),
+            )?;
+            pair(&group_by, bad, total)?
+        }
+    };
+    for (key, g) in admit(state, read) {
+        state.matched.extend(g.matched.iter().copied());
+        let group = group_of(state, &key);
+        group.seen = group.seen.max(g.seen);
+        for (t, c) in g.points {
+            if t <= upto {
+                group.history.push_minute(t, c);
+            } else {
+                // The minute `upto` falls in: open until later reads close it.
+                group.history.push_partial(upto, c);
+            }
+        }
+    }
+    for g in state.groups.values_mut() {
+        g.history.mark_empty_until(upto);
+    }
+    state.fine_fed_until = Some(upto);
+    state.coarse_fed_until = Some(state.coarse_fed_until.map_or(upto, |c| c.max(upto)));
+    state.answered = true;
+    if reads.is_none() && !state.checked_scrapes {
+        state.checked_scrapes = warn_if_buckets_hold_one_sample(state, q, target).await;
+    }
+    Ok(true)
+}
+
+/// Templated PromQL is evaluated per 1-minute bucket by the source, so `rate(x[1m])` needs two
+/// samples a minute: at a longer scrape interval its buckets read nothing. Said once per SLO,
+/// with the way out; the inspection's own failures only go to the debug log. False to look again
+/// at a later tick (nothing to judge yet, or the inspection failed).
+pub(super) async fn warn_if_buckets_hold_one_sample(
+    state: &SloState,
+    q: &Querier,
+    at: i64,
+) -> bool {
+    let templates: Vec<&str> = match &state.slo.sli {
+        crate::spec::Sli::Events {
+            error_query,
+            total_query,
+        } => vec![error_query, total_query],
+        crate::spec::Sli::Raw { error_ratio_query } => vec![error_ratio_query],
+        _ => return true,
+    };
+    let mut selectors: Vec<String> = templates
+        .into_iter()
+        .flat_map(crate::source::inspect::template_selectors)
+        .collect();
+    selectors.sort();
+    selectors.dedup();
+    // Decided once some selector could be judged (an errors selector often has no series
+    // before the first error); while none can (no data yet), looked at again next tick.
+    let mut judged = false;
+    let mut failed = false;
+    for selector in selectors {
+        let started = Instant::now();
+        let interval = {
+            let _permit = q.limit.acquire().await;
+            crate::source::inspect::scrape_interval(&q.client, &selector, at).await
+        };
+        q.record(
+            &interval.as_ref().map(|_| ()).map_err(Clone::clone),
+            started.elapsed(),
+        );
+        match interval {
+            Ok(Some(i)) if i > Duration::from_secs(FINE_SECS as u64 / 2) => {
+                tracing::warn!(
+                    slo = %state.slo.id(),
+                    selector = %selector,
+                    scrape_interval = ?i,
+                    "a 1-minute bucket of this templated query holds fewer than two samples at the observed scrape interval, so rate() over it reads nothing and the SLO undercounts; write the SLI as `ratio`/`latency` selectors or as sum(rate(SELECTOR[{{{{.window}}}}])), which sloburn counts exactly at any interval"
+                );
+                return true;
+            }
+            Ok(Some(_)) => judged = true,
+            Ok(None) => {}
+            Err(e) => {
+                failed = true;
+                tracing::debug!(slo = %state.slo.id(), selector = %selector, error = %e, "cannot estimate the scrape interval")
+            }
+        }
+    }
+    judged && !failed
+}
+
+/// Counter reads gathered into buckets of `width` seconds, as bad and total events.
+pub(super) fn rebucket(
+    counts: counters::RoleCounts,
+    width: i64,
+    good_reads: bool,
+) -> BTreeMap<String, GroupRead> {
+    counts
+        .into_iter()
+        .map(|(key, g)| {
+            let mut points: BTreeMap<i64, Counts> = BTreeMap::new();
+            let mut events: BTreeMap<i64, counters::RoleEvents> = BTreeMap::new();
+            for (end, e) in g.buckets {
+                let b = events
+                    .entry(crate::core::counter::bucket_end(end * 1000, width))
+                    .or_default();
+                b.bad += e.bad;
+                b.total += e.total;
+                b.good += e.good;
+            }
+            for (end, e) in events {
+                points.insert(end, e.counts(good_reads));
+            }
+            (
+                key,
+                GroupRead {
+                    labels: g.labels,
+                    points,
+                    seen: g.seen,
+                    matched: g.matched,
+                },
+            )
+        })
+        .collect()
+}
+
+/// For latency SLIs, finds how the histogram writes the threshold's `le` (e.g. `0.3` or `0.30`).
+pub(super) async fn resolve_le(
+    state: &mut SloState,
+    q: &Querier,
+    at: i64,
+) -> Result<(), TickError> {
+    let (Some(lookup), Some(threshold)) = (state.plan.le_lookup(), state.plan.latency_threshold())
+    else {
+        return Ok(());
+    };
+    if state.plan.le_value.is_some() {
+        return Ok(());
+    }
+    let series = q.instant(&lookup, at).await?;
+    if series.is_empty() {
+        return Ok(()); // no data yet: the default spelling is tried, and looked up again later
+    }
+    let boundaries = le_values_of(&series);
+    match find_le(threshold, &boundaries) {
+        Some(le) => {
+            state.plan.le_value = Some(le.to_string());
+            Ok(())
+        }
+        None => Err(TickError::NoSuchBucket {
+            threshold,
+            boundaries: boundaries.join(", "),
+        }),
+    }
+}

@@ -1,0 +1,130 @@
+//! Answers into groups: the group key of a series, pairing bad and total answers, and which
+//! new groups an SLO may track under `max_groups`.
+
+use super::*;
+
+/// What one read gave for one group: its labels, counts per bucket end, and the newest instant
+/// at which the source showed it any series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupRead {
+    pub labels: Vec<(String, String)>,
+    pub points: BTreeMap<i64, Counts>,
+    pub seen: Option<i64>,
+    /// Which of the SLO's reads (or bad/total queries) matched a series of this group.
+    pub matched: BTreeSet<Role>,
+}
+
+/// The key of a series' group (its `group_by` label values, joined) and its labels, with
+/// `value` giving a label's value. The store keys histories by it, so every source uses this.
+///
+/// ```
+/// let by = ["route".to_string()];
+/// let (key, labels) = sloburn::engine::runner::group_key(&by, |_| "/pay".to_string());
+/// assert_eq!(key, "route=/pay");
+/// assert_eq!(labels, [("route".to_string(), "/pay".to_string())]);
+/// ```
+pub fn group_key(
+    group_by: &[String],
+    value: impl Fn(&str) -> String,
+) -> (String, Vec<(String, String)>) {
+    let pairs: Vec<(String, String)> = group_by.iter().map(|l| (l.clone(), value(l))).collect();
+    let key = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\u{1f}");
+    (key, pairs)
+}
+
+pub(super) fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
+    // Looked up before inserting: the common case (a known group) allocates nothing.
+    if !state.groups.contains_key(key) {
+        // A grouped SLO's stand-in series gives way to its first real group (a real group's
+        // key names its labels, so it is never `""`).
+        if !key.is_empty() {
+            state.groups.remove("");
+        }
+        let history = History::new(&state.slo.period, &state.slo.alerting.windows.windows());
+        state.groups.insert(
+            key.to_string(),
+            Box::new(Group {
+                labels: Pairs::default(),
+                history,
+                seen: None,
+            }),
+        );
+    }
+    match state.groups.get_mut(key) {
+        Some(g) => g,
+        None => unreachable!("inserted above"),
+    }
+}
+
+/// Joins the bad and total answers of bucket queries into counts per group and bucket end.
+pub(super) fn pair(
+    group_by: &[String],
+    bad: Vec<Series>,
+    total: Vec<Series>,
+) -> Result<BTreeMap<String, GroupRead>, TickError> {
+    if group_by.is_empty() && (bad.len() > 1 || total.len() > 1) {
+        return Err(TickError::TooManySeries(bad.len().max(total.len())));
+    }
+    let mut out: BTreeMap<String, GroupRead> = BTreeMap::new();
+    for (is_bad, series) in [(true, bad), (false, total)] {
+        for s in series {
+            let (key, labels) =
+                group_key(group_by, |l| s.labels.get(l).cloned().unwrap_or_default());
+            let g = out.entry(key).or_insert_with(|| GroupRead {
+                labels,
+                ..Default::default()
+            });
+            g.matched
+                .insert(if is_bad { Role::Bad } else { Role::Total });
+            for (t_ms, v) in s.points {
+                let t = t_ms.div_euclid(1000);
+                if v.is_infinite() {
+                    return Err(TickError::InvalidSample(format!("{v} at {t}")));
+                }
+                if !is_bad {
+                    // A point, even NaN (no traffic for a raw ratio), shows the series exists.
+                    g.seen = g.seen.max(Some(t));
+                }
+                if v.is_nan() {
+                    continue; // no data in that bucket (e.g. 0/0 with no traffic)
+                }
+                let c = g.points.entry(t).or_default();
+                if is_bad {
+                    c.bad += v.max(0.0);
+                } else {
+                    c.total += v.max(0.0);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The groups of a read the SLO may track: known ones, and new ones up to `max_groups`
+/// (created with their labels); the rest are counted in `groups_dropped`.
+pub(super) fn admit(
+    state: &mut SloState,
+    read: BTreeMap<String, GroupRead>,
+) -> Vec<(String, GroupRead)> {
+    let mut dropped = 0;
+    let mut out = Vec::with_capacity(read.len());
+    // A grouped SLO's stand-in series (key `""`) is no group: it leaves with the first one.
+    let grouped = !state.slo.group_by.is_empty();
+    for (key, g) in read {
+        if !state.groups.contains_key(&key) {
+            let stand_in = usize::from(grouped && state.groups.contains_key(""));
+            if state.groups.len() - stand_in >= state.slo.max_groups as usize {
+                dropped += 1;
+                continue;
+            }
+            group_of(state, &key).labels = g.labels.clone().into();
+        }
+        out.push((key, g));
+    }
+    state.groups_dropped = dropped;
+    out
+}

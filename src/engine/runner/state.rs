@@ -1,0 +1,289 @@
+//! What the engine keeps about one SLO: its groups' histories, marks, series state and what
+//! the log has said; and the fingerprint that decides whether a stored history continues.
+
+use super::*;
+
+/// One group of an SLO (the only one for an ungrouped SLO, with key `""`).
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub labels: Pairs,
+    pub history: History,
+    /// Unix seconds of the newest instant the source showed this group any series (for
+    /// counter SLIs, of its `total` selector); `None` until it has.
+    pub seen: Option<i64>,
+}
+
+/// Everything the engine keeps about one SLO.
+#[derive(Debug, Clone)]
+pub struct SloState {
+    pub slo: Slo,
+    /// The texts naming this SLO's series, built with `slo` (rebuilt whenever `slo` changes).
+    pub names: SloNames,
+    pub plan: QueryPlan,
+    pub fingerprint: String,
+    /// Boxed: a map node holds room for 11 entries, and a `Group` inline (its history's ring
+    /// headers) would cost ~3 KiB per SLO for the one group most SLOs have.
+    pub groups: BTreeMap<String, Box<Group>>,
+    pub fine_fed_until: Option<i64>,
+    pub coarse_fed_until: Option<i64>,
+    pub fresh: bool,
+    pub last_evaluation: f64,
+    /// Why the last tick failed, if it did (logged once per change, not per tick).
+    pub last_error: Option<String>,
+    /// Groups seen beyond `max_groups` in the last tick.
+    pub groups_dropped: usize,
+    /// The last sample of each counter series read (counter SLIs only).
+    pub series: SeriesState,
+    /// Whether the source has answered for this SLO since the process started (or its history
+    /// was restored): before that, it has no data of its own.
+    pub answered: bool,
+    /// The reads that matched a series since the process started (for the log).
+    pub matched: BTreeSet<Role>,
+    /// What the log last said about this SLO's data being absent (said once, not every tick).
+    pub said_no_data: Option<String>,
+    /// Whether the log has said that the errors selector matches no series.
+    pub said_no_errors: bool,
+    /// Whether the scrape interval behind a templated query was looked at (once per process).
+    pub checked_scrapes: bool,
+    /// Whether any group has had a series within the series memory (updated each tick).
+    pub any_recent: bool,
+    /// This tick's samples, read by a query shared with other SLOs (taken by the tick).
+    pub prefetched: Option<Prefetched>,
+}
+
+impl SloState {
+    /// A fresh state, or one rebuilt from the store when the SLI definition is unchanged.
+    pub fn new(slo: Slo, stored: Option<StoredSlo>) -> Self {
+        let fingerprint = fingerprint(&slo);
+        let windows = slo.alerting.windows.windows();
+        let mut state = Self {
+            plan: QueryPlan::new(&slo),
+            names: SloNames::new(&slo),
+            fingerprint: fingerprint.clone(),
+            groups: BTreeMap::new(),
+            fine_fed_until: None,
+            coarse_fed_until: None,
+            fresh: false,
+            last_evaluation: 0.0,
+            last_error: None,
+            groups_dropped: 0,
+            series: SeriesState::default(),
+            answered: false,
+            matched: BTreeSet::new(),
+            said_no_data: None,
+            said_no_errors: false,
+            checked_scrapes: false,
+            any_recent: false,
+            prefetched: None,
+            slo,
+        };
+        if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
+            for (key, labels) in &stored.meta.groups {
+                let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
+                let history = History::restore(
+                    &state.slo.period,
+                    &windows,
+                    buckets,
+                    stored.meta.fine_fed_until,
+                    stored.meta.coarse_fed_until,
+                );
+                state.groups.insert(
+                    key.clone(),
+                    Box::new(Group {
+                        labels: labels.as_slice().into(),
+                        history,
+                        seen: stored.meta.seen.get(key).copied(),
+                    }),
+                );
+            }
+            state.fine_fed_until = stored.meta.fine_fed_until;
+            state.coarse_fed_until = stored.meta.coarse_fed_until;
+            // The stored numbers are the source's earlier answers (shown stale until it answers).
+            state.answered = stored.meta.fine_fed_until.is_some();
+            state.series = SeriesState {
+                last: stored
+                    .meta
+                    .series
+                    .iter()
+                    .filter_map(|s| {
+                        let role = Role::from_code(s.role)?;
+                        let last = crate::core::counter::LastSample {
+                            t_ms: s.t_ms,
+                            value: s.value,
+                        };
+                        Some(((role, s.series.clone()), last))
+                    })
+                    .collect(),
+                seeded: stored.meta.series_seeded,
+            };
+        }
+        // Every SLO has a series from the start, so it is exported (without data) before the
+        // source ever answered: an ungrouped SLO its one, a grouped one a stand-in without
+        // group labels until its first group appears (else an SLO whose selector matches
+        // nothing would not show at all, and the gate would not know it).
+        if state.groups.is_empty() {
+            group_of(&mut state, "");
+        }
+        state.update_recent();
+        state
+    }
+
+    /// The history of one group, created with these labels if new (key `""` when ungrouped).
+    pub fn group_mut(&mut self, key: &str, labels: Vec<(String, String)>) -> &mut History {
+        let g = group_of(self, key);
+        if g.labels.is_empty() {
+            g.labels = labels.into();
+        }
+        &mut g.history
+    }
+
+    /// Why a group of this SLO has no data to show, or `None` when it has: before the source
+    /// first answered usably, while nothing matches, or when the SLO's series have all been
+    /// silent for longer than the series memory. A group gone quiet while others have data keeps
+    /// its numbers: its history is real and only its traffic stopped (a retired route, a pod
+    /// replaced). Zero traffic on series that exist is data (0 events).
+    pub fn no_data(&self, g: &Group) -> Option<Arc<str>> {
+        if !self.answered {
+            return Some(match &self.last_error {
+                Some(e) => format!("no usable answer from the source yet: {e}").into(),
+                None => "no answer from the source yet".into(),
+            });
+        }
+        if self.recent(g) || (g.seen.is_some() && self.any_recent) {
+            return None;
+        }
+        match g.seen {
+            None => Some(format!("no series matches {}", self.data_query()).into()),
+            Some(t) => {
+                let when = chrono::DateTime::from_timestamp(t, 0)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_else(|| t.to_string());
+                Some(format!("no series of {} since {when}", self.data_query()).into())
+            }
+        }
+    }
+
+    /// Whether the source showed this group a series within the series memory.
+    pub(super) fn recent(&self, g: &Group) -> bool {
+        match (g.seen, self.fine_fed_until) {
+            (Some(t), Some(fed)) => fed - t <= SERIES_MEMORY_MS / 1000,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
+    /// Recomputes whether any group has recent data (once per tick, not per group).
+    pub(super) fn update_recent(&mut self) {
+        self.any_recent = self.groups.values().any(|g| self.recent(g));
+    }
+
+    /// The selector or query whose series show that the SLO has data.
+    pub(super) fn data_query(&self) -> String {
+        if let Some(total) = self.plan.total_selector() {
+            return total;
+        }
+        match &self.slo.sli {
+            crate::spec::Sli::Events { total_query, .. } => total_query.trim().to_string(),
+            crate::spec::Sli::Raw { error_ratio_query } => error_ratio_query.trim().to_string(),
+            crate::spec::Sli::Threshold { query, .. } => query.trim().to_string(),
+            other => other.kind().to_string(),
+        }
+    }
+
+    /// Logs, once per change, that the SLO has no data (and why) or has it again, and once that
+    /// its errors selector matches no series (errors then count as 0: often a typo).
+    pub(super) fn report_presence(&mut self) {
+        self.update_recent();
+        if !self.answered {
+            return;
+        }
+        let missing: Vec<Arc<str>> = self
+            .groups
+            .values()
+            .filter_map(|g| self.no_data(g))
+            .collect();
+        let now = (!missing.is_empty() && missing.len() == self.groups.len())
+            .then(|| missing[0].to_string());
+        if now != self.said_no_data {
+            match &now {
+                Some(why) => {
+                    tracing::warn!(slo = %self.slo.id(), reason = %why, "the SLO has no data: no budget, ratio or burn rate is exported for it, and its service's gate cannot tell")
+                }
+                None => tracing::info!(slo = %self.slo.id(), "the SLO has data again"),
+            }
+            self.said_no_data = now;
+        }
+        let errors = self
+            .plan
+            .counter_reads()
+            .and_then(|r| r.into_iter().find(|r| r.role == Role::Bad));
+        if let Some(errors) = errors
+            && !self.said_no_errors
+            && self.matched.contains(&Role::Total)
+            && !self.matched.contains(&Role::Bad)
+        {
+            tracing::warn!(slo = %self.slo.id(), selector = %errors.selector, "no series matches the errors selector (yet): errors count as 0 until one appears; check it for a typo");
+            self.said_no_errors = true;
+        }
+    }
+
+    /// How far this SLO reads at `reach`: counter SLIs to its instant, others to its minute.
+    pub fn reach(&self, reach: Reach) -> i64 {
+        if self.plan.counts_samples() {
+            reach.instant
+        } else {
+            reach.minute
+        }
+    }
+
+    /// The stored form of this SLO's markers.
+    pub fn meta(&self) -> SloMeta {
+        SloMeta {
+            fingerprint: self.fingerprint.clone(),
+            fine_fed_until: self.fine_fed_until,
+            coarse_fed_until: self.coarse_fed_until,
+            groups: self
+                .groups
+                .iter()
+                .map(|(k, g)| (k.clone(), g.labels.to_vec()))
+                .collect(),
+            seen: self
+                .groups
+                .iter()
+                .filter_map(|(k, g)| Some((k.clone(), g.seen?)))
+                .collect(),
+            series: self
+                .series
+                .last
+                .iter()
+                .map(|((role, series), last)| StoredSeries {
+                    role: role.code(),
+                    series: series.clone(),
+                    t_ms: last.t_ms,
+                    value: last.value,
+                })
+                .collect(),
+            series_seeded: self.series.seeded,
+        }
+    }
+}
+
+/// What identifies an SLO's history: its SLI, grouping and how it is counted. A change to any
+/// (a new query) starts a fresh history; a change to the objective or alerting keeps it.
+pub fn fingerprint(slo: &Slo) -> String {
+    // Counter SLIs counted from raw samples (since 0.3) do not continue a history of
+    // `increase()` buckets, which read 0 at a 60 s scrape interval: they rebuild once.
+    let counted = if QueryPlan::new(slo).counter_reads().is_some() {
+        "|counted-from-samples"
+    } else {
+        ""
+    };
+    let text = format!("{:?}|{:?}{counted}", slo.sli, slo.group_by);
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
