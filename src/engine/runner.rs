@@ -211,23 +211,28 @@ impl Engine {
         }
     }
 
-    /// Reads this tick's samples for every counter SLO in steady state with queries shared
-    /// between SLOs ([`batch`]), leaving each SLO its share for its catch-up. SLOs read up to
-    /// different instants (one failed last tick) are batched apart.
+    /// Reads this tick's samples for every counter SLO that reads samples this tick (a steady
+    /// tick, or a gap up to [`CATCHUP_MINUTES`]) with queries shared between SLOs ([`batch`]),
+    /// in slices of [`counters::RAW_SLICE_SECS`] oldest first, leaving each SLO its share for its
+    /// catch-up. SLOs read up to different instants (one failed last tick) are batched apart.
     async fn prefetch(&mut self, q: &Querier, reach: Reach) {
         let mut by_from: BTreeMap<i64, Vec<(usize, Vec<CounterRead>)>> = BTreeMap::new();
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.prefetched = None;
-            let Some(from) = s.fine_fed_until else {
-                continue;
-            };
-            let steady = s.plan.counts_samples()
-                && s.series.seeded
-                && (s.plan.le_lookup().is_none() || s.plan.le_value.is_some())
-                && reach.instant > from
-                && reach.instant - from <= counters::RAW_SLICE_SECS;
-            if let Some(reads) = s.plan.counter_reads().filter(|_| steady) {
-                by_from.entry(from).or_default().push((i, reads));
+            let samples = read_plan::plan(
+                s.fine_fed_until,
+                s.coarse_fed_until,
+                reach,
+                s.plan.counts_samples(),
+                &s.slo.period,
+            )
+            .filter(|p| p.how == read_plan::FineRead::Samples);
+            let ready =
+                s.series.seeded && (s.plan.le_lookup().is_none() || s.plan.le_value.is_some());
+            if let (Some(p), true) = (samples, ready)
+                && let Some(reads) = s.plan.counter_reads()
+            {
+                by_from.entry(p.fine.from).or_default().push((i, reads));
             }
         }
         let to = reach.instant;
@@ -236,14 +241,20 @@ impl Engine {
             let mut shares = batch::Shares::new();
             let mut failed: BTreeMap<usize, SourceError> = BTreeMap::new();
             for b in &batches {
-                let expr = format!("{}[{}s]", b.selector, to - from);
-                match q.instant(&expr, to).await {
-                    Ok(answer) => b.dispatch(answer, &mut shares),
-                    Err(e) => {
-                        for slo in b.slos() {
-                            failed.insert(slo, e.clone());
+                let mut a = from;
+                while a < to {
+                    let end = (a + counters::RAW_SLICE_SECS).min(to);
+                    let expr = format!("{}[{}s]", b.selector, end - a);
+                    match q.instant(&expr, end).await {
+                        Ok(answer) => b.dispatch(answer, &mut shares),
+                        Err(e) => {
+                            for slo in b.slos() {
+                                failed.insert(slo, e.clone());
+                            }
+                            break;
                         }
                     }
+                    a = end;
                 }
             }
             for slo in batched {
