@@ -58,7 +58,9 @@ pub struct Opts {
     pub periods: Vec<String>,
     /// History backfilled, seconds (30 days for the bench).
     pub history: i64,
-    /// sloburn's `--evaluation-interval` (the engine reads only when a new minute completed).
+    /// sloburn's `--evaluation-interval`. A tick is measured as a burst of reads followed by
+    /// quiet, so this must leave a few seconds between ticks: counter SLIs are read at every
+    /// tick, up to the tick (the bench and its smoke test use `1m`: a tick is one new minute).
     pub interval: String,
     /// Rule expressions evaluated concurrently.
     pub rule_concurrency: usize,
@@ -569,7 +571,8 @@ impl Proxy {
 
     /// Waits until at least one read of an SLO after index `from` arrived and then none for
     /// `quiet` (the engine's idle probes at short intervals do not end or start a burst);
-    /// returns every request since `from`. `None` after `timeout` without a read.
+    /// returns every request since `from`. `None` after `timeout` without a read, or without
+    /// `quiet` after one (ticks closer than `quiet` never end a burst).
     pub async fn next_burst(
         &self,
         from: usize,
@@ -585,7 +588,7 @@ impl Proxy {
             {
                 return Some(reqs);
             }
-            if last.is_none() && Instant::now() > deadline {
+            if Instant::now() > deadline {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

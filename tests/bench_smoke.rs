@@ -18,7 +18,7 @@ fn e2e_harness_runs_small() {
         cycles: 1,
         periods: vec!["30d".into()],
         history: 2 * 86_400,
-        interval: "1s".into(),
+        interval: "1m".into(),
         rule_concurrency: 2,
         work_dir: work.path().to_path_buf(),
     };
