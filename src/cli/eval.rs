@@ -28,8 +28,8 @@ pub struct EvalArgs {
     /// now minus the query lag.
     #[arg(long, value_parser = parse_time)]
     pub at: Option<f64>,
-    /// How far behind now to read when --at is not given.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    /// How late a sample may show in the source, when --at is not given (as `sloburn run`'s).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub query_lag: Duration,
     /// Per request.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]

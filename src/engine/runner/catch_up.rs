@@ -4,8 +4,25 @@
 use super::*;
 
 /// Brings one SLO up to `reach`: counter SLIs read sample by sample up to its instant, other
-/// SLIs (and backfills) in whole minutes up to its minute ([`read_plan::plan`]).
+/// SLIs (and backfills) in whole minutes up to its minute ([`read_plan::plan`]). A backfill of
+/// a counter SLI ends at the whole minute; the samples since follow at once, as the next tick
+/// would read them, so a cold start (`sloburn eval` too) shows the same numbers as the ticks.
 pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result<bool, TickError> {
+    let Some(how) = catch_up_once(state, q, reach).await? else {
+        return Ok(false);
+    };
+    if how == FineRead::Boundaries {
+        catch_up_once(state, q, reach).await?;
+    }
+    Ok(true)
+}
+
+/// One read plan carried out; which kind of fine read it was, or `None` when up to date.
+async fn catch_up_once(
+    state: &mut SloState,
+    q: &Querier,
+    reach: Reach,
+) -> Result<Option<FineRead>, TickError> {
     let Some(plan) = read_plan::plan(
         state.fine_fed_until,
         state.coarse_fed_until,
@@ -13,7 +30,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
         state.plan.counts_samples(),
         &state.slo.period,
     ) else {
-        return Ok(false);
+        return Ok(None);
     };
     let target = reach.minute;
     resolve_le(state, q, target).await?;
@@ -121,7 +138,7 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
     if reads.is_none() && !state.checked_scrapes {
         state.checked_scrapes = warn_if_buckets_hold_one_sample(state, q, target).await;
     }
-    Ok(true)
+    Ok(Some(plan.how))
 }
 
 /// Templated PromQL is evaluated per 1-minute bucket by the source, so `rate(x[1m])` needs two
