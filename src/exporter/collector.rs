@@ -10,8 +10,9 @@ use prometheus_client::registry::Unit;
 
 use super::SnapshotCell;
 use super::labels::SeriesLabels;
+use super::table::LabelTable;
 use crate::engine::snapshot::{
-    EngineStats, ServiceSnapshot, SloSnapshot, Snapshot, TargetHealth, WindowSnapshot,
+    EngineStats, ServiceSnapshot, SloSnapshot, TargetHealth, WindowSnapshot,
 };
 
 /// Reads the snapshot once per scrape; holds no per-series state.
@@ -29,7 +30,8 @@ impl SnapshotCollector {
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let snapshot = self.cell.load();
-        encode_slos(&mut encoder, &snapshot)?;
+        let table = LabelTable::new(&snapshot.slos);
+        encode_slos(&mut encoder, &snapshot.slos, &table)?;
         encode_services(&mut encoder, &snapshot.services)?;
         encode_engine(&mut encoder, &snapshot.engine)
     }
@@ -53,20 +55,24 @@ fn slo_gauge(
     help: &str,
     unit: Option<&Unit>,
     slos: &[SloSnapshot],
+    table: &LabelTable,
     value: impl Fn(&SloSnapshot) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
-    for slo in slos {
+    for (slo, series) in slos.iter().zip(table.series()) {
         if let Some(v) = value(slo) {
-            let labels = SeriesLabels { slo, extra: &[] };
+            let labels = SeriesLabels { series, extra: &[] };
             metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
         }
     }
     Ok(())
 }
 
-fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let slos = snapshot.slos.as_slice();
+fn encode_slos(
+    encoder: &mut DescriptorEncoder,
+    slos: &[SloSnapshot],
+    table: &LabelTable,
+) -> fmt::Result {
     let seconds = Unit::Seconds;
 
     slo_gauge(
@@ -75,6 +81,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Objective of the SLO as a ratio (0.999 for 99.9%).",
         None,
         slos,
+        table,
         |s| Some(s.objective),
     )?;
     slo_gauge(
@@ -83,6 +90,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Length of the SLO period in seconds (nominal for calendar periods: the current one).",
         Some(&seconds),
         slos,
+        table,
         |s| Some(s.period_seconds),
     )?;
     let mut info = encoder.encode_descriptor(
@@ -93,12 +101,15 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
     )?;
     // The facts go with the series labels so both formats order them the same way.
     let no_more: [(&str, &str); 0] = [];
-    for slo in slos {
+    for (slo, series) in slos.iter().zip(table.series()) {
         let facts = [("sli_kind", slo.sli_kind), ("period", &*slo.period)];
-        let labels = SeriesLabels { slo, extra: &facts };
+        let labels = SeriesLabels {
+            series,
+            extra: &facts,
+        };
         info.encode_family(&labels)?.encode_info(&no_more)?;
     }
-    encode_windows(encoder, slos)?;
+    encode_windows(encoder, slos, table)?;
 
     slo_gauge(
         encoder,
@@ -107,6 +118,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          while the SLO has no data (slo_data_present 0).",
         None,
         slos,
+        table,
         |s| s.period_error_ratio,
     )?;
     slo_gauge(
@@ -116,6 +128,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          absent while the SLO has no data (slo_data_present 0).",
         None,
         slos,
+        table,
         |s| s.error_budget_remaining,
     )?;
     slo_gauge(
@@ -124,6 +137,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Good events (or good time slices) in the period; falls as old events leave it.",
         None,
         slos,
+        table,
         |s| Some(s.period_good_events),
     )?;
     slo_gauge(
@@ -132,9 +146,10 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "All events (or time slices) in the period; falls as old events leave it.",
         None,
         slos,
+        table,
         |s| Some(s.period_total_events),
     )?;
-    encode_alerts(encoder, slos)?;
+    encode_alerts(encoder, slos, table)?;
     slo_gauge(
         encoder,
         "slo_error_budget_exhaustion",
@@ -142,6 +157,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          while the budget burns faster than it refills (never while the SLO has no data).",
         Some(&seconds),
         slos,
+        table,
         // An infinite forecast means "never": leaving the series out says that; 0 would say
         // "spent now" and page someone.
         |s| s.exhaustion_seconds.filter(|v| v.is_finite()),
@@ -152,6 +168,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "1 when the newest data for the SLO could be read, 0 while its source fails.",
         None,
         slos,
+        table,
         |s| Some(if s.fresh { 1.0 } else { 0.0 }),
     )?;
     slo_gauge(
@@ -162,6 +179,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          exported and its burn alerts cannot fire.",
         None,
         slos,
+        table,
         |s| Some(if s.data_present { 1.0 } else { 0.0 }),
     )?;
     slo_gauge(
@@ -170,6 +188,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Unix time of the last evaluation that read new data for the SLO.",
         Some(&seconds),
         slos,
+        table,
         |s| Some(s.last_evaluation),
     )?;
     slo_gauge(
@@ -178,17 +197,23 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Remaining budget ratio below which the SLO freezes its service (policy.freeze_below).",
         None,
         slos,
+        table,
         |s| Some(s.freeze_below),
     )
 }
 
-fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+fn encode_windows(
+    encoder: &mut DescriptorEncoder,
+    slos: &[SloSnapshot],
+    table: &LabelTable,
+) -> fmt::Result {
     window_gauge(
         encoder,
         "slo_error_ratio",
         "Bad over total events in the window; 0 when the window saw no events; absent while the \
          SLO has no data (slo_data_present 0).",
         slos,
+        table,
         |w| w.error_ratio,
     )?;
     window_gauge(
@@ -198,6 +223,7 @@ fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt:
          exactly in one period; 0 when the window saw no events; absent while the SLO has no data \
          (slo_data_present 0).",
         slos,
+        table,
         |w| w.burn_rate,
     )
 }
@@ -208,14 +234,18 @@ fn window_gauge(
     name: &str,
     help: &str,
     slos: &[SloSnapshot],
+    table: &LabelTable,
     value: impl Fn(&WindowSnapshot) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for slo in slos {
-        for w in &slo.windows {
+    for (slo, series) in slos.iter().zip(table.series()) {
+        for (w, window) in slo.windows.iter().zip(series.windows()) {
             if let Some(v) = value(w) {
-                let extra = [("window", &*w.window)];
-                let labels = SeriesLabels { slo, extra: &extra };
+                let extra = [("window", window)];
+                let labels = SeriesLabels {
+                    series,
+                    extra: &extra,
+                };
                 metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
             }
         }
@@ -223,7 +253,11 @@ fn window_gauge(
     Ok(())
 }
 
-fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+fn encode_alerts(
+    encoder: &mut DescriptorEncoder,
+    slos: &[SloSnapshot],
+    table: &LabelTable,
+) -> fmt::Result {
     let mut active = encoder.encode_descriptor(
         "slo_burn_alert_active",
         "1 while both windows of the alert tier burn faster than its threshold, else 0 \
@@ -231,10 +265,12 @@ fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::
         None,
         MetricType::Gauge,
     )?;
-    for slo in slos {
-        for a in &slo.alerts {
-            let extra = alert_labels(a);
-            let labels = SeriesLabels { slo, extra: &extra };
+    for (slo, series) in slos.iter().zip(table.series()) {
+        for (a, extra) in slo.alerts.iter().zip(series.alerts()) {
+            let labels = SeriesLabels {
+                series,
+                extra: &extra,
+            };
             active
                 .encode_family(&labels)?
                 .encode_gauge(&bool01(a.active))?;
@@ -246,24 +282,18 @@ fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::
         None,
         MetricType::Gauge,
     )?;
-    for slo in slos {
-        for a in &slo.alerts {
-            let extra = alert_labels(a);
-            let labels = SeriesLabels { slo, extra: &extra };
+    for (slo, series) in slos.iter().zip(table.series()) {
+        for (a, extra) in slo.alerts.iter().zip(series.alerts()) {
+            let labels = SeriesLabels {
+                series,
+                extra: &extra,
+            };
             threshold
                 .encode_family(&labels)?
                 .encode_gauge(&finite(a.threshold))?;
         }
     }
     Ok(())
-}
-
-fn alert_labels(a: &crate::engine::snapshot::AlertSnapshot) -> [(&str, &str); 3] {
-    [
-        ("severity", a.severity),
-        ("long_window", &*a.long_window),
-        ("short_window", &*a.short_window),
-    ]
 }
 
 fn encode_services(encoder: &mut DescriptorEncoder, services: &[ServiceSnapshot]) -> fmt::Result {

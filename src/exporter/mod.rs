@@ -8,6 +8,7 @@ mod cell;
 mod collector;
 mod format;
 mod labels;
+mod table;
 
 #[cfg(test)]
 mod tests;
