@@ -61,7 +61,11 @@ fn slo_gauge(
     let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
     for (slo, series) in slos.iter().zip(table.series()) {
         if let Some(v) = value(slo) {
-            let labels = SeriesLabels { series, extra: &[] };
+            let labels = SeriesLabels {
+                series: series.labels(),
+                more: "",
+                extra: &[],
+            };
             metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
         }
     }
@@ -104,7 +108,8 @@ fn encode_slos(
     for (slo, series) in slos.iter().zip(table.series()) {
         let facts = [("sli_kind", slo.sli_kind), ("period", &*slo.period)];
         let labels = SeriesLabels {
-            series,
+            series: series.labels(),
+            more: "",
             extra: &facts,
         };
         info.encode_family(&labels)?.encode_info(&no_more)?;
@@ -241,10 +246,10 @@ fn window_gauge(
     for (slo, series) in slos.iter().zip(table.series()) {
         for (w, window) in slo.windows.iter().zip(series.windows()) {
             if let Some(v) = value(w) {
-                let extra = [("window", window)];
                 let labels = SeriesLabels {
-                    series,
-                    extra: &extra,
+                    series: series.labels(),
+                    more: window,
+                    extra: &[],
                 };
                 metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
             }
@@ -266,10 +271,11 @@ fn encode_alerts(
         MetricType::Gauge,
     )?;
     for (slo, series) in slos.iter().zip(table.series()) {
-        for (a, extra) in slo.alerts.iter().zip(series.alerts()) {
+        for (a, tier) in slo.alerts.iter().zip(series.alerts()) {
             let labels = SeriesLabels {
-                series,
-                extra: &extra,
+                series: series.labels(),
+                more: tier,
+                extra: &[],
             };
             active
                 .encode_family(&labels)?
@@ -283,10 +289,11 @@ fn encode_alerts(
         MetricType::Gauge,
     )?;
     for (slo, series) in slos.iter().zip(table.series()) {
-        for (a, extra) in slo.alerts.iter().zip(series.alerts()) {
+        for (a, tier) in slo.alerts.iter().zip(series.alerts()) {
             let labels = SeriesLabels {
-                series,
-                extra: &extra,
+                series: series.labels(),
+                more: tier,
+                extra: &[],
             };
             threshold
                 .encode_family(&labels)?

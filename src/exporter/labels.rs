@@ -2,19 +2,20 @@
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
-use super::table::SeriesTexts;
+use super::rendered::Rendered;
 
-/// `service`, `slo`, the spec's labels, the `group_by` labels, then `extra`.
+/// The series' own labels (`service`, `slo`, the spec's, the `group_by` ones), then `more`
+/// (an alert window's or tier's, written out like them; may be empty), then `extra`.
 pub(super) struct SeriesLabels<'a> {
-    pub series: SeriesTexts<'a>,
+    pub series: &'a str,
+    pub more: &'a str,
     pub extra: &'a [(&'a str, &'a str)],
 }
 
 impl EncodeLabelSet for SeriesLabels<'_> {
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
-        for label in self.series.labels() {
-            label.encode(encoder.encode_label())?;
-        }
+        Rendered(self.series).encode(encoder.encode_label())?;
+        Rendered(self.more).encode(encoder.encode_label())?;
         for label in self.extra {
             label.encode(encoder.encode_label())?;
         }

@@ -8,6 +8,7 @@ mod cell;
 mod collector;
 mod format;
 mod labels;
+mod rendered;
 mod table;
 
 #[cfg(test)]

@@ -1,14 +1,16 @@
-//! A scrape's label texts, copied once into one buffer that every family then reads in order.
+//! A scrape's label texts, written out once into one buffer that every family then reads in order.
 //!
 //! Each family walks all series again, and the snapshot keeps every text in its own `Arc<str>`
 //! spread over the heap. With 10,000 SLOs a scrape writes 35 MB, which evicts those texts between
-//! families, so nearly every label read missed the cache (measured: most of a scrape's time).
-//! Copying them here costs those misses once per scrape instead of once per family.
+//! families, so nearly every label read missed the cache. Copying them here costs those misses
+//! once per scrape instead of once per family; writing them out as label text (`name="value"`
+//! pairs) here also spares each series the encoder's per-label steps.
 
+use super::rendered::write_label;
 use crate::engine::snapshot::SloSnapshot;
 use crate::spec::labels::RESERVED_SERIES_LABELS;
 
-/// The labels of every SLO series, its alert windows and its alert tiers, back to back.
+/// The label text of every SLO series, its alert windows and its alert tiers, back to back.
 #[derive(Debug, Default)]
 pub(super) struct LabelTable {
     /// Every text, each starting where the one before it ends.
@@ -18,20 +20,17 @@ pub(super) struct LabelTable {
     rows: Vec<Row>,
 }
 
-/// Where one SLO series' texts are in the table, and how many of each kind.
+/// Where one SLO series' texts are in the table: its own labels, then one text per alert window
+/// (`window`), then one per alert tier (`severity`, `long_window`, `short_window`).
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    /// Index in `ends` of the first text.
+    /// Index in `ends` of the series' own labels.
     first: usize,
-    /// Label pairs: name then value, two texts each.
-    labels: usize,
-    /// Alert windows: one text each.
     windows: usize,
-    /// Alert tiers: severity, long window and short window, three texts each.
     alerts: usize,
 }
 
-/// One SLO series' texts, borrowed from a [`LabelTable`].
+/// One SLO series' label texts, borrowed from a [`LabelTable`].
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SeriesTexts<'t> {
     table: &'t LabelTable,
@@ -39,12 +38,11 @@ pub(super) struct SeriesTexts<'t> {
 }
 
 impl LabelTable {
-    /// Copies the texts of `slos`, in order; the series' label pairs are filtered as they are
-    /// exported.
+    /// Writes out the labels of `slos`, in order.
     pub(super) fn new(slos: &[SloSnapshot]) -> Self {
         let mut table = Self {
-            text: String::with_capacity(slos.len() * 64),
-            ends: Vec::with_capacity(slos.len() * 16),
+            text: String::with_capacity(slos.len() * 256),
+            ends: Vec::with_capacity(slos.len() * 8),
             rows: Vec::with_capacity(slos.len()),
         };
         for slo in slos {
@@ -62,30 +60,33 @@ impl LabelTable {
 
     fn push_row(&mut self, slo: &SloSnapshot) {
         let first = self.ends.len();
-        let mut labels = 0;
-        for (name, value) in series_labels(slo) {
-            self.push(name);
-            self.push(value);
-            labels += 1;
-        }
+        self.push(series_labels(slo));
         for w in &slo.windows {
-            self.push(&w.window);
+            self.push([("window", &*w.window)]);
         }
         for a in &slo.alerts {
-            self.push(a.severity);
-            self.push(&a.long_window);
-            self.push(&a.short_window);
+            self.push([
+                ("severity", a.severity),
+                ("long_window", &*a.long_window),
+                ("short_window", &*a.short_window),
+            ]);
         }
         self.rows.push(Row {
             first,
-            labels,
             windows: slo.windows.len(),
             alerts: slo.alerts.len(),
         });
     }
 
-    fn push(&mut self, s: &str) {
-        self.text.push_str(s);
+    /// Appends one text: `labels` as `name="value"` pairs joined by commas.
+    fn push<'a>(&mut self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let start = self.text.len();
+        for (name, value) in labels {
+            if self.text.len() > start {
+                self.text.push(',');
+            }
+            write_label(&mut self.text, name, value);
+        }
         self.ends.push(self.text.len());
     }
 
@@ -102,31 +103,21 @@ impl LabelTable {
 
 impl<'t> SeriesTexts<'t> {
     /// `service`, `slo`, the spec's labels, then the `group_by` labels.
-    pub(super) fn labels(self) -> impl Iterator<Item = (&'t str, &'t str)> {
-        let first = self.row.first;
-        (0..self.row.labels).map(move |i| {
-            let at = first + 2 * i;
-            (self.table.get(at), self.table.get(at + 1))
-        })
+    pub(super) fn labels(self) -> &'t str {
+        self.table.get(self.row.first)
     }
 
-    /// The alert windows, in the snapshot's order.
+    /// `window`, one text per alert window, in the snapshot's order.
     pub(super) fn windows(self) -> impl Iterator<Item = &'t str> {
-        let first = self.row.first + 2 * self.row.labels;
+        let first = self.row.first + 1;
         (first..first + self.row.windows).map(move |i| self.table.get(i))
     }
 
-    /// Each alert tier's `severity`, `long_window` and `short_window`, in the snapshot's order.
-    pub(super) fn alerts(self) -> impl Iterator<Item = [(&'static str, &'t str); 3]> {
-        let first = self.row.first + 2 * self.row.labels + self.row.windows;
-        (0..self.row.alerts).map(move |i| {
-            let at = first + 3 * i;
-            [
-                ("severity", self.table.get(at)),
-                ("long_window", self.table.get(at + 1)),
-                ("short_window", self.table.get(at + 2)),
-            ]
-        })
+    /// `severity`, `long_window` and `short_window`, one text per alert tier, in the snapshot's
+    /// order.
+    pub(super) fn alerts(self) -> impl Iterator<Item = &'t str> {
+        let first = self.row.first + 1 + self.row.windows;
+        (first..first + self.row.alerts).map(move |i| self.table.get(i))
     }
 }
 
