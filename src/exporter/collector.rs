@@ -10,10 +10,8 @@ use prometheus_client::registry::Unit;
 
 use super::SnapshotCell;
 use super::labels::SeriesLabels;
-use super::table::LabelTable;
-use crate::engine::snapshot::{
-    EngineStats, ServiceSnapshot, SloSnapshot, TargetHealth, WindowSnapshot,
-};
+use super::table::{ScrapeTable, WindowValues};
+use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, TargetHealth};
 
 /// Reads the snapshot once per scrape; holds no per-series state.
 #[derive(Debug)]
@@ -30,7 +28,7 @@ impl SnapshotCollector {
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let snapshot = self.cell.load();
-        let table = LabelTable::new(&snapshot.slos);
+        let table = ScrapeTable::new(&snapshot.slos);
         encode_slos(&mut encoder, &snapshot.slos, &table)?;
         encode_services(&mut encoder, &snapshot.services)?;
         encode_engine(&mut encoder, &snapshot.engine)
@@ -55,7 +53,7 @@ fn slo_gauge(
     help: &str,
     unit: Option<&Unit>,
     slos: &[SloSnapshot],
-    table: &LabelTable,
+    table: &ScrapeTable,
     value: impl Fn(&SloSnapshot) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
@@ -75,7 +73,7 @@ fn slo_gauge(
 fn encode_slos(
     encoder: &mut DescriptorEncoder,
     slos: &[SloSnapshot],
-    table: &LabelTable,
+    table: &ScrapeTable,
 ) -> fmt::Result {
     let seconds = Unit::Seconds;
 
@@ -114,7 +112,7 @@ fn encode_slos(
         };
         info.encode_family(&labels)?.encode_info(&no_more)?;
     }
-    encode_windows(encoder, slos, table)?;
+    encode_windows(encoder, table)?;
 
     slo_gauge(
         encoder,
@@ -154,7 +152,7 @@ fn encode_slos(
         table,
         |s| Some(s.period_total_events),
     )?;
-    encode_alerts(encoder, slos, table)?;
+    encode_alerts(encoder, table)?;
     slo_gauge(
         encoder,
         "slo_error_budget_exhaustion",
@@ -207,17 +205,12 @@ fn encode_slos(
     )
 }
 
-fn encode_windows(
-    encoder: &mut DescriptorEncoder,
-    slos: &[SloSnapshot],
-    table: &LabelTable,
-) -> fmt::Result {
+fn encode_windows(encoder: &mut DescriptorEncoder, table: &ScrapeTable) -> fmt::Result {
     window_gauge(
         encoder,
         "slo_error_ratio",
         "Bad over total events in the window; 0 when the window saw no events; absent while the \
          SLO has no data (slo_data_present 0).",
-        slos,
         table,
         |w| w.error_ratio,
     )?;
@@ -227,7 +220,6 @@ fn encode_windows(
         "Error ratio in the window over the error budget (1 - objective); 1 spends the budget \
          exactly in one period; 0 when the window saw no events; absent while the SLO has no data \
          (slo_data_present 0).",
-        slos,
         table,
         |w| w.burn_rate,
     )
@@ -238,13 +230,12 @@ fn window_gauge(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    slos: &[SloSnapshot],
-    table: &LabelTable,
-    value: impl Fn(&WindowSnapshot) -> Option<f64>,
+    table: &ScrapeTable,
+    value: impl Fn(&WindowValues) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (slo, series) in slos.iter().zip(table.series()) {
-        for (w, window) in slo.windows.iter().zip(series.windows()) {
+    for series in table.series() {
+        for (window, w) in series.windows() {
             if let Some(v) = value(w) {
                 let labels = SeriesLabels {
                     series: series.labels(),
@@ -258,11 +249,7 @@ fn window_gauge(
     Ok(())
 }
 
-fn encode_alerts(
-    encoder: &mut DescriptorEncoder,
-    slos: &[SloSnapshot],
-    table: &LabelTable,
-) -> fmt::Result {
+fn encode_alerts(encoder: &mut DescriptorEncoder, table: &ScrapeTable) -> fmt::Result {
     let mut active = encoder.encode_descriptor(
         "slo_burn_alert_active",
         "1 while both windows of the alert tier burn faster than its threshold, else 0 \
@@ -270,8 +257,8 @@ fn encode_alerts(
         None,
         MetricType::Gauge,
     )?;
-    for (slo, series) in slos.iter().zip(table.series()) {
-        for (a, tier) in slo.alerts.iter().zip(series.alerts()) {
+    for series in table.series() {
+        for (tier, a) in series.alerts() {
             let labels = SeriesLabels {
                 series: series.labels(),
                 more: tier,
@@ -288,8 +275,8 @@ fn encode_alerts(
         None,
         MetricType::Gauge,
     )?;
-    for (slo, series) in slos.iter().zip(table.series()) {
-        for (a, tier) in slo.alerts.iter().zip(series.alerts()) {
+    for series in table.series() {
+        for (tier, a) in series.alerts() {
             let labels = SeriesLabels {
                 series: series.labels(),
                 more: tier,

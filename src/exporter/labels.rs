@@ -1,4 +1,4 @@
-//! The label set of one SLO series, encoded from the scrape's [`LabelTable`](super::table).
+//! The label set of one SLO series, encoded from the scrape's [`ScrapeTable`](super::table).
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
