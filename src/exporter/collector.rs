@@ -10,9 +10,8 @@ use prometheus_client::registry::Unit;
 
 use super::SnapshotCell;
 use super::labels::SeriesLabels;
-use crate::engine::snapshot::{
-    EngineStats, ServiceSnapshot, SloSnapshot, Snapshot, TargetHealth, WindowSnapshot,
-};
+use super::table::{ScrapeTable, WindowValues};
+use crate::engine::snapshot::{EngineStats, ServiceSnapshot, SloSnapshot, TargetHealth};
 
 /// Reads the snapshot once per scrape; holds no per-series state.
 #[derive(Debug)]
@@ -29,7 +28,8 @@ impl SnapshotCollector {
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let snapshot = self.cell.load();
-        encode_slos(&mut encoder, &snapshot)?;
+        let table = ScrapeTable::new(&snapshot.slos);
+        encode_slos(&mut encoder, &snapshot.slos, &table)?;
         encode_services(&mut encoder, &snapshot.services)?;
         encode_engine(&mut encoder, &snapshot.engine)
     }
@@ -53,20 +53,28 @@ fn slo_gauge(
     help: &str,
     unit: Option<&Unit>,
     slos: &[SloSnapshot],
+    table: &ScrapeTable,
     value: impl Fn(&SloSnapshot) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
-    for slo in slos {
+    for (slo, series) in slos.iter().zip(table.series()) {
         if let Some(v) = value(slo) {
-            let labels = SeriesLabels { slo, extra: &[] };
+            let labels = SeriesLabels {
+                series: series.labels(),
+                more: "",
+                extra: &[],
+            };
             metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
         }
     }
     Ok(())
 }
 
-fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Result {
-    let slos = snapshot.slos.as_slice();
+fn encode_slos(
+    encoder: &mut DescriptorEncoder,
+    slos: &[SloSnapshot],
+    table: &ScrapeTable,
+) -> fmt::Result {
     let seconds = Unit::Seconds;
 
     slo_gauge(
@@ -75,6 +83,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Objective of the SLO as a ratio (0.999 for 99.9%).",
         None,
         slos,
+        table,
         |s| Some(s.objective),
     )?;
     slo_gauge(
@@ -83,6 +92,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Length of the SLO period in seconds (nominal for calendar periods: the current one).",
         Some(&seconds),
         slos,
+        table,
         |s| Some(s.period_seconds),
     )?;
     let mut info = encoder.encode_descriptor(
@@ -93,12 +103,16 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
     )?;
     // The facts go with the series labels so both formats order them the same way.
     let no_more: [(&str, &str); 0] = [];
-    for slo in slos {
+    for (slo, series) in slos.iter().zip(table.series()) {
         let facts = [("sli_kind", slo.sli_kind), ("period", &*slo.period)];
-        let labels = SeriesLabels { slo, extra: &facts };
+        let labels = SeriesLabels {
+            series: series.labels(),
+            more: "",
+            extra: &facts,
+        };
         info.encode_family(&labels)?.encode_info(&no_more)?;
     }
-    encode_windows(encoder, slos)?;
+    encode_windows(encoder, table)?;
 
     slo_gauge(
         encoder,
@@ -107,6 +121,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          while the SLO has no data (slo_data_present 0).",
         None,
         slos,
+        table,
         |s| s.period_error_ratio,
     )?;
     slo_gauge(
@@ -116,6 +131,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          absent while the SLO has no data (slo_data_present 0).",
         None,
         slos,
+        table,
         |s| s.error_budget_remaining,
     )?;
     slo_gauge(
@@ -124,6 +140,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Good events (or good time slices) in the period; falls as old events leave it.",
         None,
         slos,
+        table,
         |s| Some(s.period_good_events),
     )?;
     slo_gauge(
@@ -132,9 +149,10 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "All events (or time slices) in the period; falls as old events leave it.",
         None,
         slos,
+        table,
         |s| Some(s.period_total_events),
     )?;
-    encode_alerts(encoder, slos)?;
+    encode_alerts(encoder, table)?;
     slo_gauge(
         encoder,
         "slo_error_budget_exhaustion",
@@ -142,6 +160,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          while the budget burns faster than it refills (never while the SLO has no data).",
         Some(&seconds),
         slos,
+        table,
         // An infinite forecast means "never": leaving the series out says that; 0 would say
         // "spent now" and page someone.
         |s| s.exhaustion_seconds.filter(|v| v.is_finite()),
@@ -152,6 +171,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "1 when the newest data for the SLO could be read, 0 while its source fails.",
         None,
         slos,
+        table,
         |s| Some(if s.fresh { 1.0 } else { 0.0 }),
     )?;
     slo_gauge(
@@ -162,6 +182,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
          exported and its burn alerts cannot fire.",
         None,
         slos,
+        table,
         |s| Some(if s.data_present { 1.0 } else { 0.0 }),
     )?;
     slo_gauge(
@@ -170,6 +191,7 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Unix time of the last evaluation that read new data for the SLO.",
         Some(&seconds),
         slos,
+        table,
         |s| Some(s.last_evaluation),
     )?;
     slo_gauge(
@@ -178,17 +200,18 @@ fn encode_slos(encoder: &mut DescriptorEncoder, snapshot: &Snapshot) -> fmt::Res
         "Remaining budget ratio below which the SLO freezes its service (policy.freeze_below).",
         None,
         slos,
+        table,
         |s| Some(s.freeze_below),
     )
 }
 
-fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+fn encode_windows(encoder: &mut DescriptorEncoder, table: &ScrapeTable) -> fmt::Result {
     window_gauge(
         encoder,
         "slo_error_ratio",
         "Bad over total events in the window; 0 when the window saw no events; absent while the \
          SLO has no data (slo_data_present 0).",
-        slos,
+        table,
         |w| w.error_ratio,
     )?;
     window_gauge(
@@ -197,7 +220,7 @@ fn encode_windows(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt:
         "Error ratio in the window over the error budget (1 - objective); 1 spends the budget \
          exactly in one period; 0 when the window saw no events; absent while the SLO has no data \
          (slo_data_present 0).",
-        slos,
+        table,
         |w| w.burn_rate,
     )
 }
@@ -207,15 +230,18 @@ fn window_gauge(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    slos: &[SloSnapshot],
-    value: impl Fn(&WindowSnapshot) -> Option<f64>,
+    table: &ScrapeTable,
+    value: impl Fn(&WindowValues) -> Option<f64>,
 ) -> fmt::Result {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for slo in slos {
-        for w in &slo.windows {
+    for series in table.series() {
+        for (window, w) in series.windows() {
             if let Some(v) = value(w) {
-                let extra = [("window", &*w.window)];
-                let labels = SeriesLabels { slo, extra: &extra };
+                let labels = SeriesLabels {
+                    series: series.labels(),
+                    more: window,
+                    extra: &[],
+                };
                 metric.encode_family(&labels)?.encode_gauge(&finite(v))?;
             }
         }
@@ -223,7 +249,7 @@ fn window_gauge(
     Ok(())
 }
 
-fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::Result {
+fn encode_alerts(encoder: &mut DescriptorEncoder, table: &ScrapeTable) -> fmt::Result {
     let mut active = encoder.encode_descriptor(
         "slo_burn_alert_active",
         "1 while both windows of the alert tier burn faster than its threshold, else 0 \
@@ -231,10 +257,13 @@ fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::
         None,
         MetricType::Gauge,
     )?;
-    for slo in slos {
-        for a in &slo.alerts {
-            let extra = alert_labels(a);
-            let labels = SeriesLabels { slo, extra: &extra };
+    for series in table.series() {
+        for (tier, a) in series.alerts() {
+            let labels = SeriesLabels {
+                series: series.labels(),
+                more: tier,
+                extra: &[],
+            };
             active
                 .encode_family(&labels)?
                 .encode_gauge(&bool01(a.active))?;
@@ -246,24 +275,19 @@ fn encode_alerts(encoder: &mut DescriptorEncoder, slos: &[SloSnapshot]) -> fmt::
         None,
         MetricType::Gauge,
     )?;
-    for slo in slos {
-        for a in &slo.alerts {
-            let extra = alert_labels(a);
-            let labels = SeriesLabels { slo, extra: &extra };
+    for series in table.series() {
+        for (tier, a) in series.alerts() {
+            let labels = SeriesLabels {
+                series: series.labels(),
+                more: tier,
+                extra: &[],
+            };
             threshold
                 .encode_family(&labels)?
                 .encode_gauge(&finite(a.threshold))?;
         }
     }
     Ok(())
-}
-
-fn alert_labels(a: &crate::engine::snapshot::AlertSnapshot) -> [(&str, &str); 3] {
-    [
-        ("severity", a.severity),
-        ("long_window", &*a.long_window),
-        ("short_window", &*a.short_window),
-    ]
 }
 
 fn encode_services(encoder: &mut DescriptorEncoder, services: &[ServiceSnapshot]) -> fmt::Result {

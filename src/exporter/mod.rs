@@ -8,11 +8,14 @@ mod cell;
 mod collector;
 mod format;
 mod labels;
+mod rendered;
+mod table;
 
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus_client::registry::Registry;
 
@@ -47,6 +50,10 @@ pub enum ExportError {
 #[derive(Debug)]
 pub struct Exporter {
     registry: Registry,
+    /// Length of the last scrape's text: the next one is about as long, so reserving it up
+    /// front spares growing the buffer by doubling, each step a copy of all written so far
+    /// (perf: 7% of a scrape of 10,000 SLOs, whose text is 35 MB).
+    last_len: AtomicUsize,
 }
 
 impl Exporter {
@@ -54,12 +61,17 @@ impl Exporter {
     pub fn new(cell: Arc<SnapshotCell>) -> Self {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(collector::SnapshotCollector::new(cell)));
-        Self { registry }
+        Self {
+            registry,
+            last_len: AtomicUsize::new(0),
+        }
     }
 
     /// The exposition text of the current snapshot in `format`.
     pub fn encode(&self, format: Format) -> Result<String, ExportError> {
-        let mut out = String::new();
+        let expected = self.last_len.load(Ordering::Relaxed);
+        // Headroom for a snapshot that grew since; pages never written cost no memory.
+        let mut out = String::with_capacity(expected.saturating_add(expected / 16));
         match format {
             Format::Classic => {
                 prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?
@@ -68,6 +80,7 @@ impl Exporter {
                 prometheus_client::encoding::text::encode(&mut out, &self.registry)?
             }
         }
+        self.last_len.store(out.len(), Ordering::Relaxed);
         Ok(out)
     }
 }
