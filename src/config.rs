@@ -61,10 +61,9 @@ pub struct PrometheusConfig {
     /// Per request.
     #[serde(default = "default_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
-    /// How long after its timestamp a sample may still appear in the source (a scrape's samples
-    /// are stored when it ends: at most its timeout, 10 s by default, after they are stamped).
-    /// Whole minutes are read this long after they end; samples of the current minute as they
-    /// come, but a read never ends in a new minute before this has passed since it began.
+    /// How long after its timestamp a sample may still appear in the source (Prometheus stores
+    /// a scrape's samples when the scrape ends, stamped with its start): reads end this far
+    /// behind now. A sample that appears later is counted with its series' next sample.
     #[serde(default = "default_lag", with = "humantime_serde_compat")]
     pub query_lag: Duration,
     /// Queries in flight at once.
@@ -101,7 +100,7 @@ fn default_timeout() -> Duration {
     Duration::from_secs(30)
 }
 fn default_lag() -> Duration {
-    Duration::from_secs(10)
+    Duration::from_secs(5)
 }
 fn default_concurrency() -> usize {
     8

@@ -505,7 +505,7 @@ fn every_window_and_budget_is_exact_at_15s_30s_60s_and_2m() {
 /// of `checkout`. The data is backfilled up to 10 minutes into the future: Prometheus answers a
 /// query at `t` from samples at or before `t` only, so each tick sees what was "scraped" by then.
 /// The restart falls 15-77 s after the data is made; the test follows the ticks (their instant is
-/// `evaluated_at` rounded down to the minute, the lag being 0) until one has read the minute
+/// `evaluated_at` to the second, the lag being 0: the current minute so far) until one has read the minute
 /// holding the 60 s target's first sample after the restart, and checks every tick it saw, at
 /// both intervals, against the truth: each window's burn rate, the remaining budget, `fresh`.
 #[test]
@@ -559,7 +559,8 @@ fn live_ticks_across_a_restart_are_exact() {
         let (status, body) = sloburn.get("/api/v1/slos");
         let snapshot: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         if let (200, Some(evaluated)) = (status, snapshot["evaluated_at"].as_f64()) {
-            let at = (evaluated.floor() as i64).div_euclid(MINUTE) * MINUTE;
+            // With no lag a tick reads up to the second it started at: the current minute so far.
+            let at = evaluated.floor() as i64;
             if seen.last() != Some(&at) {
                 let name = format!("live tick at restart {:+} s", at - restart);
                 check_snapshot(&mut report, &b, &snapshot, &slos, &name, at);
@@ -588,7 +589,9 @@ fn check_slo(
     };
     let key = (slo.interval, label.as_str());
     let prefix = format!("{} s {label} at {name} ({at})", slo.interval);
-    let truth = |w: i64| counts(b, &slo.sli, slo.group_by.zip(group), at - w, at);
+    // A window read inside a minute holds that minute so far and the whole minutes before it.
+    let minute_end = (at + MINUTE - 1).div_euclid(MINUTE) * MINUTE;
+    let truth = |w: i64| counts(b, &slo.sli, slo.group_by.zip(group), minute_end - w, at);
     let Some(s) = entry(snapshot, &slo.service, slo.name, group) else {
         report.check(key, false, false, format!("{prefix}: not in the snapshot"));
         return;

@@ -5,7 +5,7 @@
 //! and also evaluates `sloburn generate`'s ruler rules every 5 s, over 3 hours of clean history
 //! (backfilled, continued live); `sloburn run` has its default settings. A total outage of a
 //! 99.99% SLO must page (1h and 5m burn both above 14.4) within 30 s of its start, and no later
-//! than the ruler's own alert plus one evaluation interval; the page clears after recovery.
+//! than the ruler's own alert plus the query lag and a tick; the page clears after recovery.
 //!
 //! A second test has Prometheus scrape every 60 s (its default) and shows an outage paging.
 
@@ -185,8 +185,10 @@ fn a_total_outage_pages_within_30s_at_the_default_settings_and_clears_after_reco
     });
     assert!(ours <= Duration::from_secs(30), "paged after {ours:?}");
     let ruler = ruler.expect("the ruler pages within 60 s");
+    // sloburn reads `query_lag` (5 s) behind now, so that no scrape still running is missed;
+    // its tick falls at any phase of the ruler's: at most the lag and a tick after the ruler.
     assert!(
-        ours <= ruler + Duration::from_secs(FAST_SECS as u64),
+        ours <= ruler + Duration::from_secs(2 * FAST_SECS as u64),
         "sloburn paged after {ours:?}, the ruler after {ruler:?}"
     );
 

@@ -29,7 +29,7 @@ pub struct EvalArgs {
     #[arg(long, value_parser = parse_time)]
     pub at: Option<f64>,
     /// How late a sample may show in the source, when --at is not given (as `sloburn run`'s).
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub query_lag: Duration,
     /// Per request.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]

@@ -40,7 +40,7 @@ pub struct RunArgs {
     /// How often to evaluate (e.g. 5s, 1m) [default: 5s].
     #[arg(long, env = "SLOBURN_EVALUATION_INTERVAL", value_parser = humantime::parse_duration)]
     pub evaluation_interval: Option<Duration>,
-    /// How late a sample may show in the source after its timestamp (e.g. 10s) [default: 10s].
+    /// How late a sample may show in the source after its timestamp (e.g. 5s) [default: 5s].
     #[arg(long, env = "SLOBURN_QUERY_LAG", value_parser = humantime::parse_duration)]
     pub query_lag: Option<Duration>,
     /// Allow POST /-/reload to re-read the specs (SIGHUP always does).

@@ -8,7 +8,7 @@ fn the_example_parses() {
     let prom = cfg.source.prometheus.unwrap();
     assert_eq!(prom.url, "http://127.0.0.1:9090");
     // The example spells out the defaults.
-    assert_eq!(prom.query_lag, Duration::from_secs(10));
+    assert_eq!(prom.query_lag, Duration::from_secs(5));
     assert_eq!(cfg.evaluation_interval, Duration::from_secs(5));
     assert_eq!(
         Config::default().evaluation_interval,

@@ -551,25 +551,22 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// The reach at `now` (unix seconds) when the source may take up to `lag` to show a sample:
-    /// whole minutes up to `now - lag`, samples up to `now` but never past the minute that
-    /// `now - lag` falls in. A sample shown late is counted when it appears, in the minute the
-    /// last read ended in: its own, as long as it was at most `lag` late.
+    /// The reach at `now` (unix seconds) when the source may take up to `lag` to show a sample
+    /// (Prometheus stores a scrape's samples when the scrape ends, stamped with its start):
+    /// samples up to `now - lag`, which are all in by then, and whole minutes up to the minute
+    /// that instant falls in. A read never ends where a sample may still appear behind it.
     ///
     /// ```
     /// use std::time::Duration;
     /// use sloburn::engine::runner::Reach;
-    /// let lag = Duration::from_secs(10);
-    /// // 35 s into a minute: the minute so far.
-    /// assert_eq!(Reach::at(1_800_000_035.0, lag), Reach { minute: 1_800_000_000, instant: 1_800_000_035 });
-    /// // 3 s into a minute: samples of the last one may still come, so up to its last second.
-    /// assert_eq!(Reach::at(1_800_000_003.0, lag), Reach { minute: 1_799_999_940, instant: 1_799_999_999 });
+    /// let lag = Duration::from_secs(5);
+    /// assert_eq!(Reach::at(1_800_000_035.5, lag), Reach { minute: 1_800_000_000, instant: 1_800_000_030 });
+    /// assert_eq!(Reach::at(1_800_000_003.0, lag), Reach { minute: 1_799_999_940, instant: 1_799_999_998 });
     /// ```
     pub fn at(now: f64, lag: Duration) -> Reach {
-        let minute = target_at(now, lag);
         Reach {
-            minute,
-            instant: (now.floor() as i64).min(minute + FINE_SECS - 1),
+            minute: target_at(now, lag),
+            instant: (now - lag.as_secs_f64()).floor() as i64,
         }
     }
 
