@@ -45,8 +45,10 @@ fn e2e_harness_runs_small() {
             rules.samples
         );
     }
+    // Not a speed measure: a guard that the harness does not hang (it waits for Prometheus's
+    // first scrape, up to two minute boundaries and the rule cycles).
     assert!(
-        started.elapsed() < Duration::from_secs(90),
+        started.elapsed() < Duration::from_secs(300),
         "took {:?}",
         started.elapsed()
     );
