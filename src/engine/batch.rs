@@ -162,15 +162,7 @@ fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch
         format!("{key}=~{}", quote_label_value(&alternatives.join("|")))
     };
     let mut matchers = vec![key_matcher];
-    matchers.extend(common.iter().map(|m| {
-        let op = match m.op {
-            MatchOp::Equal => "=",
-            MatchOp::NotEqual => "!=",
-            MatchOp::Regex => "=~",
-            MatchOp::NotRegex => "!~",
-        };
-        format!("{}{op}{}", m.label, quote_label_value(&m.value))
-    }));
+    matchers.extend(common.iter().map(|m| m.promql()));
     let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
     let members: Vec<Member> = part
         .iter()

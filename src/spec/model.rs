@@ -152,19 +152,7 @@ impl Selector {
     pub fn promql(&self, suffix: Option<&str>, le: Option<&str>) -> String {
         let s = self;
         let mut out = format!("{}{}", s.metric, suffix.unwrap_or(""));
-        let mut matchers: Vec<String> = s
-            .matchers
-            .iter()
-            .map(|m| {
-                let op = match m.op {
-                    MatchOp::Equal => "=",
-                    MatchOp::NotEqual => "!=",
-                    MatchOp::Regex => "=~",
-                    MatchOp::NotRegex => "!~",
-                };
-                format!("{}{op}{}", m.label, quote(&m.value))
-            })
-            .collect();
+        let mut matchers: Vec<String> = s.matchers.iter().map(Matcher::promql).collect();
         if let Some(le) = le {
             matchers.push(format!("le={}", quote(le)));
         }
@@ -196,6 +184,25 @@ pub struct Matcher {
     pub label: String,
     pub op: MatchOp,
     pub value: String,
+}
+
+impl Matcher {
+    /// The matcher as PromQL, e.g. `code=~"5.."`.
+    ///
+    /// ```
+    /// use sloburn::spec::{MatchOp, Matcher};
+    /// let m = Matcher { label: "code".into(), op: MatchOp::Regex, value: "5..".into() };
+    /// assert_eq!(m.promql(), r#"code=~"5..""#);
+    /// ```
+    pub fn promql(&self) -> String {
+        let op = match self.op {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        };
+        format!("{}{op}{}", self.label, quote(&self.value))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,16 +49,7 @@ async fn catch_up_once(
                     counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
                 rebucket(counts, res, good_reads)
             }
-            None => {
-                let queries = state
-                    .plan
-                    .bucket_queries(PromDuration::from_secs(res as u64));
-                let (bad, total) = tokio::try_join!(
-                    q.range(&queries.bad, from + res, to, res),
-                    q.range(&queries.total, from + res, to, res),
-                )?;
-                pair(&group_by, bad, total)?
-            }
+            None => source_buckets(state, q, from, to, res).await?,
         };
         for (key, g) in admit(state, read) {
             let group = group_of(state, &key);
@@ -105,16 +96,7 @@ async fn catch_up_once(
             .await?;
             rebucket(counts, FINE_SECS, good_reads)
         }
-        (None, _) => {
-            let queries = state
-                .plan
-                .bucket_queries(PromDuration::from_secs(FINE_SECS as u64));
-            let (bad, total) = tokio::try_join!(
-                q.range(&queries.bad, from + FINE_SECS, upto, FINE_SECS),
-                q.range(&queries.total, from + FINE_SECS, upto, FINE_SECS),
-            )?;
-            pair(&group_by, bad, total)?
-        }
+        (None, _) => source_buckets(state, q, from, upto, FINE_SECS).await?,
     };
     for (key, g) in admit(state, read) {
         state.matched.extend(g.matched.iter().copied());
@@ -262,4 +244,23 @@ pub(super) async fn resolve_le(
             boundaries: boundaries.join(", "),
         }),
     }
+}
+
+/// Buckets of `step` seconds over `(from, to]` that the source evaluates (templated SLIs), paired
+/// into groups.
+async fn source_buckets(
+    state: &SloState,
+    q: &Querier,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> Result<BTreeMap<String, GroupRead>, TickError> {
+    let queries = state
+        .plan
+        .bucket_queries(PromDuration::from_secs(step as u64));
+    let (bad, total) = tokio::try_join!(
+        q.range(&queries.bad, from + step, to, step),
+        q.range(&queries.total, from + step, to, step),
+    )?;
+    pair(&state.slo.group_by, bad, total)
 }
