@@ -5,13 +5,15 @@
 //! integers near the previous minute's, so an integer is stored as the zigzag of its difference
 //! to the stream's previous integer, Rice-coded with a per-block parameter `k` (a unary quotient,
 //! then `k` low bits). Anything else (a fraction, or an integer too large for the difference) is
-//! escaped: [`ESCAPE`] ones, a tag bit, then the raw bits. A stream whose every value is its base
-//! costs no bits at all, and an hour of zeros no bytes; a stream of fractions (rates times
-//! seconds) is kept as raw f32 bits, never more than a plain ring. Decoding gives back the exact
-//! f32 bits.
+//! escaped: [`ESCAPE`] ones, a tag bit, then the raw bits. A stream of fractions (rates times
+//! seconds) is coded the same way on the f32 bit patterns instead (for non-negative floats they
+//! order as the values do, so close values have close patterns), or kept as raw f32 bits if that
+//! is smaller: never more than a plain ring. A stream whose every value is its base costs no
+//! bits at all, and an hour of zeros no bytes. Decoding gives back the exact f32 bits.
 //!
 //! Layout: `[mode bad][mode total][varint base bad][varint base total]`, then the bits, LSB first,
-//! minute by minute (bad, then total). A mode is `k` (0..=63), [`ALL_BASE`] or [`RAW`].
+//! minute by minute (bad, then total). A mode is `k` for integers (0..=63), [`BITS`] + `k` for
+//! bit patterns, [`ALL_BASE`] or [`RAW`].
 
 use crate::core::Counts;
 
@@ -23,6 +25,8 @@ const ESCAPE: u32 = 16;
 const ALL_BASE: u8 = 0xff;
 /// Mode of a stream kept as raw f32 bits.
 const RAW: u8 = 0xfe;
+/// Modes from here on code the differences of f32 bit patterns, with `k = mode - BITS`.
+const BITS: u8 = 64;
 const RAW_BITS: u64 = 32 * MINUTES as u64;
 const MAX_K: u8 = 63;
 /// Integers at or above this are escaped as f32 bits (their differences would overflow).
@@ -97,19 +101,57 @@ impl StreamPlan {
                 bits: 0,
             };
         }
-        // Rice's best k is near log2 of the mean zigzag difference: try its neighbours.
-        let (sum, n) = diffs(&values, base).fold((0u128, 0u128), |(s, n), d| match d {
-            Some(u) => (s + u128::from(u), n + 1),
-            None => (s, n),
-        });
-        let mean = if n == 0 { 0 } else { (sum / n) as u64 };
-        let guess = bit_len(mean).saturating_sub(1) as u8;
-        let (bits, mode) = (guess.saturating_sub(1)..=(guess + 1).min(MAX_K))
-            .map(|k| (diffs(&values, base).map(|d| cost(d, k)).sum::<u64>(), k))
-            .chain([(RAW_BITS, RAW)])
-            .min()
-            .unwrap_or((RAW_BITS, RAW));
+        let fractions = values.iter().filter(|v| as_int(**v).is_none()).count();
+        let (bits, mode, base) = if fractions * 4 < MINUTES {
+            let (bits, k) = best_k(|| diffs(&values, base), int_cost);
+            (bits, k, base)
+        } else {
+            let base = u64::from(values[0].to_bits());
+            let (bits, k) = best_k(|| bit_diffs(&values, base).map(Some), bits_cost);
+            (bits, BITS + k, base)
+        };
+        if bits >= RAW_BITS {
+            return Self {
+                mode: RAW,
+                base: 0,
+                bits: RAW_BITS,
+            };
+        }
         Self { mode, base, bits }
+    }
+}
+
+/// The cheapest Rice parameter and its cost in bits. The best `k` is near log2 of the mean
+/// zigzag difference: its neighbours are tried.
+fn best_k<I: Iterator<Item = Option<u64>>>(
+    diffs: impl Fn() -> I,
+    cost: fn(Option<u64>, u8) -> u64,
+) -> (u64, u8) {
+    let (sum, n) = diffs()
+        .flatten()
+        .fold((0u128, 0u128), |(s, n), u| (s + u128::from(u), n + 1));
+    let mean = if n == 0 { 0 } else { (sum / n) as u64 };
+    let guess = bit_len(mean).saturating_sub(1) as u8;
+    (guess.saturating_sub(1)..=(guess + 1).min(MAX_K))
+        .map(|k| (diffs().map(|d| cost(d, k)).sum::<u64>(), k))
+        .min()
+        .unwrap_or((RAW_BITS, 0))
+}
+
+/// The zigzag difference of each value's bit pattern to the previous one's.
+fn bit_diffs(values: &[f32; MINUTES], base: u64) -> impl Iterator<Item = u64> + '_ {
+    values.iter().scan(base, |prev, v| {
+        let b = u64::from(v.to_bits());
+        let d = zigzag(b as i64 - *prev as i64);
+        *prev = b;
+        Some(d)
+    })
+}
+
+fn bits_cost(d: Option<u64>, k: u8) -> u64 {
+    match d {
+        Some(u) if (u >> k) < u64::from(ESCAPE) => (u >> k) + 1 + u64::from(k),
+        _ => u64::from(ESCAPE) + 32,
     }
 }
 
@@ -125,7 +167,7 @@ fn diffs(values: &[f32; MINUTES], base: u64) -> impl Iterator<Item = Option<u64>
     })
 }
 
-fn cost(d: Option<u64>, k: u8) -> u64 {
+fn int_cost(d: Option<u64>, k: u8) -> u64 {
     let escape = u64::from(ESCAPE) + 1;
     match d {
         Some(u) if (u >> k) < u64::from(ESCAPE) => (u >> k) + 1 + u64::from(k),
@@ -176,6 +218,7 @@ impl Plan {
                 match s.mode {
                     ALL_BASE => {}
                     RAW => w.put(u64::from(m.value(i).to_bits()), 32),
+                    k if k >= BITS => write_bits(&mut w, m.value(i), k - BITS, &mut prev[i]),
                     k => write_value(&mut w, m.value(i), k, &mut prev[i]),
                 }
             }
@@ -206,6 +249,21 @@ fn write_value(w: &mut BitWriter, v: f32, k: u8, prev: &mut u64) {
             w.put(1, 1);
             w.put(u64::from(v.to_bits()), 32);
         }
+    }
+}
+
+fn write_bits(w: &mut BitWriter, v: f32, k: u8, prev: &mut u64) {
+    let b = u64::from(v.to_bits());
+    let u = zigzag(b as i64 - *prev as i64);
+    *prev = b;
+    let q = u >> k;
+    if q < u64::from(ESCAPE) {
+        w.ones(q as u32);
+        w.put(0, 1);
+        w.put_wide(u, u32::from(k));
+    } else {
+        w.ones(ESCAPE);
+        w.put(b, 32);
     }
 }
 
@@ -328,7 +386,7 @@ impl Reader {
         let modes = [*block.first()?, *block.get(1)?];
         if modes
             .iter()
-            .any(|m| *m > MAX_K && *m != ALL_BASE && *m != RAW)
+            .any(|m| *m > BITS + MAX_K && *m != ALL_BASE && *m != RAW)
         {
             return None;
         }
@@ -374,6 +432,7 @@ impl Reader {
         match k {
             ALL_BASE => return Some(self.prev[stream] as f32),
             RAW => return Some(f32::from_bits(self.bits(block, 32)? as u32)),
+            k if k >= BITS => return self.bit_pattern(block, stream, k - BITS),
             _ => {}
         }
         let q = self.unary(block)?;
@@ -391,6 +450,18 @@ impl Reader {
         let i = self.prev[stream].wrapping_add(unzigzag(u) as u64);
         self.prev[stream] = i;
         Some(i as f32)
+    }
+
+    fn bit_pattern(&mut self, block: &[u8], stream: usize, k: u8) -> Option<f32> {
+        let q = self.unary(block)?;
+        let b = if q < ESCAPE {
+            let u = (u64::from(q) << k) | self.bits(block, u32::from(k))?;
+            self.prev[stream].wrapping_add(unzigzag(u) as u64)
+        } else {
+            self.bits(block, 32)?
+        };
+        self.prev[stream] = b;
+        Some(f32::from_bits(b as u32))
     }
 
     /// Ones before the next zero (consumed), or [`ESCAPE`] ones (no zero consumed).

@@ -477,14 +477,18 @@ proptest! {
     #[test]
     fn a_block_gives_back_its_bits(
         minutes in proptest::collection::vec(minute(), 60),
-        steady in proptest::option::of((0u32..1000, 0u32..100_000, 0u32..64)),
+        steady in proptest::option::of((0u32..1000, 0u32..100_000, 0u32..64, any::<bool>())),
     ) {
         let mut block: [Minute; 60] = std::array::from_fn(|i| minutes[i]);
-        if let Some((bad, total, noise)) = steady {
-            // Counter-like: near a rate, a few errors.
+        if let Some((bad, total, noise, rates)) = steady {
+            // Counter-like: near a rate, a few errors; or a rate times seconds (fractions).
+            let scale = if rates { 1.013 } else { 1.0 };
             for (i, m) in block.iter_mut().enumerate() {
                 let jitter = (i as u32).wrapping_mul(2_654_435_761) % (noise + 1);
-                *m = Minute { bad: ((bad + jitter) % 4) as f32, total: (total + jitter) as f32 };
+                *m = Minute {
+                    bad: ((bad + jitter) % 4) as f32 * scale,
+                    total: (total + jitter) as f32 * scale,
+                };
             }
         }
         let bytes = block::encode(&block);
