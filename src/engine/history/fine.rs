@@ -20,10 +20,14 @@ fn hour_of(t: i64) -> i64 {
     t.div_euclid(HOUR) * HOUR
 }
 
-/// Where a sequential reader of sealed minutes stands (one per window edge).
+/// Where a sequential reader of sealed minutes stands (one per window edge). It keeps where its
+/// block lies in the buffer, so a tick's read touches only the block's bytes.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Cursor {
     hour: i64,
+    /// [`Sealed::moves`] when `bytes` was looked up: a different count means it moved.
+    moves: u32,
+    bytes: (u32, u32),
     reader: Reader,
 }
 
@@ -31,6 +35,8 @@ impl Default for Cursor {
     fn default() -> Self {
         Self {
             hour: i64::MIN,
+            moves: 0,
+            bytes: (0, 0),
             reader: Reader::default(),
         }
     }
@@ -46,6 +52,8 @@ struct Sealed {
     starts: VecDeque<u32>,
     /// Hour start of the newest block.
     newest: i64,
+    /// Counts the times blocks moved in `buf` (or went), so cursors know their offsets are stale.
+    moves: u32,
 }
 
 impl Sealed {
@@ -53,17 +61,19 @@ impl Sealed {
         self.newest - (self.starts.len() as i64 - 1) * HOUR
     }
 
-    fn block(&self, hour: i64) -> Option<&[u8]> {
+    /// Where the block of `hour` lies in `buf`.
+    fn block(&self, hour: i64) -> Option<(u32, u32)> {
         if self.starts.is_empty() || hour > self.newest || hour < self.oldest() {
             return None;
         }
         let i = ((hour - self.oldest()) / HOUR) as usize;
-        let from = *self.starts.get(i)? as usize;
-        let to = self
-            .starts
-            .get(i + 1)
-            .map_or(self.buf.len(), |s| *s as usize);
-        self.buf.get(from..to)
+        let from = *self.starts.get(i)?;
+        let to = self.starts.get(i + 1).map_or(self.buf.len() as u32, |s| *s);
+        Some((from, to))
+    }
+
+    fn bytes(&self, (from, to): (u32, u32)) -> &[u8] {
+        self.buf.get(from as usize..to as usize).unwrap_or_default()
     }
 
     /// Drops the blocks of hours before `hour`.
@@ -73,6 +83,7 @@ impl Sealed {
         }
         if self.starts.is_empty() {
             self.buf.clear();
+            self.moves = self.moves.wrapping_add(1);
         }
     }
 
@@ -81,6 +92,7 @@ impl Sealed {
         if !self.starts.is_empty() && hour != self.newest + HOUR {
             self.starts.clear();
             self.buf.clear();
+            self.moves = self.moves.wrapping_add(1);
         }
         let plan = Plan::new(minutes);
         self.make_room(plan.len());
@@ -105,6 +117,7 @@ impl Sealed {
             for s in &mut self.starts {
                 *s -= dead as u32;
             }
+            self.moves = self.moves.wrapping_add(1);
         }
         if self.buf.len() + n > self.buf.capacity() {
             self.buf.reserve_exact(n + self.buf.len() / 8);
@@ -173,16 +186,20 @@ impl Fine {
             return self.ring[Self::slot(start)];
         }
         let hour = hour_of(start);
-        let Some(bytes) = self.sealed.block(hour) else {
-            return Minute::default();
-        };
         let minute = ((start - hour) / FINE_SECS) as usize;
-        if cursor.hour != hour || cursor.reader.next_minute() > minute {
+        let stale = cursor.hour != hour || cursor.moves != self.sealed.moves;
+        if stale || cursor.reader.next_minute() > minute {
+            let Some(at) = self.sealed.block(hour) else {
+                return Minute::default();
+            };
             *cursor = Cursor {
                 hour,
-                reader: Reader::open(bytes),
+                moves: self.sealed.moves,
+                bytes: at,
+                reader: Reader::open(self.sealed.bytes(at)),
             };
         }
+        let bytes = self.sealed.bytes(cursor.bytes);
         while cursor.reader.next_minute() < minute {
             cursor.reader.read(bytes);
         }
@@ -253,7 +270,7 @@ impl Fine {
     }
 
     /// The fine tier holding `minutes` (oldest first, the last one starting at `head`), as
-    /// [`Self::minutes`] gives them.
+    /// [`Self::minutes`] gives them. Cursors of another tier must not be used with it.
     pub(super) fn from_minutes(head: i64, minutes: &[Minute]) -> Self {
         let mut fine = Self::new();
         fine.head = Some(head);
