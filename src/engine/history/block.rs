@@ -130,7 +130,7 @@ fn best_k<I: Iterator<Item = Option<u64>>>(
     let (sum, n) = diffs()
         .flatten()
         .fold((0u128, 0u128), |(s, n), u| (s + u128::from(u), n + 1));
-    let mean = if n == 0 { 0 } else { (sum / n) as u64 };
+    let mean = sum.checked_div(n).unwrap_or(0) as u64;
     let guess = bit_len(mean).saturating_sub(1) as u8;
     (guess.saturating_sub(1)..=(guess + 1).min(MAX_K))
         .map(|k| (diffs().map(|d| cost(d, k)).sum::<u64>(), k))
