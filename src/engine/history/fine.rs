@@ -105,8 +105,8 @@ impl Sealed {
         self.newest = hour;
     }
 
-    /// Makes room for `n` more bytes: first by removing dropped blocks, then by growing by an
-    /// eighth (steady state replaces an hour by an hour, so this rarely reallocates).
+    /// Makes room for `n` more bytes: first by removing dropped blocks, then by growing by a
+    /// sixteenth (steady state replaces an hour by an hour, so this rarely reallocates).
     fn make_room(&mut self, n: usize) {
         if self.buf.len() + n <= self.buf.capacity() {
             return;
@@ -120,7 +120,7 @@ impl Sealed {
             self.moves = self.moves.wrapping_add(1);
         }
         if self.buf.len() + n > self.buf.capacity() {
-            self.buf.reserve_exact(n + self.buf.len() / 8);
+            self.buf.reserve_exact(n + self.buf.len() / 16);
         }
     }
 
