@@ -65,9 +65,20 @@ impl Minute {
 }
 
 /// The integer an f32 holds exactly, if it is a non-negative integer small enough to difference.
+/// Read from the bits (`fract` is a libm call, the hot spot of sealing).
 fn as_int(v: f32) -> Option<u64> {
-    let positive = v.to_bits() >> 31 == 0;
-    (positive && v.fract() == 0.0 && v < INT_LIMIT).then_some(v as u64)
+    let bits = v.to_bits();
+    if bits == 0 {
+        return Some(0);
+    }
+    let exp = (bits >> 23) as i32 - 127;
+    // Sign set, below 1, or a fraction below 2^23: not an integer. At 2^23 and above every f32
+    // is one.
+    let fraction_bits = 23 - exp;
+    let integral = bits >> 31 == 0
+        && exp >= 0
+        && (fraction_bits <= 0 || bits & ((1u32 << fraction_bits) - 1) == 0);
+    (integral && v < INT_LIMIT).then_some(v as u64)
 }
 
 fn zigzag(d: i64) -> u64 {
@@ -93,21 +104,24 @@ struct StreamPlan {
 impl StreamPlan {
     fn new(minutes: &[Minute; MINUTES], stream: usize) -> Self {
         let values = minutes.map(|m| m.value(stream));
-        let base = values.iter().find_map(|v| as_int(*v)).unwrap_or(0);
-        if values.iter().all(|v| as_int(*v) == Some(base)) {
+        let ints = values.map(as_int);
+        let base = ints.iter().find_map(|i| *i).unwrap_or(0);
+        if ints.iter().all(|i| *i == Some(base)) {
             return Self {
                 mode: ALL_BASE,
                 base,
                 bits: 0,
             };
         }
-        let fractions = values.iter().filter(|v| as_int(**v).is_none()).count();
+        let fractions = ints.iter().filter(|i| i.is_none()).count();
         let (bits, mode, base) = if fractions * 4 < MINUTES {
-            let (bits, k) = best_k(|| diffs(&values, base), int_cost);
+            let diffs: Vec<Option<u64>> = diffs(&ints, base).collect();
+            let (bits, k) = best_k(&diffs, int_cost);
             (bits, k, base)
         } else {
             let base = u64::from(values[0].to_bits());
-            let (bits, k) = best_k(|| bit_diffs(&values, base).map(Some), bits_cost);
+            let diffs: Vec<Option<u64>> = bit_diffs(&values, base).map(Some).collect();
+            let (bits, k) = best_k(&diffs, bits_cost);
             (bits, BITS + k, base)
         };
         if bits >= RAW_BITS {
@@ -123,17 +137,15 @@ impl StreamPlan {
 
 /// The cheapest Rice parameter and its cost in bits. The best `k` is near log2 of the mean
 /// zigzag difference: its neighbours are tried.
-fn best_k<I: Iterator<Item = Option<u64>>>(
-    diffs: impl Fn() -> I,
-    cost: fn(Option<u64>, u8) -> u64,
-) -> (u64, u8) {
-    let (sum, n) = diffs()
+fn best_k(diffs: &[Option<u64>], cost: fn(Option<u64>, u8) -> u64) -> (u64, u8) {
+    let (sum, n) = diffs
+        .iter()
         .flatten()
-        .fold((0u128, 0u128), |(s, n), u| (s + u128::from(u), n + 1));
+        .fold((0u128, 0u128), |(s, n), u| (s + u128::from(*u), n + 1));
     let mean = sum.checked_div(n).unwrap_or(0) as u64;
     let guess = bit_len(mean).saturating_sub(1) as u8;
     (guess.saturating_sub(1)..=(guess + 1).min(MAX_K))
-        .map(|k| (diffs().map(|d| cost(d, k)).sum::<u64>(), k))
+        .map(|k| (diffs.iter().map(|d| cost(*d, k)).sum::<u64>(), k))
         .min()
         .unwrap_or((RAW_BITS, 0))
 }
@@ -155,11 +167,11 @@ fn bits_cost(d: Option<u64>, k: u8) -> u64 {
     }
 }
 
-/// The zigzag difference of each value to the previous integer, `None` for a value escaped as
-/// f32 bits.
-fn diffs(values: &[f32; MINUTES], base: u64) -> impl Iterator<Item = Option<u64>> + '_ {
-    values.iter().scan(base, |prev, v| {
-        Some(as_int(*v).map(|i| {
+/// The zigzag difference of each integer to the previous one, `None` for a value escaped as f32
+/// bits.
+fn diffs(ints: &[Option<u64>; MINUTES], base: u64) -> impl Iterator<Item = Option<u64>> + '_ {
+    ints.iter().scan(base, |prev, i| {
+        Some(i.map(|i| {
             let d = zigzag(i as i64 - *prev as i64);
             *prev = i;
             d
@@ -435,17 +447,17 @@ impl Reader {
             k if k >= BITS => return self.bit_pattern(block, stream, k - BITS),
             _ => {}
         }
-        let q = self.unary(block)?;
-        let u = if q < ESCAPE {
-            (u64::from(q) << k) | self.bits(block, u32::from(k))?
-        } else if self.bits(block, 1)? == 0 {
-            let n = self.bits(block, 7)? as u32;
-            if n > 64 {
-                return None;
+        let u = match self.rice(block, k)? {
+            Some(u) => u,
+            // An escape: an integer of `n` bits, or f32 bits.
+            None if self.bits(block, 1)? == 0 => {
+                let n = self.bits(block, 7)? as u32;
+                if n > 64 {
+                    return None;
+                }
+                self.bits(block, n)?
             }
-            self.bits(block, n)?
-        } else {
-            return Some(f32::from_bits(self.bits(block, 32)? as u32));
+            None => return Some(f32::from_bits(self.bits(block, 32)? as u32)),
         };
         let i = self.prev[stream].wrapping_add(unzigzag(u) as u64);
         self.prev[stream] = i;
@@ -453,15 +465,38 @@ impl Reader {
     }
 
     fn bit_pattern(&mut self, block: &[u8], stream: usize, k: u8) -> Option<f32> {
-        let q = self.unary(block)?;
-        let b = if q < ESCAPE {
-            let u = (u64::from(q) << k) | self.bits(block, u32::from(k))?;
-            self.prev[stream].wrapping_add(unzigzag(u) as u64)
-        } else {
-            self.bits(block, 32)?
+        let b = match self.rice(block, k)? {
+            Some(u) => self.prev[stream].wrapping_add(unzigzag(u) as u64),
+            None => self.bits(block, 32)?,
         };
         self.prev[stream] = b;
         Some(f32::from_bits(b as u32))
+    }
+
+    /// The next Rice code with parameter `k`; `Some(None)` for an escape (its ones consumed).
+    fn rice(&mut self, block: &[u8], k: u8) -> Option<Option<u64>> {
+        if let Some(u) = self.rice_fast(block, k) {
+            return Some(Some(u));
+        }
+        let q = self.unary(block)?;
+        if q < ESCAPE {
+            Some(Some((u64::from(q) << k) | self.bits(block, u32::from(k))?))
+        } else {
+            Some(None)
+        }
+    }
+
+    /// A Rice code (no escape) read from one 57-bit window, if it fits there: almost every value.
+    fn rice_fast(&mut self, block: &[u8], k: u8) -> Option<u64> {
+        let window = peek(block, u64::from(self.pos));
+        let q = window.trailing_ones();
+        let used = q + 1 + u32::from(k);
+        if q >= ESCAPE || used > 57 {
+            return None;
+        }
+        let low = (window >> (q + 1)) & ((1u64 << k) - 1);
+        self.advance(block, used)?;
+        Some((u64::from(q) << k) | low)
     }
 
     /// Ones before the next zero (consumed), or [`ESCAPE`] ones (no zero consumed).

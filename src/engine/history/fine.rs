@@ -262,11 +262,38 @@ impl Fine {
         let Some(head) = self.head else {
             return Vec::new();
         };
-        let mut cursor = Cursor::default();
         let oldest = Self::oldest(head);
-        (0..FINE_LEN as i64)
-            .map(|k| self.read(oldest + k * FINE_SECS, &mut cursor))
-            .collect()
+        if head.rem_euclid(FINE_SECS) != 0 {
+            // Minutes off the hour's grid (never fed by the engine): one by one.
+            let mut cursor = Cursor::default();
+            return (0..FINE_LEN as i64)
+                .map(|k| self.read(oldest + k * FINE_SECS, &mut cursor))
+                .collect();
+        }
+        // Hour by hour, a sealed one decoded in one go.
+        let mut out = Vec::with_capacity(FINE_LEN);
+        let mut hour = hour_of(oldest);
+        while hour <= head {
+            let minutes = self.hour(hour);
+            let first = ((oldest - hour).max(0) / FINE_SECS) as usize;
+            let last = (((head - hour) / FINE_SECS) as usize).min(MINUTES - 1);
+            out.extend_from_slice(minutes.get(first..=last).unwrap_or_default());
+            hour += HOUR;
+        }
+        out
+    }
+
+    /// The 60 minutes of `hour` as stored (minutes out of reach are not masked).
+    fn hour(&self, hour: i64) -> [Minute; MINUTES] {
+        if self.in_ring(hour) {
+            return self.ring_hour(hour);
+        }
+        let Some(at) = self.sealed.block(hour) else {
+            return [Minute::default(); MINUTES];
+        };
+        let bytes = self.sealed.bytes(at);
+        let mut reader = Reader::open(bytes);
+        std::array::from_fn(|_| reader.read(bytes))
     }
 
     /// The fine tier holding `minutes` (oldest first, the last one starting at `head`), as
