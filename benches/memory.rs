@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-use sloburn::core::Counts;
+use sloburn::core::{Counts, Period};
+use sloburn::engine::history::History;
 use sloburn::engine::runner::{Engine, SloState};
 use sloburn::exporter::{Exporter, Format, SnapshotCell};
 use sloburn::spec::load::load_bytes;
@@ -148,6 +149,8 @@ fn main() {
     println!("| **total** | **{:.1}** |", per(total));
     drop(page);
 
+    traffic_shapes();
+
     // What giving free pages back costs with this heap (the runner does it after large ticks).
     let started = std::time::Instant::now();
     let rounds = 20;
@@ -158,4 +161,90 @@ fn main() {
         "\nrelease_free_memory (malloc_trim) with this heap: {:.1} µs per call (mean of {rounds})",
         started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
     );
+}
+
+/// The history's size depends on the traffic (the fine tier's sealed hours are compressed): one
+/// 30-day history per shape, 30 days of hours and 3 days of minutes.
+fn traffic_shapes() {
+    let period = Period::Rolling("30d".parse().unwrap_or_else(|e| panic!("period: {e}")));
+    let windows: Vec<_> = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+        .iter()
+        .map(|w| w.parse().unwrap_or_else(|e| panic!("window: {e}")))
+        .collect();
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    type Shape<'a> = (&'a str, Box<dyn FnMut(&mut XorShift) -> Counts>);
+    let shapes: Vec<Shape> = vec![
+        (
+            "steady (the table above: 600 events a minute, no errors)",
+            Box::new(|_| Counts {
+                bad: 0.0,
+                total: 600.0,
+            }),
+        ),
+        (
+            "counter, 10 req/s with noise (600 +- 25 a minute, 0.1% errors)",
+            Box::new(|r| r.counts(600.0, 25.0, 0.001)),
+        ),
+        (
+            "counter, 1,000 req/s with noise (60,000 +- 2,500 a minute, 0.1% errors)",
+            Box::new(|r| r.counts(60_000.0, 2_500.0, 0.001)),
+        ),
+        (
+            "rates x seconds (fractions: an events SLI)",
+            Box::new(|r| {
+                let c = r.counts(600.0, 25.0, 0.001);
+                Counts {
+                    bad: c.bad * 1.013,
+                    total: c.total * 1.013,
+                }
+            }),
+        ),
+    ];
+    println!("\n| traffic (one 30-day history) | history KiB |\n|---|---:|");
+    for (name, mut minute) in shapes {
+        let mut h = History::new(&period, &windows);
+        let end = START + 30 * 86_400;
+        let mut t = START + 3600;
+        while t <= end - 3 * 86_400 {
+            h.push_coarse(
+                t,
+                Counts {
+                    bad: 36.0,
+                    total: 36_000.0,
+                },
+            );
+            t += 3600;
+        }
+        let mut m = end - 3 * 86_400 + 60;
+        while m <= end {
+            h.push_minute(m, minute(&mut rng));
+            m += 60;
+        }
+        h.mark_empty_until(end);
+        println!("| {name} | {:.1} |", h.heap_bytes() as f64 / 1024.0);
+    }
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Near-normal noise (a sum of 12 uniforms) around `mean`, errors at `ratio`.
+    fn counts(&mut self, mean: f64, sd: f64, ratio: f64) -> Counts {
+        let z: f64 = (0..12)
+            .map(|_| (self.next() % 10_000) as f64 / 10_000.0)
+            .sum::<f64>()
+            - 6.0;
+        let total = (mean + z * sd).round().max(0.0);
+        let bad = (total * ratio + (self.next() % 1000) as f64 / 1000.0 - 0.5)
+            .round()
+            .max(0.0);
+        Counts { bad, total }
+    }
 }

@@ -1,3 +1,5 @@
+use super::block::{self, Minute};
+use super::fine::{Cursor, Fine};
 use super::*;
 use proptest::prelude::*;
 
@@ -156,19 +158,6 @@ fn restore_gives_back_the_same_numbers() {
         assert_eq!(back.window(w), h.window(w), "{w}");
     }
     assert_eq!(back.period(&period), h.period(&period));
-}
-
-#[test]
-fn memory_per_series_stays_under_64_kib() {
-    for p in ["30d", "28d", "7d", "90d", "365d"] {
-        let h = History::new(&Period::Rolling(d(p)), &windows());
-        assert!(h.heap_bytes() < 64 * 1024, "{p}: {}", h.heap_bytes());
-    }
-    let cal = Period::Calendar {
-        unit: crate::core::CalendarUnit::Month,
-        tz: chrono_tz::Europe::Berlin,
-    };
-    assert!(History::new(&cal, &windows()).heap_bytes() < 64 * 1024);
 }
 
 #[test]
@@ -458,4 +447,291 @@ fn a_closed_minute_takes_no_more_events() {
             total: 15.0
         }
     );
+}
+
+/// A minute's value as the tests feed it: mostly counter-like integers, some fractions, some
+/// arbitrary f32 bit patterns (the sealed tier must give back any bits it was given).
+fn value() -> impl Strategy<Value = f32> {
+    prop_oneof![
+        4 => (0u32..2000).prop_map(|v| v as f32),
+        2 => Just(0.0f32),
+        1 => (0u64..(1 << 40)).prop_map(|v| v as f32),
+        1 => (0u32..100_000).prop_map(|v| v as f32 / 7.0),
+        // Any bits but NaN's (the plain ring's f64 round trip may quiet a NaN; none is ever fed).
+        1 => any::<u32>().prop_map(|b| Some(f32::from_bits(b)).filter(|v| !v.is_nan()).unwrap_or(0.5)),
+    ]
+}
+
+fn minute() -> impl Strategy<Value = Minute> {
+    (value(), value()).prop_map(|(bad, total)| Minute { bad, total })
+}
+
+fn same(a: Minute, b: Counts) -> bool {
+    f64::from(a.bad).to_bits() == b.bad.to_bits()
+        && f64::from(a.total).to_bits() == b.total.to_bits()
+}
+
+proptest! {
+    /// A sealed hour decodes to the very bits it was given, whatever they are, in the size its
+    /// plan says.
+    #[test]
+    fn a_block_gives_back_its_bits(
+        minutes in proptest::collection::vec(minute(), 60),
+        steady in proptest::option::of((0u32..1000, 0u32..100_000, 0u32..64, any::<bool>())),
+    ) {
+        let mut block: [Minute; 60] = std::array::from_fn(|i| minutes[i]);
+        if let Some((bad, total, noise, rates)) = steady {
+            // Counter-like: near a rate, a few errors; or a rate times seconds (fractions).
+            let scale = if rates { 1.013 } else { 1.0 };
+            for (i, m) in block.iter_mut().enumerate() {
+                let jitter = (i as u32).wrapping_mul(2_654_435_761) % (noise + 1);
+                *m = Minute {
+                    bad: ((bad + jitter) % 4) as f32 * scale,
+                    total: (total + jitter) as f32 * scale,
+                };
+            }
+        }
+        let bytes = block::encode(&block);
+        let back = block::decode(&bytes);
+        for (a, b) in block.iter().zip(back.iter()) {
+            prop_assert_eq!((a.bad.to_bits(), a.total.to_bits()), (b.bad.to_bits(), b.total.to_bits()));
+        }
+        // Never more than plain f32 pairs, but a few header bytes.
+        prop_assert!(bytes.len() <= 60 * 8 + 22, "{}", bytes.len());
+    }
+
+    /// Malformed block bytes read as numbers, never a panic.
+    #[test]
+    fn malformed_blocks_do_not_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = block::decode(&bytes);
+    }
+}
+
+/// What a tick does to the fine tier, for comparing it with a plain ring.
+#[derive(Debug, Clone)]
+enum FineOp {
+    /// Moves the head forward by this many minutes, reading every window's old edge at each
+    /// step, as `advance_fine` does.
+    Advance(i64),
+    /// Sets the newest minute.
+    Set(Minute),
+    /// Reads a minute this far back from the head (past the 3 days too).
+    Get(i64),
+    /// Reads every minute and rebuilds the tier from them, as a restore does.
+    Rebuild,
+}
+
+fn fine_op() -> impl Strategy<Value = FineOp> {
+    prop_oneof![
+        8 => (1i64..3).prop_map(FineOp::Advance),
+        2 => (1i64..200).prop_map(FineOp::Advance),
+        1 => (200i64..6000).prop_map(FineOp::Advance),
+        8 => minute().prop_map(FineOp::Set),
+        3 => (0i64..4400).prop_map(FineOp::Get),
+        1 => Just(FineOp::Rebuild),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// The fine tier (a plain ring of 2 hours, then sealed hours) reads exactly as the plain
+    /// 3-day ring it replaced (kept here as the reference), through window edges, random reads,
+    /// full reads and rebuilds.
+    #[test]
+    fn the_fine_tier_reads_as_a_plain_ring(
+        ops in proptest::collection::vec(fine_op(), 1..600),
+        offset in 0i64..120,
+    ) {
+        let mut plain: Ring<f32> = Ring::new(FINE_SECS, FINE_LEN);
+        let mut fine = Fine::new();
+        let edges = [5i64, 30, 60, 120, 360, 1440, 4320];
+        let mut cursors = [Cursor::default(); 7];
+        let mut head = 1_700_000_040 + offset * 60;
+        plain.advance(head, |_, _| {});
+        fine.advance(head);
+        for op in ops {
+            match op {
+                FineOp::Advance(n) => {
+                    for _ in 0..n.min(FINE_LEN as i64 + 1) {
+                        let next = head + FINE_SECS;
+                        for (w, cursor) in edges.iter().zip(cursors.iter_mut()) {
+                            let leaving = next - w * FINE_SECS;
+                            prop_assert!(same(fine.read(leaving, cursor), plain.get(leaving)), "edge {} at {}", w, next);
+                        }
+                        head = next;
+                        plain.advance(head, |_, _| {});
+                        fine.advance(head);
+                    }
+                    if n > FINE_LEN as i64 + 1 {
+                        head += (n - FINE_LEN as i64 - 1) * FINE_SECS;
+                        plain.advance(head, |_, _| {});
+                        fine.advance(head);
+                    }
+                }
+                FineOp::Set(m) => {
+                    prop_assert!(fine.set(head, m));
+                    plain.set(head, m.counts());
+                }
+                FineOp::Get(k) => {
+                    let at = head - k * FINE_SECS;
+                    prop_assert!(same(fine.get(at), plain.get(at)), "{} back", k);
+                }
+                FineOp::Rebuild => {
+                    // As a restore does: a new tier, new cursors.
+                    fine = Fine::from_minutes(head, &fine.minutes());
+                    cursors = [Cursor::default(); 7];
+                }
+            }
+            prop_assert_eq!(fine.head(), plain.head);
+        }
+        let all = fine.minutes();
+        prop_assert_eq!(all.len(), FINE_LEN);
+        for (k, m) in all.iter().enumerate() {
+            let at = head - (FINE_LEN - 1 - k) as i64 * FINE_SECS;
+            prop_assert!(same(*m, plain.get(at)), "minute {}", k);
+        }
+    }
+}
+
+/// One feeding step of a history: a gap in seconds, then what is read.
+#[derive(Debug, Clone)]
+enum Feed {
+    /// A whole minute ending this many minutes after the last instant read.
+    Minute(i64, u32, u32),
+    /// A read up to this many seconds after the last instant read (inside a minute: open).
+    Partial(i64, u32, u32),
+    /// Nothing read up to this many seconds later.
+    Empty(i64),
+    /// The history saved and restored from its chunks.
+    Restore,
+}
+
+fn feed() -> impl Strategy<Value = Feed> {
+    prop_oneof![
+        6 => (1i64..3, 0u32..20, 0u32..2000).prop_map(|(g, b, t)| Feed::Minute(g, b, t)),
+        1 => (3i64..600, 0u32..20, 0u32..2000).prop_map(|(g, b, t)| Feed::Minute(g, b, t)),
+        1 => (4000i64..6000, 0u32..20, 0u32..2000).prop_map(|(g, b, t)| Feed::Minute(g, b, t)),
+        3 => (1i64..100, 0u32..20, 0u32..2000).prop_map(|(g, b, t)| Feed::Partial(g, b, t)),
+        1 => (1i64..7200).prop_map(Feed::Empty),
+        1 => Just(Feed::Restore),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// With integer counts (counter minutes), every window, the fine buckets and the stored
+    /// chunks are exactly (==) the naive sums of the minutes fed, through gaps (longer than 3
+    /// days too), open minutes, empty ticks and restores from stored chunks; a restore keeps
+    /// every number.
+    #[test]
+    fn the_compact_history_is_exact_against_the_minutes_fed(
+        steps in proptest::collection::vec(feed(), 1..400),
+    ) {
+        let period = Period::Rolling(d("7d"));
+        let mut h = History::new(&period, &windows());
+        let mut truth: Vec<(i64, Counts)> = Vec::new();
+        let mut at: i64 = 1_700_000_040;
+        for step in steps {
+            match step {
+                Feed::Minute(gap, bad, total) => {
+                    at = (at.div_euclid(60) + gap) * 60;
+                    let c = Counts { bad: bad.min(total) as f64, total: total as f64 };
+                    h.push_minute(at, c);
+                    h.mark_empty_until(at);
+                    truth.push((at, c));
+                }
+                Feed::Partial(gap, bad, total) => {
+                    at += gap;
+                    let c = Counts { bad: bad.min(total) as f64, total: total as f64 };
+                    h.push_partial(at, c);
+                    h.mark_empty_until(at);
+                    truth.push(((at + 59).div_euclid(60) * 60, c));
+                }
+                Feed::Empty(gap) => {
+                    at += gap;
+                    h.mark_empty_until(at);
+                }
+                Feed::Restore => {
+                    let buckets: Vec<Bucket> = h
+                        .chunks()
+                        .into_iter()
+                        .flat_map(|(tier, start, bytes)| History::decode_chunk(tier, start, &bytes))
+                        .collect();
+                    let back = History::restore(&period, &windows(), &buckets, h.read_until(), h.coarse_fed_until());
+                    for w in windows() {
+                        prop_assert_eq!(back.window(w), h.window(w), "{}", w);
+                    }
+                    prop_assert_eq!(back.period(&period), h.period(&period));
+                    prop_assert_eq!(back.buckets(), h.buckets());
+                    h = back;
+                }
+            }
+            let Some(end) = h.fed_until() else { continue };
+            for w in windows().into_iter().chain([d("10m"), d("2d")]) {
+                let want = naive(&truth, end - w.as_secs() as i64, end);
+                prop_assert_eq!(h.window(w), want, "{} at {}", w, at);
+            }
+        }
+        let Some(end) = h.fed_until() else { return Ok(()) };
+        // Every fine bucket is the minute's truth, and the stored chunks hold the same.
+        let mut by_minute: std::collections::BTreeMap<i64, Counts> = Default::default();
+        for (minute_end, c) in &truth {
+            if *minute_end > end - FINE_LEN as i64 * 60 {
+                *by_minute.entry(minute_end - 60).or_default() += *c;
+            }
+        }
+        by_minute.retain(|_, c| c.bad != 0.0 || c.total != 0.0);
+        let fine: Vec<(i64, Counts)> = h.buckets().into_iter().filter(|b| b.tier == Tier::Fine).map(|b| (b.start, b.counts)).collect();
+        prop_assert_eq!(fine, by_minute.into_iter().collect::<Vec<_>>());
+        let stored: Vec<Bucket> = h
+            .chunks()
+            .into_iter()
+            .filter(|(tier, _, _)| *tier == Tier::Fine)
+            .flat_map(|(tier, start, bytes)| History::decode_chunk(tier, start, &bytes))
+            .filter(|b| b.counts != Counts::default())
+            .collect();
+        let fine: Vec<Bucket> = h.buckets().into_iter().filter(|b| b.tier == Tier::Fine).collect();
+        prop_assert_eq!(stored, fine);
+    }
+}
+
+/// Three days of minutes near 600 events (Poisson-like noise, a few errors), as a 10 req/s
+/// service gives.
+fn noisy_history(period: &Period) -> History {
+    let mut h = History::new(period, &windows());
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let start = 1_790_000_040;
+    for m in 1..=(3 * 1440 + 30) {
+        // A sum of 12 uniforms is near normal: 600 +- 25.
+        let noise: i64 = (0..12).map(|_| (next() % 1000) as i64).sum::<i64>() - 6000;
+        let total = (600 + noise * 25 / 1000) as f64;
+        let bad = (next() % 1000 < 600) as u32 as f64;
+        h.push_minute(start + m * 60, Counts { bad, total });
+    }
+    h
+}
+
+#[test]
+fn memory_per_series_stays_under_16_kib() {
+    let cal = Period::Calendar {
+        unit: crate::core::CalendarUnit::Month,
+        tz: chrono_tz::Europe::Berlin,
+    };
+    let periods: Vec<Period> = ["30d", "28d", "7d", "90d", "365d"]
+        .iter()
+        .map(|p| Period::Rolling(d(p)))
+        .chain([cal])
+        .collect();
+    for p in &periods {
+        let empty = History::new(p, &windows()).heap_bytes();
+        assert!(empty < 8 * 1024, "{p:?}: {empty}");
+        let full = noisy_history(p).heap_bytes();
+        assert!(full < 16 * 1024, "{p:?}: {full}");
+    }
 }
