@@ -121,18 +121,18 @@ fn bench(c: &mut Criterion) {
             || {
                 minute += 60;
                 let ids: Vec<String> = s.iter().map(|x| x.id()).collect();
-                let dirty: Vec<_> = hs
-                    .iter_mut()
-                    .map(|h| {
-                        h.push_minute(
-                            minute,
-                            Counts {
-                                bad: 1.0,
-                                total: 600.0,
-                            },
-                        );
-                        (
-                            h.take_dirty(),
+                let dirty: Vec<_> =
+                    hs.iter_mut()
+                        .map(|h| {
+                            h.push_minute(
+                                minute,
+                                Counts {
+                                    bad: 1.0,
+                                    total: 600.0,
+                                },
+                            );
+                            (
+                            h.take_dirty().iter().map(sloburn::store::change).collect::<Vec<_>>(),
                             h.retention_floor(),
                             SloMeta {
                                 fingerprint: "f".into(),
@@ -156,8 +156,8 @@ fn bench(c: &mut Criterion) {
                                 ..Default::default()
                             },
                         )
-                    })
-                    .collect();
+                        })
+                        .collect();
                 (ids, dirty)
             },
             |(ids, dirty)| {

@@ -6,7 +6,7 @@
 //!
 //! Tables: `slos` maps an SLO id (`service/slo`) to its metadata (JSON: the fingerprint of its
 //! SLI definition, the fed-until markers, its groups); `chunks` maps (SLO id, group key, tier,
-//! chunk start) to the chunk bytes of [`History`]. A changed fingerprint means the SLI's query
+//! chunk start) to the chunk's bytes ([`chunk`]). A changed fingerprint means the SLI's query
 //! changed: the old history is dropped and a fresh one built.
 
 use std::collections::BTreeMap;
@@ -15,7 +15,9 @@ use std::path::Path;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::history::{Bucket, History, Tier};
+use crate::core::bucket::{Bucket, Chunk, Tier};
+
+pub mod chunk;
 
 const SLOS: TableDefinition<&str, &[u8]> = TableDefinition::new("slos");
 const CHUNKS: TableDefinition<(&str, &str, u8, i64), &[u8]> = TableDefinition::new("chunks");
@@ -75,6 +77,11 @@ pub struct StoredSlo {
 
 /// A stored chunk change: `(tier, chunk start, bytes or None to delete)`.
 pub type ChunkChange = (Tier, i64, Option<Vec<u8>>);
+
+/// A changed chunk in its stored form.
+pub fn change(c: &Chunk) -> ChunkChange {
+    (c.tier, c.start, chunk::encode(c))
+}
 
 /// The changes of one SLO in one tick.
 pub struct SloChanges<'a> {
@@ -178,7 +185,7 @@ impl Store {
             buckets
                 .entry(group.to_string())
                 .or_default()
-                .extend(History::decode_chunk(tier, start, v.value()));
+                .extend(chunk::decode(tier, start, v.value()).buckets());
         }
         Ok(Some(StoredSlo { meta, buckets }))
     }

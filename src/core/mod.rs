@@ -2,6 +2,7 @@
 //! exhaustion forecast. Nothing here does I/O or reads a clock; callers pass the instant.
 
 pub mod alerts;
+pub mod bucket;
 pub mod budget;
 pub mod counter;
 pub mod duration;

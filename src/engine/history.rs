@@ -34,8 +34,7 @@ mod fine;
 use block::Minute;
 use fine::{Cursor, Fine};
 
-/// Seconds in one fine bucket.
-pub const FINE_SECS: i64 = 60;
+pub use crate::core::bucket::{Bucket, CHUNK_SECS, Chunk, FINE_SECS, Tier};
 /// How far back the fine ring reaches.
 pub const FINE_SPAN_SECS: i64 = 3 * 86400;
 const FINE_LEN: usize = (FINE_SPAN_SECS / FINE_SECS) as usize + 1;
@@ -205,9 +204,6 @@ pub struct History {
     period_sum: Option<(i64, Counts)>,
 }
 
-/// Fine buckets are stored an hour to a row.
-pub const CHUNK_SECS: i64 = 3600;
-
 /// Chunk starts changed since the last save, kept as runs of consecutive starts: a backfill
 /// marks some 800 chunks per series in order, which as set entries cost ~26 KiB per series
 /// until the save (`cargo bench --bench memory`), and as runs a few dozen bytes.
@@ -249,20 +245,6 @@ impl Dirty {
         out.dedup();
         out
     }
-}
-
-/// A bucket as stored durably.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bucket {
-    pub tier: Tier,
-    pub start: i64,
-    pub counts: Counts,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Tier {
-    Fine,
-    Coarse,
 }
 
 impl History {
@@ -796,18 +778,17 @@ impl History {
         h
     }
 
-    /// The stored form of every chunk changed since the last call: `(tier, chunk start, bytes)`,
-    /// with `None` for a chunk that is now empty (to delete).
-    pub fn take_dirty(&mut self) -> Vec<(Tier, i64, Option<Vec<u8>>)> {
+    /// Every chunk changed since the last call, to save (an empty one is deleted).
+    pub fn take_dirty(&mut self) -> Vec<Chunk> {
         self.dirty
             .take()
             .into_iter()
-            .map(|(tier, start)| (tier, start, self.encode_chunk(tier, start)))
+            .map(|(tier, start)| self.chunk(tier, start))
             .collect()
     }
 
-    /// Every non-empty chunk in stored form.
-    pub fn chunks(&self) -> Vec<(Tier, i64, Vec<u8>)> {
+    /// Every chunk that holds events.
+    pub fn chunks(&self) -> Vec<Chunk> {
         let mut starts = std::collections::BTreeSet::new();
         for b in self.buckets() {
             let start = match b.tier {
@@ -818,69 +799,26 @@ impl History {
         }
         starts
             .into_iter()
-            .filter_map(|(tier, start)| {
-                self.encode_chunk(tier, start)
-                    .map(|bytes| (tier, start, bytes))
-            })
+            .map(|(tier, start)| self.chunk(tier, start))
+            .filter(|c| !c.is_empty())
             .collect()
     }
 
-    /// A fine chunk is 60 minutes of (bad, total) as f32 little-endian; a coarse one is one
-    /// bucket as two f64.
-    fn encode_chunk(&self, tier: Tier, start: i64) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut any = false;
-        match tier {
+    /// The buckets of one chunk: an hour of minutes, or one coarse bucket.
+    fn chunk(&self, tier: Tier, start: i64) -> Chunk {
+        let counts = match tier {
             Tier::Fine => {
                 let mut cursor = Cursor::default();
-                for m in 0..(CHUNK_SECS / FINE_SECS) {
-                    let c = self.fine.read(start + m * FINE_SECS, &mut cursor).counts();
-                    any |= c.bad != 0.0 || c.total != 0.0;
-                    out.extend_from_slice(&(c.bad as f32).to_le_bytes());
-                    out.extend_from_slice(&(c.total as f32).to_le_bytes());
-                }
+                (0..(CHUNK_SECS / FINE_SECS))
+                    .map(|m| self.fine.read(start + m * FINE_SECS, &mut cursor).counts())
+                    .collect()
             }
-            Tier::Coarse => {
-                let c = self.coarse.get(start);
-                any = c.bad != 0.0 || c.total != 0.0;
-                out.extend_from_slice(&c.bad.to_le_bytes());
-                out.extend_from_slice(&c.total.to_le_bytes());
-            }
-        }
-        any.then_some(out)
-    }
-
-    /// Buckets from a stored chunk; malformed bytes give no buckets rather than a panic.
-    pub fn decode_chunk(tier: Tier, start: i64, bytes: &[u8]) -> Vec<Bucket> {
-        match tier {
-            Tier::Fine => bytes
-                .chunks_exact(8)
-                .enumerate()
-                .filter_map(|(m, pair)| {
-                    let bad = f32::from_le_bytes(pair[0..4].try_into().ok()?);
-                    let total = f32::from_le_bytes(pair[4..8].try_into().ok()?);
-                    Some(Bucket {
-                        tier,
-                        start: start + m as i64 * FINE_SECS,
-                        counts: Counts {
-                            bad: f64::from(bad),
-                            total: f64::from(total),
-                        },
-                    })
-                })
-                .collect(),
-            Tier::Coarse => {
-                if bytes.len() != 16 {
-                    return Vec::new();
-                }
-                let bad = f64::from_le_bytes(bytes[0..8].try_into().unwrap_or_default());
-                let total = f64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-                vec![Bucket {
-                    tier,
-                    start,
-                    counts: Counts { bad, total },
-                }]
-            }
+            Tier::Coarse => vec![self.coarse.get(start)],
+        };
+        Chunk {
+            tier,
+            start,
+            counts,
         }
     }
 

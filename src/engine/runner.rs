@@ -384,7 +384,11 @@ impl Engine {
                     .map(|(k, g)| {
                         (
                             k.clone(),
-                            g.history.take_dirty(),
+                            g.history
+                                .take_dirty()
+                                .iter()
+                                .map(crate::store::change)
+                                .collect::<Vec<_>>(),
                             g.history.retention_floor(),
                         )
                     })
@@ -493,12 +497,7 @@ impl Engine {
                         // Rebuild the rings for the new period or windows from the same buckets.
                         let windows = slo.alerting.windows.windows();
                         for g in state.groups.values_mut() {
-                            let buckets: Vec<_> = g
-                                .history
-                                .chunks()
-                                .into_iter()
-                                .flat_map(|(t, s, b)| History::decode_chunk(t, s, &b))
-                                .collect();
+                            let buckets = g.history.buckets();
                             g.history = History::restore(
                                 &slo.period,
                                 &windows,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::core::{Counts, Period, PromDuration};
+use crate::engine::history::History;
 
 #[test]
 fn saves_loads_prunes_and_removes() {
@@ -33,7 +34,7 @@ fn saves_loads_prunes_and_removes() {
         }],
         series_seeded: true,
     };
-    let dirty = h.take_dirty();
+    let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
         .save(&[SloChanges {
             id: "api/avail",
