@@ -11,10 +11,15 @@ use super::Period;
 ///   leave at the period's average burn, `1 - remaining`, so the net drain per second is
 ///   `(burn - (1 - remaining)) / period_secs` and the answer is
 ///   `remaining * period_secs / (burn - (1 - remaining))` when that drain is positive.
-///   `secs_left_in_period` is not used.
-/// - Calendar period: nothing refills before the period ends, so the answer is
-///   `remaining * nominal_secs / burn` when `burn > 0` and that is less than
-///   `secs_left_in_period`; after the reset the budget is whole again.
+///   `elapsed_in_period` and `secs_left_in_period` are not used.
+/// - Calendar period: nothing refills before the period ends, but the remaining budget is a
+///   share of the events *so far* (`elapsed_in_period` seconds of them), and every new event
+///   changes that share. With traffic at its average rate and errors at burn `b`, the share
+///   of the budget spent after `t` more seconds is `(used * elapsed + b * t) / (elapsed + t)`
+///   (`used = 1 - remaining`), which reaches 1 at `t = elapsed * remaining / (b - 1)`: only
+///   while `b > 1`, and only if that is before the period ends (`secs_left_in_period`). Early
+///   in a period few events are counted, so a fast burn spends the share quickly; late in it,
+///   a burn below 1 only improves the share.
 ///
 /// Never NaN or infinite: a non-finite input that is used gives `None`, as does a forecast too
 /// far away for f64.
@@ -23,14 +28,19 @@ use super::Period;
 /// use sloburn::core::{exhaustion_seconds, Period};
 /// let rolling = Period::Rolling("30d".parse().unwrap());
 /// // Half the budget left, burning at 2 while the leaving events burned at 0.5: 10 days.
-/// assert_eq!(exhaustion_seconds(&rolling, 0.5, 2.0, 0.0), Some(10.0 * 86400.0));
+/// assert_eq!(exhaustion_seconds(&rolling, 0.5, 2.0, 0.0, 0.0), Some(10.0 * 86400.0));
 /// // Burning no faster than the window refills: never.
-/// assert_eq!(exhaustion_seconds(&rolling, 0.5, 0.5, 0.0), None);
+/// assert_eq!(exhaustion_seconds(&rolling, 0.5, 0.5, 0.0, 0.0), None);
+/// // A month one day in, half its budget left, burning at 14.4: about 54 minutes.
+/// let month = Period::Calendar { unit: sloburn::core::CalendarUnit::Month, tz: chrono_tz::UTC };
+/// let t = exhaustion_seconds(&month, 0.5, 14.4, 86400.0, 29.0 * 86400.0).unwrap();
+/// assert!((t / 60.0 - 53.7).abs() < 0.1);
 /// ```
 pub fn exhaustion_seconds(
     period: &Period,
     remaining: f64,
     burn: f64,
+    elapsed_in_period: f64,
     secs_left_in_period: f64,
 ) -> Option<f64> {
     if !remaining.is_finite() || !burn.is_finite() {
@@ -49,10 +59,10 @@ pub fn exhaustion_seconds(
             remaining * nominal_secs / net_burn
         }
         Period::Calendar { .. } => {
-            if burn <= 0.0 || !secs_left_in_period.is_finite() {
+            if burn <= 1.0 || !secs_left_in_period.is_finite() || !elapsed_in_period.is_finite() {
                 return None;
             }
-            let seconds = remaining * nominal_secs / burn;
+            let seconds = elapsed_in_period.max(0.0) * remaining / (burn - 1.0);
             if seconds >= secs_left_in_period {
                 return None;
             }

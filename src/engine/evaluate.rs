@@ -136,20 +136,21 @@ pub fn evaluate_series(
     let period_counts: Counts = history.period(&slo.period);
     let remaining = remaining_budget(period_counts, objective);
     let end = history.fed_until().unwrap_or(0);
-    let (period_seconds, secs_left) = match slo.period {
-        Period::Rolling(d) => (d.as_secs_f64(), f64::INFINITY),
+    let (period_seconds, elapsed, secs_left) = match slo.period {
+        Period::Rolling(d) => (d.as_secs_f64(), d.as_secs_f64(), f64::INFINITY),
         Period::Calendar { .. } => {
             let at = chrono::DateTime::from_timestamp(end.max(1) - 1, 0).unwrap_or_default();
             let (start, stop) = slo.period.bounds_at(at);
             (
                 (stop - start).num_seconds() as f64,
+                (end - start.timestamp()) as f64,
                 (stop.timestamp() - end) as f64,
             )
         }
     };
     // The current burn: the fastest page row's long window (1h by default).
     let current_burn = table.rows.first().map(|r| burn_of(r.long)).unwrap_or(0.0);
-    let exhaustion = exhaustion_seconds(&slo.period, remaining, current_burn, secs_left);
+    let exhaustion = exhaustion_seconds(&slo.period, remaining, current_burn, elapsed, secs_left);
     SloSnapshot {
         service: names.service.clone(),
         slo: names.slo.clone(),
