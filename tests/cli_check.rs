@@ -122,3 +122,20 @@ fn help_is_stable() {
     insta::assert_snapshot!("help", top);
     insta::assert_snapshot!("check_help", check);
 }
+
+/// An alert row no burn rate can reach is a warning: the SLO loads, `check` names the row and
+/// exits 0.
+#[test]
+fn an_alert_row_that_can_never_fire_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("low.yaml");
+    std::fs::write(&file, "version: sloburn/v1\nservice: batch\nslos:\n  - name: jobs\n    objective: 90\n    sli: {ratio: {errors: 'jobs_total{result=\"failed\"}', total: 'jobs_total'}}\n").unwrap();
+    let out = sloburn(&["check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("  ok     batch/jobs"), "{text}");
+    assert!(
+        text.contains("  warn   ") && text.contains("low.yaml:5:16: slos[0].objective: the page row of the default table (1h/5m, burn rate above 14.4) can never fire"),
+        "{text}"
+    );
+}

@@ -267,3 +267,35 @@ fn one_bad_slo_does_not_take_the_others_down() {
     assert_eq!(report.errors[0].path, "slos[1].objective");
     assert_eq!(report.errors[0].line, Some(11));
 }
+
+fn warnings_of(name: &str, text: &str) -> String {
+    let report = load_bytes(name, text.as_bytes());
+    assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
+    assert_eq!(report.slos.len(), 1, "a warning never refuses the SLO");
+    report
+        .warnings
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A burn rate cannot exceed 1 / (1 - objective): rows above it can never fire, and `check`
+/// says which.
+#[test]
+fn alert_rows_that_can_never_fire_are_named() {
+    // 90%: at most 10x, so the default 14.4x page is out of reach (the 6x page is not).
+    let low = native(&format!("    objective: 90\n{RATIO_SLI}"));
+    insta::assert_snapshot!("unreachable_default_rows", warnings_of("low.yaml", &low));
+    // A custom table is named row by row; a disabled tier is not warned about.
+    let custom = native(&format!(
+        "    objective: 95\n{RATIO_SLI}    alerting:\n      ticket_alert:\n        disable: true\n      windows:\n        - {{severity: page, long: 1h, short: 5m, burn_rate: 21}}\n        - {{severity: page, long: 6h, short: 30m, burn_rate: 20}}\n        - {{severity: ticket, long: 1d, short: 2h, burn_rate: 30}}\n"
+    ));
+    insta::assert_snapshot!(
+        "unreachable_custom_rows",
+        warnings_of("custom.yaml", &custom)
+    );
+    // 99.9%: every default row can fire.
+    let fine = native(&format!("    objective: 99.9\n{RATIO_SLI}"));
+    assert_eq!(warnings_of("fine.yaml", &fine), "");
+}

@@ -156,11 +156,7 @@ pub(crate) fn group_name(parts: &[&str]) -> String {
         .join("-")
 }
 
-/// A float written the way people read thresholds: 14.4, 0.933, 13.44.
-pub(crate) fn number(v: f64) -> String {
-    let rounded = (v * 1e6).round() / 1e6;
-    format!("{rounded}")
-}
+pub(crate) use crate::core::number;
 
 /// Serializes a rule file as YAML with a header saying what generated it.
 ///

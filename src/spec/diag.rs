@@ -59,6 +59,8 @@ pub(crate) struct Sink<'a> {
     pub file: &'a str,
     pub index: &'a LocIndex,
     pub errors: Vec<Diagnostic>,
+    /// Problems that do not stop the SLO from loading (e.g. an alert row that can never fire).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Sink<'a> {
@@ -67,7 +69,14 @@ impl<'a> Sink<'a> {
             file,
             index,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    pub fn warn(&mut self, path: &str, message: impl Into<String>) {
+        let pos = self.index.find(path);
+        self.warnings
+            .push(Diagnostic::new(self.file, pos, path, message));
     }
 
     pub fn error(&mut self, path: &str, message: impl Into<String>) {

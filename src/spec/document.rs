@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::core::{
     BurnWindow, CalendarUnit, Objective, Period, PromDuration, Severity, ThresholdSpec,
-    WindowTable, threshold_for,
+    WindowTable, number, threshold_for,
 };
 use crate::spec::diag::Sink;
 use crate::spec::labels::{
@@ -377,6 +377,9 @@ fn read_slo(
         raw.alerting.unwrap_or_default(),
         &period,
     );
+    if let (Some(objective), Some(alerting)) = (objective, &alerting) {
+        warn_unreachable_rows(sink, path, objective, alerting);
+    }
     if let (Some(Sli::Threshold { slice, .. }), Some(alerting)) = (&sli, &alerting) {
         let shortest = alerting.windows.windows().into_iter().min();
         if let Some(shortest) = shortest.filter(|w| *slice > *w) {
@@ -764,6 +767,48 @@ fn read_alerting(
         windows,
         custom_windows,
     })
+}
+
+/// Warns of alert rows whose threshold no burn rate can reach: with every event bad the burn is
+/// `1 / (1 - objective)`, so e.g. a 14.4x page needs an objective above 93.06%.
+fn warn_unreachable_rows(sink: &mut Sink, path: &str, objective: Objective, alerting: &Alerting) {
+    let ceiling = 1.0 / (1.0 - objective.ratio());
+    for (i, row) in alerting.windows.rows.iter().enumerate() {
+        let disabled = match row.severity {
+            Severity::Page => alerting.page.disable,
+            Severity::Ticket => alerting.ticket.disable,
+        };
+        // Alerts need the burn strictly above the threshold: a row at the ceiling never fires.
+        if disabled || row.threshold < ceiling * (1.0 - 1e-9) {
+            continue;
+        }
+        let at = if alerting.custom_windows {
+            format!("{path}.alerting.windows[{i}]")
+        } else {
+            format!("{path}.objective")
+        };
+        let origin = if alerting.custom_windows {
+            ""
+        } else {
+            " of the default table"
+        };
+        sink.warn(
+            &at,
+            format!(
+                "the {} row{origin} ({}/{}, burn rate above {}) can never fire: at {}% the burn rate is at most {} (every event bad); raise the objective above {}% or lower the row's threshold",
+                match row.severity {
+                    Severity::Page => "page",
+                    Severity::Ticket => "ticket",
+                },
+                row.long,
+                row.short,
+                number(row.threshold),
+                number(objective.ratio() * 100.0),
+                number(ceiling),
+                number((1.0 - 1.0 / row.threshold) * 100.0),
+            ),
+        );
+    }
 }
 
 fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Period) -> WindowTable {

@@ -199,6 +199,10 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                     let path = out.original(&e.path);
                     sink.error(&path, e.message);
                 }
+                for w in inner.warnings {
+                    let path = out.original(&w.path);
+                    sink.warn(&path, w.message);
+                }
                 // The translated document has no positions: place each SLO by its name's entry.
                 let names: Vec<&str> = out.value["slos"]
                     .as_array()
@@ -242,6 +246,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
         Translated::Refused => {}
     }
     read.errors = sink.errors;
+    read.warnings.extend(sink.warnings);
     read
 }
 
