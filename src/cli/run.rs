@@ -272,6 +272,9 @@ fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> 
             tracing::error!("{r}");
         }
         slos.retain(|s| !refused.iter().any(|r| r.slo == s.id()));
+        if let Some(old) = &engine.scraper {
+            scraper.carry_over(old);
+        }
         let scraper = Arc::new(scraper);
         engine.scraper = Some(scraper.clone());
         let _ = tx.send(scraper);

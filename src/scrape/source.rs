@@ -201,6 +201,8 @@ fn compile(slo: &Slo) -> Result<Need, String> {
 #[derive(Debug, Clone)]
 struct Followed {
     id: String,
+    /// What it counts, to tell on a reload whether its state still applies.
+    sli: Sli,
     group_by: Vec<String>,
     max_groups: usize,
     need: Need,
@@ -262,6 +264,7 @@ impl Scraper {
             match compile(slo) {
                 Ok(need) => followed.push(Followed {
                     id: slo.id(),
+                    sli: slo.sli.clone(),
                     group_by: slo.group_by.clone(),
                     max_groups: slo.max_groups as usize,
                     need,
@@ -305,6 +308,51 @@ impl Scraper {
             },
             refused,
         ))
+    }
+
+    /// Takes over what `old` holds for the SLOs both follow the same way (same SLI and
+    /// grouping): the counters' last samples, the minutes not yet handed to the engine and the
+    /// last threshold slice, so a reload loses no events; and the health of targets with the
+    /// same URL. A scrape `old` finishes after this is not carried over.
+    pub fn carry_over(&self, old: &Scraper) {
+        let same: HashSet<&str> = self
+            .slos
+            .iter()
+            .filter(|f| {
+                old.slos
+                    .iter()
+                    .any(|o| o.id == f.id && o.sli == f.sli && o.group_by == f.group_by)
+            })
+            .map(|f| f.id.as_str())
+            .collect();
+        let (Ok(mut new), Ok(mut prev)) = (self.state.lock(), old.state.lock()) else {
+            return;
+        };
+        let prev = &mut *prev;
+        for (key, last) in prev.last.drain() {
+            if same.contains(key.0.as_str()) {
+                new.last.insert(key, last);
+            }
+        }
+        for (key, pending) in std::mem::take(&mut prev.pending) {
+            if same.contains(key.0.as_str()) {
+                new.pending.insert(key, pending);
+            }
+        }
+        for (id, slice) in prev.slices.drain() {
+            if same.contains(id.as_str()) {
+                new.slices.insert(id, slice);
+            }
+        }
+        for t in &mut new.targets {
+            if let Some(o) = prev.targets.iter().find(|o| o.url == t.url) {
+                *t = o.clone();
+            }
+        }
+        new.all_up = prev.all_up;
+        new.rounds = prev.rounds;
+        new.by_outcome = prev.by_outcome.clone();
+        new.duration = prev.duration.clone();
     }
 
     /// How often to scrape.

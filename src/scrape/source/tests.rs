@@ -224,3 +224,64 @@ async fn templated_slis_are_refused_and_a_dead_target_is_down() {
     assert_eq!(outcomes["unreachable"], 1);
     assert!(!scraper.fresh("shop/avail"));
 }
+
+/// A reload builds a new scraper: it takes over the old one's baselines and pending minutes
+/// for the SLOs that did not change, so no event is lost; an SLO whose SLI changed starts
+/// afresh (the old counts were of something else).
+#[tokio::test]
+async fn a_reload_keeps_pending_minutes_and_baselines() {
+    let t = target().await;
+    let config = ScrapeConfig {
+        interval: Duration::from_secs(15),
+        timeout: Duration::from_secs(2),
+        targets: vec![TargetConfig {
+            url: t.url.clone(),
+            labels: [("job".to_string(), "shop".to_string())].into(),
+        }],
+        max_series: 1000,
+        max_bytes: 1 << 20,
+    };
+    let (first, _) = Scraper::new(config.clone(), &slos(SPECS)).unwrap();
+    // The reloaded specs: `routes` now counts only code 503 as bad.
+    let changed = SPECS.replace(
+        r#"errors: http_requests_total{code="500"}"#,
+        r#"errors: http_requests_total{code="503"}"#,
+    );
+    let (second, _) = Scraper::new(config, &slos(&changed)).unwrap();
+    let start = 1_800_000_000.0;
+    let (mut ok, mut err) = ([0u64; 2], [0u64; 2]);
+    let (mut true_bad, mut true_total) = (0.0, 0.0);
+    for i in 0..24 {
+        if i > 0 {
+            ok[0] += 100;
+            err[0] += 2;
+            ok[1] += 50;
+            err[1] += 1;
+            true_bad += 3.0;
+            true_total += 153.0;
+        }
+        *t.body.lock().unwrap() = exposition(ok, err, 0, 0, 0.5);
+        let scraper = if i < 10 { &first } else { &second };
+        if i == 10 {
+            second.carry_over(&first);
+        }
+        scraper.scrape_once(start + i as f64 * 15.0).await;
+    }
+    let until = start as i64 + 10 * 60;
+    let avail = second
+        .drain("shop/avail", until)
+        .into_iter()
+        .fold(Counts::default(), |a, (_, _, _, c)| a + c);
+    assert_eq!((avail.bad, avail.total), (true_bad, true_total));
+    // The changed SLO counts from the second scraper's second scrape on: 13 increases of 0
+    // bad (no 503s) and 153 requests... of route /a and /b together, grouped by route.
+    let routes = second
+        .drain("shop/routes", until)
+        .into_iter()
+        .fold(Counts::default(), |a, (_, _, _, c)| a + c);
+    assert_eq!((routes.bad, routes.total), (0.0, 13.0 * 153.0));
+    assert!(
+        first.drain("shop/avail", until).is_empty(),
+        "moved, not copied"
+    );
+}
