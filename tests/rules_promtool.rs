@@ -1004,3 +1004,85 @@ fn period_sum_counts_each_slice_once_when_the_period_is_full() {
         .replace("    interval: 1m\n", "    interval: 5m\n");
     g.promtool("5m", &strs(&order(&["avail"])), &tests);
 }
+
+/// Ruler mode's edge cases (#14.8), each against counts worked out by hand:
+/// - an SLO whose errors selector never matched a series (no bad slices at all) still records
+///   its good events and a bad count of 0;
+/// - an objective of 99.99999% divides by its budget (1e-7), not by a budget rounded to 0;
+/// - a threshold slice whose query is NaN is no measurement: counted neither good nor bad, as
+///   the scrape source drops it.
+#[test]
+fn ruler_edge_cases_no_bad_series_tiny_budget_nan_slices() {
+    let mut spec = ratio_spec(&[("clean", "99.9", ""), ("tight", "99.99999", "")]);
+    spec.push_str("  - name: cool\n    objective: 99\n    period: 30d\n    sli:\n      threshold:\n        query: max(temperature_ratio)\n        op: \"<\"\n        value: 0.5\n        slice: 1m\n");
+    // `clean` reads job t, which has no error series; `tight` job u, which has errors.
+    let spec = {
+        let at = spec.find("- name: tight").unwrap();
+        let (head, tail) = spec.split_at(at);
+        format!("{head}{}", tail.replace("job=\"t\"", "job=\"u\""))
+    };
+    let g = generate(&spec, "ruler");
+    let clean = |name: &str| labels(name, "clean", "");
+    let tight = |name: &str| labels(name, "tight", "");
+    let exprs = [
+        // clean: 1000 requests a minute, no error series: at 60m, 60000 good, 0 bad.
+        expr_test(
+            "60m",
+            "slo_period_good_events{slo=\"clean\"}",
+            &[(clean("slo_period_good_events"), "60000")],
+        ),
+        expr_test(
+            "60m",
+            "slo:bad_events:period{slo=\"clean\"}",
+            &[(clean("slo:bad_events:period"), "0")],
+        ),
+        // tight: 1 error per 1000 requests: error ratio 0.001, budget 1e-7, burn 10,000 and
+        // remaining 1 - 10,000 = -9,999 (within the budget's float error).
+        expr_test(
+            "60m",
+            "slo_error_budget_remaining_ratio{slo=\"tight\"} > bool -9999.01",
+            &[("{service=\"shop\",slo=\"tight\"}".into(), "1")],
+        ),
+        expr_test(
+            "60m",
+            "slo_error_budget_remaining_ratio{slo=\"tight\"} < bool -9998.99",
+            &[("{service=\"shop\",slo=\"tight\"}".into(), "1")],
+        ),
+        expr_test(
+            "60m",
+            "slo_burn_rate{slo=\"tight\",window=\"1h\"} > bool 9999.99",
+            &[("{service=\"shop\",slo=\"tight\",window=\"1h\"}".into(), "1")],
+        ),
+        expr_test(
+            "60m",
+            "slo_objective_ratio{slo=\"tight\"}",
+            &[(tight("slo_objective_ratio"), "0.9999999")],
+        ),
+        // cool: 0.1 (good) at minutes 0-29, NaN from minute 30. The 1h window at 60m steps
+        // through minutes 1..60: 29 good slices, 31 NaN ones that count for nothing.
+        expr_test(
+            "60m",
+            "slo:total_events:window{slo=\"cool\",window=\"1h\"}",
+            &[(
+                labels("slo:total_events:window", "cool", "window=\"1h\""),
+                "29",
+            )],
+        ),
+        expr_test(
+            "60m",
+            "slo:bad_events:window{slo=\"cool\",window=\"1h\"}",
+            &[(
+                labels("slo:bad_events:window", "cool", "window=\"1h\""),
+                "0",
+            )],
+        ),
+    ];
+    let series = [
+        series(OK, "0+1000x60"),
+        series("http_requests_total{job=\"u\",code=\"200\"}", "0+999x60"),
+        series("http_requests_total{job=\"u\",code=\"500\"}", "0+1x60"),
+        series("temperature_ratio", &format!("0.1x29{}", " NaN".repeat(31))),
+    ];
+    let tests = test_group("edges", &series, &[], &exprs);
+    g.promtool("5m", &strs(&order(&["clean", "tight", "cool"])), &tests);
+}

@@ -245,11 +245,14 @@ impl QueryPlan {
                 // A subquery range includes both ends in Prometheus 2 (left-open in 3): one
                 // second less keeps (t - step, t] and never counts a boundary slice twice.
                 let range = PromDuration::from_secs(secs.saturating_sub(1).max(1));
+                // `q == q` drops a NaN value: no measurement, neither a good nor a bad slice
+                // (as the scrape source counts it).
+                let measured = format!("(({query}) == ({query}))");
                 BucketQueries {
                     bad: format!(
-                        "sum_over_time((({query}) {fails} bool {value})[{range}:{slice}])"
+                        "sum_over_time(({measured} {fails} bool {value})[{range}:{slice}])"
                     ),
-                    total: format!("count_over_time(({query})[{range}:{slice}])"),
+                    total: format!("count_over_time({measured}[{range}:{slice}])"),
                 }
             }
         }

@@ -158,6 +158,21 @@ pub(crate) fn group_name(parts: &[&str]) -> String {
 
 pub(crate) use crate::core::number;
 
+/// A float for PromQL arithmetic: 12 significant digits, which drops float noise
+/// (0.0010000000000000009 is 0.001) but keeps a tiny budget (a 99.99999% objective's 1e-7,
+/// which [`number`]'s 6 decimals would turn into a division by zero).
+///
+/// ```
+/// # use sloburn::rules::exact;
+/// assert_eq!(exact(1.0 - 0.999), "0.001");
+/// assert_eq!(exact(0.9999999), "0.9999999");
+/// assert!((exact(1.0 - 0.9999999).parse::<f64>().unwrap() - 1e-7).abs() < 1e-16);
+/// ```
+pub fn exact(v: f64) -> String {
+    let rounded: f64 = format!("{v:.11e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}
+
 /// Serializes a rule file as YAML with a header saying what generated it.
 ///
 /// ```

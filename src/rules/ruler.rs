@@ -5,7 +5,7 @@ use crate::engine::plan::QueryPlan;
 use crate::spec::Slo;
 
 use super::{
-    FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, group_name,
+    FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, exact, group_name,
     number, series_labels, slo_matcher,
 };
 
@@ -64,7 +64,7 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
 
     let mut rules = vec![Rule::record(
         "slo_objective_ratio",
-        format!("vector({})", number(slo.objective.ratio())),
+        format!("vector({})", exact(slo.objective.ratio())),
         labels.clone(),
     )];
     rules.push(Rule::record(
@@ -87,7 +87,7 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         ));
         rules.push(Rule::record(
             "slo_burn_rate",
-            format!("{} / {}", sel("slo_error_ratio"), number(budget)),
+            format!("{} / {}", sel("slo_error_ratio"), exact(budget)),
             l,
         ));
     }
@@ -96,7 +96,6 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     // exactly at t - period would be counted with the one at t (Prometheus 3 is left-open).
     let span = PromDuration::from_secs(period.as_secs().saturating_sub(1).max(1));
     let sum = |name: &str| format!("sum_over_time({name}{{{m}}}[{span}])");
-    rules.push(Rule::record(PERIOD_BAD, sum(BAD_SLICE), labels.clone()));
     rules.push(Rule::record(
         "slo_period_total_events",
         sum(TOTAL_SLICE),
@@ -104,6 +103,12 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     ));
     let bad = format!("{PERIOD_BAD}{{{m}}}");
     let total = format!("slo_period_total_events{{{m}}}");
+    // No bad slice at all (an errors selector that never matched) is 0 bad events, not none.
+    rules.push(Rule::record(
+        PERIOD_BAD,
+        format!("{} or {total} * 0", sum(BAD_SLICE)),
+        labels.clone(),
+    ));
     rules.push(Rule::record(
         "slo_period_good_events",
         format!("{total} - {bad}"),
@@ -116,7 +121,7 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     ));
     rules.push(Rule::record(
         "slo_error_budget_remaining_ratio",
-        format!("1 - slo_period_error_ratio{{{m}}} / {}", number(budget)),
+        format!("1 - slo_period_error_ratio{{{m}}} / {}", exact(budget)),
         labels.clone(),
     ));
 
