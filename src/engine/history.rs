@@ -9,10 +9,11 @@
 //!   reads stand at a minute boundary.
 //! - The coarse ring holds buckets of [`coarse_resolution`] (1h for periods up to 32d) for the
 //!   whole period; its newest bucket is open and fills minute by minute. The period (and any
-//!   window longer than 3d) is the sum of the coarse buckets it covers, with the bucket at its old
-//!   edge weighted by the share it covers (linear within the bucket): the error is at most the
-//!   uneven part of one coarse bucket, 1h of 30d (0.14%) in the worst case of all that hour's events
-//!   landing on the wrong side of the edge.
+//!   window longer than 3d) is the sum of the coarse buckets it covers. The bucket its old edge
+//!   cuts counts its part inside exactly from the minutes while the fine ring holds that part
+//!   (a calendar period's first 3 days), else weighted by the share it covers (linear within
+//!   the bucket): then the error is at most the uneven part of that one bucket's events (README,
+//!   "Buckets and error bounds", gives it in budget terms).
 //!
 //! Memory: buckets are f32 pairs. Counts are exact integers up to 2^24 (16.7 million) events per
 //! bucket; above that a bucket is within 2^-24 of its count per addition (an hour fed minute by
@@ -613,13 +614,12 @@ impl History {
             if let Some((f, sum)) = self.period_sum
                 && f == first
             {
-                // The whole buckets, plus the share of the one the period's start cuts.
+                // The whole buckets, plus the part of the one the period's start cuts.
                 let res = self.coarse.res;
-                let cut = self.coarse.get(first - res);
-                let share = (first - from) as f64 / res as f64;
+                let part = self.cut_part(first - res, from, first);
                 return clamp(Counts {
-                    bad: sum.bad + cut.bad * share,
-                    total: sum.total + cut.total * share,
+                    bad: sum.bad + part.bad,
+                    total: sum.total + part.total,
                 });
             }
         }
@@ -644,17 +644,47 @@ impl History {
         let mut s = Counts::default();
         let mut start = first.max(oldest);
         while start <= head && start < to {
-            let c = self.coarse.get(start);
             if start < from {
-                let share = (start + res - from) as f64 / res as f64;
-                s.bad += c.bad * share;
-                s.total += c.total * share;
+                s += self.cut_part(start, from, (start + res).min(to));
             } else {
-                s += c;
+                s += self.coarse.get(start);
             }
             start += res;
         }
         clamp(s)
+    }
+
+    /// The events of `[from, to)`, the part of the coarse bucket starting at `bucket` that a
+    /// period's old edge leaves inside: exact from the minutes while the minute ring holds that
+    /// span (a calendar period's first days, a short rolling period), else the bucket weighted
+    /// by the share of it inside.
+    fn cut_part(&self, bucket: i64, from: i64, to: i64) -> Counts {
+        if let Some(exact) = self.fine_span(from, to) {
+            return exact;
+        }
+        let c = self.coarse.get(bucket);
+        let share = (to.min(bucket + self.coarse.res) - from) as f64 / self.coarse.res as f64;
+        Counts {
+            bad: c.bad * share,
+            total: c.total * share,
+        }
+    }
+
+    /// The sum of the minutes of `[from, to)` when the minute ring holds all of them.
+    fn fine_span(&self, from: i64, to: i64) -> Option<Counts> {
+        let head = self.fine.head()?;
+        let oldest = head - (FINE_LEN as i64 - 1) * FINE_SECS;
+        if from.rem_euclid(FINE_SECS) != 0 || from < oldest {
+            return None;
+        }
+        let mut s = Counts::default();
+        let mut cursor = Cursor::default();
+        let mut start = from;
+        while start < to && start <= head {
+            s += self.fine.read(start, &mut cursor).counts();
+            start += FINE_SECS;
+        }
+        Some(s)
     }
 
     /// The coarse buckets of the current period, oldest first: `(bucket end, counts)`, the
@@ -785,6 +815,17 @@ impl History {
             .into_iter()
             .map(|(tier, start)| self.chunk(tier, start))
             .collect()
+    }
+
+    /// Marks chunks as changed again (their save failed), so the next save writes them.
+    pub fn mark_unsaved(&mut self, chunks: impl IntoIterator<Item = (Tier, i64)>) {
+        for (tier, start) in chunks {
+            let step = match tier {
+                Tier::Fine => CHUNK_SECS,
+                Tier::Coarse => self.coarse.res,
+            };
+            self.dirty.insert(tier, start, step);
+        }
     }
 
     /// Every chunk that holds events.

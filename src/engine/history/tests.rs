@@ -738,3 +738,62 @@ fn stored(c: &Chunk) -> Vec<Bucket> {
         .buckets()
         .collect()
 }
+
+/// A calendar month in a zone whose midnight is not a UTC hour (Kolkata +5:30, Kathmandu
+/// +5:45, Adelaide +10:30 in summer): the new month's budget counts only its own minutes while
+/// its start is within the minute ring. The outage (100% errors 18:00-18:30 UTC on the last
+/// day of November, clean after) lies before Kolkata's December begins (18:30 UTC).
+#[test]
+fn a_calendar_period_starting_inside_an_hour_counts_only_its_own_minutes() {
+    use chrono::TimeZone;
+    let zones = [
+        chrono_tz::Asia::Kolkata,
+        chrono_tz::Asia::Kathmandu,
+        chrono_tz::Australia::Adelaide,
+    ];
+    for tz in zones {
+        let period = Period::Calendar {
+            unit: crate::core::CalendarUnit::Month,
+            tz,
+        };
+        // The month's first instant, from chrono alone (the truth's own clock).
+        let december = tz
+            .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .unwrap()
+            .timestamp();
+        let outage_start = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 30, 18, 0, 0)
+            .single()
+            .unwrap()
+            .timestamp();
+        let mut h = History::new(&period, &windows());
+        let mut fed = Vec::new();
+        let first = december - 2 * 86_400;
+        let mut end = first;
+        while end < december + 2 * 86_400 {
+            end += 60;
+            let in_outage = end > outage_start && end <= outage_start + 1800;
+            let c = Counts {
+                bad: if in_outage {
+                    100.0
+                } else {
+                    (end / 60 % 3) as f64
+                },
+                total: 100.0,
+            };
+            h.push_minute(end, c);
+            fed.push((end, c));
+            // Check at every minute of the month's first hours, then hourly.
+            if end > december && (end - december <= 3 * 3600 || end % 3600 == 0) {
+                let got = h.period(&period);
+                let want = naive(&fed, december, end);
+                assert!(
+                    (got.bad - want.bad).abs() < 1e-6 && (got.total - want.total).abs() < 1e-6,
+                    "{tz} at {end} ({} min into the month): {got:?}, truth {want:?}",
+                    (end - december) / 60
+                );
+            }
+        }
+    }
+}
