@@ -96,6 +96,9 @@ pub struct SloChanges<'a> {
 pub struct Store {
     db: Database,
     file: String,
+    /// Makes every write fail, for tests of what a failed save keeps.
+    #[cfg(test)]
+    pub(crate) fail_writes: std::sync::atomic::AtomicBool,
 }
 
 fn tier_code(t: Tier) -> u8 {
@@ -123,7 +126,12 @@ impl Store {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
-        let store = Self { db, file };
+        let store = Self {
+            db,
+            file,
+            #[cfg(test)]
+            fail_writes: Default::default(),
+        };
         // Create the tables so readers never meet a missing one.
         store.write(|txn| {
             txn.open_table(SLOS)?;
@@ -145,6 +153,13 @@ impl Store {
         f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        #[cfg(test)]
+        if self.fail_writes.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Db {
+                file: self.file.clone(),
+                message: "a write failed (test)".into(),
+            });
+        }
         f(&txn).map_err(|e| self.err(e))?;
         txn.commit().map_err(|e| self.err(e))
     }

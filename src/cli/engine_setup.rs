@@ -6,7 +6,7 @@ use anyhow::Context;
 use tokio::sync::Semaphore;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::{Engine, Querier, SloState};
+use sloburn::engine::runner::{Engine, Querier};
 use sloburn::source::prometheus::Client;
 use sloburn::spec::Slo;
 use sloburn::store::Store;
@@ -34,16 +34,8 @@ fn build_engine_with(
     querier: Option<Querier>,
     store: Option<Arc<Store>>,
 ) -> anyhow::Result<Engine> {
-    let mut states = Vec::with_capacity(slos.len());
-    for slo in slos {
-        let stored = match &store {
-            Some(store) => store
-                .load(&slo.id())
-                .with_context(|| format!("loading the history of {}", slo.id()))?,
-            None => None,
-        };
-        states.push(SloState::new(slo, stored));
-    }
+    let states = sloburn::engine::runner::load_states(slos, store.as_deref())
+        .context("loading the stored histories")?;
     if let Some(store) = &store {
         let wanted: std::collections::BTreeSet<String> =
             states.iter().map(|s| s.slo.id()).collect();

@@ -23,7 +23,7 @@ use crate::core::{Counts, PromDuration};
 use crate::engine::batch;
 use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
-use crate::engine::history::{FINE_SECS, History};
+use crate::engine::history::{FINE_SECS, History, Tier};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
 use crate::engine::read_plan::{self, FineRead, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
@@ -35,6 +35,9 @@ use crate::spec::Slo;
 use crate::store::{SloChanges, SloMeta, Store, StoredSeries, StoredSlo};
 
 pub use crate::engine::read_plan::CATCHUP_MINUTES;
+
+/// A group's chunk marks sent with a save: `(group key, [(tier, chunk start)])`.
+type SavedMarks = (String, Vec<(Tier, i64)>);
 
 /// Counters of source requests, shared by all tasks of a tick.
 #[derive(Debug, Default)]
@@ -52,7 +55,7 @@ pub use catch_up::catch_up;
 use groups::*;
 pub use groups::{GroupRead, group_key};
 pub use querier::{Querier, TickError};
-pub use state::{Group, SloState, fingerprint};
+pub use state::{Group, SloState, continues, fingerprint, legacy_fingerprint, load_states};
 
 /// The engine: SLO states, the source and the store.
 pub struct Engine {
@@ -378,7 +381,7 @@ impl Engine {
             {
                 next += 1;
                 metas.push((s.slo.id(), s.meta()));
-                let groups: Vec<(String, _, _)> = s
+                let mut groups: Vec<(String, _, _)> = s
                     .groups
                     .iter_mut()
                     .map(|(k, g)| {
@@ -393,6 +396,12 @@ impl Engine {
                         )
                     })
                     .collect();
+                // Dropped groups: every stored row goes.
+                groups.extend(
+                    s.evicted
+                        .drain(..)
+                        .map(|k| (k, Vec::new(), (i64::MAX, i64::MAX))),
+                );
                 bytes += groups
                     .iter()
                     .flat_map(|(_, rows, _)| rows)
@@ -400,6 +409,20 @@ impl Engine {
                     .sum::<usize>();
                 dirty.push(groups);
             }
+            // What this batch writes, to mark again if the save fails.
+            let batch: Vec<(usize, Vec<SavedMarks>)> = dirty
+                .iter()
+                .enumerate()
+                .map(|(k, groups)| {
+                    let marks = groups
+                        .iter()
+                        .map(|(key, rows, _)| {
+                            (key.clone(), rows.iter().map(|(t, s, _)| (*t, *s)).collect())
+                        })
+                        .collect();
+                    (next - dirty.len() + k, marks)
+                })
+                .collect();
             let store = store.clone();
             result = tokio::task::spawn_blocking(move || {
                 let changes: Vec<SloChanges> = metas
@@ -422,6 +445,15 @@ impl Engine {
             })
             .await;
             if !matches!(result, Ok(Ok(()))) {
+                for (index, groups) in batch {
+                    let state = &mut self.slos[index];
+                    for (key, marks) in groups {
+                        match state.groups.get_mut(&key) {
+                            Some(g) => g.history.mark_unsaved(marks),
+                            None => state.evicted.push(key),
+                        }
+                    }
+                }
                 break;
             }
         }

@@ -114,10 +114,11 @@ pub(super) fn admit(
     let mut out = Vec::with_capacity(read.len());
     // A grouped SLO's stand-in series (key `""`) is no group: it leaves with the first one.
     let grouped = !state.slo.group_by.is_empty();
+    evict_gone(state);
     for (key, g) in read {
         if !state.groups.contains_key(&key) {
             let stand_in = usize::from(grouped && state.groups.contains_key(""));
-            if state.groups.len() - stand_in >= state.slo.max_groups as usize {
+            if state.groups.len() - stand_in >= state.slo.max_groups as usize && !make_room(state) {
                 dropped += 1;
                 continue;
             }
@@ -127,4 +128,59 @@ pub(super) fn admit(
     }
     state.groups_dropped = dropped;
     out
+}
+
+/// How long a group must have shown no series before a new group may take its place under
+/// `max_groups` (a pod replaced by a deploy, a route no longer served).
+pub const GROUP_ROOM_AFTER_SECS: i64 = 3600;
+
+/// Drops groups that have shown no series for a whole period: their history holds nothing
+/// of the period any more, and a group that kept its full budget would read as healthy.
+pub(super) fn evict_gone(state: &mut SloState) {
+    let Some(now) = state.fine_fed_until else {
+        return;
+    };
+    let period = state.slo.period.nominal().as_secs() as i64;
+    let gone: Vec<String> = state
+        .groups
+        .iter()
+        .filter(|(key, g)| !key.is_empty() && g.seen.is_some_and(|t| now - t > period))
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in gone {
+        evict(state, &key, "it has shown no series for a whole period");
+    }
+}
+
+/// Makes room for a new group under `max_groups` by dropping the group longest without series,
+/// if it has shown none for [`GROUP_ROOM_AFTER_SECS`]; false when every group is live.
+fn make_room(state: &mut SloState) -> bool {
+    let Some(now) = state.fine_fed_until else {
+        return false;
+    };
+    let oldest = state
+        .groups
+        .iter()
+        .filter(|(key, _)| !key.is_empty())
+        .filter_map(|(key, g)| Some((g.seen?, key)))
+        .min();
+    match oldest {
+        Some((seen, key)) if now - seen >= GROUP_ROOM_AFTER_SECS => {
+            let key = key.clone();
+            evict(
+                state,
+                &key,
+                "max_groups is reached and it has shown no series for an hour",
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+fn evict(state: &mut SloState, key: &str, why: &str) {
+    if let Some(g) = state.groups.remove(key) {
+        tracing::info!(slo = %state.slo.id(), group = %key, last_seen = g.seen.unwrap_or_default(), "dropping the group and its history: {why}");
+        state.evicted.push(key.to_string());
+    }
 }

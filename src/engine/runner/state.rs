@@ -2,6 +2,7 @@
 //! the log has said; and the fingerprint that decides whether a stored history continues.
 
 use super::*;
+use crate::store::StoreError;
 
 /// One group of an SLO (the only one for an ungrouped SLO, with key `""`).
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct SloState {
     pub last_error: Option<String>,
     /// Groups seen beyond `max_groups` in the last tick.
     pub groups_dropped: usize,
+    /// Groups dropped since the last save, whose stored rows the next save deletes.
+    pub evicted: Vec<String>,
     /// The last sample of each counter series read (counter SLIs only).
     pub series: SeriesState,
     /// Whether the source has answered for this SLO since the process started (or its history
@@ -67,6 +70,7 @@ impl SloState {
             last_evaluation: 0.0,
             last_error: None,
             groups_dropped: 0,
+            evicted: Vec::new(),
             series: SeriesState::default(),
             answered: false,
             matched: BTreeSet::new(),
@@ -77,7 +81,7 @@ impl SloState {
             prefetched: None,
             slo,
         };
-        if let Some(stored) = stored.filter(|s| s.meta.fingerprint == fingerprint) {
+        if let Some(stored) = stored.filter(|s| continues(&state.slo, s)) {
             for (key, labels) in &stored.meta.groups {
                 let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
                 let history = History::restore(
@@ -268,22 +272,137 @@ impl SloState {
     }
 }
 
+/// Whether a stored history is this SLO's: stored under its identity (or the one written
+/// before `v1`).
+pub fn continues(slo: &Slo, stored: &StoredSlo) -> bool {
+    stored.meta.fingerprint == fingerprint(slo)
+        || stored.meta.fingerprint == legacy_fingerprint(slo)
+}
+
+/// The states of `slos` at start, each from its stored history when that is still its own. A
+/// stored history of a changed SLI is deleted here, or its old rows would be loaded again
+/// with the new history's marks at the next start.
+pub fn load_states(slos: Vec<Slo>, store: Option<&Store>) -> Result<Vec<SloState>, StoreError> {
+    let mut states = Vec::with_capacity(slos.len());
+    for slo in slos {
+        let mut stored = match store {
+            Some(store) => store.load(&slo.id())?,
+            None => None,
+        };
+        if let (Some(store), Some(old)) = (store, &stored)
+            && !continues(&slo, old)
+        {
+            tracing::info!(slo = %slo.id(), "SLI definition changed since the history was stored: starting a fresh history");
+            store.remove(&slo.id())?;
+            stored = None;
+        }
+        states.push(SloState::new(slo, stored));
+    }
+    Ok(states)
+}
+
 /// What identifies an SLO's history: its SLI, grouping and how it is counted. A change to any
-/// (a new query) starts a fresh history; a change to the objective or alerting keeps it.
+/// (a new query) starts a fresh history; a change to the objective or alerting keeps it, and
+/// so does a selector written differently for the same series (spacing, quotes, matcher
+/// order).
+///
+/// The encoding is versioned (`v1:`) and pinned by a test: the fields are listed by name in a
+/// JSON array, so a new field in a Rust type changes nothing stored.
+///
+/// ```
+/// # let text = "version: sloburn/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n    sli:\n      ratio:\n        errors: x{code=\"500\"}\n        total: x\n";
+/// # let slo = sloburn::spec::load::load_bytes("t.yaml", text.as_bytes()).slos.remove(0);
+/// assert!(sloburn::engine::runner::fingerprint(&slo).starts_with("v1:"));
+/// ```
 pub fn fingerprint(slo: &Slo) -> String {
+    use crate::spec::Sli;
+    let selector = |s: &crate::spec::Selector| {
+        let mut matchers: Vec<String> = s.matchers.iter().map(|m| m.promql()).collect();
+        matchers.sort();
+        format!("{}{{{}}}", s.metric, matchers.join(","))
+    };
+    let mut fields: Vec<String> = vec!["sli".into(), slo.sli.kind().into()];
+    match &slo.sli {
+        Sli::Ratio { errors, total } => {
+            fields.extend([
+                "errors".into(),
+                selector(errors),
+                "total".into(),
+                selector(total),
+            ]);
+        }
+        Sli::Latency {
+            histogram,
+            threshold,
+        } => {
+            fields.extend([
+                "histogram".into(),
+                selector(histogram),
+                "threshold".into(),
+                format!("{threshold:?}"),
+            ]);
+        }
+        Sli::Events {
+            error_query,
+            total_query,
+        } => {
+            fields.extend([
+                "error_query".into(),
+                error_query.trim().into(),
+                "total_query".into(),
+                total_query.trim().into(),
+            ]);
+        }
+        Sli::Raw { error_ratio_query } => {
+            fields.extend(["error_ratio_query".into(), error_ratio_query.trim().into()]);
+        }
+        Sli::Threshold {
+            query,
+            op,
+            value,
+            slice,
+        } => {
+            fields.extend([
+                "query".into(),
+                query.trim().into(),
+                "op".into(),
+                op.as_str().into(),
+                "value".into(),
+                format!("{value:?}"),
+                "slice_ms".into(),
+                slice.as_millis().to_string(),
+            ]);
+        }
+    }
+    fields.push("group_by".into());
+    fields.extend(slo.group_by.iter().cloned());
     // Counter SLIs counted from raw samples (since 0.3) do not continue a history of
-    // `increase()` buckets, which read 0 at a 60 s scrape interval: they rebuild once.
+    // `increase()` buckets, which read 0 at a 60 s scrape interval.
+    if QueryPlan::new(slo).counter_reads().is_some() {
+        fields.push("counted-from-samples".into());
+    }
+    let text = serde_json::to_string(&fields).unwrap_or_default();
+    format!("v1:{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// The identity written before `v1` (a hash of Rust `Debug` output), accepted once at start so
+/// an upgrade keeps the stored history; the next save stores the `v1` form.
+pub fn legacy_fingerprint(slo: &Slo) -> String {
     let counted = if QueryPlan::new(slo).counter_reads().is_some() {
         "|counted-from-samples"
     } else {
         ""
     };
     let text = format!("{:?}|{:?}{counted}", slo.sli, slo.group_by);
-    // FNV-1a: stable across builds, unlike std's hasher.
+    format!("{:016x}", fnv1a(text.as_bytes()))
+}
+
+/// FNV-1a: stable across builds and platforms, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.as_bytes() {
+    for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    format!("{h:016x}")
+    h
 }

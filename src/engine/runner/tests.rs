@@ -30,6 +30,73 @@ fn fingerprint_follows_the_sli_not_the_objective() {
     assert_ne!(fingerprint(&a), fingerprint(&c));
 }
 
+/// An SLO with this SLI (YAML under `sli:`) and optional extra SLO fields.
+fn slo_with(sli: &str, extra: &str) -> Slo {
+    let text = format!(
+        "version: sloburn/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n{extra}    sli:\n{sli}"
+    );
+    let r = load_bytes("t.yaml", text.as_bytes());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    r.slos[0].clone()
+}
+
+/// The same series written differently (spacing, matcher order, quotes) are the same history.
+#[test]
+fn fingerprint_follows_what_is_counted_not_how_it_is_spelled() {
+    let a = slo_with(
+        "      ratio:\n        errors: x{code=\"500\",job=\"api\"}\n        total: x{job=\"api\"}\n",
+        "",
+    );
+    let b = slo_with(
+        "      ratio:\n        errors: 'x{ job = \"api\", code=\"500\" }'\n        total: x{job='api'}\n",
+        "",
+    );
+    assert_eq!(fingerprint(&a), fingerprint(&b));
+    let c = slo_with(
+        "      ratio:\n        errors: x{code=\"503\",job=\"api\"}\n        total: x{job=\"api\"}\n",
+        "",
+    );
+    assert_ne!(fingerprint(&a), fingerprint(&c));
+}
+
+/// The stored identity is a file format: these values must never change, or every stored
+/// history would be dropped on upgrade. A new encoding gets a new version prefix and reads the
+/// old one as [`legacy_fingerprint`] does.
+#[test]
+fn fingerprints_are_pinned() {
+    let cases = [
+        (
+            "      ratio:\n        errors: x{code=\"500\"}\n        total: x\n",
+            "",
+        ),
+        (
+            "      ratio:\n        errors: x{code=\"500\"}\n        total: x\n",
+            "    group_by: [route, pod]\n",
+        ),
+        (
+            "      latency:\n        histogram: h_seconds{job=\"api\"}\n        threshold: 0.3\n",
+            "",
+        ),
+        (
+            "      events:\n        error_query: sum(rate(e[{{.window}}]))\n        total_query: sum(rate(t[{{.window}}]))\n",
+            "",
+        ),
+        (
+            "      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])\n",
+            "",
+        ),
+        (
+            "      threshold:\n        query: max(q)\n        op: \"<\"\n        value: 0.5\n        slice: 1m\n",
+            "",
+        ),
+    ];
+    let got: Vec<String> = cases
+        .iter()
+        .map(|(sli, extra)| fingerprint(&slo_with(sli, extra)))
+        .collect();
+    insta::assert_snapshot!(got.join("\n"));
+}
+
 #[test]
 fn target_is_the_newest_complete_minute_behind_the_lag() {
     assert_eq!(
@@ -168,4 +235,172 @@ fn no_data_is_said_for_the_slo_not_for_a_quiet_group() {
             .no_data(&state.groups["route=/a"])
             .is_some_and(|r| r.starts_with("no series of x since 1970-01-01T01:00:00"))
     );
+}
+
+/// A history stored under the identity written before `v1` is kept on upgrade; one stored
+/// under any other identity (a different SLI) is not.
+#[test]
+fn a_history_stored_under_the_legacy_identity_is_kept() {
+    use crate::core::bucket::{Bucket, Tier};
+    use crate::store::{SloMeta, StoredSlo};
+    let slo = slo("");
+    let stored = |fingerprint: String| StoredSlo {
+        meta: SloMeta {
+            fingerprint,
+            fine_fed_until: Some(1_700_000_040),
+            coarse_fed_until: Some(1_700_000_040),
+            groups: BTreeMap::from([(String::new(), Vec::new())]),
+            ..Default::default()
+        },
+        buckets: BTreeMap::from([(
+            String::new(),
+            vec![Bucket {
+                tier: Tier::Fine,
+                start: 1_699_999_980,
+                counts: Counts {
+                    bad: 2.0,
+                    total: 50.0,
+                },
+            }],
+        )]),
+    };
+    let five = PromDuration::from_secs(300);
+    let kept = SloState::new(slo.clone(), Some(stored(legacy_fingerprint(&slo))));
+    assert_eq!(kept.groups[""].history.window(five).total, 50.0);
+    assert_eq!(kept.fingerprint, fingerprint(&slo), "saved in the v1 form");
+    let other = SloState::new(slo.clone(), Some(stored("0123456789abcdef".into())));
+    assert!(
+        other
+            .groups
+            .values()
+            .all(|g| g.history.window(five).total == 0.0)
+    );
+    assert_eq!(other.fine_fed_until, None);
+}
+
+/// A save that fails keeps its chunks marked: the next good save writes them, so a restart
+/// finds every minute the engine had.
+#[tokio::test]
+async fn a_failed_save_is_written_by_the_next_good_one() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    let slo = slo("");
+    let mut state = SloState::new(slo.clone(), None);
+    let minute = |k: i64| 1_700_000_040 + k * 60;
+    let h = state.group_mut("", Vec::new());
+    for k in 1..=3 {
+        h.push_minute(
+            minute(k),
+            Counts {
+                bad: 1.0,
+                total: 10.0,
+            },
+        );
+    }
+    state.fine_fed_until = Some(minute(3));
+    state.coarse_fed_until = Some(minute(3));
+    let mut engine = Engine::new(vec![state]);
+    engine.store = Some(store.clone());
+    store.fail_writes.store(true, Ordering::Relaxed);
+    engine.persist().await;
+    store.fail_writes.store(false, Ordering::Relaxed);
+    // One more minute in a later hour's chunk, then a good save.
+    let later = minute(3) + 3600;
+    engine.slos[0].group_mut("", Vec::new()).push_minute(
+        later,
+        Counts {
+            bad: 0.0,
+            total: 10.0,
+        },
+    );
+    engine.slos[0].fine_fed_until = Some(later);
+    engine.slos[0].coarse_fed_until = Some(later);
+    engine.persist().await;
+    let restored = SloState::new(slo, store.load(&engine.slos[0].slo.id()).unwrap());
+    let day = PromDuration::from_secs(86_400);
+    assert_eq!(
+        restored.groups[""].history.window(day),
+        engine.slos[0].groups[""].history.window(day),
+        "the minutes of the failed save are stored"
+    );
+    assert_eq!(restored.groups[""].history.window(day).total, 40.0);
+}
+
+/// A history stored for a different SLI is deleted at start, not left for the next start to
+/// load under the new history's marks.
+#[test]
+fn a_changed_sli_deletes_the_stored_history_at_start() {
+    use crate::core::bucket::{Chunk, Tier};
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(dir.path()).unwrap();
+    let slo = slo("");
+    let old_meta = crate::store::SloMeta {
+        fingerprint: "v1:0000000000000000".into(),
+        fine_fed_until: Some(1_700_000_040),
+        coarse_fed_until: Some(1_700_000_040),
+        groups: BTreeMap::from([(String::new(), Vec::new())]),
+        ..Default::default()
+    };
+    let old_rows = vec![crate::store::change(&Chunk {
+        tier: Tier::Coarse,
+        start: 1_699_992_000,
+        counts: vec![Counts {
+            bad: 100.0,
+            total: 100.0,
+        }],
+    })];
+    store
+        .save(&[SloChanges {
+            id: &slo.id(),
+            meta: &old_meta,
+            chunks: vec![("", &old_rows)],
+            prune: Vec::new(),
+        }])
+        .unwrap();
+    let states = load_states(vec![slo.clone()], Some(&store)).unwrap();
+    assert_eq!(states[0].fine_fed_until, None, "a fresh history");
+    assert!(
+        store.load(&slo.id()).unwrap().is_none(),
+        "the old rows are gone"
+    );
+}
+
+/// Under `max_groups`, a new group takes the place of one that has shown no series for an
+/// hour (its stored rows deleted at the next save); while every group is live it waits. A
+/// group silent for a whole period leaves anyway.
+#[test]
+fn groups_without_series_make_room_and_leave_after_a_period() {
+    let mut state = SloState::new(slo("    group_by: [route]\n    max_groups: 2\n"), None);
+    let now = 1_800_000_000;
+    let read = |routes: &[&str]| {
+        let total = routes
+            .iter()
+            .map(|r| series(&[("route", r)], &[(now * 1000, 10.0)]))
+            .collect();
+        pair(&["route".to_string()], vec![], total).unwrap()
+    };
+    state.fine_fed_until = Some(now);
+    admit(&mut state, read(&["/a", "/b"]));
+    state.groups.get_mut("route=/a").unwrap().seen = Some(now - 3600);
+    state.groups.get_mut("route=/b").unwrap().seen = Some(now - 60);
+    // /a has been silent for an hour: /c takes its place.
+    let admitted = admit(&mut state, read(&["/b", "/c"]));
+    assert_eq!(admitted.len(), 2);
+    assert_eq!(
+        state.groups.keys().collect::<Vec<_>>(),
+        ["route=/b", "route=/c"]
+    );
+    assert_eq!(state.evicted, ["route=/a"]);
+    // Both live: /d waits and is counted as dropped.
+    state.groups.get_mut("route=/c").unwrap().seen = Some(now - 59 * 60);
+    let admitted = admit(&mut state, read(&["/d"]));
+    assert!(admitted.is_empty());
+    assert_eq!(state.groups_dropped, 1);
+    // A whole period (30d) without series: /b leaves even with room to spare.
+    state.slo.max_groups = 10;
+    state.groups.get_mut("route=/b").unwrap().seen = Some(now - 31 * 86_400);
+    admit(&mut state, BTreeMap::new());
+    assert_eq!(state.groups.keys().collect::<Vec<_>>(), ["route=/c"]);
+    assert_eq!(state.evicted, ["route=/a", "route=/b"]);
 }
