@@ -22,6 +22,11 @@ pub struct Config {
     /// Where the durable history lives.
     #[serde(default = "default_state_dir")]
     pub state_dir: PathBuf,
+    /// How long the stored history of an SLO missing from the specs (a file that failed to
+    /// load, a spec removed by mistake) is kept before it is deleted; default: the longest
+    /// period of the loaded SLOs. `sloburn state prune` deletes it at once.
+    #[serde(default, with = "humantime_serde_compat::option")]
+    pub absent_history_grace: Option<Duration>,
     /// How often to evaluate. Counter SLIs are read sample by sample up to the tick (the current
     /// minute so far), so a tick at the scrape interval sees each scrape; templated SLIs are
     /// read in whole minutes, so for them ticks under 1m only re-evaluate.
@@ -112,6 +117,7 @@ impl Default for Config {
             specs: Vec::new(),
             listen: default_listen(),
             state_dir: default_state_dir(),
+            absent_history_grace: None,
             evaluation_interval: default_interval(),
             enable_reload: false,
             source: SourceConfig::default(),
@@ -236,6 +242,17 @@ pub(crate) mod humantime_serde_compat {
                 "{s:?}: {e}; accepted: durations such as 30s, 1m, 1h30m"
             ))
         })
+    }
+
+    /// The same for an optional field (with `#[serde(default)]`).
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::Deserializer;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
     }
 }
 

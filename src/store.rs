@@ -55,6 +55,19 @@ pub struct SloMeta {
     /// Whether `series` is complete as of `fine_fed_until`.
     #[serde(default)]
     pub series_seeded: bool,
+    /// Since when (unix seconds) the SLO has been missing from the loaded specs; its history
+    /// is kept for a grace ([`Store::retire_absent`]) in case the spec comes back.
+    #[serde(default)]
+    pub absent_since: Option<i64>,
+}
+
+/// What happened to the stored history of an SLO missing from the specs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Absent {
+    /// Kept: missing since `since`, deleted after `until` unless its spec returns.
+    Kept { id: String, since: i64, until: i64 },
+    /// Deleted: missing for longer than the grace.
+    Dropped { id: String, since: i64 },
 }
 
 /// The last sample of one counter series.
@@ -237,6 +250,52 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Every stored SLO's metadata (no buckets), for `sloburn state list`.
+    pub fn metas(&self) -> Result<Vec<(String, SloMeta)>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            let meta = serde_json::from_slice(v.value()).unwrap_or_default();
+            out.push((k.value().to_string(), meta));
+        }
+        Ok(out)
+    }
+
+    /// The histories of SLOs not in `present` are kept for `grace` after they went missing
+    /// (the instant is stored the first time they are found missing), then deleted: one
+    /// invalid spec file, skipped at start, must not erase budgets that may be older than the
+    /// source's retention. Returns what was kept and what was dropped.
+    pub fn retire_absent(
+        &self,
+        present: &std::collections::BTreeSet<String>,
+        now: i64,
+        grace: std::time::Duration,
+    ) -> Result<Vec<Absent>, StoreError> {
+        let mut out = Vec::new();
+        for (id, mut meta) in self.metas()? {
+            if present.contains(&id) {
+                continue;
+            }
+            let since = *meta.absent_since.get_or_insert(now);
+            let until = since.saturating_add(grace.as_secs() as i64);
+            if now > until {
+                self.remove(&id)?;
+                out.push(Absent::Dropped { id, since });
+            } else {
+                self.write(|txn| {
+                    let mut slos = txn.open_table(SLOS)?;
+                    let bytes = serde_json::to_vec(&meta).unwrap_or_default();
+                    slos.insert(id.as_str(), bytes.as_slice())?;
+                    Ok(())
+                })?;
+                out.push(Absent::Kept { id, since, until });
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes an SLO and its history (removed from the specs, or its SLI changed).

@@ -53,6 +53,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         specs: vec![specs],
         listen: args.listen.clone(),
         state_dir: args.state_dir.clone(),
+        absent_history_grace: None,
         evaluation_interval: Duration::from_secs(10),
         enable_reload: true,
         source: SourceConfig {

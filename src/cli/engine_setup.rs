@@ -36,16 +36,6 @@ fn build_engine_with(
 ) -> anyhow::Result<Engine> {
     let states = sloburn::engine::runner::load_states(slos, store.as_deref())
         .context("loading the stored histories")?;
-    if let Some(store) = &store {
-        let wanted: std::collections::BTreeSet<String> =
-            states.iter().map(|s| s.slo.id()).collect();
-        for id in store.slo_ids()? {
-            if !wanted.contains(&id) {
-                tracing::info!(slo = %id, "SLO no longer in the specs: dropping its stored history");
-                store.remove(&id)?;
-            }
-        }
-    }
     Ok(Engine {
         querier,
         store,

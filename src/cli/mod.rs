@@ -8,6 +8,7 @@ mod eval;
 mod gate;
 mod generate;
 mod run;
+mod state;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,9 @@ pub enum Command {
     /// Write Sloth CRD, OpenSLO and Pyrra specs (and Sloth AlertWindows) as the equivalent
     /// sloburn/v1 YAML, with comments where the mapping is approximate.
     Convert(convert::ConvertArgs),
+    /// List the SLO histories in the state directory, or delete them (e.g. of SLOs whose spec
+    /// is gone, kept for a grace after it went missing).
+    State(state::StateArgs),
 }
 
 /// How a command prints its result.
@@ -64,5 +68,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Gate(args) => gate::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::State(args) => state::run(args),
     }
 }

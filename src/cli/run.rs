@@ -160,6 +160,15 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     if let Some(prefill) = hooks.prefill {
         prefill(&mut engine);
     }
+    engine.absent_grace = cfg.absent_history_grace.unwrap_or_else(|| {
+        engine
+            .slos
+            .iter()
+            .map(|s| s.slo.period.nominal().to_std())
+            .max()
+            .unwrap_or(Duration::from_secs(30 * 86_400))
+    });
+    engine.retire_absent(now_secs() as i64);
     tracing::info!(slos = engine.slos.len(), source = %source, state_dir = %cfg.state_dir.display(), "sloburn starting");
 
     let cell = Arc::new(SnapshotCell::new());

@@ -76,6 +76,8 @@ pub struct Engine {
     /// SLOs brought up to date at once. A task holds its answers until it has all of them, so
     /// this (not the request limit) bounds a cold start's memory.
     pub tasks: usize,
+    /// How long the stored history of an SLO missing from the specs is kept.
+    pub absent_grace: Duration,
 }
 
 impl Engine {
@@ -98,6 +100,38 @@ impl Engine {
             source_error: None,
             progress: Default::default(),
             tasks: 16,
+            absent_grace: Duration::from_secs(30 * 86_400),
+        }
+    }
+
+    /// Keeps the stored histories of SLOs missing from the specs for [`Engine::absent_grace`],
+    /// deletes older ones, and logs which and why.
+    pub fn retire_absent(&self, now: i64) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let present: BTreeSet<String> = self.slos.iter().map(|s| s.slo.id()).collect();
+        match store.retire_absent(&present, now, self.absent_grace) {
+            Ok(done) => {
+                for a in done {
+                    match a {
+                        crate::store::Absent::Kept { id, since, until } => tracing::info!(
+                            slo = %id,
+                            missing_since = %rfc3339(since),
+                            kept_until = %rfc3339(until),
+                            "SLO not in the specs: its stored history is kept until then in case the spec returns (`sloburn state prune` drops it now)"
+                        ),
+                        crate::store::Absent::Dropped { id, since } => tracing::info!(
+                            slo = %id,
+                            missing_since = %rfc3339(since),
+                            "SLO not in the specs for longer than the grace: its stored history is deleted"
+                        ),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot look at the stored histories of SLOs missing from the specs")
+            }
         }
     }
 
@@ -548,14 +582,21 @@ impl Engine {
                     self.forget(&id);
                     next.push(SloState::new(slo, None));
                 }
-                None => next.push(SloState::new(slo, None)),
+                None => {
+                    // A spec that returns within the grace continues its stored history.
+                    let stored = self
+                        .store
+                        .as_ref()
+                        .and_then(|store| store.load(&id).ok().flatten());
+                    next.push(SloState::new(slo, stored));
+                }
             }
         }
-        for id in old.keys() {
-            tracing::info!(slo = %id, "SLO removed from the specs: dropping its history");
-            self.forget(id);
-        }
+        let removed = !old.is_empty();
         self.slos = next;
+        if removed {
+            self.retire_absent(now_unix());
+        }
     }
 
     fn forget(&self, id: &str) {
@@ -565,6 +606,16 @@ impl Engine {
             tracing::error!(slo = %id, error = %e, "cannot remove the SLO's stored history");
         }
     }
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The end of the newest complete minute to query at `now` (unix seconds) with `lag`.

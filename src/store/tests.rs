@@ -33,6 +33,7 @@ fn saves_loads_prunes_and_removes() {
             value: 0.1 + 0.2 + 12_345.678_901_234_5,
         }],
         series_seeded: true,
+        absent_since: None,
     };
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
@@ -62,4 +63,63 @@ fn saves_loads_prunes_and_removes() {
     store.remove("api/avail").unwrap();
     assert!(store.load("api/avail").unwrap().is_none());
     assert!(store.slo_ids().unwrap().is_empty());
+}
+
+/// A history whose spec is missing is kept for the grace, counted from when it first went
+/// missing (not reset by later starts), then deleted; present SLOs are never touched.
+#[test]
+fn absent_histories_are_kept_for_the_grace_then_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let meta = SloMeta {
+        fingerprint: "v1:1".into(),
+        fine_fed_until: Some(1_700_000_040),
+        ..Default::default()
+    };
+    for id in ["api/kept", "api/gone"] {
+        store
+            .save(&[SloChanges {
+                id,
+                meta: &meta,
+                chunks: Vec::new(),
+                prune: Vec::new(),
+            }])
+            .unwrap();
+    }
+    let present = std::collections::BTreeSet::from(["api/kept".to_string()]);
+    let day = 86_400;
+    let grace = std::time::Duration::from_secs(30 * day as u64);
+    let t0 = 1_800_000_000;
+    assert_eq!(
+        store.retire_absent(&present, t0, grace).unwrap(),
+        [Absent::Kept {
+            id: "api/gone".into(),
+            since: t0,
+            until: t0 + 30 * day
+        }]
+    );
+    // A restart ten days later: still kept, still counted from t0.
+    assert_eq!(
+        store.retire_absent(&present, t0 + 10 * day, grace).unwrap(),
+        [Absent::Kept {
+            id: "api/gone".into(),
+            since: t0,
+            until: t0 + 30 * day
+        }]
+    );
+    assert!(store.load("api/gone").unwrap().is_some());
+    assert_eq!(
+        store
+            .retire_absent(&present, t0 + 30 * day + 1, grace)
+            .unwrap(),
+        [Absent::Dropped {
+            id: "api/gone".into(),
+            since: t0
+        }]
+    );
+    assert!(store.load("api/gone").unwrap().is_none());
+    assert_eq!(
+        store.load("api/kept").unwrap().unwrap().meta.absent_since,
+        None
+    );
 }

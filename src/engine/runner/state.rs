@@ -268,6 +268,7 @@ impl SloState {
                 })
                 .collect(),
             series_seeded: self.series.seeded,
+            absent_since: None,
         }
     }
 }
