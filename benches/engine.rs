@@ -169,6 +169,7 @@ fn bench(c: &mut Criterion) {
                         meta,
                         chunks: vec![("", rows.as_slice())],
                         prune: vec![("", *floor)],
+                        replace: false,
                     })
                     .collect();
                 store.save(&changes).unwrap_or_else(|e| panic!("save: {e}"))

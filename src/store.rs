@@ -59,6 +59,13 @@ pub struct SloMeta {
     /// is kept for a grace ([`Store::retire_absent`]) in case the spec comes back.
     #[serde(default)]
     pub absent_since: Option<i64>,
+    /// The oldest instant the coarse buckets were read from (`None` in files written before
+    /// it was kept: taken as the whole period). A longer period reads what lies before it.
+    #[serde(default)]
+    pub coarse_from: Option<i64>,
+    /// The resolution of the stored coarse buckets, in seconds (`None`: as the period's).
+    #[serde(default)]
+    pub coarse_res: Option<i64>,
 }
 
 /// What happened to the stored history of an SLO missing from the specs.
@@ -104,6 +111,9 @@ pub struct SloChanges<'a> {
     pub chunks: Vec<(&'a str, &'a [ChunkChange])>,
     /// Per group key: rows older than these chunk starts (fine, coarse) are deleted.
     pub prune: Vec<(&'a str, (i64, i64))>,
+    /// Every stored row of the SLO is deleted first (its buckets were rebuilt at another
+    /// resolution and `chunks` holds all of them).
+    pub replace: bool,
 }
 
 pub struct Store {
@@ -226,6 +236,12 @@ impl Store {
             for c in changes {
                 let meta = serde_json::to_vec(c.meta).unwrap_or_default();
                 slos.insert(c.id, meta.as_slice())?;
+                if c.replace {
+                    chunks.retain_in(
+                        (c.id, "", 0u8, i64::MIN)..=(c.id, "\u{10FFFF}", u8::MAX, i64::MAX),
+                        |_, _| false,
+                    )?;
+                }
                 for (group, rows) in &c.chunks {
                     for (tier, start, bytes) in rows.iter() {
                         let key = (c.id, *group, tier_code(*tier), *start);

@@ -36,6 +36,7 @@ fn state_dir() -> tempfile::TempDir {
                 meta: &meta,
                 chunks: Vec::new(),
                 prune: Vec::new(),
+                replace: false,
             }])
             .unwrap();
     }

@@ -760,6 +760,20 @@ impl History {
         read_until: Option<i64>,
         coarse_fed_until: Option<i64>,
     ) -> Self {
+        Self::restore_from(period, windows, buckets, read_until, coarse_fed_until, None)
+    }
+
+    /// [`History::restore`] from coarse buckets `stored_res` seconds wide, which may differ
+    /// from this period's resolution (the period changed): each is shared among the buckets
+    /// it overlaps by the share of time in each.
+    pub fn restore_from(
+        period: &Period,
+        windows: &[PromDuration],
+        buckets: &[Bucket],
+        read_until: Option<i64>,
+        coarse_fed_until: Option<i64>,
+        stored_res: Option<i64>,
+    ) -> Self {
         let minute_end = |t: i64| t.div_euclid(FINE_SECS) * FINE_SECS + FINE_SECS;
         let open_until = read_until.filter(|t| t.rem_euclid(FINE_SECS) != 0);
         let fine_fed_until = match open_until {
@@ -788,11 +802,28 @@ impl History {
                     }
                 }
                 Tier::Coarse => {
-                    let ring_ok = h.coarse.head.is_some_and(|head| {
-                        b.start <= head && b.start > head - h.coarse.res * h.coarse.len() as i64
-                    });
-                    if ring_ok {
-                        h.coarse.set(b.start, sanitize(b.counts));
+                    // Buckets of another width (the period changed) are shared among the
+                    // buckets they overlap, by the share of time in each (linear within the
+                    // bucket, as at a period's edge): no event is lost.
+                    let res = h.coarse.res;
+                    let width = stored_res.unwrap_or(res).max(1);
+                    let c = sanitize(b.counts);
+                    let mut start = b.start.div_euclid(res) * res;
+                    while start < b.start + width {
+                        let overlap = (start + res).min(b.start + width) - start.max(b.start);
+                        let ring_ok = h.coarse.head.is_some_and(|head| {
+                            start <= head && start > head - res * h.coarse.len() as i64
+                        });
+                        if ring_ok && overlap > 0 {
+                            let share = overlap as f64 / width as f64;
+                            let part = Counts {
+                                bad: c.bad * share,
+                                total: c.total * share,
+                            };
+                            let sum = h.coarse.get(start) + part;
+                            h.coarse.set(start, sum);
+                        }
+                        start += res;
                     }
                 }
             }
@@ -826,6 +857,19 @@ impl History {
             };
             self.dirty.insert(tier, start, step);
         }
+    }
+
+    /// The start of the oldest coarse bucket the ring can hold now.
+    pub fn coarse_oldest(&self) -> Option<i64> {
+        let head = self.coarse.head?;
+        Some(head - self.coarse.res * (self.coarse.len() as i64 - 1))
+    }
+
+    /// Marks every chunk that holds events as changed, so the next save writes them all (after
+    /// the buckets were rebuilt at another resolution).
+    pub fn mark_all_unsaved(&mut self) {
+        let marks: Vec<(Tier, i64)> = self.chunks().iter().map(|c| (c.tier, c.start)).collect();
+        self.mark_unsaved(marks);
     }
 
     /// Every chunk that holds events.

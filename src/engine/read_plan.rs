@@ -40,6 +40,17 @@ pub struct ReadPlan {
     pub how: FineRead,
 }
 
+/// What an SLO's history holds, as far as planning its reads goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Marks {
+    /// The end of what the fine tier (and the samples) were read up to.
+    pub fed: Option<i64>,
+    /// The end of the newest coarse bucket read.
+    pub coarse_fed: Option<i64>,
+    /// Where the coarse buckets begin (`None`: the whole period).
+    pub coarse_from: Option<i64>,
+}
+
 /// The part of the period that needs coarse buckets.
 pub fn period_span(period: &Period) -> i64 {
     match period {
@@ -49,27 +60,32 @@ pub fn period_span(period: &Period) -> i64 {
     }
 }
 
-/// The reads that bring an SLO read up to `fed` (its fine mark; its coarse one `coarse_fed`)
-/// up to `reach`, or `None` when it is up to date. Counter SLIs (`counts_samples`) read up to
-/// the reach's instant in steady state; everything else, and every backfill, in whole minutes.
+/// The reads that bring an SLO with these [`Marks`] up to `reach`, or `None` when it is up to
+/// date. Counter SLIs (`counts_samples`) read up to the reach's instant in steady state;
+/// everything else, and every backfill, in whole minutes. Coarse buckets are read after a long
+/// gap, and for the part of the period before `coarse_from` (a period made longer).
 ///
 /// ```
-/// use sloburn::engine::read_plan::{plan, FineRead, Span};
+/// use sloburn::engine::read_plan::{plan, FineRead, Marks, Span};
 /// use sloburn::engine::runner::Reach;
 /// let period = "30d".parse().map(sloburn::core::Period::Rolling).unwrap();
 /// let reach = Reach { minute: 1_800_000_000, instant: 1_800_000_035 };
 /// // Read up to 1_799_999_990 a tick ago: the samples since.
-/// let p = plan(Some(1_799_999_990), Some(1_799_999_990), reach, true, &period).unwrap();
+/// let marks = Marks { fed: Some(1_799_999_990), coarse_fed: Some(1_799_999_990), coarse_from: None };
+/// let p = plan(marks, reach, true, &period).unwrap();
 /// assert_eq!((p.coarse, p.fine, p.how), (None, Span { from: 1_799_999_990, to: 1_800_000_035 }, FineRead::Samples));
 /// ```
-pub fn plan(
-    fed: Option<i64>,
-    coarse_fed: Option<i64>,
-    reach: Reach,
-    counts_samples: bool,
-    period: &Period,
-) -> Option<ReadPlan> {
+pub fn plan(marks: Marks, reach: Reach, counts_samples: bool, period: &Period) -> Option<ReadPlan> {
+    let Marks {
+        fed,
+        coarse_fed,
+        coarse_from,
+    } = marks;
     let target = reach.minute;
+    let res = coarse_resolution(period);
+    let oldest = target - period_span(period) - res;
+    // Buckets missing before where the coarse ones begin (the period was made longer).
+    let missing_from = coarse_from.filter(|c| *c > oldest + res);
     let upto = if counts_samples {
         reach.instant
     } else {
@@ -85,15 +101,26 @@ pub fn plan(
         } else {
             FineRead::Buckets
         };
+        // Through the bucket `coarse_from` falls in: that one was only partly held, and a
+        // read replaces it whole.
+        let older = missing_from
+            .map(|c| Span {
+                from: oldest.div_euclid(res) * res,
+                to: (c + res - 1).div_euclid(res).min(target.div_euclid(res)) * res,
+            })
+            .filter(|s| s.to > s.from);
         return Some(ReadPlan {
-            coarse: None,
+            coarse: older.map(|s| (s, res)),
             fine: Span { from, to: upto },
             how,
         });
     }
-    let res = coarse_resolution(period);
-    let oldest = target - period_span(period) - res;
-    let from = coarse_fed.unwrap_or(oldest).max(oldest).div_euclid(res) * res;
+    let from = match missing_from {
+        Some(_) => oldest,
+        None => coarse_fed.unwrap_or(oldest).max(oldest),
+    }
+    .div_euclid(res)
+        * res;
     let to = target.div_euclid(res) * res;
     Some(ReadPlan {
         coarse: (to > from).then_some((Span { from, to }, res)),

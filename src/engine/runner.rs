@@ -257,8 +257,11 @@ impl Engine {
         for (i, s) in self.slos.iter_mut().enumerate() {
             s.prefetched = None;
             let samples = read_plan::plan(
-                s.fine_fed_until,
-                s.coarse_fed_until,
+                read_plan::Marks {
+                    fed: s.fine_fed_until,
+                    coarse_fed: s.coarse_fed_until,
+                    coarse_from: s.coarse_from,
+                },
                 reach,
                 s.plan.counts_samples(),
                 &s.slo.period,
@@ -414,7 +417,7 @@ impl Engine {
                 && let Some(s) = self.slos.get_mut(next)
             {
                 next += 1;
-                metas.push((s.slo.id(), s.meta()));
+                metas.push((s.slo.id(), s.meta(), std::mem::take(&mut s.rewrite)));
                 let mut groups: Vec<(String, _, _)> = s
                     .groups
                     .iter_mut()
@@ -457,14 +460,20 @@ impl Engine {
                     (next - dirty.len() + k, marks)
                 })
                 .collect();
+            let rewrites: BTreeMap<usize, bool> = metas
+                .iter()
+                .enumerate()
+                .map(|(k, (_, _, replace))| (next - metas.len() + k, *replace))
+                .collect();
             let store = store.clone();
             result = tokio::task::spawn_blocking(move || {
                 let changes: Vec<SloChanges> = metas
                     .iter()
                     .zip(dirty.iter())
-                    .map(|((id, meta), groups)| SloChanges {
+                    .map(|((id, meta, replace), groups)| SloChanges {
                         id,
                         meta,
+                        replace: *replace,
                         chunks: groups
                             .iter()
                             .map(|(k, rows, _)| (k.as_str(), rows.as_slice()))
@@ -481,6 +490,7 @@ impl Engine {
             if !matches!(result, Ok(Ok(()))) {
                 for (index, groups) in batch {
                     let state = &mut self.slos[index];
+                    state.rewrite |= rewrites.get(&index).copied().unwrap_or(false);
                     for (key, marks) in groups {
                         match state.groups.get_mut(&key) {
                             Some(g) => g.history.mark_unsaved(marks),
@@ -564,13 +574,27 @@ impl Engine {
                         let windows = slo.alerting.windows.windows();
                         for g in state.groups.values_mut() {
                             let buckets = g.history.buckets();
-                            g.history = History::restore(
+                            let old_res = g.history.coarse_res();
+                            let old_oldest = g.history.coarse_oldest();
+                            g.history = History::restore_from(
                                 &slo.period,
                                 &windows,
                                 &buckets,
                                 g.history.read_until(),
                                 g.history.coarse_fed_until(),
+                                Some(old_res),
                             );
+                            // Another resolution: the stored rows are rewritten whole.
+                            if g.history.coarse_res() != old_res {
+                                g.history.mark_all_unsaved();
+                                state.rewrite = true;
+                            }
+                            // A shorter ring lets its oldest buckets go: a longer period later
+                            // must read them again.
+                            if let Some(new_oldest) = g.history.coarse_oldest() {
+                                let from = state.coarse_from.or(old_oldest).unwrap_or(new_oldest);
+                                state.coarse_from = Some(from.max(new_oldest));
+                            }
                         }
                     }
                     state.names = SloNames::new(&slo);

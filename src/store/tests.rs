@@ -34,6 +34,8 @@ fn saves_loads_prunes_and_removes() {
         }],
         series_seeded: true,
         absent_since: None,
+        coarse_from: None,
+        coarse_res: None,
     };
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
@@ -42,6 +44,7 @@ fn saves_loads_prunes_and_removes() {
             meta: &meta,
             chunks: vec![("", &dirty)],
             prune: vec![("", h.retention_floor())],
+            replace: false,
         }])
         .unwrap();
     drop(store);
@@ -83,6 +86,7 @@ fn absent_histories_are_kept_for_the_grace_then_deleted() {
                 meta: &meta,
                 chunks: Vec::new(),
                 prune: Vec::new(),
+                replace: false,
             }])
             .unwrap();
     }

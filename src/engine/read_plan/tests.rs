@@ -138,7 +138,12 @@ fn each_case_reads_what_it_needs() {
         ),
     ];
     for (case, fed, coarse_fed, reach, counts, want) in cases {
-        assert_eq!(plan(fed, coarse_fed, reach, counts, &p), want, "{case}");
+        let marks = Marks {
+            fed,
+            coarse_fed,
+            coarse_from: None,
+        };
+        assert_eq!(plan(marks, reach, counts, &p), want, "{case}");
     }
 }
 
@@ -148,6 +153,71 @@ fn a_calendar_month_reaches_back_31_days() {
         unit: crate::core::CalendarUnit::Month,
         tz: chrono_tz::UTC,
     };
-    let p = plan(None, None, reach(T, 0), true, &month).unwrap();
+    let p = plan(Marks::default(), reach(T, 0), true, &month).unwrap();
     assert_eq!(p.coarse, Some((span(T - 31 * 24 * H - H, T), H)));
+}
+
+/// A period made longer (30d to 40d): steady reads go on, and the part of the new period
+/// before where the buckets begin is read once in coarse buckets; after a long gap, the coarse
+/// read starts at the new period's start.
+#[test]
+fn a_longer_period_reads_what_lies_before_the_buckets() {
+    let forty = Period::Rolling("40d".parse().unwrap());
+    let day = 24 * H;
+    let marks = Marks {
+        fed: Some(T - 30),
+        coarse_fed: Some(T - 30),
+        coarse_from: Some(T - 30 * day - H),
+    };
+    // 40 days are kept in 2-hour buckets (the ring stays under 800).
+    let res = coarse_resolution(&forty);
+    assert_eq!(res, 2 * H);
+    let floor = |t: i64| t.div_euclid(res) * res;
+    let p = plan(marks, reach(T, 35), true, &forty).unwrap();
+    assert_eq!(
+        p.coarse,
+        Some((
+            span(floor(T - 40 * day - res), floor(T - 30 * day - H)),
+            res
+        ))
+    );
+    assert_eq!((p.fine, p.how), (span(T - 30, T + 35), FineRead::Samples));
+    // Buckets that begin inside a 2-hour bucket: that bucket is read again, whole.
+    let inside = Marks {
+        coarse_from: Some(floor(T - 30 * day) + H),
+        ..marks
+    };
+    let p = plan(inside, reach(T, 35), true, &forty).unwrap();
+    assert_eq!(
+        p.coarse,
+        Some((
+            span(floor(T - 40 * day - res), floor(T - 30 * day) + res),
+            res
+        ))
+    );
+    // Already read (the buckets begin at the period's start): nothing more.
+    let done = Marks {
+        coarse_from: Some(floor(T - 40 * day - res)),
+        ..marks
+    };
+    assert_eq!(plan(done, reach(T, 35), true, &forty).unwrap().coarse, None);
+    // A shorter period holds all it needs.
+    let shorter = plan(
+        marks,
+        reach(T, 35),
+        true,
+        &Period::Rolling("7d".parse().unwrap()),
+    );
+    assert_eq!(shorter.unwrap().coarse, None);
+    // After a long gap: from the period's start, not from the last bucket.
+    let gap = Marks {
+        fed: Some(T - day),
+        coarse_fed: Some(T - day),
+        ..marks
+    };
+    let p = plan(gap, reach(T, 0), true, &forty).unwrap();
+    assert_eq!(
+        p.coarse,
+        Some((span(floor(T - 40 * day - res), floor(T)), res))
+    );
 }

@@ -24,8 +24,11 @@ async fn catch_up_once(
     reach: Reach,
 ) -> Result<Option<FineRead>, TickError> {
     let Some(plan) = read_plan::plan(
-        state.fine_fed_until,
-        state.coarse_fed_until,
+        read_plan::Marks {
+            fed: state.fine_fed_until,
+            coarse_fed: state.coarse_fed_until,
+            coarse_from: state.coarse_from,
+        },
         reach,
         state.plan.counts_samples(),
         &state.slo.period,
@@ -58,7 +61,12 @@ async fn catch_up_once(
                 group.history.push_coarse(t, c);
             }
         }
-        state.coarse_fed_until = Some(to);
+        // The first backfill, or a longer period's older part, sets where the buckets begin
+        // (a gap's read, from the last bucket on, does not).
+        if state.coarse_fed_until.is_none() || state.coarse_from.is_some_and(|c| from < c) {
+            state.coarse_from = Some(from);
+        }
+        state.coarse_fed_until = Some(state.coarse_fed_until.map_or(to, |c| c.max(to)));
     }
     let Span { from, to: upto } = plan.fine;
     let read = match (&reads, plan.how) {

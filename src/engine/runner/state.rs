@@ -27,6 +27,12 @@ pub struct SloState {
     pub groups: BTreeMap<String, Box<Group>>,
     pub fine_fed_until: Option<i64>,
     pub coarse_fed_until: Option<i64>,
+    /// The oldest instant the coarse buckets were read from; a longer period (a changed spec)
+    /// reads what lies before it. `None`: the whole period (histories stored before it was kept).
+    pub coarse_from: Option<i64>,
+    /// Whether the next save replaces every stored row (the buckets were rebuilt at another
+    /// resolution).
+    pub rewrite: bool,
     pub fresh: bool,
     pub last_evaluation: f64,
     /// Why the last tick failed, if it did (logged once per change, not per tick).
@@ -66,6 +72,8 @@ impl SloState {
             groups: BTreeMap::new(),
             fine_fed_until: None,
             coarse_fed_until: None,
+            coarse_from: None,
+            rewrite: false,
             fresh: false,
             last_evaluation: 0.0,
             last_error: None,
@@ -82,15 +90,29 @@ impl SloState {
             slo,
         };
         if let Some(stored) = stored.filter(|s| continues(&state.slo, s)) {
+            let res = crate::engine::history::coarse_resolution(&state.slo.period);
+            // Stored at another resolution (the period changed while stopped): rebuilt, and
+            // saved whole at the next save.
+            state.rewrite = stored.meta.coarse_res.is_some_and(|r| r != res);
+            state.coarse_from = stored.meta.coarse_from;
             for (key, labels) in &stored.meta.groups {
                 let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
-                let history = History::restore(
+                let history = History::restore_from(
                     &state.slo.period,
                     &windows,
                     buckets,
                     stored.meta.fine_fed_until,
                     stored.meta.coarse_fed_until,
+                    stored.meta.coarse_res,
                 );
+                let mut history = history;
+                if state.rewrite {
+                    history.mark_all_unsaved();
+                }
+                // The ring of this period may hold less than was stored.
+                if let (Some(from), Some(oldest)) = (state.coarse_from, history.coarse_oldest()) {
+                    state.coarse_from = Some(from.max(oldest));
+                }
                 state.groups.insert(
                     key.clone(),
                     Box::new(Group {
@@ -269,6 +291,8 @@ impl SloState {
                 .collect(),
             series_seeded: self.series.seeded,
             absent_since: None,
+            coarse_from: self.coarse_from,
+            coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
         }
     }
 }

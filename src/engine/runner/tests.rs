@@ -356,6 +356,7 @@ fn a_changed_sli_deletes_the_stored_history_at_start() {
             meta: &old_meta,
             chunks: vec![("", &old_rows)],
             prune: Vec::new(),
+            replace: false,
         }])
         .unwrap();
     let states = load_states(vec![slo.clone()], Some(&store)).unwrap();
