@@ -440,6 +440,20 @@ fn a_changed_period_counts_the_new_periods_events_across_reloads_and_restarts() 
         |m| m.fresh("reload", "p") == Some(true),
     );
     assert!(matches(&m, 45), "{}", report(&m, 45));
+    // Prometheus's own answer for the same 45 days (its `increase` extrapolates a little at
+    // the edges): within 0.1%.
+    let at = now_minute();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let prom_total = runtime
+        .block_on(
+            prometheus.query_scalar(r#"sum(increase(http_requests_total{job="p"}[45d]))"#, at),
+        )
+        .expect("Prometheus answers");
+    let total = m.value("slo_period_total_events", &p);
+    assert!(
+        (total - prom_total).abs() <= 0.001 * prom_total,
+        "45d: sloburn {total}, Prometheus increase() {prom_total}"
+    );
     assert!(m.non_finite_slo_lines().is_empty());
     sloburn.stop();
 }
