@@ -24,6 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::core::Counts;
 use crate::core::counter::{LastSample, SERIES_MEMORY_MS, bucket_end, follow};
 use crate::engine::plan::{CounterRead, Role};
+use crate::engine::read_plan::{RAW_SLICE_SECS, raw_slices};
 use crate::engine::runner::{Querier, TickError, group_key};
 use crate::source::{Series, SourceError};
 
@@ -171,16 +172,13 @@ pub async fn read_raw(
         };
         // In slices, oldest first: each answer stays far below the response limit even for an
         // SLO over tens of thousands of series (a sample is ~26 bytes of JSON).
-        let mut a = start;
-        while a < to {
-            let b = (a + RAW_SLICE_SECS).min(to);
-            let expr = format!("{}[{}s]", read.selector, b - a);
-            for s in q.instant(&expr, b).await? {
+        for (end, secs) in raw_slices(start, to) {
+            let expr = format!("{}[{secs}s]", read.selector);
+            for s in q.instant(&expr, end).await? {
                 follow_series(
                     &s, read.role, group_by, &mut next, &mut out, from, width, seeding,
                 )?;
             }
-            a = b;
         }
     }
     next.seeded = true;
@@ -203,9 +201,6 @@ async fn seed_start(q: &Querier, sel: &str, from: i64) -> Result<i64, TickError>
         from - memory
     })
 }
-
-/// Raw reads ask for at most this many seconds of samples at once.
-pub const RAW_SLICE_SECS: i64 = 15 * 60;
 
 /// Follows one series of a raw read from its last sample in `state`, adding its increments to
 /// its group in `out` (see [`read_raw`]).

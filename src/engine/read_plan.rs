@@ -40,6 +40,29 @@ pub struct ReadPlan {
     pub how: FineRead,
 }
 
+/// Raw reads ask for at most this many seconds of samples at once: an answer holds every
+/// sample of the span, and a long one over many series would be large.
+pub const RAW_SLICE_SECS: i64 = 15 * 60;
+
+/// The slices a raw read of `(from, to]` is made of, oldest first: `(slice end, seconds)`.
+///
+/// ```
+/// use sloburn::engine::read_plan::raw_slices;
+/// let slices: Vec<_> = raw_slices(0, 2000).collect();
+/// assert_eq!(slices, [(900, 900), (1800, 900), (2000, 200)]);
+/// ```
+pub fn raw_slices(from: i64, to: i64) -> impl Iterator<Item = (i64, i64)> {
+    let mut a = from;
+    std::iter::from_fn(move || {
+        (a < to).then(|| {
+            let b = (a + RAW_SLICE_SECS).min(to);
+            let slice = (b, b - a);
+            a = b;
+            slice
+        })
+    })
+}
+
 /// What an SLO's history holds, as far as planning its reads goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Marks {

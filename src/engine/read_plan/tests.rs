@@ -221,3 +221,20 @@ fn a_longer_period_reads_what_lies_before_the_buckets() {
         Some((span(floor(T - 40 * day - res), floor(T)), res))
     );
 }
+
+/// Raw reads in slices of at most 15 minutes, oldest first, covering `(from, to]` once.
+#[test]
+fn raw_reads_are_sliced_without_gaps_or_overlaps() {
+    let slices = |from, to| raw_slices(from, to).collect::<Vec<_>>();
+    assert!(slices(T, T).is_empty());
+    assert!(slices(T, T - 1).is_empty());
+    assert_eq!(slices(T, T + 35), [(T + 35, 35)]);
+    assert_eq!(
+        slices(T, T + 30 * M),
+        [(T + 15 * M, 15 * M), (T + 30 * M, 15 * M)]
+    );
+    let long = slices(T - 30, T + 6 * H);
+    assert_eq!(long.first(), Some(&(T - 30 + 15 * M, 15 * M)));
+    assert_eq!(long.last().map(|s| s.0), Some(T + 6 * H));
+    assert_eq!(long.iter().map(|s| s.1).sum::<i64>(), 6 * H + 30);
+}
