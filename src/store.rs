@@ -242,6 +242,16 @@ impl Store {
                         |_, _| false,
                     )?;
                 }
+                // Groups dropped whole go first: a group of the same key created since then
+                // writes its rows after.
+                for (group, floors) in &c.prune {
+                    if *floors == (i64::MAX, i64::MAX) {
+                        chunks.retain_in(
+                            (c.id, *group, 0u8, i64::MIN)..=(c.id, *group, u8::MAX, i64::MAX),
+                            |_, _| false,
+                        )?;
+                    }
+                }
                 for (group, rows) in &c.chunks {
                     for (tier, start, bytes) in rows.iter() {
                         let key = (c.id, *group, tier_code(*tier), *start);
@@ -256,6 +266,9 @@ impl Store {
                     }
                 }
                 for (group, (fine_floor, coarse_floor)) in &c.prune {
+                    if (*fine_floor, *coarse_floor) == (i64::MAX, i64::MAX) {
+                        continue;
+                    }
                     for (tier, floor) in [(0u8, *fine_floor), (1u8, *coarse_floor)] {
                         chunks.retain_in(
                             (c.id, *group, tier, i64::MIN)..(c.id, *group, tier, floor),
@@ -268,14 +281,15 @@ impl Store {
         })
     }
 
-    /// Every stored SLO's metadata (no buckets), for `sloburn state list`.
-    pub fn metas(&self) -> Result<Vec<(String, SloMeta)>, StoreError> {
+    /// Every stored SLO's metadata (no buckets), for `sloburn state list`; `None` for a record
+    /// that cannot be read.
+    pub fn metas(&self) -> Result<Vec<(String, Option<SloMeta>)>, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(SLOS).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;
-            let meta = serde_json::from_slice(v.value()).unwrap_or_default();
+            let meta = serde_json::from_slice(v.value()).ok();
             out.push((k.value().to_string(), meta));
         }
         Ok(out)
@@ -292,10 +306,14 @@ impl Store {
         grace: std::time::Duration,
     ) -> Result<Vec<Absent>, StoreError> {
         let mut out = Vec::new();
-        for (id, mut meta) in self.metas()? {
+        for (id, meta) in self.metas()? {
             if present.contains(&id) {
                 continue;
             }
+            // An unreadable record is left alone: written back, it would lose its identity.
+            let Some(mut meta) = meta else {
+                continue;
+            };
             let since = *meta.absent_since.get_or_insert(now);
             let until = since.saturating_add(grace.as_secs() as i64);
             if now > until {

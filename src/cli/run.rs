@@ -202,11 +202,18 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     let mut next = tokio::time::Instant::now();
+    // Histories of SLOs missing from the specs are looked at hourly, not only at start and
+    // reload, so a long-running process drops them when their grace ends.
+    let mut retired = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {
                 evaluate(&mut engine, &cell, lag).await;
                 ready.store(true, Ordering::Release);
+                if retired.elapsed() >= Duration::from_secs(3600) {
+                    engine.retire_absent(now_secs() as i64);
+                    retired = tokio::time::Instant::now();
+                }
                 next = tokio::time::Instant::now() + until_next_tick(cfg.evaluation_interval, lag);
             }
             _ = hangup.recv() => {

@@ -55,13 +55,16 @@ pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
                 "slo", "newest minute", "groups"
             );
             for (id, meta) in &metas {
-                println!(
-                    "{:<48} {:<26} {:>6}  {}",
-                    id,
-                    meta.fine_fed_until.map_or("-".into(), time),
-                    meta.groups.len(),
-                    meta.absent_since.map_or("-".into(), time),
-                );
+                match meta {
+                    Some(meta) => println!(
+                        "{:<48} {:<26} {:>6}  {}",
+                        id,
+                        meta.fine_fed_until.map_or("-".into(), time),
+                        meta.groups.len(),
+                        meta.absent_since.map_or("-".into(), time),
+                    ),
+                    None => println!("{id:<48} (its record cannot be read; prune it by name)"),
+                }
             }
             println!("{} stored SLO(s)", metas.len());
             Ok(ExitCode::SUCCESS)
@@ -86,7 +89,8 @@ pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
             }
             let mut pruned = 0;
             for (id, meta) in &metas {
-                if ids.contains(id) || (absent && meta.absent_since.is_some()) {
+                let missing = meta.as_ref().is_some_and(|m| m.absent_since.is_some());
+                if ids.contains(id) || (absent && missing) {
                     store.remove(id)?;
                     println!("pruned {id}");
                     pruned += 1;

@@ -699,16 +699,8 @@ impl History {
         let res = self.coarse.res;
         let (from, first) = self.period_start(end);
         let mut out = Vec::new();
-        let cut = self.coarse.get(first - res);
-        let share = (first - from) as f64 / res as f64;
-        if share > 0.0 {
-            out.push((
-                first,
-                Counts {
-                    bad: cut.bad * share,
-                    total: cut.total * share,
-                },
-            ));
+        if first > from {
+            out.push((first, self.cut_part(first - res, from, first)));
         }
         let mut s = first;
         while s <= head {
@@ -806,7 +798,11 @@ impl History {
                     // buckets they overlap, by the share of time in each (linear within the
                     // bucket, as at a period's edge): no event is lost.
                     let res = h.coarse.res;
-                    let width = stored_res.unwrap_or(res).max(1);
+                    let mut width = stored_res.unwrap_or(res).max(1);
+                    // The newest bucket holds events only up to where it was fed.
+                    if let Some(fed) = coarse_fed_until {
+                        width = width.min(fed - b.start).max(1);
+                    }
                     let c = sanitize(b.counts);
                     let mut start = b.start.div_euclid(res) * res;
                     while start < b.start + width {

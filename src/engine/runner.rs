@@ -55,7 +55,9 @@ pub use catch_up::catch_up;
 use groups::*;
 pub use groups::{GroupRead, group_key};
 pub use querier::{Querier, TickError};
-pub use state::{Group, SloState, continues, fingerprint, legacy_fingerprint, load_states};
+pub use state::{
+    Group, SloState, continues, fingerprint, legacy_fingerprint, load_state, load_states,
+};
 
 /// The engine: SLO states, the source and the store.
 pub struct Engine {
@@ -250,7 +252,7 @@ impl Engine {
 
     /// Reads this tick's samples for every counter SLO that reads samples this tick (a steady
     /// tick, or a gap up to [`CATCHUP_MINUTES`]) with queries shared between SLOs ([`batch`]),
-    /// in slices of [`counters::RAW_SLICE_SECS`] oldest first, leaving each SLO its share for its
+    /// in slices of [`read_plan::RAW_SLICE_SECS`] oldest first, leaving each SLO its share for its
     /// catch-up. SLOs read up to different instants (one failed last tick) are batched apart.
     async fn prefetch(&mut self, q: &Querier, reach: Reach) {
         let mut by_from: BTreeMap<i64, Vec<(usize, Vec<CounterRead>)>> = BTreeMap::new();
@@ -260,7 +262,7 @@ impl Engine {
                 read_plan::Marks {
                     fed: s.fine_fed_until,
                     coarse_fed: s.coarse_fed_until,
-                    coarse_from: s.coarse_from,
+                    coarse_from: s.coarse_covered_from(),
                 },
                 reach,
                 s.plan.counts_samples(),
@@ -281,10 +283,8 @@ impl Engine {
             let mut shares = batch::Shares::new();
             let mut failed: BTreeMap<usize, SourceError> = BTreeMap::new();
             for b in &batches {
-                let mut a = from;
-                while a < to {
-                    let end = (a + counters::RAW_SLICE_SECS).min(to);
-                    let expr = format!("{}[{}s]", b.selector, end - a);
+                for (end, secs) in read_plan::raw_slices(from, to) {
+                    let expr = format!("{}[{secs}s]", b.selector);
                     match q.instant(&expr, end).await {
                         Ok(answer) => b.dispatch(answer, &mut shares),
                         Err(e) => {
@@ -294,7 +294,6 @@ impl Engine {
                             break;
                         }
                     }
-                    a = end;
                 }
             }
             for slo in batched {
@@ -350,6 +349,7 @@ impl Engine {
     fn take_scraped(&mut self, scraper: &Scraper, target: i64, now: f64) {
         for state in &mut self.slos {
             let id = state.slo.id();
+            evict_gone(state, &BTreeSet::new());
             for (key, labels, minute_end, counts) in scraper.drain(&id, target) {
                 let group = group_of(state, &key);
                 if group.labels.is_empty() {
@@ -572,10 +572,18 @@ impl Engine {
                     if !same_shape {
                         // Rebuild the rings for the new period or windows from the same buckets.
                         let windows = slo.alerting.windows.windows();
+                        // Where the buckets begin before the rebuild (the ring's oldest, for
+                        // histories that never recorded it).
+                        let covered = state.coarse_covered_from().or_else(|| {
+                            state
+                                .groups
+                                .values()
+                                .filter_map(|g| g.history.coarse_oldest())
+                                .max()
+                        });
                         for g in state.groups.values_mut() {
                             let buckets = g.history.buckets();
                             let old_res = g.history.coarse_res();
-                            let old_oldest = g.history.coarse_oldest();
                             g.history = History::restore_from(
                                 &slo.period,
                                 &windows,
@@ -589,13 +597,11 @@ impl Engine {
                                 g.history.mark_all_unsaved();
                                 state.rewrite = true;
                             }
-                            // A shorter ring lets its oldest buckets go: a longer period later
-                            // must read them again.
-                            if let Some(new_oldest) = g.history.coarse_oldest() {
-                                let from = state.coarse_from.or(old_oldest).unwrap_or(new_oldest);
-                                state.coarse_from = Some(from.max(new_oldest));
-                            }
                         }
+                        // A shorter ring lets its oldest buckets go: a longer period later must
+                        // read them again.
+                        state.coarse_from = covered;
+                        state.coarse_from = state.coarse_covered_from();
                     }
                     state.names = SloNames::new(&slo);
                     state.slo = slo;
@@ -608,11 +614,14 @@ impl Engine {
                 }
                 None => {
                     // A spec that returns within the grace continues its stored history.
-                    let stored = self
-                        .store
-                        .as_ref()
-                        .and_then(|store| store.load(&id).ok().flatten());
-                    next.push(SloState::new(slo, stored));
+                    let state = match load_state(slo.clone(), self.store.as_deref()) {
+                        Ok(state) => state,
+                        Err(e) => {
+                            tracing::error!(slo = %id, error = %e, "cannot read the stored history; starting a fresh one");
+                            SloState::new(slo, None)
+                        }
+                    };
+                    next.push(state);
                 }
             }
         }

@@ -201,8 +201,9 @@ fn compile(slo: &Slo) -> Result<Need, String> {
 #[derive(Debug, Clone)]
 struct Followed {
     id: String,
-    /// What it counts, to tell on a reload whether its state still applies.
-    sli: Sli,
+    /// The identity of what it counts (as the stored history's), to tell on a reload whether
+    /// its state still applies.
+    identity: String,
     group_by: Vec<String>,
     max_groups: usize,
     need: Need,
@@ -264,7 +265,7 @@ impl Scraper {
             match compile(slo) {
                 Ok(need) => followed.push(Followed {
                     id: slo.id(),
-                    sli: slo.sli.clone(),
+                    identity: crate::engine::runner::fingerprint(slo),
                     group_by: slo.group_by.clone(),
                     max_groups: slo.max_groups as usize,
                     need,
@@ -310,8 +311,8 @@ impl Scraper {
         ))
     }
 
-    /// Takes over what `old` holds for the SLOs both follow the same way (same SLI and
-    /// grouping): the counters' last samples, the minutes not yet handed to the engine and the
+    /// Takes over what `old` holds for the SLOs both follow the same way (the same SLI
+    /// identity, which includes the grouping): the counters' last samples, the minutes not yet handed to the engine and the
     /// last threshold slice, so a reload loses no events; and the health of targets with the
     /// same URL. A scrape `old` finishes after this is not carried over.
     pub fn carry_over(&self, old: &Scraper) {
@@ -321,7 +322,7 @@ impl Scraper {
             .filter(|f| {
                 old.slos
                     .iter()
-                    .any(|o| o.id == f.id && o.sli == f.sli && o.group_by == f.group_by)
+                    .any(|o| o.id == f.id && o.identity == f.identity)
             })
             .map(|f| f.id.as_str())
             .collect();

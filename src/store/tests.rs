@@ -127,3 +127,60 @@ fn absent_histories_are_kept_for_the_grace_then_deleted() {
         None
     );
 }
+
+/// A group dropped and created again under the same key before the save keeps the new rows:
+/// the drop is applied first.
+#[test]
+fn a_dropped_group_recreated_before_the_save_keeps_its_new_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let meta = SloMeta {
+        fingerprint: "v1:1".into(),
+        groups: BTreeMap::from([("route=/a".to_string(), Vec::new())]),
+        ..Default::default()
+    };
+    let rows = vec![change(&Chunk {
+        tier: Tier::Coarse,
+        start: 7200,
+        counts: vec![Counts {
+            bad: 1.0,
+            total: 5.0,
+        }],
+    })];
+    store
+        .save(&[SloChanges {
+            id: "api/x",
+            meta: &meta,
+            chunks: vec![("route=/a", &rows)],
+            prune: vec![("route=/a", (i64::MAX, i64::MAX))],
+            replace: false,
+        }])
+        .unwrap();
+    let loaded = store.load("api/x").unwrap().unwrap();
+    assert_eq!(loaded.buckets["route=/a"].len(), 1);
+}
+
+/// A record that cannot be read is listed as such and left alone by the absent-history grace
+/// (written back as a default, it would lose its identity).
+#[test]
+fn an_unreadable_record_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            slos.insert("api/garbled", b"{not json".as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.metas().unwrap(), [("api/garbled".to_string(), None)]);
+    let kept = store
+        .retire_absent(
+            &Default::default(),
+            1_800_000_000,
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
+    assert!(kept.is_empty());
+    assert_eq!(store.slo_ids().unwrap(), ["api/garbled"]);
+}

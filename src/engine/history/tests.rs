@@ -788,6 +788,16 @@ fn a_calendar_period_starting_inside_an_hour_counts_only_its_own_minutes() {
             if end > december && (end - december <= 3 * 3600 || end % 3600 == 0) {
                 let got = h.period(&period);
                 let want = naive(&fed, december, end);
+                // The chart's buckets add up to the same period.
+                let charted = h
+                    .period_buckets()
+                    .into_iter()
+                    .fold(Counts::default(), |a, (_, c)| a + c);
+                assert!(
+                    (charted.bad - want.bad).abs() < 1e-6
+                        && (charted.total - want.total).abs() < 1e-6,
+                    "{tz} chart at {end}: {charted:?}, truth {want:?}"
+                );
                 assert!(
                     (got.bad - want.bad).abs() < 1e-6 && (got.total - want.total).abs() < 1e-6,
                     "{tz} at {end} ({} min into the month): {got:?}, truth {want:?}",
@@ -796,4 +806,41 @@ fn a_calendar_period_starting_inside_an_hour_counts_only_its_own_minutes() {
             }
         }
     }
+}
+
+/// Rebuilt at a finer resolution (45d in 2-hour buckets to 7d in 1-hour ones), the newest
+/// bucket, fed only 40 minutes into its two hours, keeps all its events in the hour they
+/// happened in; older buckets are shared by time.
+#[test]
+fn a_finer_rebuild_keeps_the_newest_buckets_events() {
+    let long = Period::Rolling(d("45d"));
+    let short = Period::Rolling(d("7d"));
+    assert_eq!(
+        (coarse_resolution(&long), coarse_resolution(&short)),
+        (7200, 3600)
+    );
+    let mut h = History::new(&long, &windows());
+    let mut fed = Vec::new();
+    let start = 1_800_000_000; // a multiple of 2 hours
+    let mut end = start;
+    // Two days, then 40 minutes into a 2-hour bucket.
+    while end < start + 2 * 86_400 + 40 * 60 {
+        end += 60;
+        let c = Counts {
+            bad: 1.0,
+            total: 10.0,
+        };
+        h.push_minute(end, c);
+        fed.push((end, c));
+    }
+    let back = History::restore_from(
+        &short,
+        &windows(),
+        &h.buckets(),
+        h.read_until(),
+        h.coarse_fed_until(),
+        Some(7200),
+    );
+    let want = naive(&fed, end - 7 * 86_400, end);
+    assert_eq!(back.period(&short), want);
 }

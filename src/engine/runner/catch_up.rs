@@ -27,7 +27,7 @@ async fn catch_up_once(
         read_plan::Marks {
             fed: state.fine_fed_until,
             coarse_fed: state.coarse_fed_until,
-            coarse_from: state.coarse_from,
+            coarse_from: state.coarse_covered_from(),
         },
         reach,
         state.plan.counts_samples(),

@@ -114,11 +114,15 @@ pub(super) fn admit(
     let mut out = Vec::with_capacity(read.len());
     // A grouped SLO's stand-in series (key `""`) is no group: it leaves with the first one.
     let grouped = !state.slo.group_by.is_empty();
-    evict_gone(state);
+    // Groups in this read have series now, whatever their marks say.
+    let live: BTreeSet<String> = read.keys().cloned().collect();
+    evict_gone(state, &live);
     for (key, g) in read {
         if !state.groups.contains_key(&key) {
             let stand_in = usize::from(grouped && state.groups.contains_key(""));
-            if state.groups.len() - stand_in >= state.slo.max_groups as usize && !make_room(state) {
+            if state.groups.len() - stand_in >= state.slo.max_groups as usize
+                && !make_room(state, &live)
+            {
                 dropped += 1;
                 continue;
             }
@@ -136,7 +140,7 @@ pub const GROUP_ROOM_AFTER_SECS: i64 = 3600;
 
 /// Drops groups that have shown no series for a whole period: their history holds nothing
 /// of the period any more, and a group that kept its full budget would read as healthy.
-pub(super) fn evict_gone(state: &mut SloState) {
+pub(super) fn evict_gone(state: &mut SloState, live: &BTreeSet<String>) {
     let Some(now) = state.fine_fed_until else {
         return;
     };
@@ -144,7 +148,9 @@ pub(super) fn evict_gone(state: &mut SloState) {
     let gone: Vec<String> = state
         .groups
         .iter()
-        .filter(|(key, g)| !key.is_empty() && g.seen.is_some_and(|t| now - t > period))
+        .filter(|(key, g)| {
+            !key.is_empty() && !live.contains(*key) && g.seen.is_some_and(|t| now - t > period)
+        })
         .map(|(key, _)| key.clone())
         .collect();
     for key in gone {
@@ -154,14 +160,14 @@ pub(super) fn evict_gone(state: &mut SloState) {
 
 /// Makes room for a new group under `max_groups` by dropping the group longest without series,
 /// if it has shown none for [`GROUP_ROOM_AFTER_SECS`]; false when every group is live.
-fn make_room(state: &mut SloState) -> bool {
+fn make_room(state: &mut SloState, live: &BTreeSet<String>) -> bool {
     let Some(now) = state.fine_fed_until else {
         return false;
     };
     let oldest = state
         .groups
         .iter()
-        .filter(|(key, _)| !key.is_empty())
+        .filter(|(key, _)| !key.is_empty() && !live.contains(*key))
         .filter_map(|(key, g)| Some((g.seen?, key)))
         .min();
     match oldest {

@@ -93,8 +93,27 @@ impl SloState {
             let res = crate::engine::history::coarse_resolution(&state.slo.period);
             // Stored at another resolution (the period changed while stopped): rebuilt, and
             // saved whole at the next save.
-            state.rewrite = stored.meta.coarse_res.is_some_and(|r| r != res);
-            state.coarse_from = stored.meta.coarse_from;
+            // Files written before the resolution was kept: the narrowest spacing of the stored
+            // coarse buckets tells it, and the oldest of them where they begin.
+            let coarse_starts: BTreeSet<i64> = stored
+                .buckets
+                .values()
+                .flatten()
+                .filter(|b| b.tier == crate::core::bucket::Tier::Coarse)
+                .map(|b| b.start)
+                .collect();
+            let stored_res = stored.meta.coarse_res.or_else(|| {
+                coarse_starts
+                    .iter()
+                    .zip(coarse_starts.iter().skip(1))
+                    .map(|(a, b)| b - a)
+                    .min()
+            });
+            state.rewrite = stored_res.is_some_and(|r| r != res);
+            state.coarse_from = stored
+                .meta
+                .coarse_from
+                .or_else(|| coarse_starts.first().copied());
             for (key, labels) in &stored.meta.groups {
                 let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
                 let history = History::restore_from(
@@ -103,7 +122,7 @@ impl SloState {
                     buckets,
                     stored.meta.fine_fed_until,
                     stored.meta.coarse_fed_until,
-                    stored.meta.coarse_res,
+                    stored_res,
                 );
                 let mut history = history;
                 if state.rewrite {
@@ -152,6 +171,18 @@ impl SloState {
         }
         state.update_recent();
         state
+    }
+
+    /// Where the coarse buckets begin now: where they were first read from, or the oldest
+    /// bucket the rings still hold when that is later (old buckets leave as time goes on).
+    pub fn coarse_covered_from(&self) -> Option<i64> {
+        let from = self.coarse_from?;
+        let oldest = self
+            .groups
+            .values()
+            .filter_map(|g| g.history.coarse_oldest())
+            .max();
+        Some(oldest.map_or(from, |o| from.max(o)))
     }
 
     /// The history of one group, created with these labels if new (key `""` when ungrouped).
@@ -291,7 +322,7 @@ impl SloState {
                 .collect(),
             series_seeded: self.series.seeded,
             absent_since: None,
-            coarse_from: self.coarse_from,
+            coarse_from: self.coarse_covered_from(),
             coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
         }
     }
@@ -308,22 +339,23 @@ pub fn continues(slo: &Slo, stored: &StoredSlo) -> bool {
 /// stored history of a changed SLI is deleted here, or its old rows would be loaded again
 /// with the new history's marks at the next start.
 pub fn load_states(slos: Vec<Slo>, store: Option<&Store>) -> Result<Vec<SloState>, StoreError> {
-    let mut states = Vec::with_capacity(slos.len());
-    for slo in slos {
-        let mut stored = match store {
-            Some(store) => store.load(&slo.id())?,
-            None => None,
-        };
-        if let (Some(store), Some(old)) = (store, &stored)
-            && !continues(&slo, old)
-        {
-            tracing::info!(slo = %slo.id(), "SLI definition changed since the history was stored: starting a fresh history");
-            store.remove(&slo.id())?;
-            stored = None;
-        }
-        states.push(SloState::new(slo, stored));
+    slos.into_iter().map(|slo| load_state(slo, store)).collect()
+}
+
+/// One SLO's state from its stored history when that is still its own (see [`load_states`]).
+pub fn load_state(slo: Slo, store: Option<&Store>) -> Result<SloState, StoreError> {
+    let mut stored = match store {
+        Some(store) => store.load(&slo.id())?,
+        None => None,
+    };
+    if let (Some(store), Some(old)) = (store, &stored)
+        && !continues(&slo, old)
+    {
+        tracing::info!(slo = %slo.id(), "SLI definition changed since the history was stored: starting a fresh history");
+        store.remove(&slo.id())?;
+        stored = None;
     }
-    Ok(states)
+    Ok(SloState::new(slo, stored))
 }
 
 /// What identifies an SLO's history: its SLI, grouping and how it is counted. A change to any
@@ -364,7 +396,7 @@ pub fn fingerprint(slo: &Slo) -> String {
                 "histogram".into(),
                 selector(histogram),
                 "threshold".into(),
-                format!("{threshold:?}"),
+                format!("{:016x}", threshold.to_bits()),
             ]);
         }
         Sli::Events {
@@ -393,7 +425,7 @@ pub fn fingerprint(slo: &Slo) -> String {
                 "op".into(),
                 op.as_str().into(),
                 "value".into(),
-                format!("{value:?}"),
+                format!("{:016x}", value.to_bits()),
                 "slice_ms".into(),
                 slice.as_millis().to_string(),
             ]);

@@ -393,6 +393,17 @@ fn groups_without_series_make_room_and_leave_after_a_period() {
         ["route=/b", "route=/c"]
     );
     assert_eq!(state.evicted, ["route=/a"]);
+    // A group in the current read is live, whatever its mark says: it is not the one to go.
+    state.groups.get_mut("route=/b").unwrap().seen = Some(now - 7200);
+    state.groups.get_mut("route=/c").unwrap().seen = Some(now - 59 * 60);
+    let admitted = admit(&mut state, read(&["/b", "/x"]));
+    assert_eq!(
+        admitted.len(),
+        1,
+        "/x waits: /b is in the read, /c spoke within the hour"
+    );
+    assert!(state.groups.contains_key("route=/b"));
+    state.groups.get_mut("route=/b").unwrap().seen = Some(now - 60);
     // Both live: /d waits and is counted as dropped.
     state.groups.get_mut("route=/c").unwrap().seen = Some(now - 59 * 60);
     let admitted = admit(&mut state, read(&["/d"]));
@@ -404,4 +415,121 @@ fn groups_without_series_make_room_and_leave_after_a_period() {
     admit(&mut state, BTreeMap::new());
     assert_eq!(state.groups.keys().collect::<Vec<_>>(), ["route=/c"]);
     assert_eq!(state.evicted, ["route=/a", "route=/b"]);
+}
+
+/// After the engine has run for a while, its oldest buckets have left the ring: a longer
+/// period on reload reads from where the ring now begins, not from where the first backfill
+/// began (which would leave the days between unread).
+#[test]
+fn a_longer_period_after_days_of_running_reads_from_where_the_ring_begins() {
+    let t0 = 1_800_000_000; // a multiple of 2 hours
+    let mut state = SloState::new(slo("    period: 30d\n"), None);
+    state.coarse_from = Some(t0 - 30 * 86_400);
+    // Ten days of minutes after the first backfill.
+    let h = state.group_mut("", Vec::new());
+    let mut end = t0;
+    while end < t0 + 10 * 86_400 {
+        end += 60;
+        h.push_minute(
+            end,
+            Counts {
+                bad: 0.0,
+                total: 1.0,
+            },
+        );
+    }
+    let oldest = h.coarse_oldest().unwrap();
+    assert!(oldest > t0 - 21 * 86_400, "the ring moved on: {oldest}");
+    state.fine_fed_until = Some(end);
+    state.coarse_fed_until = Some(end);
+    assert_eq!(state.coarse_covered_from(), Some(oldest));
+    let mut engine = Engine::new(vec![state]);
+    engine.replace_slos(vec![slo("    period: 45d\n")]);
+    let s = &engine.slos[0];
+    let covered = s.coarse_covered_from().unwrap();
+    assert!(
+        (oldest..oldest + 2 * 3600).contains(&covered),
+        "{covered} vs the old ring's oldest {oldest}"
+    );
+    // The plan reads the 15 days before it.
+    let marks = read_plan::Marks {
+        fed: s.fine_fed_until,
+        coarse_fed: s.coarse_fed_until,
+        coarse_from: s.coarse_covered_from(),
+    };
+    let p = read_plan::plan(marks, Reach::minute(end + 60), true, &s.slo.period).unwrap();
+    let (span, _) = p.coarse.unwrap();
+    assert!(
+        span.from <= end - 45 * 86_400 && span.to >= covered,
+        "{span:?}"
+    );
+}
+
+/// A spec that returns on reload with a changed SLI starts afresh and its old rows are
+/// deleted (else the next start would load them under the new history's marks).
+#[test]
+fn a_returning_spec_with_another_sli_drops_its_old_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    let slo = slo("");
+    let meta = crate::store::SloMeta {
+        fingerprint: "v1:0000000000000000".into(),
+        fine_fed_until: Some(1_700_000_040),
+        groups: BTreeMap::from([(String::new(), Vec::new())]),
+        ..Default::default()
+    };
+    store
+        .save(&[SloChanges {
+            id: &slo.id(),
+            meta: &meta,
+            chunks: Vec::new(),
+            prune: Vec::new(),
+            replace: false,
+        }])
+        .unwrap();
+    let mut engine = Engine::new(Vec::new());
+    engine.store = Some(store.clone());
+    engine.replace_slos(vec![slo.clone()]);
+    assert_eq!(engine.slos[0].fine_fed_until, None);
+    assert!(store.load(&slo.id()).unwrap().is_none());
+}
+
+/// A history stored before the resolution was kept (no `coarse_res`), started with a period
+/// of wider buckets: the stored spacing tells the old width, every event is kept, and the rows
+/// are saved anew.
+#[test]
+fn a_legacy_history_started_with_a_longer_period_keeps_its_events() {
+    use crate::core::bucket::{Bucket, Tier};
+    let thirty = slo("    period: 30d\n");
+    let start = 1_800_000_000; // a multiple of 2 hours
+    let buckets: Vec<Bucket> = (0..48)
+        .map(|k| Bucket {
+            tier: Tier::Coarse,
+            start: start + k * 3600,
+            counts: Counts {
+                bad: 1.0,
+                total: 100.0,
+            },
+        })
+        .collect();
+    let end = start + 48 * 3600;
+    let stored = crate::store::StoredSlo {
+        meta: crate::store::SloMeta {
+            fingerprint: fingerprint(&thirty),
+            fine_fed_until: Some(end),
+            coarse_fed_until: Some(end),
+            groups: BTreeMap::from([(String::new(), Vec::new())]),
+            ..Default::default()
+        },
+        buckets: BTreeMap::from([(String::new(), buckets)]),
+    };
+    let state = SloState::new(slo("    period: 45d\n"), Some(stored));
+    assert!(state.rewrite, "2-hour buckets now: saved anew");
+    let got = state.groups[""].history.period(&state.slo.period);
+    assert_eq!((got.bad, got.total), (48.0, 4800.0));
+    assert_eq!(
+        state.coarse_from,
+        Some(start),
+        "the buckets begin at the oldest stored"
+    );
 }
