@@ -34,6 +34,28 @@ slos:
     )
 }
 
+/// `sloburn run` on the specs in `specs`, reading `url`, its state under `dir`, ticking every
+/// second with no lag, reloads allowed.
+fn run_args(specs: &Path, url: &str, dir: &Path) -> Vec<String> {
+    let state = dir.join("state");
+    [
+        "--spec",
+        specs.to_str().unwrap(),
+        "--prometheus-url",
+        url,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--evaluation-interval",
+        "1s",
+        "--query-lag",
+        "0s",
+        "--enable-reload",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
@@ -72,22 +94,7 @@ fn reload_keeps_history_drops_removed_adds_new_refuses_invalid_and_sighup_reload
     std::fs::create_dir(&specs).unwrap();
     write(&specs.join("a.yaml"), &spec("a", "99.5", "steady"));
     write(&specs.join("b.yaml"), &spec("b", "99.9", "incident"));
-    let args: Vec<String> = [
-        "--spec",
-        specs.to_str().unwrap(),
-        "--prometheus-url",
-        &prometheus.url,
-        "--state-dir",
-        dir.path().join("state").to_str().unwrap(),
-        "--evaluation-interval",
-        "1s",
-        "--query-lag",
-        "0s",
-        "--enable-reload",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = run_args(&specs, &prometheus.url, dir.path());
     let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
     let a = [("service", "reload"), ("slo", "a")];
 
@@ -339,22 +346,7 @@ fn a_changed_period_counts_the_new_periods_events_across_reloads_and_restarts() 
         spec("p", "99.9", "p").replace("    sli:", &format!("    period: {period}\n    sli:"))
     };
     write(&specs.join("p.yaml"), &with_period("30d"));
-    let args: Vec<String> = [
-        "--spec",
-        specs.to_str().unwrap(),
-        "--prometheus-url",
-        &prometheus.url,
-        "--state-dir",
-        dir.path().join("state").to_str().unwrap(),
-        "--evaluation-interval",
-        "1s",
-        "--query-lag",
-        "0s",
-        "--enable-reload",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args = run_args(&specs, &prometheus.url, dir.path());
     let p = [("service", "reload"), ("slo", "p")];
     let truth = |days: i64| {
         let from = now_minute() - days * DAY;

@@ -97,6 +97,20 @@ async fn target() -> Target {
     }
 }
 
+/// Scraping `url` every 15 s as job `shop`.
+fn shop_config(url: &str) -> ScrapeConfig {
+    ScrapeConfig {
+        interval: Duration::from_secs(15),
+        timeout: Duration::from_secs(2),
+        targets: vec![TargetConfig {
+            url: url.to_string(),
+            labels: [("job".to_string(), "shop".to_string())].into(),
+        }],
+        max_series: 1000,
+        max_bytes: 1 << 20,
+    }
+}
+
 fn exposition(ok: [u64; 2], err: [u64; 2], fast: u64, count: u64, pool: f64) -> String {
     format!(
         "# TYPE http_requests_total counter\n\
@@ -117,16 +131,7 @@ fn exposition(ok: [u64; 2], err: [u64; 2], fast: u64, count: u64, pool: f64) -> 
 #[tokio::test]
 async fn scraped_counts_equal_the_truth_across_a_target_restart() {
     let t = target().await;
-    let config = ScrapeConfig {
-        interval: Duration::from_secs(15),
-        timeout: Duration::from_secs(2),
-        targets: vec![TargetConfig {
-            url: t.url.clone(),
-            labels: [("job".to_string(), "shop".to_string())].into(),
-        }],
-        max_series: 1000,
-        max_bytes: 1 << 20,
-    };
+    let config = shop_config(&t.url);
     let (scraper, refused) = Scraper::new(config, &slos(SPECS)).unwrap();
     assert!(refused.is_empty());
     // 20 minutes of scrapes every 15s on a fake clock; the target restarts after minute 12.
@@ -231,16 +236,7 @@ async fn templated_slis_are_refused_and_a_dead_target_is_down() {
 #[tokio::test]
 async fn a_reload_keeps_pending_minutes_and_baselines() {
     let t = target().await;
-    let config = ScrapeConfig {
-        interval: Duration::from_secs(15),
-        timeout: Duration::from_secs(2),
-        targets: vec![TargetConfig {
-            url: t.url.clone(),
-            labels: [("job".to_string(), "shop".to_string())].into(),
-        }],
-        max_series: 1000,
-        max_bytes: 1 << 20,
-    };
+    let config = shop_config(&t.url);
     let (first, _) = Scraper::new(config.clone(), &slos(SPECS)).unwrap();
     // The reloaded specs: `routes` now counts only code 503 as bad.
     let changed = SPECS.replace(
