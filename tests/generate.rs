@@ -230,3 +230,75 @@ fn alertmanager_example_routes_page_ticket_and_freeze() {
     assert_eq!(inhibit["target_matchers"][0], "severity=\"ticket\"");
     assert_eq!(inhibit["equal"], serde_json::json!(["service", "slo"]));
 }
+
+/// PromQL `#` comments in every query position (#15.1): sloburn composes around the user's
+/// query (`(...) * 300`, `... == ...`), and a comment left in would swallow what follows it on
+/// its line. Every generated rule passes promtool, and a `#` inside a label value stays.
+#[test]
+fn comments_in_queries_never_swallow_what_sloburn_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("commented.yaml");
+    std::fs::write(
+        &spec,
+        r##"version: prometheus/v1
+service: commented
+slos:
+  - name: events
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}])) # 5xx only
+        total_query: |
+          # every request, whatever its code
+          sum(rate(http_requests_total[{{.window}}]))  # all codes
+  - name: raw
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: '1 - avg_over_time(up{job="x"}[{{.window}}]) # "a # in a comment"'
+"##,
+    )
+    .unwrap();
+    let native = dir.path().join("threshold.yaml");
+    std::fs::write(
+        &native,
+        r##"version: sloburn/v1
+service: commented
+slos:
+  - name: pool
+    objective: 99
+    sli:
+      threshold:
+        query: 'max(pool_utilisation{pool="a#b"}) # the # in the label value is not a comment'
+        op: "<"
+        value: 0.9
+"##,
+    )
+    .unwrap();
+    for mode in ["ruler", "engine"] {
+        let file = dir.path().join(format!("{mode}.yml"));
+        let out = sloburn(&[
+            "generate",
+            spec.to_str().unwrap(),
+            native.to_str().unwrap(),
+            "--mode",
+            mode,
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        promtool_check(&file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        if mode == "ruler" {
+            assert!(text.contains(r#"pool="a#b""#), "{text}");
+            assert!(
+                !text.contains("5xx only") && !text.contains("all codes"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -553,8 +553,8 @@ fn read_sli(sink: &mut Sink, path: &str, raw: RawSli) -> Option<Sli> {
         let a = template(sink, &format!("{path}.events.error_query"), &e.error_query);
         let b = template(sink, &format!("{path}.events.total_query"), &e.total_query);
         return (a && b).then_some(Sli::Events {
-            error_query: e.error_query,
-            total_query: e.total_query,
+            error_query: promql::strip_comments(&e.error_query),
+            total_query: promql::strip_comments(&e.total_query),
         });
     }
     if let Some(r) = raw.raw {
@@ -564,7 +564,7 @@ fn read_sli(sink: &mut Sink, path: &str, raw: RawSli) -> Option<Sli> {
             &r.error_ratio_query,
         )
         .then_some(Sli::Raw {
-            error_ratio_query: r.error_ratio_query,
+            error_ratio_query: promql::strip_comments(&r.error_ratio_query),
         });
     }
     if let Some(r) = raw.ratio {
@@ -632,7 +632,7 @@ fn read_sli(sink: &mut Sink, path: &str, raw: RawSli) -> Option<Sli> {
     }
     let op = op?;
     ok.then_some(Sli::Threshold {
-        query: t.query,
+        query: promql::strip_comments(&t.query),
         op,
         value: t.value,
         slice,

@@ -27,6 +27,66 @@ pub fn render(template: &str, window: PromDuration) -> String {
         .into_owned()
 }
 
+/// The query without its PromQL `#` comments (each to the end of its line; a `#` inside a
+/// string is text). sloburn composes around the queries it is given (`(q) * 300`,
+/// `(q) == (q)`), and a comment left in would swallow what follows it on its line.
+///
+/// ```
+/// use sloburn::spec::promql::strip_comments;
+/// assert_eq!(strip_comments("sum(x) # total"), "sum(x)");
+/// assert_eq!(strip_comments("max(y{a=\"1#2\"}) # hot\n+ 1"), "max(y{a=\"1#2\"})\n+ 1");
+/// assert_eq!(strip_comments("sum(x)\n\n"), "sum(x)\n\n");
+/// ```
+pub fn strip_comments(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut comment = false;
+    let mut found = false;
+    for c in query.chars() {
+        if comment {
+            if c == '\n' {
+                comment = false;
+                out.push(c);
+            }
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '#' => {
+                comment = true;
+                found = true;
+            }
+            None => {
+                if matches!(c, '"' | '\'' | '`') {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    // A query without comments is kept as written (its text is part of the history's identity).
+    if !found {
+        return query.to_string();
+    }
+    // Spaces before a comment, and lines that held only a comment, are dropped.
+    let lines: Vec<&str> = out
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    lines.join("\n")
+}
+
 /// Checks a query template: it has the window placeholder, no other template syntax, and
 /// parses as PromQL once rendered.
 pub fn check_template(template: &str) -> Result<(), String> {
@@ -145,5 +205,30 @@ fn shorten(s: &str) -> String {
         format!("{}…", s.chars().take(80).collect::<String>())
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod comment_tests {
+    use super::strip_comments;
+
+    #[test]
+    fn comments_go_and_strings_stay() {
+        let cases = [
+            ("sum(x) # total", "sum(x)"),
+            ("# header\nsum(x)", "sum(x)"),
+            ("sum(x{a=\"#\"})", "sum(x{a=\"#\"})"),
+            ("sum(x{a='#'}) # c", "sum(x{a='#'})"),
+            ("sum(x{a=`#\\`}) # c", "sum(x{a=`#\\`})"),
+            (r##"sum(x{a="\"#"}) # c"##, r##"sum(x{a="\"#"})"##),
+            (
+                "rate(x[5m]) # a\n/ rate(y[5m]) # b\n",
+                "rate(x[5m])\n/ rate(y[5m])",
+            ),
+            ("sum(x)  \n\n  + 1", "sum(x)  \n\n  + 1"),
+        ];
+        for (query, want) in cases {
+            assert_eq!(strip_comments(query), want, "{query:?}");
+        }
     }
 }
