@@ -409,3 +409,45 @@ case!(
     pyrra_mismatch,
     "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  name: lat\n  namespace: shop\nspec:\n  target: '100'\n  window: 4w\n  indicator:\n    latency:\n      success:\n        metric: h_bucket{job=\"a\",le=\"0.3\"}\n      total:\n        metric: h_count{job=\"b\"}\n"
 );
+
+/// The corpus's multi-document OpenSLO file written as a YAML list of objects (#15.3).
+fn as_list(multi_document: &str) -> String {
+    let mut out = String::new();
+    for doc in multi_document.split("\n---\n") {
+        let lines: Vec<&str> = doc.lines().filter(|l| !l.starts_with('#')).collect();
+        for (k, line) in lines.iter().enumerate() {
+            out.push_str(if k == 0 { "- " } else { "  " });
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// OpenSLO objects written as a YAML list (the layout of the OpenSLO SDK's examples, of `oslo`
+/// and of Nobl9's exports) or as a Kubernetes `kind: List` read as the same objects in
+/// separate documents do; an error inside an item is placed on its own line.
+#[test]
+fn openslo_lists_of_objects_are_read_like_documents() {
+    let text = std::fs::read_to_string(corpus("openslo/composed-checkout-v1.yaml")).unwrap();
+    let want = ["checkout/checkout-availability-30d"];
+    let list = as_list(&text);
+    let report = load_bytes("list.yaml", list.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}\n{list}", report.errors);
+    assert_eq!(report.slos.iter().map(|s| s.id()).collect::<Vec<_>>(), want);
+    let indented: String = list.lines().map(|l| format!("  {l}\n")).collect();
+    let k8s = format!("apiVersion: v1\nkind: List\nitems:\n{indented}");
+    let report = load_bytes("k8s-list.yaml", k8s.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.slos.iter().map(|s| s.id()).collect::<Vec<_>>(), want);
+    // A target out of range in the SLO item: the error names the line it is written on.
+    let bad = list.replace("target: 0.999", "target: 2");
+    let line = bad.lines().position(|l| l.contains("target: 2")).unwrap() + 1;
+    let report = load_bytes("bad-list.yaml", bad.as_bytes());
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.path.contains("target"))
+        .unwrap_or_else(|| panic!("{:#?}", report.errors));
+    assert_eq!(e.line, Some(line as u64), "{e}");
+}

@@ -141,6 +141,25 @@ pub struct LocIndex {
 }
 
 impl LocIndex {
+    /// The positions below `root` (e.g. `items[2]`), with paths relative to it.
+    fn rebased(&self, root: &str) -> LocIndex {
+        let map = self
+            .map
+            .iter()
+            .filter_map(|(path, pos)| {
+                let rest = path.strip_prefix(root)?;
+                let rest = match rest.chars().next() {
+                    None => "",
+                    Some('.') => &rest[1..],
+                    Some('[') => rest,
+                    Some(_) => return None,
+                };
+                Some((rest.to_string(), *pos))
+            })
+            .collect();
+        LocIndex { map }
+    }
+
     /// The position of `path`, or of its nearest ancestor that was written.
     pub fn find(&self, path: &str) -> Option<Pos> {
         let mut p = path;
@@ -196,13 +215,49 @@ pub fn parse_documents(bytes: &[u8]) -> Result<Vec<Document>, YamlError> {
             }),
             message: yaml_message(&e),
         })?;
-    docs.into_iter()
+    let docs: Vec<Document> = docs
+        .into_iter()
         .map(|doc| {
             let mut index = LocIndex::default();
             let pos = pos_of(&doc);
             let mut path = String::new();
             let value = to_json(&doc, &mut path, &mut index)?;
             Ok(Document { value, index, pos })
+        })
+        .collect::<Result<_, YamlError>>()?;
+    Ok(docs.into_iter().flat_map(split_list).collect())
+}
+
+/// A document that is a list of objects, each with an `apiVersion` (as the OpenSLO SDK, `oslo`
+/// and Nobl9's exports write them), or a Kubernetes `kind: List`, is read as one document per
+/// object, each placed where it is written.
+fn split_list(doc: Document) -> Vec<Document> {
+    let (items, prefix) = match &doc.value {
+        serde_json::Value::Array(items)
+            if !items.is_empty() && items.iter().all(|i| i.get("apiVersion").is_some()) =>
+        {
+            (items.clone(), "")
+        }
+        serde_json::Value::Object(map)
+            if map.get("kind").and_then(serde_json::Value::as_str) == Some("List") =>
+        {
+            match map.get("items") {
+                Some(serde_json::Value::Array(items)) => (items.clone(), "items"),
+                _ => return vec![doc],
+            }
+        }
+        _ => return vec![doc],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let root = format!("{prefix}[{i}]");
+            Document {
+                value,
+                index: doc.index.rebased(&root),
+                pos: doc.index.find(&root).unwrap_or(doc.pos),
+            }
         })
         .collect()
 }
