@@ -95,8 +95,11 @@ pub struct Tls {
 fn default_listen() -> String {
     "127.0.0.1:9099".into()
 }
+/// Where the durable history lives unless told otherwise.
+pub const DEFAULT_STATE_DIR: &str = "sloburn-state";
+
 fn default_state_dir() -> PathBuf {
-    PathBuf::from("sloburn-state")
+    PathBuf::from(DEFAULT_STATE_DIR)
 }
 fn default_interval() -> Duration {
     Duration::from_secs(5)

@@ -297,6 +297,8 @@ fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> 
     }
     tracing::info!(slos = slos.len(), "specs reloaded");
     engine.replace_slos(slos);
+    // SLOs the reload removed keep their stored history for the grace.
+    engine.retire_absent(now_secs() as i64);
     engine.reload_success = true;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use sloburn::core::rfc3339 as time;
 use sloburn::store::Store;
 
 #[derive(Debug, Args)]
@@ -16,7 +17,7 @@ pub struct StateArgs {
     #[arg(
         long,
         env = "SLOBURN_STATE_DIR",
-        default_value = "sloburn-state",
+        default_value = sloburn::config::DEFAULT_STATE_DIR,
         global = true
     )]
     pub state_dir: PathBuf,
@@ -100,8 +101,4 @@ pub fn run(args: StateArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
 }

@@ -17,6 +17,15 @@ pub use duration::{DurationError, PromDuration};
 pub use forecast::exhaustion_seconds;
 pub use period::{CalendarUnit, Period};
 
+/// A unix time as RFC 3339 (UTC), or the number itself when out of range.
+///
+/// ```
+/// assert_eq!(sloburn::core::rfc3339(0), "1970-01-01T00:00:00+00:00");
+/// ```
+pub fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
+}
+
 /// A float written the way people read thresholds: 14.4, 0.933, 13.44 (6 decimals at most).
 ///
 /// ```

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::core::counter::SERIES_MEMORY_MS;
-use crate::core::{Counts, PromDuration};
+use crate::core::{Counts, PromDuration, rfc3339};
 use crate::engine::batch;
 use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
@@ -625,11 +625,7 @@ impl Engine {
                 }
             }
         }
-        let removed = !old.is_empty();
         self.slos = next;
-        if removed {
-            self.retire_absent(now_unix());
-        }
     }
 
     fn forget(&self, id: &str) {
@@ -639,16 +635,6 @@ impl Engine {
             tracing::error!(slo = %id, error = %e, "cannot remove the SLO's stored history");
         }
     }
-}
-
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(|| t.to_string(), |d| d.to_rfc3339())
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The end of the newest complete minute to query at `now` (unix seconds) with `lag`.

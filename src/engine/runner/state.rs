@@ -212,9 +212,7 @@ impl SloState {
         match g.seen {
             None => Some(format!("no series matches {}", self.data_query()).into()),
             Some(t) => {
-                let when = chrono::DateTime::from_timestamp(t, 0)
-                    .map(|d| d.to_rfc3339())
-                    .unwrap_or_else(|| t.to_string());
+                let when = crate::core::rfc3339(t);
                 Some(format!("no series of {} since {when}", self.data_query()).into())
             }
         }
