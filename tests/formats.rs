@@ -451,3 +451,136 @@ fn openslo_lists_of_objects_are_read_like_documents() {
         .unwrap_or_else(|| panic!("{:#?}", report.errors));
     assert_eq!(e.line, Some(line as u64), "{e}");
 }
+
+fn pyrra(name: &str, labels: &str, indicator: &str) -> String {
+    format!(
+        "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  name: {name}\n  namespace: shop\n{labels}spec:\n  target: '99.5'\n  window: 28d\n  indicator:\n{indicator}"
+    )
+}
+
+const PYRRA_RATIO: &str = "    ratio:\n      errors:\n        metric: http_requests_total{job=\"shop\",code=~\"5..\"}\n      total:\n        metric: http_requests_total{job=\"shop\"}\n";
+
+/// A gitops file mixing Pyrra SLOs with other Kubernetes kinds (#15.4): the other objects are
+/// skipped with a note naming each; only a wrong SLO object is an error, and the good SLOs of
+/// the file still load and convert.
+#[test]
+fn kubernetes_manifests_mixing_kinds_read_only_the_slo_objects() {
+    let route = "apiVersion: route.openshift.io/v1\nkind: Route\nmetadata:\n  name: shop\nspec:\n  to:\n    kind: Service\n    name: shop\n";
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-config\ndata:\n  a: b\n";
+    let text = [
+        pyrra("shop-errors", "", PYRRA_RATIO),
+        route.to_string(),
+        pyrra("shop-errors-2", "", PYRRA_RATIO),
+        config.to_string(),
+    ]
+    .join("---\n");
+    let report = load_bytes("gitops.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let ids: Vec<String> = report.slos.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, ["shop/shop-errors", "shop/shop-errors-2"]);
+    let notes = report.notes.join("\n");
+    assert!(
+        notes.contains("(document 2)") && notes.contains("Route") && notes.contains("shop"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("(document 4)") && notes.contains("ConfigMap"),
+        "{notes}"
+    );
+    insta::assert_snapshot!("mixed_kinds_notes", notes);
+
+    // The same objects as a Kubernetes List.
+    let items: String = text
+        .split("---\n")
+        .flat_map(|doc| {
+            doc.lines()
+                .enumerate()
+                .map(|(k, l)| format!("  {}{l}\n", if k == 0 { "- " } else { "  " }))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let list = format!("apiVersion: v1\nkind: List\nitems:\n{items}");
+    let report = load_bytes("list.yaml", list.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}\n{list}", report.errors);
+    assert_eq!(report.slos.len(), 2);
+
+    // A wrong SLO object among them fails alone; a misspelt SLO apiVersion is not "another kind".
+    let bad = text.replace("target: '99.5'\n  window: 28d\n  indicator:\n    ratio:\n      errors:\n        metric: http_requests_total{job=\"shop\",code=~\"5..\"}\n      total:\n        metric: http_requests_total{job=\"shop\"}\n---\napiVersion: v1", "target: '100'\n  window: 28d\n  indicator:\n    ratio:\n      errors:\n        metric: http_requests_total{job=\"shop\",code=~\"5..\"}\n      total:\n        metric: http_requests_total{job=\"shop\"}\n---\napiVersion: v1")
+        + "---\n"
+        + &pyrra("typo", "", PYRRA_RATIO).replace("v1alpha1", "v1alpha2");
+    let report = load_bytes("bad.yaml", bad.as_bytes());
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(report.slos.len(), 1, "{errors:#?}");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].contains("(document 3)"), "{errors:#?}");
+    assert!(errors[1].contains("pyrra.dev/v1alpha2"), "{errors:#?}");
+
+    // convert writes the SLOs and says what it skipped; check of its output gives the same SLOs.
+    let dir = std::env::temp_dir().join(format!("sloburn-mixed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("gitops.yaml"), &text).unwrap();
+    let (report, converted) = convert_paths(&[dir.join("gitops.yaml")]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(report.is_ok(), "{:#?}", report.files);
+    let again = load_bytes("converted.yaml", converted[0].yaml.as_bytes());
+    assert!(again.errors.is_empty(), "{:#?}", again.errors);
+    let a: Vec<Slo> = report.slos().map(comparable).collect();
+    let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+    assert_eq!(a, b);
+}
+
+/// Pyrra copies `pyrra.dev/*` labels of the object (prefix removed) onto every rule and alert,
+/// e.g. `team` for routing (#15.5); other Kubernetes labels stay on the object.
+#[test]
+fn pyrra_propagation_labels_become_slo_labels() {
+    let labels = "  labels:\n    pyrra.dev/team: payments\n    pyrra.dev/tier: \"1\"\n    app.kubernetes.io/name: shop\n";
+    let report = load_bytes("labels.yaml", pyrra("a", labels, PYRRA_RATIO).as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let got: Vec<(&str, &str)> = report.slos[0]
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(got, [("team", "payments"), ("tier", "1")]);
+    // A propagated name that is no label name is an error on its own line.
+    let bad = "  labels:\n    pyrra.dev/team-name: payments\n";
+    let report = load_bytes("bad.yaml", pyrra("a", bad, PYRRA_RATIO).as_bytes());
+    let e = &report.errors[0];
+    assert_eq!(e.line, Some(7), "{e}");
+    assert!(e.path.contains("pyrra.dev/team-name"), "{e}");
+}
+
+/// A Pyrra latency SLO whose success selector has a matcher the total lacks (fast *and* not
+/// 5xx) counts bad = total - success, as Pyrra does, with both selectors kept (#15.7).
+#[test]
+fn pyrra_latency_with_an_extra_success_matcher_counts_total_minus_success() {
+    let latency = "    latency:\n      grouping: [route]\n      success:\n        metric: http_request_duration_seconds_bucket{job=\"shop\",code!~\"5..\",le=\"0.5\"}\n      total:\n        metric: http_request_duration_seconds_count{job=\"shop\"}\n";
+    let report = load_bytes("lat.yaml", pyrra("lat", "", latency).as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    match &report.slos[0].sli {
+        sloburn::spec::Sli::Events {
+            error_query,
+            total_query,
+        } => {
+            assert_eq!(
+                error_query,
+                "sum by (route) (rate(http_request_duration_seconds_count{job=\"shop\"}[{{.window}}])) - sum by (route) (rate(http_request_duration_seconds_bucket{job=\"shop\",code!~\"5..\",le=\"0.5\"}[{{.window}}]))"
+            );
+            assert_eq!(
+                total_query,
+                "sum by (route) (rate(http_request_duration_seconds_count{job=\"shop\"}[{{.window}}]))"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.slos[0].group_by, ["route"]);
+    let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("total - success")),
+        "{warnings:#?}"
+    );
+    // The same selectors but for `le` stay a latency SLI.
+    let plain = latency.replace(",code!~\"5..\"", "");
+    let report = load_bytes("plain.yaml", pyrra("lat", "", &plain).as_bytes());
+    assert_eq!(report.slos[0].sli.kind(), "latency");
+}

@@ -278,6 +278,18 @@ fn translate(doc: &Document, registry: &Registry, sink: &mut Sink) -> Translated
             );
             Translated::Refused
         }
+        _ if !kind.is_empty() && !SLO_GROUPS.contains(&api.split('/').next().unwrap_or(api)) => {
+            // A gitops file keeps an SLO's Routes, ConfigMaps and rules beside it: not ours to judge.
+            let name = doc
+                .value
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(|n| format!(" {n:?}"))
+                .unwrap_or_default();
+            Translated::Other(format!(
+                "skipped: {kind}{name} ({api}) is not an SLO object"
+            ))
+        }
         _ => {
             sink.error(
                 "apiVersion",
@@ -287,6 +299,16 @@ fn translate(doc: &Document, registry: &Registry, sink: &mut Sink) -> Translated
         }
     }
 }
+
+/// API groups of SLO formats: an object of one of them with an unknown version or kind is a
+/// mistake to report, not another kind of object to skip.
+const SLO_GROUPS: &[&str] = &[
+    "sloth.slok.dev",
+    "openslo",
+    "pyrra.dev",
+    "sloburn",
+    "prometheus",
+];
 
 const ACCEPTED_API: &str = "sloth.slok.dev/v1 (PrometheusServiceLevel, AlertWindows), openslo/v1alpha, openslo/v1, pyrra.dev/v1alpha1 (ServiceLevelObjective), or a document with `version: prometheus/v1` or `sloburn/v1`";
 

@@ -66,6 +66,7 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
     );
     let mut slo = Map::new();
     slo.insert("name".into(), json!(name.unwrap_or_default()));
+    propagated_labels(meta, &mut slo, &mut out);
     if let Some(Value::String(d)) = spec.get("description") {
         slo.insert("description".into(), json!(d));
         out.map("slos[0].description", "spec.description");
@@ -122,6 +123,31 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
     out.slos().push(Value::Object(slo));
     Translated::Slos(out)
 }
+
+/// Pyrra copies the object's `pyrra.dev/*` labels, prefix removed, onto every rule and alert
+/// (e.g. `team` for routing); its other Kubernetes labels stay on the object.
+fn propagated_labels(meta: &Map<String, Value>, slo: &mut Map<String, Value>, out: &mut Out) {
+    let Some(Value::Object(labels)) = meta.get("labels") else {
+        return;
+    };
+    let mut copied = Map::new();
+    for (key, value) in labels {
+        if let Some(name) = key.strip_prefix(PROPAGATION_PREFIX) {
+            copied.insert(name.to_string(), value.clone());
+            out.map(
+                format!("slos[0].labels.{name}"),
+                format!("metadata.labels.{key}"),
+            );
+        }
+    }
+    if !copied.is_empty() {
+        out.map("slos[0].labels", "metadata.labels");
+        slo.insert("labels".into(), Value::Object(copied));
+    }
+}
+
+/// Pyrra's prefix for object labels that become rule and alert labels.
+const PROPAGATION_PREFIX: &str = "pyrra.dev/";
 
 fn indicator_(
     sink: &mut Sink,
@@ -192,20 +218,55 @@ fn indicator_(
         "latency" => {
             unknown_fields(sink, &p, body, &["success", "total", "grouping"]);
             let (success, total) = (metric(sink, "success"), metric(sink, "total"));
-            if let (Some(success), Some(total)) = (success, total)
-                && let Some((histogram, le)) = latency(sink, &p, &success, &total)
-            {
-                slo.insert(
-                    "sli".into(),
-                    json!({"latency": {"histogram": histogram, "threshold": le}}),
-                );
-                out.map("slos[0].sli", "spec.indicator");
-                out.map("slos[0].sli.latency", &p);
-                out.map("slos[0].sli.latency.histogram", format!("{p}.total.metric"));
-                out.map(
-                    "slos[0].sli.latency.threshold",
-                    format!("{p}.success.metric"),
-                );
+            let Some((success, total)) = success.zip(total) else {
+                return;
+            };
+            match latency(sink, &p, &success, &total) {
+                Some(Latency::Histogram { histogram, le }) => {
+                    slo.insert(
+                        "sli".into(),
+                        json!({"latency": {"histogram": histogram, "threshold": le}}),
+                    );
+                    out.map("slos[0].sli", "spec.indicator");
+                    out.map("slos[0].sli.latency", &p);
+                    out.map("slos[0].sli.latency.histogram", format!("{p}.total.metric"));
+                    out.map(
+                        "slos[0].sli.latency.threshold",
+                        format!("{p}.success.metric"),
+                    );
+                }
+                Some(Latency::Narrower) => {
+                    let sum = match slo.get("group_by").and_then(Value::as_array) {
+                        Some(g) => {
+                            let by: Vec<&str> = g.iter().filter_map(Value::as_str).collect();
+                            format!("sum by ({})", by.join(", "))
+                        }
+                        None => "sum".to_string(),
+                    };
+                    let rate = |sel: &str| format!("{sum} (rate({}[{{{{.window}}}}]))", sel.trim());
+                    slo.insert(
+                        "sli".into(),
+                        json!({"events": {
+                            "error_query": format!("{} - {}", rate(&total), rate(&success)),
+                            "total_query": rate(&total),
+                        }}),
+                    );
+                    out.map("slos[0].sli", "spec.indicator");
+                    out.map("slos[0].sli.events", &p);
+                    out.map(
+                        "slos[0].sli.events.error_query",
+                        format!("{p}.success.metric"),
+                    );
+                    out.map(
+                        "slos[0].sli.events.total_query",
+                        format!("{p}.total.metric"),
+                    );
+                    out.note(
+                        format!("{p}.success.metric"),
+                        "the success selector adds matchers to the total's, so it is not one histogram's bucket: read as events with bad = total - success (as Pyrra counts it), both selectors kept; sloburn evaluates it with PromQL instead of reading the histogram itself",
+                    );
+                }
+                None => {}
             }
         }
         _ => {
@@ -243,9 +304,17 @@ fn indicator_(
     }
 }
 
+/// How a Pyrra latency indicator is read.
+enum Latency {
+    /// One histogram's bucket and count: sloburn's latency SLI, `<base>{...}` with threshold `le`.
+    Histogram { histogram: String, le: f64 },
+    /// Success selects fewer series than total (e.g. fast *and* not 5xx): bad = total - success.
+    Narrower,
+}
+
 /// Pyrra's latency: `success` is `<base>_bucket{..., le="x"}`, `total` is `<base>_count{...}`
-/// with the same other matchers. sloburn's latency SLI is `<base>{...}` with threshold `x`.
-fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<(String, f64)> {
+/// with the same other matchers, or with fewer (success narrows total).
+fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Latency> {
     let sp = format!("{p}.success.metric");
     let tp = format!("{p}.total.metric");
     let s = parse_selector(success)
@@ -285,16 +354,19 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<(Stri
         .cloned()
         .collect();
     if others != t.matchers {
-        sink.error(&tp, "total must select the same series as success apart from `le` (sloburn reads one histogram's bucket and count with one selector)");
+        if t.matchers.iter().all(|m| others.contains(m)) {
+            return Some(Latency::Narrower);
+        }
+        sink.error(&tp, "total must select the series of success apart from `le`, or more of them (success may add matchers, e.g. code!~\"5..\"); here total has matchers success lacks");
         return None;
     }
-    Some((
-        Selector {
+    Some(Latency::Histogram {
+        histogram: Selector {
             text: String::new(),
             metric: base.into(),
             matchers: others,
         }
         .promql(None, None),
         le,
-    ))
+    })
 }
