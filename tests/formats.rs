@@ -364,11 +364,19 @@ macro_rules! case {
 
 const CRD: &str = "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata:\n  name: x\nspec:\n  service: api\n  slos:\n    - name: avail\n      objective: 100\n      sli:\n        events:\n          errorQuery: sum(rate(e[5m]))\n          totalQuery: sum(rate(t[{{.window}}]))\n";
 case!(crd_bad_objective_and_query, CRD);
-case!(
-    crd_sloburn_field,
-    CRD.replace("objective: 100", "objective: 99\n      period: 7d")
-        .replace("e[5m]", "e[{{.window}}]")
-);
+/// Sloth's CRD is read as Sloth reads it: a field Sloth does not know loads with a warning that
+/// it has no effect (#15.10).
+#[test]
+fn crd_sloburn_field() {
+    let text = CRD
+        .replace("objective: 100", "objective: 99\n      period: 7d")
+        .replace("e[5m]", "e[{{.window}}]");
+    let report = load_bytes("crd_sloburn_field.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.slos[0].period.describe(), "30d");
+    let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    insta::assert_snapshot!("crd_sloburn_field", warnings.join("\n"));
+}
 case!(
     alert_windows_bad,
     "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 7d\n  page:\n    quick: {errorBudgetPercent: 8, shortWindow: 1h, longWindow: 5m}\n    slow: {errorBudgetPercent: 0, shortWindow: 30m, longWindow: 6h}\n  ticket:\n    quick: {errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1D}\n    slow: {errorBudgetPercent: 42, shortWindow: 6h, longWindow: 8d}\n"

@@ -163,10 +163,6 @@ case!(
     "version: sloth/v2\nservice: api\nslos: []\n"
 );
 case!(
-    native_field_in_sloth_format,
-    "version: prometheus/v1\nservice: api\nslos:\n  - name: availability\n    objective: 99.9\n    period: 7d\n    sli:\n      raw:\n        error_ratio_query: x[{{.window}}]\n"
-);
-case!(
     windows_short_not_shorter,
     native(&format!(
         "    objective: 99.9\n{RATIO_SLI}    alerting:\n      windows:\n        - {{severity: page, long: 1h, short: 1h, budget_percent: 2}}\n"
@@ -298,4 +294,71 @@ fn alert_rows_that_can_never_fire_are_named() {
     // 99.9%: every default row can fire.
     let fine = native(&format!("    objective: 99.9\n{RATIO_SLI}"));
     assert_eq!(warnings_of("fine.yaml", &fine), "");
+}
+
+/// Every problem of every SLO in one run (#15.9): field types, unknown fields, values and
+/// queries, across SLOs of one file, while the good SLO loads.
+#[test]
+fn every_error_of_every_slo_is_reported_at_once() {
+    let text = "version: sloburn/v1\nservice: checkout\nslos:\n  - name: first\n    descripton: typo\n    objective: high\n    labels:\n      9lives: x\n    sli:\n      events:\n        error_query: sum(rate(e[5m]))\n        total_query: sum(rate(t[{{.window}}]))\n    alerting:\n      page_alert:\n        for: 5x\n  - name: second\n    objective: 99.9\n    period: 0d\n    max_groups: -1\n    group_by: [route]\n    sli:\n      ratio:\n        errors: e{code=\"5\"}\n        total: e\n  - name: good\n    objective: 99.9\n    sli:\n      ratio:\n        errors: e{code=\"5\"}\n        total: e\n";
+    let report = load_bytes("many.yaml", text.as_bytes());
+    let ids: Vec<String> = report.slos.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, ["checkout/good"]);
+    let rendered = report
+        .errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for path in [
+        "slos[0].descripton",
+        "slos[0].objective",
+        "slos[0].labels.9lives",
+        "slos[0].sli.events.error_query",
+        "slos[0].alerting.page_alert.for",
+        "slos[1].period",
+        "slos[1].max_groups",
+    ] {
+        assert!(
+            report.errors.iter().any(|e| e.path == path),
+            "no error at {path}:\n{rendered}"
+        );
+    }
+    insta::assert_snapshot!("every_error_of_every_slo", rendered);
+}
+
+/// Sloth's prometheus/v1 reader ignores fields it does not know (#15.10): sloburn accepts the
+/// same files, warns that each such field has no effect, and does not apply it. In sloburn/v1
+/// the same fields are errors.
+#[test]
+fn fields_sloth_ignores_are_warnings_in_its_own_format() {
+    let text = "version: prometheus/v1\nservice: checkout\nowner: payments\nslos:\n  - name: availability\n    objective: 99.9\n    period: 7d\n    sli:\n      events:\n        error_query: sum(rate(e{code=\"5\"}[{{.window}}]))\n        total_query: sum(rate(e[{{.window}}]))\n    alerting:\n      name: CheckoutAvailability\n      pageAlert:\n        disable: true\n      page_alert:\n        labels:\n          routing: pager\n";
+    let report = load_bytes("sloth.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let slo = &report.slos[0];
+    assert_eq!(
+        slo.period.describe(),
+        "30d",
+        "period has no effect in prometheus/v1"
+    );
+    assert!(!slo.alerting.page.disable, "pageAlert has no effect");
+    assert_eq!(slo.alerting.page.labels["routing"], "pager");
+    let warnings = report
+        .warnings
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("sloth_ignored_fields", warnings);
+    let native = text
+        .replace("prometheus/v1", "sloburn/v1")
+        .replace("    period: 7d\n", "");
+    let report = load_bytes("native.yaml", native.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["owner", "slos[0].alerting.pageAlert"],
+        "{:#?}",
+        report.errors
+    );
 }

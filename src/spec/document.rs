@@ -19,8 +19,8 @@ use crate::spec::model::{
     AlertSpec, Alerting, CompareOp, DEFAULT_MAX_GROUPS, Labels, MAX_MAX_GROUPS, Origin, Policy,
     Sli, Slo, SpecVersion,
 };
-use crate::spec::promql;
 use crate::spec::yaml::Document;
+use crate::spec::{lenient, promql};
 
 /// The default rolling period.
 pub const DEFAULT_PERIOD: PromDuration = PromDuration::from_secs(30 * 86400);
@@ -189,13 +189,14 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     let Some(version) = read_version(map, sink) else {
         return Vec::new();
     };
-    let raw: RawDoc = match serde_path_to_error::deserialize(&doc.value) {
-        Ok(raw) => raw,
-        Err(e) => {
-            sink.error(&path_of(&e, ""), type_message(e.inner().to_string()));
-            return Vec::new();
-        }
+    let read = lenient::read_all::<RawDoc>(&doc.value);
+    report_problems(sink, "", version, &read.problems);
+    let Some(raw) = read.value else {
+        return Vec::new();
     };
+    if !read.problems.iter().all(|p| p.unknown) {
+        return Vec::new();
+    }
     if raw.slo_plugins.is_some() {
         sink.error("slo_plugins", SLO_PLUGINS);
     }
@@ -212,13 +213,27 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     for (i, value) in raw.slos.iter().enumerate() {
         let path = format!("slos[{i}]");
         let before = sink.errors.len();
-        let slo = match serde_path_to_error::deserialize::<_, RawSlo>(value) {
-            Ok(raw_slo) => read_slo(sink, &path, version, &raw.service, &service_labels, raw_slo),
-            Err(e) => {
-                sink.error(&path_of(&e, &path), type_message(e.inner().to_string()));
-                None
-            }
+        let mut read = lenient::read_all::<RawSlo>(value);
+        report_problems(sink, &path, version, &read.problems);
+        let checked = (sink.errors.len(), sink.warnings.len());
+        let slo = read.value.take().and_then(|raw_slo| {
+            read_slo(sink, &path, version, &raw.service, &service_labels, raw_slo)
+        });
+        // What stands in for a reported field is not judged again by the checks after reading.
+        let judged = |e: &crate::spec::Diagnostic| {
+            let rel = e.path.strip_prefix(path.as_str()).unwrap_or(&e.path);
+            !read.covers(rel.strip_prefix('.').unwrap_or(rel))
         };
+        let mut k = 0;
+        sink.errors.retain(|e| {
+            k += 1;
+            k <= checked.0 || judged(e)
+        });
+        let mut k = 0;
+        sink.warnings.retain(|e| {
+            k += 1;
+            k <= checked.1 || judged(e)
+        });
         if let Some(slo) = slo.filter(|_| sink.errors.len() == before) {
             out.push(slo);
         }
@@ -266,7 +281,7 @@ fn read_slo(
     version: SpecVersion,
     service: &str,
     service_labels: &Labels,
-    raw: RawSlo,
+    mut raw: RawSlo,
 ) -> Option<Slo> {
     if version == SpecVersion::SlothV1 {
         let extras = [
@@ -298,10 +313,26 @@ fn read_slo(
         ];
         for (field, present) in extras {
             if present {
-                sink.error(
+                sink.warn(
                     &format!("{path}.{field}"),
-                    format!("`{field}` is a sloburn/v1 field; prometheus/v1 is Sloth's format and is read as Sloth reads it: set `version: sloburn/v1` to use it"),
+                    format!("`{field}` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it"),
                 );
+            }
+        }
+        raw.period = None;
+        raw.group_by = None;
+        raw.max_groups = None;
+        raw.policy = None;
+        raw.sli.ratio = None;
+        raw.sli.latency = None;
+        raw.sli.threshold = None;
+        if let Some(a) = raw.alerting.as_mut() {
+            a.windows = None;
+            for tier in [a.page_alert.as_mut(), a.ticket_alert.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                tier.for_ = None;
             }
         }
     }
@@ -884,11 +915,66 @@ fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Peri
     WindowTable { rows: out }
 }
 
-fn path_of<E>(e: &serde_path_to_error::Error<E>, prefix: &str) -> String {
-    let inner = e.path().to_string();
-    match (prefix.is_empty(), inner.as_str()) {
+/// Reports what typed reading found. Sloth's reader ignores fields it does not know, so in its
+/// format such a field is a warning that it has no effect; in sloburn/v1 it is an error.
+fn report_problems(
+    sink: &mut Sink,
+    prefix: &str,
+    version: SpecVersion,
+    problems: &[lenient::Problem],
+) {
+    // serde reads a mapping's keys in sorted order; a person reads the file top to bottom.
+    let mut problems: Vec<(String, &lenient::Problem)> = problems
+        .iter()
+        .map(|p| (path_of(&p.path, prefix), p))
+        .collect();
+    problems.sort_by_key(|(path, _)| {
+        let pos = sink.pos(path);
+        (pos.line, pos.column)
+    });
+    for (path, p) in problems {
+        let message = type_message(p.message.clone());
+        if p.unknown && version == SpecVersion::SlothV1 {
+            let key = path.rsplit(['.', ']']).next().unwrap_or_default();
+            let hint = match snake_case(key) {
+                Some(snake) if message.contains(&format!("`{snake}`")) => {
+                    format!(" (Sloth reads `{snake}`, not `{key}`)")
+                }
+                _ => String::new(),
+            };
+            let known = message
+                .split_once("expected one of ")
+                .map(|(_, k)| format!("; known here: {k}"))
+                .unwrap_or_default();
+            sink.warn(
+                &path,
+                format!("`{key}` has no effect{hint}: Sloth ignores fields it does not know in prometheus/v1 files, and so does sloburn{known}"),
+            );
+        } else {
+            sink.error(&path, message);
+        }
+    }
+}
+
+/// `pageAlert` as `page_alert`; `None` when it has no capital.
+fn snake_case(key: &str) -> Option<String> {
+    key.chars().any(|c| c.is_ascii_uppercase()).then(|| {
+        key.chars()
+            .flat_map(|c| {
+                if c.is_ascii_uppercase() {
+                    vec!['_', c.to_ascii_lowercase()]
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    })
+}
+
+fn path_of(inner: &str, prefix: &str) -> String {
+    match (prefix.is_empty(), inner) {
         (_, ".") => prefix.to_string(),
-        (true, _) => inner,
+        (true, _) => inner.to_string(),
         (false, p) if p.starts_with('[') => format!("{prefix}{p}"),
         (false, p) => format!("{prefix}.{p}"),
     }

@@ -5,6 +5,7 @@ pub mod diag;
 mod document;
 pub mod formats;
 pub mod labels;
+mod lenient;
 pub mod load;
 pub mod matcher;
 pub mod model;
