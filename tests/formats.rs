@@ -592,3 +592,26 @@ fn pyrra_latency_with_an_extra_success_matcher_counts_total_minus_success() {
     let report = load_bytes("plain.yaml", pyrra("lat", "", &plain).as_bytes());
     assert_eq!(report.slos[0].sli.kind(), "latency");
 }
+
+/// A foreign SLO the translation refuses is still checked for everything else (#15.9): the
+/// wrong selector and the out-of-range target are reported together, and the SLO never loads.
+#[test]
+fn a_refused_translation_still_reports_the_other_errors() {
+    let latency = "    latency:\n      success:\n        metric: h_bucket{job=\"a\",le=\"0.3\"}\n      total:\n        metric: h_count{job=\"b\"}\n";
+    let text = pyrra("lat", "", latency).replace("'99.5'", "'100'");
+    let report = load_bytes("two.yaml", text.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["spec.target", "spec.indicator.latency.total.metric"],
+        "{:#?}",
+        report.errors
+    );
+    assert!(report.slos.is_empty());
+    // An error only the translation sees (an unknown field) still keeps a complete SLO out.
+    let text =
+        pyrra("lat", "", PYRRA_RATIO).replace("  window: 28d\n", "  window: 28d\n  windw: 1d\n");
+    let report = load_bytes("unknown.yaml", text.as_bytes());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert!(report.slos.is_empty());
+}

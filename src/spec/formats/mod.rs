@@ -31,6 +31,9 @@ pub(crate) struct Out {
     pub map: Vec<(String, String)>,
     /// What was mapped approximately: (original field path, note).
     pub notes: Vec<(String, String)>,
+    /// The translation found errors in its SLOs: they are read only to report the rest of their
+    /// errors in the same run, never loaded.
+    pub partial: bool,
 }
 
 impl Out {
@@ -39,6 +42,7 @@ impl Out {
             value: json!({"version": version, "service": service, "slos": []}),
             map: Vec::new(),
             notes: Vec::new(),
+            partial: false,
         }
     }
 
@@ -195,9 +199,23 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                 let empty = LocIndex::default();
                 let mut inner = Sink::new(file, &empty);
                 read.slos = read_document(&translated, &mut inner);
+                let found = sink.errors.len();
                 for e in inner.errors {
                     let path = out.original(&e.path);
-                    sink.error(&path, e.message);
+                    // What the translation already refused is not reported twice.
+                    let related = |a: &str, b: &str| {
+                        a.starts_with(b)
+                            && matches!(a.as_bytes().get(b.len()), None | Some(b'.' | b'['))
+                    };
+                    let refused = sink.errors[..found]
+                        .iter()
+                        .any(|t| related(&t.path, &path) || related(&path, &t.path));
+                    if !(out.partial && refused) {
+                        sink.error(&path, e.message);
+                    }
+                }
+                if out.partial {
+                    read.slos.clear();
                 }
                 for w in inner.warnings {
                     let path = out.original(&w.path);
@@ -224,7 +242,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
             }
             let mut value = out.value.clone();
             value["version"] = json!("sloburn/v1");
-            if has_slos {
+            if has_slos && !out.partial {
                 let notes = out.notes.iter().map(|(p, n)| format!("{p}: {n}")).collect();
                 read.native = Some((value, notes));
             }
@@ -245,6 +263,9 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
         Translated::Other(what) => read.notes.push(what),
         Translated::Refused => {}
     }
+    // A person reads a file top to bottom; the translation and the native reader each found
+    // theirs in their own order.
+    sink.errors.sort_by_key(|e| (e.line, e.column));
     read.errors = sink.errors;
     read.warnings.extend(sink.warnings);
     read

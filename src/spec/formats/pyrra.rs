@@ -117,9 +117,11 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
     if let Some(indicator) = object(sink, "spec", spec, "indicator") {
         indicator_(sink, indicator, &mut slo, &mut out);
     }
-    if sink.errors.len() > before {
+    if meta.get("name").is_none() && spec.get("indicator").is_none() {
         return Translated::Refused;
     }
+    // With errors, the SLO is still read for the rest of them (it never loads).
+    out.partial = sink.errors.len() > before;
     out.slos().push(Value::Object(slo));
     Translated::Slos(out)
 }
