@@ -29,7 +29,7 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
     if kind != "SLO" {
         sink.error(
             "kind",
-            format!("kind {kind:?} of openslo/v1alpha; accepted: SLO (the subset Sloth reads); use openslo/v1 for Service, SLI and alert objects"),
+            format!("got {}; accepted for openslo/v1alpha: SLO (the subset Sloth reads); use openslo/v1 for Service, SLI and alert objects", written(map.get("kind"))),
         );
         return Translated::Refused;
     }
@@ -59,12 +59,11 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
     let mut out = Out::new("sloburn/v1", service);
     out.map("service", "spec.service");
     out.map("slos", "spec.objectives");
-    match spec.get("budgetingMethod").and_then(Value::as_str) {
-        Some("Occurrences") => {}
-        other => sink.error(
+    if spec.get("budgetingMethod").and_then(Value::as_str) != Some("Occurrences") {
+        sink.error(
             "spec.budgetingMethod",
-            format!("got {other:?}; accepted for openslo/v1alpha: Occurrences (as Sloth reads it); openslo/v1 also reads Timeslices"),
-        ),
+            format!("got {}; accepted for openslo/v1alpha: Occurrences (as Sloth reads it); openslo/v1 also reads Timeslices", written(spec.get("budgetingMethod"))),
+        );
     }
     let period = match spec.get("timeWindows") {
         Some(Value::Array(w)) if w.len() == 1 => {
@@ -204,6 +203,16 @@ fn objective_names(name: &str, objectives: &[Value]) -> Vec<String> {
     names
 }
 
+/// A value as the user wrote it, for messages: text quoted, anything else by its kind (never
+/// Rust's `Some(..)`/`None`).
+fn written(v: Option<&Value>) -> String {
+    match v {
+        None => "nothing".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => kind_of(other).into(),
+    }
+}
+
 fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.trim().chars() {
@@ -238,7 +247,8 @@ pub(super) fn v1(
         sink.error(
             "kind",
             format!(
-                "kind {kind:?} of openslo/v1; accepted: {}",
+                "got {}; accepted for openslo/v1: {}",
+                written(map.get("kind")),
                 V1_KINDS.join(", ")
             ),
         );
@@ -296,7 +306,10 @@ pub(super) fn v1(
     if !["Occurrences", "Timeslices", "RatioTimeslices"].contains(&method) {
         sink.error(
             "spec.budgetingMethod",
-            format!("got {method:?}; accepted: Occurrences, Timeslices or RatioTimeslices"),
+            format!(
+                "got {}; accepted: Occurrences, Timeslices or RatioTimeslices",
+                written(spec.get("budgetingMethod"))
+            ),
         );
     }
     let period = time_window(sink, spec, &mut out);
@@ -548,11 +561,12 @@ fn sli(
             Some("lte") => "<=",
             Some("gt") => ">",
             Some("gte") => ">=",
-            other => {
+            _ => {
                 sink.error(
                     &format!("{op_path}.op"),
                     format!(
-                        "got {other:?}; a thresholdMetric objective needs op: lt, lte, gt or gte"
+                        "got {}; a thresholdMetric objective needs op: lt, lte, gt or gte",
+                        written(objective.get("op"))
                     ),
                 );
                 return None;
@@ -602,10 +616,13 @@ fn sli(
         let failure = match r.get("rawType").and_then(Value::as_str) {
             Some("failure") => true,
             Some("success") => false,
-            other => {
+            _ => {
                 sink.error(
                     &at("ratioMetric.rawType"),
-                    refname(format!("got {other:?}; accepted: success or failure")),
+                    refname(format!(
+                        "got {}; accepted: success or failure",
+                        written(r.get("rawType"))
+                    )),
                 );
                 return None;
             }
@@ -754,17 +771,19 @@ fn metric_query(
         return None;
     };
     let sp = format!("{p}.metricSource");
-    let ty = src.get("type").and_then(Value::as_str);
-    match ty {
-        Some(t) if t.eq_ignore_ascii_case("prometheus") => {}
-        Some(t) => {
+    match src.get("type") {
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("prometheus") => {}
+        Some(Value::String(t)) => {
             sink.error(&join(&sp, "type"), refname(format!("metricSource.type {t:?} is not supported: sloburn reads Prometheus (PromQL) only; accepted: type: Prometheus")));
             return None;
         }
-        None => {
+        other => {
             sink.error(
                 &join(&sp, "type"),
-                refname("missing; accepted: type: Prometheus".into()),
+                refname(format!(
+                    "got {}; accepted: type: Prometheus",
+                    written(other)
+                )),
             );
             return None;
         }
