@@ -451,3 +451,50 @@ fn openslo_lists_of_objects_are_read_like_documents() {
         .unwrap_or_else(|| panic!("{:#?}", report.errors));
     assert_eq!(e.line, Some(line as u64), "{e}");
 }
+
+/// Sloth's example OpenSLO v1alpha SLO (tests/fixtures/corpus/sloth/openslo-getting-started.yml)
+/// without its comments.
+fn v1alpha_getting_started() -> String {
+    let text = std::fs::read_to_string(corpus("sloth/openslo-getting-started.yml")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+const V1ALPHA_WINDOWS: &str = "  timeWindows:\n    - count: 30\n      unit: Day\n";
+
+/// An openslo/v1alpha SLO without `timeWindows` (or with an empty list): Sloth gives it its
+/// default period, 30 days (`--default-slo-period`), and so does sloburn, with a note saying
+/// so; `convert` writes the period out (#15.8).
+#[test]
+fn v1alpha_without_time_windows_is_read_as_30_days() {
+    let text = v1alpha_getting_started();
+    assert!(text.contains(V1ALPHA_WINDOWS));
+    for (name, windows) in [("absent", ""), ("empty", "  timeWindows: []\n")] {
+        let doc = text.replace(V1ALPHA_WINDOWS, windows);
+        let report = load_bytes("v1alpha.yaml", doc.as_bytes());
+        assert!(report.errors.is_empty(), "{name}: {:#?}", report.errors);
+        assert_eq!(report.slos[0].period.describe(), "30d", "{name}");
+        let notes: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            notes.len() == 1 && notes[0].contains("spec.timeWindows: no time window"),
+            "{name}: {notes:#?}"
+        );
+        if windows.is_empty() {
+            insta::assert_snapshot!("v1alpha_default_period", notes[0]);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("sloburn-v1alpha-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("v1alpha.yaml");
+    std::fs::write(&file, text.replace(V1ALPHA_WINDOWS, "")).unwrap();
+    let (report, converted) = convert_paths(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).ok();
+    let yaml = &converted[0].yaml;
+    assert!(yaml.contains("period: \"30d\""), "{yaml}");
+    let again = load_bytes("converted.yaml", yaml.as_bytes());
+    let a: Vec<Slo> = report.slos().map(comparable).collect();
+    let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+    assert_eq!(a, b, "{yaml}");
+}

@@ -25,6 +25,8 @@ const QUERY_SHAPE: &str = "OpenSLO queries are instant expressions and sloburn m
 
 // ---------------------------------------------------------------- openslo/v1alpha
 
+const SLOTH_DEFAULT_PERIOD: &str = "no time window: read as a rolling 30d period, Sloth's default (sloth --default-slo-period); write timeWindows: [{count: 30, unit: Day}] to make it explicit";
+
 pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Translated {
     if kind != "SLO" {
         sink.error(
@@ -66,6 +68,16 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         );
     }
     let period = match spec.get("timeWindows") {
+        // Sloth gives an SLO without time windows its default period, 30 days
+        // (`--default-slo-period`); files written for Sloth rely on it.
+        None | Some(Value::Null) => {
+            out.note("spec.timeWindows", SLOTH_DEFAULT_PERIOD);
+            Some("30d".to_string())
+        }
+        Some(Value::Array(w)) if w.is_empty() => {
+            out.note("spec.timeWindows", SLOTH_DEFAULT_PERIOD);
+            Some("30d".to_string())
+        }
         Some(Value::Array(w)) if w.len() == 1 => {
             let count = w[0].get("count").and_then(Value::as_u64);
             let unit = w[0].get("unit").and_then(Value::as_str);
