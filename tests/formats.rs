@@ -498,3 +498,135 @@ fn v1alpha_without_time_windows_is_read_as_30_days() {
     let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
     assert_eq!(a, b, "{yaml}");
 }
+
+/// OpenSLO v1 objects as Nobl9 writes them (the shape of nobl9/nobl9-openslo's test data,
+/// written for this test): a list of objects, `type: prometheus` with a `metricSourceRef`,
+/// and the query under `spec.promql`, Nobl9's name for a Prometheus query.
+const NOBL9_SHAPED: &str = r#"- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: web-availability
+    displayName: SLO for web availability
+    labels:
+      team: [team-a, team-b]
+    annotations:
+      nobl9.com/metadata.project: my-project
+  spec:
+    service: web
+    budgetingMethod: Occurrences
+    indicator:
+      metadata:
+        name: web-successful-requests
+      spec:
+        ratioMetric:
+          counter: true
+          good:
+            metricSource:
+              metricSourceRef: my-agent
+              type: prometheus
+              spec:
+                promql: sum(http_requests_total{handler="/api",code!~"5.."})
+          total:
+            metricSource:
+              metricSourceRef: my-agent
+              type: prometheus
+              spec:
+                promql: sum(http_requests_total{handler="/api"})
+    objectives:
+      - displayName: Good
+        target: 0.95
+    timeWindow:
+      - duration: 28d
+        isRolling: true
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: queue-lag
+  spec:
+    service: annotator
+    budgetingMethod: Occurrences
+    indicatorRef: queue-lag
+    objectives:
+      - displayName: Good
+        target: 0.95
+        op: lte
+        value: 100
+    timeWindow:
+      - duration: 28d
+        isRolling: true
+- apiVersion: openslo/v1
+  kind: SLI
+  metadata:
+    name: queue-lag
+  spec:
+    thresholdMetric:
+      metricSource:
+        metricSourceRef: my-prometheus
+        type: prometheus
+        spec:
+          promql: sum(kafka_consumergroup_lag{consumergroup="annotator"})
+"#;
+
+/// `metricSource.spec.promql` (Nobl9's key for a Prometheus query) is read as `query`; an
+/// error about the query is placed on the `promql` line; both keys at once are refused by
+/// name (#15.8).
+#[test]
+fn nobl9_promql_is_read_as_the_query() {
+    let report = load_bytes("nobl9.yaml", NOBL9_SHAPED.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let ids: Vec<String> = report.slos.iter().map(Slo::id).collect();
+    assert_eq!(ids, ["web/web-availability", "annotator/queue-lag"]);
+    match &report.slos[0].sli {
+        sloburn::spec::Sli::Events { total_query, .. } => assert_eq!(
+            total_query,
+            "sum(rate(http_requests_total{handler=\"/api\"}[{{.window}}]))"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.slos[1].sli.kind(), "threshold");
+
+    let dir = std::env::temp_dir().join(format!("sloburn-nobl9-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("nobl9.yaml");
+    std::fs::write(&file, NOBL9_SHAPED).unwrap();
+    let (converted_report, converted) = convert_paths(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).ok();
+    let yaml: String = converted
+        .iter()
+        .map(|c| c.yaml.clone())
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let again = load_bytes("converted.yaml", yaml.as_bytes());
+    let a: Vec<Slo> = converted_report.slos().map(comparable).collect();
+    let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+    assert_eq!(a, b, "{yaml}");
+
+    // A query sloburn cannot window, written under promql: the error is on that line.
+    let bad = NOBL9_SHAPED.replace(
+        "promql: sum(http_requests_total{handler=\"/api\"})",
+        "promql: sum(rate(http_requests_total{handler=\"/api\"}[5m]))",
+    );
+    let line = bad.lines().position(|l| l.contains("[5m]")).unwrap() + 1;
+    let report = load_bytes("nobl9-bad.yaml", bad.as_bytes());
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.path.ends_with("total.metricSource.spec.promql"))
+        .unwrap_or_else(|| panic!("{:#?}", report.errors));
+    assert_eq!(e.line, Some(line as u64), "{e}");
+}
+
+case!(
+    promql_and_query,
+    NOBL9_SHAPED.replace(
+        "                promql: sum(http_requests_total{handler=\"/api\"})\n",
+        "                promql: sum(http_requests_total{handler=\"/api\"})\n                query: sum(http_requests_total)\n",
+    )
+);
+case!(
+    neither_promql_nor_query,
+    NOBL9_SHAPED.replace(
+        "          promql: sum(kafka_consumergroup_lag{consumergroup=\"annotator\"})\n",
+        "          prql: sum(kafka_consumergroup_lag{consumergroup=\"annotator\"})\n",
+    )
+);

@@ -567,7 +567,7 @@ fn sli(
     let m = ind.as_object()?;
     let slice = objective.get("timeSliceWindow").and_then(Value::as_str);
     if let Some(t) = m.get("thresholdMetric") {
-        let query = metric_query(sink, t, &at("thresholdMetric"), &refname)?;
+        let (query, key) = metric_query(sink, t, &at("thresholdMetric"), &refname)?;
         let op = match objective.get("op").and_then(Value::as_str) {
             Some("lt") => "<",
             Some("lte") => "<=",
@@ -606,7 +606,7 @@ fn sli(
         }
         out.map(
             format!("{s}.sli.threshold.query"),
-            at("thresholdMetric.metricSource.spec.query"),
+            at(&format!("thresholdMetric.metricSource.spec.{key}")),
         );
         out.map(format!("{s}.sli.threshold.op"), format!("{op_path}.op"));
         out.map(
@@ -624,7 +624,7 @@ fn sli(
     };
     let rp = at("ratioMetric");
     if let Some(raw) = r.get("raw") {
-        let query = metric_query(sink, raw, &at("ratioMetric.raw"), &refname)?;
+        let (query, key) = metric_query(sink, raw, &at("ratioMetric.raw"), &refname)?;
         let failure = match r.get("rawType").and_then(Value::as_str) {
             Some("failure") => true,
             Some("success") => false,
@@ -643,12 +643,12 @@ fn sli(
         let q = if failure { avg } else { format!("1 - {avg}") };
         out.map(
             format!("{s}.sli.raw.error_ratio_query"),
-            at("ratioMetric.raw.metricSource.spec.query"),
+            at(&format!("ratioMetric.raw.metricSource.spec.{key}")),
         );
         out.note(rp.clone(), "a raw ratio is windowed as its average over the window sampled each minute (avg_over_time subquery): a time average, not weighted by events");
         return Some(json!({"raw": {"error_ratio_query": q}}));
     }
-    let total = metric_query(
+    let (total, tkey) = metric_query(
         sink,
         r.get("total").unwrap_or(&Value::Null),
         &at("ratioMetric.total"),
@@ -665,7 +665,7 @@ fn sli(
             return None;
         }
     };
-    let q = metric_query(sink, other, &at(&format!("ratioMetric.{kind}")), &refname)?;
+    let (q, qkey) = metric_query(sink, other, &at(&format!("ratioMetric.{kind}")), &refname)?;
     match r.get("counter") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => {
@@ -677,21 +677,14 @@ fn sli(
             return None;
         }
     }
+    let qp = at(&format!("ratioMetric.{kind}.metricSource.spec.{qkey}"));
+    let tp = at(&format!("ratioMetric.total.metricSource.spec.{tkey}"));
     let (tshape, qshape) = (shape(&total), shape(&q));
     let (Some(tshape), Some(qshape)) = (tshape, qshape) else {
-        let which = if shape(&total).is_none() {
-            "total"
-        } else {
-            kind
-        };
-        sink.error(
-            &at(&format!("ratioMetric.{which}.metricSource.spec.query")),
-            refname(QUERY_SHAPE.into()),
-        );
+        let which = if shape(&total).is_none() { &tp } else { &qp };
+        sink.error(which, refname(QUERY_SHAPE.into()));
         return None;
     };
-    let qp = at(&format!("ratioMetric.{kind}.metricSource.spec.query"));
-    let tp = at("ratioMetric.total.metricSource.spec.query");
     if method == "Timeslices" {
         let Some(window) = slice else {
             sink.error(
@@ -771,13 +764,15 @@ fn shape(q: &str) -> Option<Shape> {
     Some(Shape::Sum(by.filter(|b| !b.is_empty()), inner.to_string()))
 }
 
-/// The PromQL of `{metricSource: {type|metricSourceRef, spec: {query}}}`.
+/// The PromQL of `{metricSource: {type|metricSourceRef, spec: {query}}}` and the key it is
+/// under: `query`, or `promql`, the key Nobl9 writes for a Prometheus query (its OpenSLO
+/// converter copies `metricSource.spec` into its own `prometheus: {promql}`).
 fn metric_query(
     sink: &mut Sink,
     v: &Value,
     p: &str,
     refname: &dyn Fn(String) -> String,
-) -> Option<String> {
+) -> Option<(String, &'static str)> {
     let Some(src) = v.get("metricSource").and_then(Value::as_object) else {
         sink.error(p, refname("missing metricSource; accepted: {metricSource: {type: Prometheus, spec: {query: ...}}}".into()));
         return None;
@@ -800,12 +795,38 @@ fn metric_query(
             return None;
         }
     }
-    match src.get("spec").and_then(|s| s.get("query")) {
-        Some(Value::String(q)) => Some(q.clone()),
-        _ => {
+    let spec = src.get("spec");
+    let (query, promql) = (
+        spec.and_then(|s| s.get("query")),
+        spec.and_then(|s| s.get("promql")),
+    );
+    let key = match (query, promql) {
+        (Some(_), Some(_)) => {
+            sink.error(&format!("{sp}.spec.promql"), refname("both query and promql are given; they are the same field (promql is Nobl9's name for a Prometheus query): keep one".into()));
+            return None;
+        }
+        (Some(_), None) => "query",
+        (None, Some(_)) => "promql",
+        (None, None) => {
             sink.error(
                 &format!("{sp}.spec.query"),
-                refname("missing; accepted: a PromQL query".into()),
+                refname(
+                    "missing; accepted: query: <PromQL> (or promql: <PromQL>, as Nobl9 writes it)"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+    };
+    match query.or(promql) {
+        Some(Value::String(q)) => Some((q.clone(), key)),
+        other => {
+            sink.error(
+                &format!("{sp}.spec.{key}"),
+                refname(format!(
+                    "got {}; accepted: a PromQL query as text",
+                    written(other)
+                )),
             );
             None
         }
