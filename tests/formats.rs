@@ -630,3 +630,27 @@ case!(
         "          prql: sum(kafka_consumergroup_lag{consumergroup=\"annotator\"})\n",
     )
 );
+
+/// An openslo/v1alpha SLO with a threshold indicator (`spec.indicator.thresholdMetric`,
+/// judged by each objective's `op` and `value`; the shape of OpenSLO/oslo's v1alpha
+/// schema), written for this test.
+const V1ALPHA_THRESHOLD: &str = "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: latency\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  indicator:\n    thresholdMetric:\n      source: prometheus\n      queryType: promql\n      query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))\n  objectives:\n    - displayName: fast\n      op: lte\n      value: 0.3\n      target: 0.99\n  timeWindows:\n    - count: 28\n      unit: Day\n";
+
+/// v1alpha's thresholdMetric is refused by name, with what to write instead, at its own
+/// line; not as a missing ratioMetrics (#15.8).
+#[test]
+fn v1alpha_threshold_metric_is_named() {
+    let report = load_bytes("t.yaml", V1ALPHA_THRESHOLD.as_bytes());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    let e = &report.errors[0];
+    assert_eq!(e.path, "spec.indicator.thresholdMetric", "{e}");
+    // A mapping is placed where its value begins: thresholdMetric's first field.
+    assert_eq!(e.line, Some(10), "{e}");
+    assert!(e.message.contains("openslo/v1"), "{e}");
+    insta::assert_snapshot!("v1alpha_threshold_metric", e.to_string());
+    // What the message says to write instead is read, as a threshold SLI.
+    let v1 = "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: latency\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  indicator:\n    spec:\n      thresholdMetric:\n        metricSource:\n          type: Prometheus\n          spec:\n            query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))\n  objectives:\n    - displayName: fast\n      op: lte\n      value: 0.3\n      target: 0.99\n  timeWindow:\n    - duration: 28d\n      isRolling: true\n";
+    let report = load_bytes("v1.yaml", v1.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.slos[0].sli.kind(), "threshold");
+}

@@ -25,6 +25,8 @@ const QUERY_SHAPE: &str = "OpenSLO queries are instant expressions and sloburn m
 
 // ---------------------------------------------------------------- openslo/v1alpha
 
+const V1ALPHA_THRESHOLD: &str = "thresholdMetric (a threshold indicator: one metric whose values each objective's op and value judge good or bad) is not read from openslo/v1alpha: sloburn reads the v1alpha that Sloth reads, with ratioMetrics in each objective, and Sloth refuses thresholdMetric; write the SLO as openslo/v1 with indicator.spec.thresholdMetric: {metricSource: {type: Prometheus, spec: {query: ...}}}, read as a threshold SLI, or as sloburn/v1 with sli.threshold";
+
 const SLOTH_DEFAULT_PERIOD: &str = "no time window: read as a rolling 30d period, Sloth's default (sloth --default-slo-period); write timeWindows: [{count: 30, unit: Day}] to make it explicit";
 
 pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Translated {
@@ -61,6 +63,15 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
     let mut out = Out::new("sloburn/v1", service);
     out.map("service", "spec.service");
     out.map("slos", "spec.objectives");
+    // v1alpha's indicator holds only thresholdMetric; refused by name rather than reported
+    // as each objective's missing ratioMetrics.
+    match spec.get("indicator") {
+        None | Some(Value::Null) => {}
+        Some(i) if i.get("thresholdMetric").is_some() => {
+            sink.error("spec.indicator.thresholdMetric", V1ALPHA_THRESHOLD);
+        }
+        Some(_) => sink.error("spec.indicator", V1ALPHA_THRESHOLD),
+    }
     if spec.get("budgetingMethod").and_then(Value::as_str) != Some("Occurrences") {
         sink.error(
             "spec.budgetingMethod",
