@@ -615,3 +615,206 @@ fn a_refused_translation_still_reports_the_other_errors() {
     assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
     assert!(report.slos.is_empty());
 }
+
+/// Sloth's example OpenSLO v1alpha SLO (tests/fixtures/corpus/sloth/openslo-getting-started.yml)
+/// without its comments.
+fn v1alpha_getting_started() -> String {
+    let text = std::fs::read_to_string(corpus("sloth/openslo-getting-started.yml")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+const V1ALPHA_WINDOWS: &str = "  timeWindows:\n    - count: 30\n      unit: Day\n";
+
+/// An openslo/v1alpha SLO without `timeWindows` (or with an empty list): Sloth gives it its
+/// default period, 30 days (`--default-slo-period`), and so does sloburn, with a note saying
+/// so; `convert` writes the period out (#15.8).
+#[test]
+fn v1alpha_without_time_windows_is_read_as_30_days() {
+    let text = v1alpha_getting_started();
+    assert!(text.contains(V1ALPHA_WINDOWS));
+    for (name, windows) in [("absent", ""), ("empty", "  timeWindows: []\n")] {
+        let doc = text.replace(V1ALPHA_WINDOWS, windows);
+        let report = load_bytes("v1alpha.yaml", doc.as_bytes());
+        assert!(report.errors.is_empty(), "{name}: {:#?}", report.errors);
+        assert_eq!(report.slos[0].period.describe(), "30d", "{name}");
+        let notes: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            notes.len() == 1 && notes[0].contains("spec.timeWindows: no time window"),
+            "{name}: {notes:#?}"
+        );
+        if windows.is_empty() {
+            insta::assert_snapshot!("v1alpha_default_period", notes[0]);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("sloburn-v1alpha-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("v1alpha.yaml");
+    std::fs::write(&file, text.replace(V1ALPHA_WINDOWS, "")).unwrap();
+    let (report, converted) = convert_paths(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).ok();
+    let yaml = &converted[0].yaml;
+    assert!(yaml.contains("period: \"30d\""), "{yaml}");
+    let again = load_bytes("converted.yaml", yaml.as_bytes());
+    let a: Vec<Slo> = report.slos().map(comparable).collect();
+    let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+    assert_eq!(a, b, "{yaml}");
+}
+
+/// OpenSLO v1 objects as Nobl9 writes them (the shape of nobl9/nobl9-openslo's test data,
+/// written for this test): a list of objects, `type: prometheus` with a `metricSourceRef`,
+/// and the query under `spec.promql`, Nobl9's name for a Prometheus query.
+const NOBL9_SHAPED: &str = r#"- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: web-availability
+    displayName: SLO for web availability
+    labels:
+      team: [team-a, team-b]
+    annotations:
+      nobl9.com/metadata.project: my-project
+  spec:
+    service: web
+    budgetingMethod: Occurrences
+    indicator:
+      metadata:
+        name: web-successful-requests
+      spec:
+        ratioMetric:
+          counter: true
+          good:
+            metricSource:
+              metricSourceRef: my-agent
+              type: prometheus
+              spec:
+                promql: sum(http_requests_total{handler="/api",code!~"5.."})
+          total:
+            metricSource:
+              metricSourceRef: my-agent
+              type: prometheus
+              spec:
+                promql: sum(http_requests_total{handler="/api"})
+    objectives:
+      - displayName: Good
+        target: 0.95
+    timeWindow:
+      - duration: 28d
+        isRolling: true
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: queue-lag
+  spec:
+    service: annotator
+    budgetingMethod: Occurrences
+    indicatorRef: queue-lag
+    objectives:
+      - displayName: Good
+        target: 0.95
+        op: lte
+        value: 100
+    timeWindow:
+      - duration: 28d
+        isRolling: true
+- apiVersion: openslo/v1
+  kind: SLI
+  metadata:
+    name: queue-lag
+  spec:
+    thresholdMetric:
+      metricSource:
+        metricSourceRef: my-prometheus
+        type: prometheus
+        spec:
+          promql: sum(kafka_consumergroup_lag{consumergroup="annotator"})
+"#;
+
+/// `metricSource.spec.promql` (Nobl9's key for a Prometheus query) is read as `query`; an
+/// error about the query is placed on the `promql` line; both keys at once are refused by
+/// name (#15.8).
+#[test]
+fn nobl9_promql_is_read_as_the_query() {
+    let report = load_bytes("nobl9.yaml", NOBL9_SHAPED.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let ids: Vec<String> = report.slos.iter().map(Slo::id).collect();
+    assert_eq!(ids, ["web/web-availability", "annotator/queue-lag"]);
+    match &report.slos[0].sli {
+        sloburn::spec::Sli::Events { total_query, .. } => assert_eq!(
+            total_query,
+            "sum(rate(http_requests_total{handler=\"/api\"}[{{.window}}]))"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.slos[1].sli.kind(), "threshold");
+
+    let dir = std::env::temp_dir().join(format!("sloburn-nobl9-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("nobl9.yaml");
+    std::fs::write(&file, NOBL9_SHAPED).unwrap();
+    let (converted_report, converted) = convert_paths(std::slice::from_ref(&file));
+    std::fs::remove_dir_all(&dir).ok();
+    let yaml: String = converted
+        .iter()
+        .map(|c| c.yaml.clone())
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let again = load_bytes("converted.yaml", yaml.as_bytes());
+    let a: Vec<Slo> = converted_report.slos().map(comparable).collect();
+    let b: Vec<Slo> = again.slos.iter().map(comparable).collect();
+    assert_eq!(a, b, "{yaml}");
+
+    // A query sloburn cannot window, written under promql: the error is on that line.
+    let bad = NOBL9_SHAPED.replace(
+        "promql: sum(http_requests_total{handler=\"/api\"})",
+        "promql: sum(rate(http_requests_total{handler=\"/api\"}[5m]))",
+    );
+    let line = bad.lines().position(|l| l.contains("[5m]")).unwrap() + 1;
+    let report = load_bytes("nobl9-bad.yaml", bad.as_bytes());
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.path.ends_with("total.metricSource.spec.promql"))
+        .unwrap_or_else(|| panic!("{:#?}", report.errors));
+    assert_eq!(e.line, Some(line as u64), "{e}");
+}
+
+case!(
+    promql_and_query,
+    NOBL9_SHAPED.replace(
+        "                promql: sum(http_requests_total{handler=\"/api\"})\n",
+        "                promql: sum(http_requests_total{handler=\"/api\"})\n                query: sum(http_requests_total)\n",
+    )
+);
+case!(
+    neither_promql_nor_query,
+    NOBL9_SHAPED.replace(
+        "          promql: sum(kafka_consumergroup_lag{consumergroup=\"annotator\"})\n",
+        "          prql: sum(kafka_consumergroup_lag{consumergroup=\"annotator\"})\n",
+    )
+);
+
+/// An openslo/v1alpha SLO with a threshold indicator (`spec.indicator.thresholdMetric`,
+/// judged by each objective's `op` and `value`; the shape of OpenSLO/oslo's v1alpha
+/// schema), written for this test.
+const V1ALPHA_THRESHOLD: &str = "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: latency\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  indicator:\n    thresholdMetric:\n      source: prometheus\n      queryType: promql\n      query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))\n  objectives:\n    - displayName: fast\n      op: lte\n      value: 0.3\n      target: 0.99\n  timeWindows:\n    - count: 28\n      unit: Day\n";
+
+/// v1alpha's thresholdMetric is refused by name, with what to write instead, at its own
+/// line; not as a missing ratioMetrics (#15.8).
+#[test]
+fn v1alpha_threshold_metric_is_named() {
+    let report = load_bytes("t.yaml", V1ALPHA_THRESHOLD.as_bytes());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    let e = &report.errors[0];
+    assert_eq!(e.path, "spec.indicator.thresholdMetric", "{e}");
+    // A mapping is placed where its value begins: thresholdMetric's first field.
+    assert_eq!(e.line, Some(10), "{e}");
+    assert!(e.message.contains("openslo/v1"), "{e}");
+    insta::assert_snapshot!("v1alpha_threshold_metric", e.to_string());
+    // What the message says to write instead is read, as a threshold SLI.
+    let v1 = "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: latency\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  indicator:\n    spec:\n      thresholdMetric:\n        metricSource:\n          type: Prometheus\n          spec:\n            query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))\n  objectives:\n    - displayName: fast\n      op: lte\n      value: 0.3\n      target: 0.99\n  timeWindow:\n    - duration: 28d\n      isRolling: true\n";
+    let report = load_bytes("v1.yaml", v1.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.slos[0].sli.kind(), "threshold");
+}

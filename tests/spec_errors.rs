@@ -362,3 +362,124 @@ fn fields_sloth_ignores_are_warnings_in_its_own_format() {
         report.errors
     );
 }
+
+/// Markers of Rust's Debug output: a message showing one leaked an internal value (#15.9).
+const DEBUG_SYNTAX: &[&str] = &[
+    "Some(", "None", "Object {", "String(", "Number(", "Bool(", "Array [",
+];
+
+const V1ALPHA: &str = "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  objectives:\n    - ratioMetrics:\n        good: {source: prometheus, queryType: promql, query: 'sum(rate(ok[{{.window}}]))'}\n        total: {source: prometheus, queryType: promql, query: 'sum(rate(all[{{.window}}]))'}\n      target: 0.999\n  timeWindows:\n    - {count: 30, unit: Day}\n";
+
+/// An openslo/v1 SLO with an inline indicator and objective.
+fn openslo_v1(indicator: &str, method: &str, objective: &str) -> String {
+    format!(
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: avail\nspec:\n  service: api\n{method}  timeWindow:\n    - {{duration: 28d, isRolling: true}}\n  indicator:\n    metadata: {{name: sli}}\n    spec:\n{indicator}  objectives:\n    - {objective}\n"
+    )
+}
+
+const THRESHOLD: &str = "      thresholdMetric:\n        metricSource: {type: Prometheus, spec: {query: max(queue_depth)}}\n";
+const RAW: &str = "      ratioMetric:\n        raw:\n          metricSource: {type: Prometheus, spec: {query: 'errors_ratio'}}\n";
+
+/// Bad specs whose messages once printed Rust values (`got Some("Timeslices")`, `got None`),
+/// in every format: each message names a value as written, in words.
+fn debug_prone() -> Vec<(&'static str, String)> {
+    let occ = "  budgetingMethod: Occurrences\n";
+    vec![
+        (
+            "v1alpha_timeslices",
+            V1ALPHA.replace("Occurrences", "Timeslices"),
+        ),
+        (
+            "v1alpha_no_budgeting",
+            V1ALPHA.replace("  budgetingMethod: Occurrences\n", ""),
+        ),
+        (
+            "v1alpha_budgeting_number",
+            V1ALPHA.replace("Occurrences", "5"),
+        ),
+        (
+            "v1_no_budgeting",
+            openslo_v1(THRESHOLD, "", "{target: 0.99, op: lt, value: 5}"),
+        ),
+        (
+            "v1_budgeting_list",
+            openslo_v1(
+                THRESHOLD,
+                "  budgetingMethod: [Occurrences]\n",
+                "{target: 0.99, op: lt, value: 5}",
+            ),
+        ),
+        (
+            "v1_threshold_no_op",
+            openslo_v1(THRESHOLD, occ, "{target: 0.99, value: 5}"),
+        ),
+        (
+            "v1_threshold_op_eq",
+            openslo_v1(THRESHOLD, occ, "{target: 0.99, op: eq, value: 5}"),
+        ),
+        ("v1_raw_no_type", openslo_v1(RAW, occ, "{target: 0.99}")),
+        (
+            "v1_raw_type_number",
+            openslo_v1(&format!("{RAW}        rawType: 1\n"), occ, "{target: 0.99}"),
+        ),
+    ]
+}
+
+/// Other bad specs in every format, with values of the wrong kind where text, numbers or
+/// mappings belong: swept for Debug syntax, not snapshotted (their wording is reviewed in
+/// their own cases).
+fn wrong_kinds() -> Vec<String> {
+    vec![
+        native("    objective: {a: 1}\n    period: [7d]\n    sli:\n      ratio:\n        errors: [a]\n        total: {b: 1}\n"),
+        native(&format!("    objective: 99.9\n    period: {{calendar: 5, timezone: [x]}}\n    labels: [a]\n{RATIO_SLI}    alerting:\n      windows:\n        - {{severity: 1, long: 1h, short: [5m], burn_rate: x}}\n")),
+        native("    objective: 99\n    sli:\n      threshold: {query: max(x), op: 1, value: high}\n"),
+        "version: prometheus/v1\nservice: [api]\nslos:\n  - name: 5\n    objective: '99.9'\n    sli:\n      events: {error_query: 1, total_query: null}\n".into(),
+        "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\nmetadata: {name: x}\nspec:\n  service: 5\n  slos:\n    - {name: [a], objective: x, sli: {events: {errorQuery: 1}}}\n".into(),
+        "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: [7d]\n  page: {quick: 1}\n".into(),
+        "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: [x], labels: 5}\nspec:\n  target: [99]\n  window: 5\n  indicator:\n    ratio: {errors: {metric: 1}, total: [a], grouping: x}\n".into(),
+        "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata: {name: x}\nspec:\n  target: '99'\n  window: 4w\n  indicator:\n    latency: {success: {metric: 5}, total: {metric: null}}\n".into(),
+        V1ALPHA.replace("count: 30", "count: x").replace("target: 0.999", "target: [1]").replace("source: prometheus, ", "source: 5, "),
+        V1ALPHA.replace("    - {count: 30, unit: Day}\n", "    - 30\n").replace("ratioMetrics:\n", "ratioMetrics: 5\n      x:\n"),
+        openslo_v1("      ratioMetric: {counter: 1, good: 5, total: {metricSource: {type: 7}}}\n", "  budgetingMethod: Occurrences\n", "{target: x, targetPercent: [1]}"),
+        openslo_v1(THRESHOLD, "  budgetingMethod: Timeslices\n", "{target: 0.99, op: [lt], value: {a: 1}, timeSliceWindow: 5}"),
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x, labels: {a: {b: 1}}}\nspec:\n  service: api\n  budgetingMethod: Occurrences\n  timeWindow: [{duration: 5, isRolling: x, calendar: 3}]\n  indicatorRef: [a]\n  objectives: [{target: 0.9}]\n  alertPolicies: [{alertPolicyRef: 5}, 3]\n".into(),
+        "apiVersion: 5\nkind: SLO\n".into(),
+        "apiVersion: openslo/v1\nkind: [SLO]\n".into(),
+        "version: sloburn/v1\nservice: api\nslos: {a: 1}\n".into(),
+    ]
+}
+
+#[test]
+fn messages_never_show_rust_values() {
+    let mut texts: Vec<(String, String)> = debug_prone()
+        .into_iter()
+        .map(|(n, t)| (format!("{n}.yaml"), t))
+        .collect();
+    texts.extend(
+        wrong_kinds()
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| (format!("wrong_kinds_{i}.yaml"), t)),
+    );
+    let mut leaks = Vec::new();
+    for (name, text) in &texts {
+        let report = load_bytes(name, text.as_bytes());
+        assert!(!report.errors.is_empty(), "{name}: expected errors\n{text}");
+        for d in report.errors.iter().chain(&report.warnings) {
+            if DEBUG_SYNTAX.iter().any(|m| d.message.contains(m)) {
+                leaks.push(d.to_string());
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "Rust values in messages:\n{}",
+        leaks.join("\n")
+    );
+    // The wording that replaced them, reviewed.
+    let rendered: Vec<String> = debug_prone()
+        .into_iter()
+        .map(|(n, t)| errors_of(&format!("{n}.yaml"), &t))
+        .collect();
+    insta::assert_snapshot!("values_in_words", rendered.join("\n"));
+}

@@ -25,11 +25,15 @@ const QUERY_SHAPE: &str = "OpenSLO queries are instant expressions and sloburn m
 
 // ---------------------------------------------------------------- openslo/v1alpha
 
+const V1ALPHA_THRESHOLD: &str = "thresholdMetric (a threshold indicator: one metric whose values each objective's op and value judge good or bad) is not read from openslo/v1alpha: sloburn reads the v1alpha that Sloth reads, with ratioMetrics in each objective, and Sloth refuses thresholdMetric; write the SLO as openslo/v1 with indicator.spec.thresholdMetric: {metricSource: {type: Prometheus, spec: {query: ...}}}, read as a threshold SLI, or as sloburn/v1 with sli.threshold";
+
+const SLOTH_DEFAULT_PERIOD: &str = "no time window: read as a rolling 30d period, Sloth's default (sloth --default-slo-period); write timeWindows: [{count: 30, unit: Day}] to make it explicit";
+
 pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Translated {
     if kind != "SLO" {
         sink.error(
             "kind",
-            format!("kind {kind:?} of openslo/v1alpha; accepted: SLO (the subset Sloth reads); use openslo/v1 for Service, SLI and alert objects"),
+            format!("got {}; accepted for openslo/v1alpha: SLO (the subset Sloth reads); use openslo/v1 for Service, SLI and alert objects", written(map.get("kind"))),
         );
         return Translated::Refused;
     }
@@ -59,14 +63,32 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
     let mut out = Out::new("sloburn/v1", service);
     out.map("service", "spec.service");
     out.map("slos", "spec.objectives");
-    match spec.get("budgetingMethod").and_then(Value::as_str) {
-        Some("Occurrences") => {}
-        other => sink.error(
+    // v1alpha's indicator holds only thresholdMetric; refused by name rather than reported
+    // as each objective's missing ratioMetrics.
+    match spec.get("indicator") {
+        None | Some(Value::Null) => {}
+        Some(i) if i.get("thresholdMetric").is_some() => {
+            sink.error("spec.indicator.thresholdMetric", V1ALPHA_THRESHOLD);
+        }
+        Some(_) => sink.error("spec.indicator", V1ALPHA_THRESHOLD),
+    }
+    if spec.get("budgetingMethod").and_then(Value::as_str) != Some("Occurrences") {
+        sink.error(
             "spec.budgetingMethod",
-            format!("got {other:?}; accepted for openslo/v1alpha: Occurrences (as Sloth reads it); openslo/v1 also reads Timeslices"),
-        ),
+            format!("got {}; accepted for openslo/v1alpha: Occurrences (as Sloth reads it); openslo/v1 also reads Timeslices", written(spec.get("budgetingMethod"))),
+        );
     }
     let period = match spec.get("timeWindows") {
+        // Sloth gives an SLO without time windows its default period, 30 days
+        // (`--default-slo-period`); files written for Sloth rely on it.
+        None | Some(Value::Null) => {
+            out.note("spec.timeWindows", SLOTH_DEFAULT_PERIOD);
+            Some("30d".to_string())
+        }
+        Some(Value::Array(w)) if w.is_empty() => {
+            out.note("spec.timeWindows", SLOTH_DEFAULT_PERIOD);
+            Some("30d".to_string())
+        }
         Some(Value::Array(w)) if w.len() == 1 => {
             let count = w[0].get("count").and_then(Value::as_u64);
             let unit = w[0].get("unit").and_then(Value::as_str);
@@ -204,6 +226,16 @@ fn objective_names(name: &str, objectives: &[Value]) -> Vec<String> {
     names
 }
 
+/// A value as the user wrote it, for messages: text quoted, anything else by its kind (never
+/// Rust's `Some(..)`/`None`).
+fn written(v: Option<&Value>) -> String {
+    match v {
+        None => "nothing".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(other) => kind_of(other).into(),
+    }
+}
+
 fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.trim().chars() {
@@ -238,7 +270,8 @@ pub(super) fn v1(
         sink.error(
             "kind",
             format!(
-                "kind {kind:?} of openslo/v1; accepted: {}",
+                "got {}; accepted for openslo/v1: {}",
+                written(map.get("kind")),
                 V1_KINDS.join(", ")
             ),
         );
@@ -296,7 +329,10 @@ pub(super) fn v1(
     if !["Occurrences", "Timeslices", "RatioTimeslices"].contains(&method) {
         sink.error(
             "spec.budgetingMethod",
-            format!("got {method:?}; accepted: Occurrences, Timeslices or RatioTimeslices"),
+            format!(
+                "got {}; accepted: Occurrences, Timeslices or RatioTimeslices",
+                written(spec.get("budgetingMethod"))
+            ),
         );
     }
     let period = time_window(sink, spec, &mut out);
@@ -542,17 +578,18 @@ fn sli(
     let m = ind.as_object()?;
     let slice = objective.get("timeSliceWindow").and_then(Value::as_str);
     if let Some(t) = m.get("thresholdMetric") {
-        let query = metric_query(sink, t, &at("thresholdMetric"), &refname)?;
+        let (query, key) = metric_query(sink, t, &at("thresholdMetric"), &refname)?;
         let op = match objective.get("op").and_then(Value::as_str) {
             Some("lt") => "<",
             Some("lte") => "<=",
             Some("gt") => ">",
             Some("gte") => ">=",
-            other => {
+            _ => {
                 sink.error(
                     &format!("{op_path}.op"),
                     format!(
-                        "got {other:?}; a thresholdMetric objective needs op: lt, lte, gt or gte"
+                        "got {}; a thresholdMetric objective needs op: lt, lte, gt or gte",
+                        written(objective.get("op"))
                     ),
                 );
                 return None;
@@ -580,7 +617,7 @@ fn sli(
         }
         out.map(
             format!("{s}.sli.threshold.query"),
-            at("thresholdMetric.metricSource.spec.query"),
+            at(&format!("thresholdMetric.metricSource.spec.{key}")),
         );
         out.map(format!("{s}.sli.threshold.op"), format!("{op_path}.op"));
         out.map(
@@ -598,14 +635,17 @@ fn sli(
     };
     let rp = at("ratioMetric");
     if let Some(raw) = r.get("raw") {
-        let query = metric_query(sink, raw, &at("ratioMetric.raw"), &refname)?;
+        let (query, key) = metric_query(sink, raw, &at("ratioMetric.raw"), &refname)?;
         let failure = match r.get("rawType").and_then(Value::as_str) {
             Some("failure") => true,
             Some("success") => false,
-            other => {
+            _ => {
                 sink.error(
                     &at("ratioMetric.rawType"),
-                    refname(format!("got {other:?}; accepted: success or failure")),
+                    refname(format!(
+                        "got {}; accepted: success or failure",
+                        written(r.get("rawType"))
+                    )),
                 );
                 return None;
             }
@@ -614,12 +654,12 @@ fn sli(
         let q = if failure { avg } else { format!("1 - {avg}") };
         out.map(
             format!("{s}.sli.raw.error_ratio_query"),
-            at("ratioMetric.raw.metricSource.spec.query"),
+            at(&format!("ratioMetric.raw.metricSource.spec.{key}")),
         );
         out.note(rp.clone(), "a raw ratio is windowed as its average over the window sampled each minute (avg_over_time subquery): a time average, not weighted by events");
         return Some(json!({"raw": {"error_ratio_query": q}}));
     }
-    let total = metric_query(
+    let (total, tkey) = metric_query(
         sink,
         r.get("total").unwrap_or(&Value::Null),
         &at("ratioMetric.total"),
@@ -636,7 +676,7 @@ fn sli(
             return None;
         }
     };
-    let q = metric_query(sink, other, &at(&format!("ratioMetric.{kind}")), &refname)?;
+    let (q, qkey) = metric_query(sink, other, &at(&format!("ratioMetric.{kind}")), &refname)?;
     match r.get("counter") {
         Some(Value::Bool(true)) => {}
         Some(Value::Bool(false)) => {
@@ -648,21 +688,14 @@ fn sli(
             return None;
         }
     }
+    let qp = at(&format!("ratioMetric.{kind}.metricSource.spec.{qkey}"));
+    let tp = at(&format!("ratioMetric.total.metricSource.spec.{tkey}"));
     let (tshape, qshape) = (shape(&total), shape(&q));
     let (Some(tshape), Some(qshape)) = (tshape, qshape) else {
-        let which = if shape(&total).is_none() {
-            "total"
-        } else {
-            kind
-        };
-        sink.error(
-            &at(&format!("ratioMetric.{which}.metricSource.spec.query")),
-            refname(QUERY_SHAPE.into()),
-        );
+        let which = if shape(&total).is_none() { &tp } else { &qp };
+        sink.error(which, refname(QUERY_SHAPE.into()));
         return None;
     };
-    let qp = at(&format!("ratioMetric.{kind}.metricSource.spec.query"));
-    let tp = at("ratioMetric.total.metricSource.spec.query");
     if method == "Timeslices" {
         let Some(window) = slice else {
             sink.error(
@@ -742,39 +775,69 @@ fn shape(q: &str) -> Option<Shape> {
     Some(Shape::Sum(by.filter(|b| !b.is_empty()), inner.to_string()))
 }
 
-/// The PromQL of `{metricSource: {type|metricSourceRef, spec: {query}}}`.
+/// The PromQL of `{metricSource: {type|metricSourceRef, spec: {query}}}` and the key it is
+/// under: `query`, or `promql`, the key Nobl9 writes for a Prometheus query (its OpenSLO
+/// converter copies `metricSource.spec` into its own `prometheus: {promql}`).
 fn metric_query(
     sink: &mut Sink,
     v: &Value,
     p: &str,
     refname: &dyn Fn(String) -> String,
-) -> Option<String> {
+) -> Option<(String, &'static str)> {
     let Some(src) = v.get("metricSource").and_then(Value::as_object) else {
         sink.error(p, refname("missing metricSource; accepted: {metricSource: {type: Prometheus, spec: {query: ...}}}".into()));
         return None;
     };
     let sp = format!("{p}.metricSource");
-    let ty = src.get("type").and_then(Value::as_str);
-    match ty {
-        Some(t) if t.eq_ignore_ascii_case("prometheus") => {}
-        Some(t) => {
+    match src.get("type") {
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("prometheus") => {}
+        Some(Value::String(t)) => {
             sink.error(&join(&sp, "type"), refname(format!("metricSource.type {t:?} is not supported: sloburn reads Prometheus (PromQL) only; accepted: type: Prometheus")));
             return None;
         }
-        None => {
+        other => {
             sink.error(
                 &join(&sp, "type"),
-                refname("missing; accepted: type: Prometheus".into()),
+                refname(format!(
+                    "got {}; accepted: type: Prometheus",
+                    written(other)
+                )),
             );
             return None;
         }
     }
-    match src.get("spec").and_then(|s| s.get("query")) {
-        Some(Value::String(q)) => Some(q.clone()),
-        _ => {
+    let spec = src.get("spec");
+    let (query, promql) = (
+        spec.and_then(|s| s.get("query")),
+        spec.and_then(|s| s.get("promql")),
+    );
+    let key = match (query, promql) {
+        (Some(_), Some(_)) => {
+            sink.error(&format!("{sp}.spec.promql"), refname("both query and promql are given; they are the same field (promql is Nobl9's name for a Prometheus query): keep one".into()));
+            return None;
+        }
+        (Some(_), None) => "query",
+        (None, Some(_)) => "promql",
+        (None, None) => {
             sink.error(
                 &format!("{sp}.spec.query"),
-                refname("missing; accepted: a PromQL query".into()),
+                refname(
+                    "missing; accepted: query: <PromQL> (or promql: <PromQL>, as Nobl9 writes it)"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+    };
+    match query.or(promql) {
+        Some(Value::String(q)) => Some((q.clone(), key)),
+        other => {
+            sink.error(
+                &format!("{sp}.spec.{key}"),
+                refname(format!(
+                    "got {}; accepted: a PromQL query as text",
+                    written(other)
+                )),
             );
             None
         }
