@@ -299,6 +299,10 @@ fn translate(doc: &Document, registry: &Registry, sink: &mut Sink) -> Translated
             );
             Translated::Refused
         }
+        _ if let Some(what) = other_slo_format(api, kind) => {
+            sink.error("apiVersion", format!("{what}; accepted: {ACCEPTED_API}"));
+            Translated::Refused
+        }
         _ if !kind.is_empty() && !SLO_GROUPS.contains(&api.split('/').next().unwrap_or(api)) => {
             // A gitops file keeps an SLO's Routes, ConfigMaps and rules beside it: not ours to judge.
             let name = doc
@@ -320,6 +324,36 @@ fn translate(doc: &Document, registry: &Registry, sink: &mut Sink) -> Translated
         }
     }
 }
+
+/// Says what an SLO object of a format sloburn does not read is, so it is refused by name
+/// rather than skipped as another kind of Kubernetes object.
+fn other_slo_format(api: &str, kind: &str) -> Option<String> {
+    let group = api.split('/').next().unwrap_or(api);
+    Some(match group {
+        "n9" => format!(
+            "{api} is Nobl9's own format (sloctl), not OpenSLO; export the SLO as OpenSLO (openslo/v1), whose metricSource.spec.promql sloburn reads"
+        ),
+        "openslo.com" => format!(
+            "{api} is osko's Kubernetes CRD of OpenSLO; write its SLO as openslo/v1 (apiVersion: openslo/v1, each metricSource.spec as {{query: ...}})"
+        ),
+        _ if SLO_KINDS.contains(&kind) && !SLO_GROUPS.contains(&group) => {
+            format!(
+                "apiVersion {api:?} with kind {kind} looks like an SLO object of a format sloburn does not read"
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// Kinds that are SLO objects in some format: never skipped as "another kind".
+const SLO_KINDS: &[&str] = &[
+    "SLO",
+    "SLI",
+    "ServiceLevelObjective",
+    "PrometheusServiceLevel",
+    "AlertPolicy",
+    "AlertCondition",
+];
 
 /// API groups of SLO formats: an object of one of them with an unknown version or kind is a
 /// mistake to report, not another kind of object to skip.

@@ -506,6 +506,19 @@ fn time_window(sink: &mut Sink, spec: &Map<String, Value>, out: &mut Out) -> Opt
     Some(Value::Object(period))
 }
 
+/// OpenSLO's composite SLO: the indicators are on the objectives.
+fn composite(spec: &Map<String, Value>) -> bool {
+    spec.get("objectives")
+        .and_then(Value::as_array)
+        .is_some_and(|objectives| {
+            objectives.iter().any(|o| {
+                ["indicator", "indicatorRef", "compositeWeight"]
+                    .iter()
+                    .any(|k| o.get(k).is_some())
+            })
+        })
+}
+
 /// The indicator's `spec` and the path errors about it are placed at.
 fn indicator(
     sink: &mut Sink,
@@ -539,6 +552,10 @@ fn indicator(
                 None
             }
         },
+        (None, None) if composite(spec) => {
+            sink.error("spec.objectives", "a composite SLO (an indicator per objective, weighted by compositeWeight) is not supported: sloburn budgets one SLI per SLO; write each objective's indicator as an SLO of its own");
+            None
+        }
         _ => {
             sink.error("spec", "give exactly one of indicator (an inline SLI) or indicatorRef (the name of an SLI)");
             None

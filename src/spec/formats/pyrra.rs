@@ -107,7 +107,15 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
             a.insert("name".into(), json!(n));
             out.map("slos[0].alerting.name", "spec.alerting.name");
         }
-        for key in alerting.keys().filter(|k| *k != "disabled" && *k != "name") {
+        // What matches sloburn's own behaviour is not worth a warning per SLO.
+        let same = |k: &str, v: &Value| match k {
+            "disabled" | "name" => true,
+            "absent" => v == &Value::Bool(false),
+            "burnrates" => v == &Value::Bool(true),
+            "burnRateType" => v.as_str() == Some("static"),
+            _ => false,
+        };
+        for key in alerting.iter().filter(|(k, v)| !same(k, v)).map(|(k, _)| k) {
             out.note(
                 format!("spec.alerting.{key}"),
                 format!("Pyrra's alerting.{key} has no sloburn equivalent and is ignored; sloburn alerts on its multi-window table for the period"),
@@ -237,7 +245,7 @@ fn indicator_(
                         format!("{p}.success.metric"),
                     );
                 }
-                Some(Latency::Narrower) => {
+                Some(Latency::Difference) => {
                     let sum = match slo.get("group_by").and_then(Value::as_array) {
                         Some(g) => {
                             let by: Vec<&str> = g.iter().filter_map(Value::as_str).collect();
@@ -265,7 +273,7 @@ fn indicator_(
                     );
                     out.note(
                         format!("{p}.success.metric"),
-                        "the success selector adds matchers to the total's, so it is not one histogram's bucket: read as events with bad = total - success (as Pyrra counts it), both selectors kept; sloburn evaluates it with PromQL instead of reading the histogram itself",
+                        "success and total are not one histogram's bucket and count (success adds matchers, or total is another counter): read as events with bad = total - success (as Pyrra counts it), both selectors kept; sloburn evaluates it with PromQL instead of reading the histogram itself",
                     );
                 }
                 None => {}
@@ -310,8 +318,9 @@ fn indicator_(
 enum Latency {
     /// One histogram's bucket and count: sloburn's latency SLI, `<base>{...}` with threshold `le`.
     Histogram { histogram: String, le: f64 },
-    /// Success selects fewer series than total (e.g. fast *and* not 5xx): bad = total - success.
-    Narrower,
+    /// Success selects fewer series than total (e.g. fast *and* not 5xx), or total is another
+    /// counter of the same requests: bad = total - success.
+    Difference,
 }
 
 /// Pyrra's latency: `success` is `<base>_bucket{..., le="x"}`, `total` is `<base>_count{...}`
@@ -340,14 +349,9 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Laten
         return None;
     };
     if t.metric != format!("{base}_count") {
-        sink.error(
-            &tp,
-            format!(
-                "total is {:?}; accepted: {base}_count, the same histogram as success",
-                t.metric
-            ),
-        );
-        return None;
+        // Another counter of the same requests (e.g. Tempo's span-metrics `calls_total` beside
+        // its latency histogram): Pyrra counts bad = total - success, and so does sloburn.
+        return Some(Latency::Difference);
     }
     let others: Vec<_> = s
         .matchers
@@ -357,7 +361,7 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Laten
         .collect();
     if others != t.matchers {
         if t.matchers.iter().all(|m| others.contains(m)) {
-            return Some(Latency::Narrower);
+            return Some(Latency::Difference);
         }
         sink.error(&tp, "total must select the series of success apart from `le`, or more of them (success may add matchers, e.g. code!~\"5..\"); here total has matchers success lacks");
         return None;
