@@ -818,3 +818,46 @@ fn v1alpha_threshold_metric_is_named() {
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     assert_eq!(report.slos[0].sli.kind(), "threshold");
 }
+
+/// Labels sloburn sets itself (`service`, `slo`, ...), written in a spec or grouped by, are
+/// carried as `exported_<name>`, Prometheus's convention for clashing labels, with a warning,
+/// in every format (#15.6).
+#[test]
+fn labels_sloburn_sets_are_carried_as_exported_labels() {
+    let ratio = PYRRA_RATIO.replace("    ratio:\n", "    ratio:\n      grouping: [service]\n");
+    let report = load_bytes("grouped.yaml", pyrra("a", "", &ratio).as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert_eq!(report.slos[0].group_by, ["service"]);
+    let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("grouping[0]") && w.contains("exported_service")),
+        "{warnings:#?}"
+    );
+    let native = "version: sloburn/v1\nservice: api\nlabels:\n  service: legacy\n  team: x\nslos:\n  - name: a\n    objective: 99\n    labels:\n      slo: old-name\n    sli:\n      ratio: {errors: 'e{code=\"5\"}', total: e}\n    alerting:\n      labels:\n        slo: paging-name\n";
+    let report = load_bytes("native.yaml", native.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let slo = &report.slos[0];
+    let got: Vec<(&str, &str)> = slo
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("exported_service", "legacy"),
+            ("exported_slo", "old-name"),
+            ("team", "x")
+        ]
+    );
+    assert_eq!(slo.alerting.labels["exported_slo"], "paging-name");
+    let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    insta::assert_snapshot!("exported_labels", warnings.join("\n"));
+    // The exported name written too is a clash sloburn cannot resolve.
+    let both = native.replace("  team: x\n", "  exported_service: y\n");
+    let report = load_bytes("both.yaml", both.as_bytes());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert_eq!(report.errors[0].path, "labels.service");
+}

@@ -1086,3 +1086,48 @@ fn ruler_edge_cases_no_bad_series_tiny_budget_nan_slices() {
     let tests = test_group("edges", &series, &[], &exprs);
     g.promtool("5m", &strs(&order(&["clean", "tight", "cool"])), &tests);
 }
+
+/// Grouped by a label sloburn sets itself (`service`, as a Pyrra SLO grouped by service is):
+/// each group keeps its value as `exported_service`, so the groups stay apart and only the
+/// burning one pages (#15.6).
+#[test]
+fn grouped_by_service_keeps_each_group_as_exported_service() {
+    let spec = ratio_spec(&[("backends", "99.9", "    group_by: [service]\n")]);
+    let g = generate(&spec, "ruler");
+    let backend = |s: &str, code: &str| {
+        format!("http_requests_total{{job=\"t\",service=\"{s}\",code=\"{code}\"}}")
+    };
+    let mut input = incident_series(&backend("a", "200"), &backend("a", "500"));
+    input.push(series(&backend("b", "200"), "0+600x180"));
+    input.push(series(&backend("b", "500"), "0+0x180"));
+    let b = |row, value| burn_alert("shop", "backends", row, value, &[("exported_service", "a")]);
+    let alerts = [alert_test(
+        "164m",
+        "SLOErrorBudgetBurn",
+        &[b(0, "14.7"), b(2, "5.4"), b(3, "5.4")],
+    )];
+    let exprs = [expr_test(
+        "164m",
+        "slo_error_ratio{window=\"5m\"}",
+        &[
+            (
+                labels(
+                    "slo_error_ratio",
+                    "backends",
+                    "exported_service=\"a\",window=\"5m\"",
+                ),
+                "0.02",
+            ),
+            (
+                labels(
+                    "slo_error_ratio",
+                    "backends",
+                    "exported_service=\"b\",window=\"5m\"",
+                ),
+                "0",
+            ),
+        ],
+    )];
+    let tests = test_group("two backends", &input, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["backends"])), &tests);
+}

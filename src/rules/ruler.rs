@@ -1,8 +1,9 @@
 //! Ruler mode: every SLI computed by recording rules, alerts on them.
 
 use crate::core::{Period, PromDuration, Severity};
-use crate::engine::plan::QueryPlan;
+use crate::engine::plan::{BucketQueries, QueryPlan};
 use crate::spec::Slo;
+use crate::spec::labels::exported_name;
 
 use super::{
     FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, exact, group_name,
@@ -36,6 +37,22 @@ pub fn ruler_rules(slos: &[Slo]) -> (RuleFile, Vec<Refusal>) {
     (RuleFile { groups }, refusals)
 }
 
+/// A group label sloburn sets itself (`service`, ...) would be overwritten by the rule's own
+/// labels and the groups merged: its value is copied to `exported_<name>` first, as
+/// Prometheus keeps a clashing scraped label.
+fn exported(slo: &Slo, mut q: BucketQueries) -> BucketQueries {
+    for label in &slo.group_by {
+        let to = exported_name(label);
+        if to != label.as_str() {
+            let wrap =
+                |e: &str| format!("label_replace({e}, \"{to}\", \"$1\", \"{label}\", \"(.*)\")");
+            q.bad = wrap(&q.bad);
+            q.total = wrap(&q.total);
+        }
+    }
+    q
+}
+
 fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     let Period::Rolling(period) = slo.period else {
         return Err(Refusal {
@@ -52,7 +69,7 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     let budget = 1.0 - slo.objective.ratio();
 
     // Event counts per 5-minute slice, summed over the period below: weighted by events.
-    let slice = plan.bucket_queries(SLICE);
+    let slice = exported(slo, plan.bucket_queries(SLICE));
     let slices = RuleGroup {
         name: group_name(&["sloburn", &slo.service, &slo.name, "slices"]),
         interval: Some(SLICE.to_string()),
@@ -74,7 +91,7 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
     ));
     for w in slo.alerting.windows.windows() {
         // Event counts first, so each raw series is read once per window and evaluation.
-        let q = plan.bucket_queries(w);
+        let q = exported(slo, plan.bucket_queries(w));
         let mut l = labels.clone();
         l.insert("window".into(), w.to_string());
         let sel = |name: &str| format!("{name}{{{m},window=\"{w}\"}}");

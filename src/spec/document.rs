@@ -12,7 +12,7 @@ use crate::core::{
 };
 use crate::spec::diag::Sink;
 use crate::spec::labels::{
-    LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, kind_of,
+    LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, exported_name, kind_of,
     label_name_problem,
 };
 use crate::spec::model::{
@@ -466,13 +466,19 @@ fn labels(sink: &mut Sink, path: &str, raw: &RawLabels, reserved: &[&str]) -> La
         if let Some(problem) = label_name_problem(name) {
             sink.error(&p, problem);
         } else if reserved.contains(&name.as_str()) {
-            sink.error(
-                &p,
-                format!(
-                    "label {name:?} is set by sloburn itself; reserved here: {}",
-                    reserved.join(", ")
-                ),
-            );
+            let exported = exported_name(name).into_owned();
+            if raw.contains_key(&exported) {
+                sink.error(
+                    &p,
+                    format!("label {name:?} is set by sloburn itself and {exported:?} is written too; keep one of them (sloburn carries {name:?} as {exported:?})"),
+                );
+            } else {
+                sink.warn(
+                    &p,
+                    format!("label {name:?} is set by sloburn itself; this value is carried as {exported:?}, as Prometheus renames a clashing label (reserved here: {})", reserved.join(", ")),
+                );
+                out.insert(exported, value.clone());
+            }
         } else {
             out.insert(name.clone(), value.clone());
         }
@@ -709,19 +715,17 @@ fn read_group_by(
         let p = format!("{path}.group_by[{i}]");
         if let Some(problem) = label_name_problem(&name) {
             sink.error(&p, problem);
-        } else if RESERVED_SERIES_LABELS.contains(&name.as_str()) {
-            sink.error(
-                &p,
-                format!(
-                    "label {name:?} is set by sloburn itself; reserved: {}",
-                    RESERVED_SERIES_LABELS.join(", ")
-                ),
-            );
-        } else if labels.contains_key(&name) {
+        } else if labels.contains_key(exported_name(&name).as_ref()) {
             sink.error(&p, format!("{name:?} is also a fixed label of this SLO; a label is either fixed or grouped by"));
         } else if out.contains(&name) {
             sink.error(&p, format!("{name:?} is listed twice"));
         } else {
+            if RESERVED_SERIES_LABELS.contains(&name.as_str()) {
+                sink.warn(
+                    &p,
+                    format!("label {name:?} is set by sloburn itself; each group's value is carried as {:?}, as Prometheus renames a clashing label", exported_name(&name)),
+                );
+            }
             // Templated queries must aggregate by the group label, or there is nothing to group.
             let queries: Vec<&str> = match sli {
                 Some(Sli::Events {

@@ -28,6 +28,22 @@ pub const RESERVED_ALERT_LABELS: &[&str] = &[
     "burn_rate_threshold",
 ];
 
+/// The name a label sloburn sets itself is carried under when a spec writes it or groups by it:
+/// `exported_<name>`, as Prometheus renames a scraped label that clashes with a target label.
+///
+/// ```
+/// use sloburn::spec::labels::exported_name;
+/// assert_eq!(exported_name("service"), "exported_service");
+/// assert_eq!(exported_name("route"), "route");
+/// ```
+pub fn exported_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if RESERVED_SERIES_LABELS.contains(&name) || RESERVED_ALERT_LABELS.contains(&name) {
+        format!("exported_{name}").into()
+    } else {
+        name.into()
+    }
+}
+
 /// Whether `name` is a valid Prometheus label name that a user may define.
 ///
 /// ```

@@ -2,6 +2,7 @@
 //! new groups an SLO may track under `max_groups`.
 
 use super::*;
+use crate::spec::labels::exported_name;
 
 /// What one read gave for one group: its labels, counts per bucket end, and the newest instant
 /// at which the source showed it any series.
@@ -22,12 +23,20 @@ pub struct GroupRead {
 /// let (key, labels) = sloburn::engine::runner::group_key(&by, |_| "/pay".to_string());
 /// assert_eq!(key, "route=/pay");
 /// assert_eq!(labels, [("route".to_string(), "/pay".to_string())]);
+/// // A label sloburn sets itself is carried under Prometheus's name for a clashing label.
+/// let by = ["service".to_string()];
+/// let (key, labels) = sloburn::engine::runner::group_key(&by, |_| "cart".to_string());
+/// assert_eq!(key, "exported_service=cart");
+/// assert_eq!(labels, [("exported_service".to_string(), "cart".to_string())]);
 /// ```
 pub fn group_key(
     group_by: &[String],
     value: impl Fn(&str) -> String,
 ) -> (String, Vec<(String, String)>) {
-    let pairs: Vec<(String, String)> = group_by.iter().map(|l| (l.clone(), value(l))).collect();
+    let pairs: Vec<(String, String)> = group_by
+        .iter()
+        .map(|l| (exported_name(l).into_owned(), value(l)))
+        .collect();
     let key = pairs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
