@@ -1086,3 +1086,51 @@ fn ruler_edge_cases_no_bad_series_tiny_budget_nan_slices() {
     let tests = test_group("edges", &series, &[], &exprs);
     g.promtool("5m", &strs(&order(&["clean", "tight", "cool"])), &tests);
 }
+
+/// #15.2: the latency bucket at the threshold is selected in every spelling clients and
+/// Prometheus write for it. Every request takes 7 s, above the 5 s threshold: the `_count` and
+/// the buckets from 50 s up grow by 600 a minute, the 0.5 s and 5 s buckets stay at 0. The
+/// buckets are written once as Go clients and Prometheus 2 write them (`le="5"`) and once as
+/// Prometheus 3, Java and Python clients write them (`le="5.0"`); both must read 100% errors
+/// (a selector that misses the 5 s bucket reads 0%), and the 50 s bucket, which holds every
+/// request, must not be mistaken for it. Burn 1000 over every window: all four rows fire.
+#[test]
+fn latency_reads_the_threshold_bucket_in_both_le_spellings() {
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: latency\n    objective: 99.9\n    period: 30d\n    sli:\n      latency:\n        histogram: 'http_request_duration_seconds{job=\"t\"}'\n        threshold: 5\n";
+    let g = generate(spec, "ruler");
+    let b = |row| burn_alert("shop", "latency", row, "1000.0", &[]);
+    let every_window: Vec<(String, &str)> = WINDOWS
+        .iter()
+        .map(|w| {
+            (
+                labels("slo_error_ratio", "latency", &format!("window=\"{w}\"")),
+                "1",
+            )
+        })
+        .collect();
+    let mut tests = String::new();
+    for (five, fifty) in [("5", "50"), ("5.0", "50.0")] {
+        let bucket =
+            |le: &str| format!("http_request_duration_seconds_bucket{{job=\"t\",le=\"{le}\"}}");
+        let input = [
+            series(&bucket("0.5"), "0+0x60"),
+            series(&bucket(five), "0+0x60"),
+            series(&bucket(fifty), "0+600x60"),
+            series(&bucket("+Inf"), "0+600x60"),
+            series("http_request_duration_seconds_count{job=\"t\"}", "0+600x60"),
+        ];
+        let alerts = [alert_test(
+            "60m",
+            "SLOErrorBudgetBurn",
+            &[b(0), b(1), b(2), b(3)],
+        )];
+        let exprs = [expr_test("60m", "slo_error_ratio", &every_window)];
+        tests.push_str(&test_group(
+            &format!("all slow, le=\"{five}\""),
+            &input,
+            &alerts,
+            &exprs,
+        ));
+    }
+    g.promtool("1m", &strs(&order(&["latency"])), &tests);
+}
