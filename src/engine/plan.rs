@@ -74,8 +74,8 @@ pub struct BucketQueries {
 pub struct QueryPlan {
     sli: Sli,
     group_by: Vec<String>,
-    /// The histogram's `le` label value for the threshold, once it has been looked up (exposition
-    /// writes `0.3`, `0.30` or `3e-01` depending on the client library).
+    /// The histogram's `le` label value for the threshold, once it has been looked up: read
+    /// besides the usual spellings ([`le_spellings`]) when it is none of them (`0.30`).
     pub le_value: Option<String>,
     /// For an `events` SLI whose queries are `sum(rate(SELECTOR[{{.window}}]))`: the `errors` and
     /// `total` selectors it stands for, read exactly as a `ratio` SLI.
@@ -249,13 +249,17 @@ impl QueryPlan {
         }
     }
 
-    /// The matcher of the threshold's bucket: the spelling the histogram writes once looked
-    /// up; before that, and always in a ruler's rules, every spelling of [`le_spellings`].
+    /// The matcher of the threshold's bucket: every spelling of [`le_spellings`], and the one
+    /// the histogram was found to write when that is another. Never the found one alone: two
+    /// targets may write it two ways, and Prometheus 3 renames `5` to `5.0` mid-history.
     fn le_matcher(&self, threshold: f64) -> Matcher {
-        match &self.le_value {
-            Some(v) => le_matcher(std::slice::from_ref(v)),
-            None => le_matcher(&le_spellings(threshold)),
+        let mut spellings = le_spellings(threshold);
+        if let Some(v) = &self.le_value
+            && !spellings.contains(v)
+        {
+            spellings.push(v.clone());
         }
+        le_matcher(&spellings)
     }
 
     /// For latency SLIs: the query that lists the histogram's bucket boundaries.

@@ -172,3 +172,17 @@ fn the_bucket_matcher_takes_every_spelling_and_nothing_else() {
     let big = crate::spec::matcher::CompiledMatcher::new(&le_of("1e7")).unwrap();
     assert!(big.matches("1e+07") && !big.matches("1e07") && !big.matches("1ee+07"));
 }
+
+#[test]
+fn a_looked_up_spelling_is_read_besides_the_usual_ones() {
+    let text = "version: sloburn/v1\nservice: api\nslos:\n  - name: a\n    objective: 99\n    sli:\n      latency:\n        histogram: h{job=\"a\"}\n        threshold: 5\n";
+    let r = crate::spec::load::load_bytes("t.yaml", text.as_bytes());
+    let mut plan = QueryPlan::new(&r.slos[0]);
+    let bucket = |plan: &QueryPlan| plan.counter_reads().unwrap()[0].selector.clone();
+    plan.le_value = Some("5".into());
+    assert_eq!(bucket(&plan), r#"h_bucket{job="a",le=~"5|5\\.0"}"#);
+    plan.le_value = Some("5.00".into());
+    assert_eq!(bucket(&plan), r#"h_bucket{job="a",le=~"5|5\\.0|5\\.00"}"#);
+    let q = plan.bucket_queries(PromDuration::from_secs(60));
+    assert!(q.bad.contains(r#"le=~"5|5\\.0|5\\.00""#), "{}", q.bad);
+}
