@@ -208,6 +208,7 @@ fn burn_alert(service: &str, slo: &str, row: usize, value: &str, extra: &[(&str,
         ("service", service),
         ("slo", slo),
         ("severity", severity),
+        ("sloburn_severity", severity),
         ("long_window", long),
         ("short_window", short),
         ("burn_rate_threshold", threshold),
@@ -726,6 +727,7 @@ fn budget_exhausted_fires_below_the_freeze_line_and_not_before() {
                 ("service", "shop"),
                 ("slo", slo),
                 ("severity", "ticket"),
+                ("sloburn_severity", "ticket"),
                 ("freeze", "true"),
             ],
             &[(
@@ -824,6 +826,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("service", "shop"),
             ("slo", "avail"),
             ("severity", "page"),
+            ("sloburn_severity", "page"),
             ("long_window", "1h"),
             ("short_window", "5m"),
         ],
@@ -836,6 +839,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
         &[
             ("service", "shop"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
             ("freeze", "true"),
         ],
         &[(
@@ -850,6 +854,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("service", "shop"),
             ("slo", "avail"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -857,7 +862,12 @@ fn engine_mode_alerts_on_sloburns_gauges() {
         )],
     );
     let missing = alert(
-        &[("service", "shop"), ("slo", "lost"), ("severity", "ticket")],
+        &[
+            ("service", "shop"),
+            ("slo", "lost"),
+            ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
+        ],
         &[(
             "summary",
             "shop/lost: sloburn exports no series for this SLO",
@@ -868,6 +878,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("job", "sloburn"),
             ("instance", "sloburn:9464"),
             ("severity", "page"),
+            ("sloburn_severity", "page"),
         ],
         &[(
             "summary",
@@ -879,6 +890,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("job", "sloburn"),
             ("instance", "sloburn:9464"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -936,6 +948,7 @@ fn engine_mode_no_data_opens_a_ticket_after_ten_minutes_and_clears_with_data() {
             ("service", "shop"),
             ("slo", "typo"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -967,7 +980,11 @@ fn engine_mode_sloburn_absent_is_down() {
     let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n";
     let g = generate(spec, "engine");
     let down = alert(
-        &[("job", "sloburn"), ("severity", "page")],
+        &[
+            ("job", "sloburn"),
+            ("severity", "page"),
+            ("sloburn_severity", "page"),
+        ],
         &[(
             "summary",
             "sloburn is down: no SLO is evaluated and no burn alert can fire",
@@ -1133,4 +1150,126 @@ fn latency_reads_the_threshold_bucket_in_both_le_spellings() {
         ));
     }
     g.promtool("1m", &strs(&order(&["latency"])), &tests);
+}
+
+/// #15.11: a Sloth file that sets `severity: critical` for all of an SLO's alerts, in the SLO's
+/// `labels` (`avail`) or in its `alerting.labels` (`routed`), keeps that `severity` on every
+/// alert (Sloth's meaning), and sloburn's tier stays in `sloburn_severity`, which routing uses:
+/// the slow burn's tickets say `sloburn_severity="ticket"`, not a page.
+const SLOTH_CRITICAL: &str = r#"version: prometheus/v1
+service: shop
+slos:
+  - name: avail
+    objective: 99.9
+    labels:
+      severity: critical
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="t",code="500"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="t"}[{{.window}}]))
+  - name: routed
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="t",code="500"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="t"}[{{.window}}]))
+    alerting:
+      labels:
+        severity: critical
+"#;
+
+#[test]
+fn ruler_tickets_of_a_critical_sloth_slo_keep_their_tier_in_sloburn_severity() {
+    let g = generate(SLOTH_CRITICAL, "ruler");
+    // The slow burn of `a_slow_burn_opens_tickets_and_never_pages`: at 241m both tickets fire.
+    let ticket = |slo: &str, row: usize| {
+        let (_, long, short, threshold, lasts) = ROWS[row];
+        alert(
+            &[
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "critical"),
+                ("sloburn_severity", "ticket"),
+                ("long_window", long),
+                ("short_window", short),
+                ("burn_rate_threshold", threshold),
+                ("exhaustion_at_threshold", lasts),
+            ],
+            &[
+                (
+                    "summary",
+                    &format!(
+                        "shop/{slo}: the error budget burns 3.0x too fast (ticket {long}/{short})"
+                    ),
+                ),
+                (
+                    "description",
+                    &format!(
+                        "Burn rate above {threshold} over both {long} and {short}: at this rate the whole 30d budget lasts {lasts}."
+                    ),
+                ),
+            ],
+        )
+    };
+    let alerts = [alert_test(
+        "241m",
+        "SLOErrorBudgetBurn",
+        &[
+            ticket("avail", 2),
+            ticket("avail", 3),
+            ticket("routed", 2),
+            ticket("routed", 3),
+        ],
+    )];
+    let series = [
+        series(OK, "0+1000x60 60996+996x181"),
+        series(ERR, "0+0x60 4+4x181"),
+    ];
+    let tests = test_group("critical tickets", &series, &alerts, &[]);
+    g.promtool("1m", &strs(&order(&["avail", "routed"])), &tests);
+}
+
+#[test]
+fn engine_tickets_of_a_critical_sloth_slo_keep_their_tier_in_sloburn_severity() {
+    let g = generate(SLOTH_CRITICAL, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let active = |slo: &str, severity: &str, long: &str, short: &str, values: &str| {
+        series(
+            &format!(
+                "slo_burn_alert_active{{{job},service=\"shop\",slo=\"{slo}\",severity=\"{severity}\",long_window=\"{long}\",short_window=\"{short}\"}}"
+            ),
+            values,
+        )
+    };
+    let input = [
+        active("avail", "ticket", "1d", "2h", "0 1+0x5"),
+        active("avail", "page", "1h", "5m", "0+0x5"),
+        active("routed", "ticket", "1d", "2h", "0 1+0x5"),
+        active("routed", "page", "1h", "5m", "0+0x5"),
+    ];
+    let ticket = |slo: &str| {
+        alert(
+            &[
+                ("job", "sloburn"),
+                ("instance", "sloburn:9464"),
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "critical"),
+                ("sloburn_severity", "ticket"),
+                ("long_window", "1d"),
+                ("short_window", "2h"),
+            ],
+            &[(
+                "summary",
+                &format!("shop/{slo}: the error budget burns too fast (ticket 1d/2h)"),
+            )],
+        )
+    };
+    let alerts = [alert_test(
+        "2m",
+        "SLOErrorBudgetBurn",
+        &[ticket("avail"), ticket("routed")],
+    )];
+    let tests = test_group("critical tickets", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
 }

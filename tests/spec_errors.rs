@@ -202,6 +202,13 @@ case!(
         "    objective: 99.9\n    group_by: [slo, route, route]\n    max_groups: 20000\n{RATIO_SLI}"
     ))
 );
+// sloburn_severity holds the tier that routing matches; no spec may set it (#15.11).
+case!(
+    tier_label_set_by_the_spec,
+    native(&format!(
+        "    objective: 99.9\n    labels: {{sloburn_severity: page}}\n{RATIO_SLI}    alerting:\n      labels: {{sloburn_severity: page}}\n      ticket_alert:\n        labels: {{sloburn_severity: page}}\n"
+    ))
+);
 case!(
     freeze_below_100,
     native(&format!(
