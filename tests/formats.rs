@@ -61,7 +61,7 @@ const CASES: &[(&str, Expect)] = &[
     ),
     (
         "pyrra/pyrra-connect-errors.yaml",
-        Refused("label \"service\" is set by sloburn itself"),
+        Slos(&["monitoring/pyrra-connect-errors"]),
     ),
     (
         "pyrra/pyrra-connect-latency.yaml",

@@ -183,18 +183,26 @@ fn alertmanager_example_routes_page_ticket_and_freeze() {
     );
     for (labels, want) in [
         (
-            &["severity=page", "service=checkout", "slo=availability"][..],
+            &[
+                "sloburn_severity=page",
+                "service=checkout",
+                "slo=availability",
+            ][..],
             "pager",
         ),
         (
-            &["severity=ticket", "service=checkout", "slo=availability"][..],
+            &[
+                "sloburn_severity=ticket",
+                "service=checkout",
+                "slo=availability",
+            ][..],
             "tickets",
         ),
         // An SLO without data: its burn alerts cannot fire, someone must look.
         (
             &[
                 "alertname=SLONoData",
-                "severity=ticket",
+                "sloburn_severity=ticket",
                 "service=checkout",
                 "slo=availability",
             ][..],
@@ -203,7 +211,7 @@ fn alertmanager_example_routes_page_ticket_and_freeze() {
         (
             &[
                 "freeze=true",
-                "severity=ticket",
+                "sloburn_severity=ticket",
                 "service=checkout",
                 "slo=availability",
             ][..],
@@ -226,8 +234,8 @@ fn alertmanager_example_routes_page_ticket_and_freeze() {
     let text = std::fs::read_to_string(&config).unwrap();
     let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     let inhibit = &doc["inhibit_rules"][0];
-    assert_eq!(inhibit["source_matchers"][0], "severity=\"page\"");
-    assert_eq!(inhibit["target_matchers"][0], "severity=\"ticket\"");
+    assert_eq!(inhibit["source_matchers"][0], "sloburn_severity=\"page\"");
+    assert_eq!(inhibit["target_matchers"][0], "sloburn_severity=\"ticket\"");
     assert_eq!(inhibit["equal"], serde_json::json!(["service", "slo"]));
 }
 
@@ -299,6 +307,156 @@ slos:
                 !text.contains("5xx only") && !text.contains("all codes"),
                 "{text}"
             );
+        }
+    }
+}
+
+/// A Sloth file whose SLO sets `severity: critical` for all its alerts (#15.11), beside the
+/// service's own labels as in Sloth's examples.
+const SLOTH_CRITICAL: &str = r#"version: "prometheus/v1"
+service: "myservice"
+labels:
+  owner: "myteam"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    labels:
+      severity: critical
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="myservice",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
+"#;
+
+/// Every alert rule of a generated file: its name and labels.
+fn alert_rules(text: &str) -> Vec<(String, serde_json::Map<String, serde_json::Value>)> {
+    let doc: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+    doc["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter_map(|r| {
+            let name = r["alert"].as_str()?.to_string();
+            Some((name, r["labels"].as_object().cloned().unwrap_or_default()))
+        })
+        .collect()
+}
+
+fn generated(dir: &Path, name: &str, spec: &str, mode: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, spec).unwrap();
+    let out = sloburn(&["generate", path.to_str().unwrap(), "--mode", mode]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_sloth_severity_leaves_the_tier_in_sloburn_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut listing = String::new();
+    for mode in ["ruler", "engine"] {
+        let text = generated(dir.path(), "critical.yaml", SLOTH_CRITICAL, mode);
+        let rules = dir.path().join(format!("{mode}.rules.yml"));
+        std::fs::write(&rules, &text).unwrap();
+        promtool_check(&rules);
+        let alerts = alert_rules(&text);
+        let tiers: Vec<(&str, &str)> = alerts
+            .iter()
+            .filter(|(name, _)| name == "SLOErrorBudgetBurn")
+            .map(|(_, l)| {
+                (
+                    l["sloburn_severity"].as_str().unwrap_or("missing"),
+                    l["severity"].as_str().unwrap_or("missing"),
+                )
+            })
+            .collect();
+        let want: &[(&str, &str)] = if mode == "ruler" {
+            &[
+                ("page", "critical"),
+                ("page", "critical"),
+                ("ticket", "critical"),
+                ("ticket", "critical"),
+            ]
+        } else {
+            &[("page", "critical"), ("ticket", "critical")]
+        };
+        assert_eq!(
+            tiers, want,
+            "{mode}: (sloburn_severity, severity) of the burn alerts"
+        );
+        // Every alert sloburn generates carries its tier, whatever the spec set.
+        for (name, labels) in &alerts {
+            let tier = labels["sloburn_severity"].as_str();
+            assert!(
+                matches!(tier, Some("page" | "ticket")),
+                "{mode} {name}: {labels:?}"
+            );
+        }
+        listing.push_str(&format!("# {mode}\n"));
+        for (name, labels) in alerts {
+            listing.push_str(&format!("{name} {}\n", serde_json::Value::Object(labels)));
+        }
+    }
+    insta::assert_snapshot!("sloth_critical_alert_labels", listing);
+}
+
+/// The label sets of `text`'s alerts (with `alertname`) as `amtool config routes test` takes
+/// them, each with the receivers the example routes it to.
+fn routed(amtool: &Path, config: &Path, text: &str) -> Vec<(String, String)> {
+    alert_rules(text)
+        .into_iter()
+        .map(|(name, labels)| {
+            let mut args = vec![format!("alertname={name}")];
+            args.extend(
+                labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())),
+            );
+            let out = Command::new(amtool)
+                .args(["config", "routes", "test", "--config.file"])
+                .arg(config)
+                .args(&args)
+                .output()
+                .unwrap();
+            let receivers = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            (args.join(" "), receivers)
+        })
+        .collect()
+}
+
+#[test]
+fn alertmanager_example_routes_generated_alerts_on_their_tier_whatever_their_severity() {
+    let amtool = require_binary("amtool");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/alertmanager.yml");
+    let dir = tempfile::tempdir().unwrap();
+    let getting_started = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sloth/getting-started.yml"),
+    )
+    .unwrap();
+    // Severity `critical` on every alert, and Sloth's own example (`pageteam` and `slack`).
+    for (name, spec) in [
+        ("critical.yaml", SLOTH_CRITICAL),
+        ("getting-started.yml", getting_started.as_str()),
+    ] {
+        for mode in ["ruler", "engine"] {
+            let text = generated(dir.path(), name, spec, mode);
+            let routes = routed(&amtool, &config, &text);
+            assert!(!routes.is_empty());
+            for (labels, receivers) in routes {
+                let want = if labels.contains("freeze=true") {
+                    "deploy-freeze,tickets"
+                } else if labels.contains("sloburn_severity=page") {
+                    "pager"
+                } else {
+                    "tickets"
+                };
+                assert_eq!(receivers, want, "{name} {mode}: {labels}");
+            }
         }
     }
 }

@@ -208,6 +208,7 @@ fn burn_alert(service: &str, slo: &str, row: usize, value: &str, extra: &[(&str,
         ("service", service),
         ("slo", slo),
         ("severity", severity),
+        ("sloburn_severity", severity),
         ("long_window", long),
         ("short_window", short),
         ("burn_rate_threshold", threshold),
@@ -726,6 +727,7 @@ fn budget_exhausted_fires_below_the_freeze_line_and_not_before() {
                 ("service", "shop"),
                 ("slo", slo),
                 ("severity", "ticket"),
+                ("sloburn_severity", "ticket"),
                 ("freeze", "true"),
             ],
             &[(
@@ -824,6 +826,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("service", "shop"),
             ("slo", "avail"),
             ("severity", "page"),
+            ("sloburn_severity", "page"),
             ("long_window", "1h"),
             ("short_window", "5m"),
         ],
@@ -836,6 +839,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
         &[
             ("service", "shop"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
             ("freeze", "true"),
         ],
         &[(
@@ -850,6 +854,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("service", "shop"),
             ("slo", "avail"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -857,7 +862,12 @@ fn engine_mode_alerts_on_sloburns_gauges() {
         )],
     );
     let missing = alert(
-        &[("service", "shop"), ("slo", "lost"), ("severity", "ticket")],
+        &[
+            ("service", "shop"),
+            ("slo", "lost"),
+            ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
+        ],
         &[(
             "summary",
             "shop/lost: sloburn exports no series for this SLO",
@@ -868,6 +878,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("job", "sloburn"),
             ("instance", "sloburn:9464"),
             ("severity", "page"),
+            ("sloburn_severity", "page"),
         ],
         &[(
             "summary",
@@ -879,6 +890,7 @@ fn engine_mode_alerts_on_sloburns_gauges() {
             ("job", "sloburn"),
             ("instance", "sloburn:9464"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -936,6 +948,7 @@ fn engine_mode_no_data_opens_a_ticket_after_ten_minutes_and_clears_with_data() {
             ("service", "shop"),
             ("slo", "typo"),
             ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
         ],
         &[(
             "summary",
@@ -967,7 +980,11 @@ fn engine_mode_sloburn_absent_is_down() {
     let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n";
     let g = generate(spec, "engine");
     let down = alert(
-        &[("job", "sloburn"), ("severity", "page")],
+        &[
+            ("job", "sloburn"),
+            ("severity", "page"),
+            ("sloburn_severity", "page"),
+        ],
         &[(
             "summary",
             "sloburn is down: no SLO is evaluated and no burn alert can fire",
@@ -1130,4 +1147,174 @@ fn grouped_by_service_keeps_each_group_as_exported_service() {
     )];
     let tests = test_group("two backends", &input, &alerts, &exprs);
     g.promtool("1m", &strs(&order(&["backends"])), &tests);
+}
+
+/// #15.2: the latency bucket at the threshold is selected in every spelling clients and
+/// Prometheus write for it. Every request takes 7 s, above the 5 s threshold: the `_count` and
+/// the buckets from 50 s up grow by 600 a minute, the 0.5 s and 5 s buckets stay at 0. The
+/// buckets are written once as Go clients and Prometheus 2 write them (`le="5"`) and once as
+/// Prometheus 3, Java and Python clients write them (`le="5.0"`); both must read 100% errors
+/// (a selector that misses the 5 s bucket reads 0%), and the 50 s bucket, which holds every
+/// request, must not be mistaken for it. Burn 1000 over every window: all four rows fire.
+#[test]
+fn latency_reads_the_threshold_bucket_in_both_le_spellings() {
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: latency\n    objective: 99.9\n    period: 30d\n    sli:\n      latency:\n        histogram: 'http_request_duration_seconds{job=\"t\"}'\n        threshold: 5\n";
+    let g = generate(spec, "ruler");
+    let b = |row| burn_alert("shop", "latency", row, "1000.0", &[]);
+    let every_window: Vec<(String, &str)> = WINDOWS
+        .iter()
+        .map(|w| {
+            (
+                labels("slo_error_ratio", "latency", &format!("window=\"{w}\"")),
+                "1",
+            )
+        })
+        .collect();
+    let mut tests = String::new();
+    for (five, fifty) in [("5", "50"), ("5.0", "50.0")] {
+        let bucket =
+            |le: &str| format!("http_request_duration_seconds_bucket{{job=\"t\",le=\"{le}\"}}");
+        let input = [
+            series(&bucket("0.5"), "0+0x60"),
+            series(&bucket(five), "0+0x60"),
+            series(&bucket(fifty), "0+600x60"),
+            series(&bucket("+Inf"), "0+600x60"),
+            series("http_request_duration_seconds_count{job=\"t\"}", "0+600x60"),
+        ];
+        let alerts = [alert_test(
+            "60m",
+            "SLOErrorBudgetBurn",
+            &[b(0), b(1), b(2), b(3)],
+        )];
+        let exprs = [expr_test("60m", "slo_error_ratio", &every_window)];
+        tests.push_str(&test_group(
+            &format!("all slow, le=\"{five}\""),
+            &input,
+            &alerts,
+            &exprs,
+        ));
+    }
+    g.promtool("1m", &strs(&order(&["latency"])), &tests);
+}
+
+/// #15.11: a Sloth file that sets `severity: critical` for all of an SLO's alerts, in the SLO's
+/// `labels` (`avail`) or in its `alerting.labels` (`routed`), keeps that `severity` on every
+/// alert (Sloth's meaning), and sloburn's tier stays in `sloburn_severity`, which routing uses:
+/// the slow burn's tickets say `sloburn_severity="ticket"`, not a page.
+const SLOTH_CRITICAL: &str = r#"version: prometheus/v1
+service: shop
+slos:
+  - name: avail
+    objective: 99.9
+    labels:
+      severity: critical
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="t",code="500"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="t"}[{{.window}}]))
+  - name: routed
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="t",code="500"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="t"}[{{.window}}]))
+    alerting:
+      labels:
+        severity: critical
+"#;
+
+#[test]
+fn ruler_tickets_of_a_critical_sloth_slo_keep_their_tier_in_sloburn_severity() {
+    let g = generate(SLOTH_CRITICAL, "ruler");
+    // The slow burn of `a_slow_burn_opens_tickets_and_never_pages`: at 241m both tickets fire.
+    let ticket = |slo: &str, row: usize| {
+        let (_, long, short, threshold, lasts) = ROWS[row];
+        alert(
+            &[
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "critical"),
+                ("sloburn_severity", "ticket"),
+                ("long_window", long),
+                ("short_window", short),
+                ("burn_rate_threshold", threshold),
+                ("exhaustion_at_threshold", lasts),
+            ],
+            &[
+                (
+                    "summary",
+                    &format!(
+                        "shop/{slo}: the error budget burns 3.0x too fast (ticket {long}/{short})"
+                    ),
+                ),
+                (
+                    "description",
+                    &format!(
+                        "Burn rate above {threshold} over both {long} and {short}: at this rate the whole 30d budget lasts {lasts}."
+                    ),
+                ),
+            ],
+        )
+    };
+    let alerts = [alert_test(
+        "241m",
+        "SLOErrorBudgetBurn",
+        &[
+            ticket("avail", 2),
+            ticket("avail", 3),
+            ticket("routed", 2),
+            ticket("routed", 3),
+        ],
+    )];
+    let series = [
+        series(OK, "0+1000x60 60996+996x181"),
+        series(ERR, "0+0x60 4+4x181"),
+    ];
+    let tests = test_group("critical tickets", &series, &alerts, &[]);
+    g.promtool("1m", &strs(&order(&["avail", "routed"])), &tests);
+}
+
+#[test]
+fn engine_tickets_of_a_critical_sloth_slo_keep_their_tier_in_sloburn_severity() {
+    let g = generate(SLOTH_CRITICAL, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let active = |slo: &str, severity: &str, long: &str, short: &str, values: &str| {
+        series(
+            &format!(
+                "slo_burn_alert_active{{{job},service=\"shop\",slo=\"{slo}\",severity=\"{severity}\",long_window=\"{long}\",short_window=\"{short}\"}}"
+            ),
+            values,
+        )
+    };
+    let input = [
+        active("avail", "ticket", "1d", "2h", "0 1+0x5"),
+        active("avail", "page", "1h", "5m", "0+0x5"),
+        active("routed", "ticket", "1d", "2h", "0 1+0x5"),
+        active("routed", "page", "1h", "5m", "0+0x5"),
+    ];
+    let ticket = |slo: &str| {
+        alert(
+            &[
+                ("job", "sloburn"),
+                ("instance", "sloburn:9464"),
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "critical"),
+                ("sloburn_severity", "ticket"),
+                ("long_window", "1d"),
+                ("short_window", "2h"),
+            ],
+            &[(
+                "summary",
+                &format!("shop/{slo}: the error budget burns too fast (ticket 1d/2h)"),
+            )],
+        )
+    };
+    let alerts = [alert_test(
+        "2m",
+        "SLOErrorBudgetBurn",
+        &[ticket("avail"), ticket("routed")],
+    )];
+    let tests = test_group("critical tickets", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
 }

@@ -144,7 +144,7 @@ case!(
 case!(
     reserved_label,
     native(&format!(
-        "    objective: 99.9\n    labels:\n      service: other\n      slo: x\n{RATIO_SLI}"
+        "    objective: 99.9\n    labels:\n      service: other\n      exported_service: x\n{RATIO_SLI}"
     ))
 );
 case!(
@@ -198,6 +198,13 @@ case!(
         "    objective: 99.9\n    group_by: [slo, route, route]\n    max_groups: 20000\n{RATIO_SLI}"
     ))
 );
+// sloburn_severity holds the tier that routing matches; no spec may set it (#15.11).
+case!(
+    tier_label_set_by_the_spec,
+    native(&format!(
+        "    objective: 99.9\n    labels: {{sloburn_severity: page}}\n{RATIO_SLI}    alerting:\n      labels: {{sloburn_severity: page}}\n      ticket_alert:\n        labels: {{sloburn_severity: page}}\n"
+    ))
+);
 case!(
     freeze_below_100,
     native(&format!(
@@ -245,7 +252,7 @@ fn invalid_utf8_is_refused_with_a_position() {
 #[test]
 fn all_errors_of_a_file_are_reported() {
     let text = native(&format!(
-        "    objective: 100\n    period: 30D\n    labels:\n      service: x\n{RATIO_SLI}"
+        "    objective: 100\n    period: 30D\n    labels:\n      9x: x\n{RATIO_SLI}"
     ));
     let report = load_bytes("many.yaml", text.as_bytes());
     assert_eq!(report.errors.len(), 3, "{:#?}", report.errors);

@@ -74,8 +74,8 @@ pub struct BucketQueries {
 pub struct QueryPlan {
     sli: Sli,
     group_by: Vec<String>,
-    /// The histogram's `le` label value for the threshold, once it has been looked up (exposition
-    /// writes `0.3`, `0.30` or `3e-01` depending on the client library).
+    /// The histogram's `le` label value for the threshold, once it has been looked up: read
+    /// besides the usual spellings ([`le_spellings`]) when it is none of them (`0.30`).
     pub le_value: Option<String>,
     /// For an `events` SLI whose queries are `sum(rate(SELECTOR[{{.window}}]))`: the `errors` and
     /// `total` selectors it stands for, read exactly as a `ratio` SLI.
@@ -114,20 +114,11 @@ impl QueryPlan {
     /// assert_eq!(reads[0].selector, r#"http_requests_total{code=~"5.."}"#);
     /// ```
     pub fn counter_reads(&self) -> Option<Vec<CounterRead>> {
-        let read = |role, s: &Selector, suffix: Option<&str>, le: Option<&str>| CounterRead {
+        let read = |role, s: &Selector, suffix: Option<&str>, le: Option<&Matcher>| CounterRead {
             role,
             selector: s.promql(suffix, le),
             metric: format!("{}{}", s.metric, suffix.unwrap_or("")),
-            matchers: s
-                .matchers
-                .iter()
-                .cloned()
-                .chain(le.map(|le| Matcher {
-                    label: "le".into(),
-                    op: MatchOp::Equal,
-                    value: le.to_string(),
-                }))
-                .collect(),
+            matchers: s.matchers.iter().chain(le).cloned().collect(),
         };
         if let Some((errors, total)) = &self.disguised {
             return Some(vec![
@@ -144,7 +135,7 @@ impl QueryPlan {
                 histogram,
                 threshold,
             } => {
-                let le = self.le(*threshold);
+                let le = self.le_matcher(*threshold);
                 Some(vec![
                     read(Role::Good, histogram, Some("_bucket"), Some(&le)),
                     read(Role::Total, histogram, Some("_count"), None),
@@ -221,7 +212,7 @@ impl QueryPlan {
                 histogram,
                 threshold,
             } => {
-                let le = self.le(*threshold);
+                let le = self.le_matcher(*threshold);
                 let count = format!(
                     "sum{by}(increase({}[{step}]))",
                     histogram.promql(Some("_count"), None)
@@ -258,12 +249,17 @@ impl QueryPlan {
         }
     }
 
-    /// The `le` label value of the threshold: as the histogram writes it once looked up, else
-    /// as Go clients write it.
-    fn le(&self, threshold: f64) -> String {
-        self.le_value
-            .clone()
-            .unwrap_or_else(|| format_le(threshold))
+    /// The matcher of the threshold's bucket: every spelling of [`le_spellings`], and the one
+    /// the histogram was found to write when that is another. Never the found one alone: two
+    /// targets may write it two ways, and Prometheus 3 renames `5` to `5.0` mid-history.
+    fn le_matcher(&self, threshold: f64) -> Matcher {
+        let mut spellings = le_spellings(threshold);
+        if let Some(v) = &self.le_value
+            && !spellings.contains(v)
+        {
+            spellings.push(v.clone());
+        }
+        le_matcher(&spellings)
     }
 
     /// For latency SLIs: the query that lists the histogram's bucket boundaries.
@@ -379,9 +375,8 @@ fn negate(op: CompareOp) -> CompareOp {
     }
 }
 
-/// How sloburn writes a threshold as an `le` value when it has not looked the histogram's own
-/// spelling up (rules for a ruler, the first tick): `1` stays `1`, `0.3` stays `0.3`, the
-/// shortest form that round-trips, as Go clients write it.
+/// A threshold as messages show it: the shortest plain decimal that round-trips (`1` stays `1`,
+/// `0.3` stays `0.3`). Queries select every spelling of [`le_spellings`] instead.
 ///
 /// ```
 /// assert_eq!(sloburn::engine::plan::format_le(5.0), "5");
@@ -389,6 +384,89 @@ fn negate(op: CompareOp) -> CompareOp {
 /// ```
 pub fn format_le(v: f64) -> String {
     format!("{v}")
+}
+
+/// Every `le` value a bucket boundary is written as, in this order and without repeats:
+/// - Go clients (`strconv` `'g'`, shortest digits), kept as is by Prometheus 2: `5`, `0.25`,
+///   `1e-05`, `1e+06`;
+/// - Prometheus 3, which rewrites every `le` on ingestion to the OpenMetrics form (Go's, with
+///   `.0` appended to an integer); Python clients write the same: `5.0`, `1e-05`, `1e+06`;
+/// - Java clients (`Double.toString`: a decimal point always, `E` notation below 1e-3 and
+///   from 1e7): `5.0`, `1.0E-5`, `1000000.0`;
+/// - the plain decimal that sloburn wrote before (`0.00001`, `1000000`).
+///
+/// ```
+/// use sloburn::engine::plan::le_spellings;
+/// assert_eq!(le_spellings(5.0), ["5", "5.0"]);
+/// assert_eq!(le_spellings(0.25), ["0.25"]);
+/// assert_eq!(le_spellings(1e-5), ["1e-05", "1.0E-5", "0.00001"]);
+/// ```
+pub fn le_spellings(v: f64) -> Vec<String> {
+    let plain = format!("{v}");
+    // Shortest round-trip digits and the decimal exponent, e.g. `2.5e-1`.
+    let sci = format!("{:e}", v.abs());
+    let parsed = sci
+        .split_once('e')
+        .and_then(|(m, e)| Some((m.replace('.', ""), e.parse::<i32>().ok()?)));
+    let Some((digits, exp)) = parsed.filter(|_| v.is_finite() && v != 0.0) else {
+        return vec![plain];
+    };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let (first, rest) = digits.split_at(1);
+    let go = if !(-4..6).contains(&exp) {
+        let rest = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{first}{rest}e{exp_sign}{:02}", exp.abs())
+    } else {
+        plain.clone()
+    };
+    let openmetrics = if go.contains(['.', 'e']) {
+        go.clone()
+    } else {
+        format!("{go}.0")
+    };
+    let java = if (-3..7).contains(&exp) {
+        if plain.contains('.') {
+            plain.clone()
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exp}")
+    };
+    let mut out: Vec<String> = Vec::with_capacity(4);
+    for s in [go, openmetrics, java, plain] {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// `le="v"` for one spelling; `le=~"a|b"` for several, each escaped and (as Prometheus anchors
+/// a regex) matched whole, so `5|5\.0` never matches `50` or `0.5`.
+pub fn le_matcher(spellings: &[String]) -> Matcher {
+    let (op, value) = match spellings {
+        [one] => (MatchOp::Equal, one.clone()),
+        many => (
+            MatchOp::Regex,
+            // A spelling has digits, `.`, `e`, `E`, `+` and `-`: only `.` and `+` are special.
+            many.iter()
+                .map(|s| s.replace('.', "\\.").replace('+', "\\+"))
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
+    };
+    Matcher {
+        label: "le".into(),
+        op,
+        value,
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::core::PromDuration;
+use crate::core::{PromDuration, Severity};
 use crate::spec::Slo;
 
 use super::{
@@ -17,8 +17,8 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
         let m = slo_matcher(slo);
         let name = slo.alerting.name.as_deref().unwrap_or("SLOErrorBudgetBurn");
         for (severity, tier) in [
-            ("page", &slo.alerting.page),
-            ("ticket", &slo.alerting.ticket),
+            (Severity::Page, &slo.alerting.page),
+            (Severity::Ticket, &slo.alerting.ticket),
         ] {
             if tier.disable {
                 continue;
@@ -27,7 +27,7 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
                 name,
                 format!("slo_burn_alert_active{{{m},severity=\"{severity}\"}} == 1"),
                 tier.for_,
-                alert_labels(&[("service", slo.service.clone()), ("slo", slo.name.clone()), ("severity", severity.to_string())], &[&slo.alerting.labels, &tier.labels]),
+                alert_labels(severity, &[("service", slo.service.clone()), ("slo", slo.name.clone())], &[&slo.alerting.labels, &tier.labels]),
                 annotations(
                     &[
                         ("summary", format!("{}/{}: the error budget burns too fast ({severity} {{{{ $labels.long_window }}}}/{{{{ $labels.short_window }}}})", slo.service, slo.name)),
@@ -60,11 +60,8 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
                 expr,
                 ten_minutes,
                 alert_labels(
-                    &[
-                        ("service", slo.service.clone()),
-                        ("slo", slo.name.clone()),
-                        ("severity", "ticket".to_string()),
-                    ],
+                    Severity::Ticket,
+                    &[("service", slo.service.clone()), ("slo", slo.name.clone())],
                     &[&slo.alerting.labels],
                 ),
                 annotations(
@@ -83,7 +80,7 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
             "SLOFeatureFreeze",
             format!("max by (service) (slo_feature_freeze{{service=\"{}\"}}) == 1", escape(service)),
             None,
-            alert_labels(&[("service", service.to_string()), ("severity", "ticket".to_string()), (FREEZE_LABEL.0, FREEZE_LABEL.1.to_string())], &[]),
+            alert_labels(Severity::Ticket, &[("service", service.to_string()), (FREEZE_LABEL.0, FREEZE_LABEL.1.to_string())], &[]),
             annotations(&[("summary", format!("{service}: an SLO's error budget is below its freeze policy: freeze feature deploys"))], &[]),
         ));
     }
@@ -92,7 +89,7 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
         "SloburnDown",
         format!("up{{job=\"{job}\"}} == 0 or absent(up{{job=\"{job}\"}})"),
         Some(PromDuration::from_secs(300)),
-        alert_labels(&[("severity", "page".to_string())], &[]),
+        alert_labels(Severity::Page, &[], &[]),
         annotations(
             &[(
                 "summary",
@@ -105,7 +102,7 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
         "SloburnReloadFailing",
         format!("sloburn_config_last_reload_success{{job=\"{job}\"}} == 0"),
         Some(PromDuration::from_secs(300)),
-        alert_labels(&[("severity", "ticket".to_string())], &[]),
+        alert_labels(Severity::Ticket, &[], &[]),
         annotations(&[("summary", "sloburn refused its last spec reload; the previous SLOs keep running (see its log)".to_string())], &[]),
     ));
     RuleFile {

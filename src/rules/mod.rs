@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::core::PromDuration;
+use crate::core::{PromDuration, Severity};
+use crate::spec::labels::TIER_LABEL;
 use crate::spec::{Labels, Slo};
 
 pub use engine::engine_rules;
@@ -119,9 +120,28 @@ pub(crate) fn series_labels(slo: &Slo) -> BTreeMap<String, String> {
     labels
 }
 
-/// Alert labels: ours, then the spec's alerting labels, then the tier's (the spec wins, as in
-/// Sloth: a team routing on its own `severity` keeps it).
-pub(crate) fn alert_labels(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
+/// Alert labels: ours with `severity` = the tier, then the spec's alerting labels, then the
+/// tier's (the spec wins, as in Sloth: a team routing on its own `severity` keeps it); last the
+/// tier in [`TIER_LABEL`], which nothing overrides, so routing on it never depends on the spec.
+pub(crate) fn alert_labels(
+    tier: Severity,
+    ours: &[(&str, String)],
+    spec: &[&Labels],
+) -> BTreeMap<String, String> {
+    let mut defaults = vec![("severity", tier.to_string())];
+    defaults.extend_from_slice(ours);
+    let mut out = merge(&defaults, spec);
+    out.insert(TIER_LABEL.into(), tier.to_string());
+    out
+}
+
+/// Annotations: ours as defaults, the spec's on top.
+pub(crate) fn annotations(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
+    merge(ours, spec)
+}
+
+/// `ours`, then each of `spec` on top.
+fn merge(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = ours
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
@@ -130,11 +150,6 @@ pub(crate) fn alert_labels(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMa
         out.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     out
-}
-
-/// Annotations: ours as defaults, the spec's on top.
-pub(crate) fn annotations(ours: &[(&str, String)], spec: &[&Labels]) -> BTreeMap<String, String> {
-    alert_labels(ours, spec)
 }
 
 /// A name safe for a rule group: letters, digits, `-` and `_`.

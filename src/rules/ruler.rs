@@ -175,10 +175,10 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
             format!("{} and {}", burn(row.long), burn(row.short)),
             tier.for_,
             alert_labels(
+                row.severity,
                 &[
                     ("service", slo.service.clone()),
                     ("slo", slo.name.clone()),
-                    ("severity", row.severity.to_string()),
                     ("long_window", row.long.to_string()),
                     ("short_window", row.short.to_string()),
                     ("burn_rate_threshold", number(row.threshold)),
@@ -209,10 +209,10 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         exhausted,
         None,
         alert_labels(
+            Severity::Ticket,
             &[
                 ("service", slo.service.clone()),
                 ("slo", slo.name.clone()),
-                ("severity", "ticket".to_string()),
                 (FREEZE_LABEL.0, FREEZE_LABEL.1.to_string()),
             ],
             &[&slo.alerting.labels],

@@ -1,4 +1,5 @@
 use super::*;
+use crate::spec::labels::TIER_LABEL;
 use crate::spec::load::load_bytes;
 
 fn slos(text: &str) -> Vec<Slo> {
@@ -76,4 +77,73 @@ fn disabled_tiers_have_no_alerts() {
 #[test]
 fn group_names_are_safe() {
     assert_eq!(group_name(&["sloburn", "a b", "c/d"]), "sloburn-a_b-c_d");
+}
+
+/// The burn alerts' `(sloburn_severity, severity)` of a Sloth file with these YAML fragments.
+fn tiers(service_labels: &str, slo_labels: &str, alerting: &str) -> Vec<(String, String)> {
+    let text = format!(
+        "version: prometheus/v1\nservice: api\n{service_labels}slos:\n  - name: a\n    objective: 99.9\n{slo_labels}    sli:\n      events:\n        error_query: sum(rate(x{{code=\"500\"}}[{{{{.window}}}}]))\n        total_query: sum(rate(x[{{{{.window}}}}]))\n{alerting}"
+    );
+    let s = slos(&text);
+    let (ruler, _) = ruler_rules(&s);
+    let engine = engine_rules(&s, "sloburn");
+    let mut out = Vec::new();
+    for file in [ruler, engine] {
+        for r in file.groups.iter().flat_map(|g| &g.rules) {
+            if r.alert.as_deref() == Some("SLOErrorBudgetBurn") {
+                out.push((r.labels[TIER_LABEL].clone(), r.labels["severity"].clone()));
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+#[test]
+fn severity_comes_from_the_nearest_spec_level_and_the_tier_from_sloburn() {
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    // Nothing set: the tier.
+    assert_eq!(
+        tiers("", "", ""),
+        pairs(&[
+            ("page", "page"),
+            ("ticket", "ticket"),
+            ("page", "page"),
+            ("ticket", "ticket")
+        ])
+    );
+    // The service's, under the SLO's, under `alerting.labels`, under the tier's own labels.
+    let service = "labels:\n  severity: svc\n";
+    let slo = "    labels:\n      severity: slo\n";
+    let alerting = "    alerting:\n      labels:\n        severity: all\n";
+    let per_tier = "    alerting:\n      labels:\n        severity: all\n      ticket_alert:\n        labels:\n          severity: slack\n";
+    let both = |sev: &str| {
+        pairs(&[
+            ("page", sev),
+            ("ticket", sev),
+            ("page", sev),
+            ("ticket", sev),
+        ])
+    };
+    assert_eq!(tiers(service, "", ""), both("svc"));
+    assert_eq!(tiers(service, slo, ""), both("slo"));
+    assert_eq!(tiers(service, slo, alerting), both("all"));
+    assert_eq!(
+        tiers(service, slo, per_tier),
+        pairs(&[
+            ("page", "all"),
+            ("ticket", "slack"),
+            ("page", "all"),
+            ("ticket", "slack")
+        ])
+    );
+    // `severity` goes on the alerts only: the series carry sloburn's own `severity`.
+    let s = slos(&format!(
+        "version: prometheus/v1\nservice: api\n{service}slos:\n  - name: a\n    objective: 99.9\n{slo}    sli:\n      raw:\n        error_ratio_query: sum(rate(x[{{{{.window}}}}]))\n"
+    ));
+    assert!(!s[0].labels.contains_key("severity"), "{:?}", s[0].labels);
 }

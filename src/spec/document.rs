@@ -12,8 +12,8 @@ use crate::core::{
 };
 use crate::spec::diag::Sink;
 use crate::spec::labels::{
-    LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, exported_name, kind_of,
-    label_name_problem,
+    LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, TIER_LABEL,
+    exported_name, kind_of, label_name_problem,
 };
 use crate::spec::model::{
     AlertSpec, Alerting, CompareOp, DEFAULT_MAX_GROUPS, Labels, MAX_MAX_GROUPS, Origin, Policy,
@@ -202,7 +202,8 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     }
     let before = sink.errors.len();
     check_name(sink, "service", &raw.service);
-    let service_labels = labels(sink, "labels", &raw.labels, RESERVED_SERIES_LABELS);
+    let (service_raw, service_severity) = take_severity(&raw.labels);
+    let service_labels = labels(sink, "labels", &service_raw, &reserved_slo_labels());
     if sink.errors.len() > before {
         return Vec::new();
     }
@@ -217,7 +218,13 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
         report_problems(sink, &path, version, &read.problems);
         let checked = (sink.errors.len(), sink.warnings.len());
         let slo = read.value.take().and_then(|raw_slo| {
-            read_slo(sink, &path, version, &raw.service, &service_labels, raw_slo)
+            read_slo(
+                sink,
+                &path,
+                version,
+                (&raw.service, &service_labels, service_severity.as_deref()),
+                raw_slo,
+            )
         });
         // What stands in for a reported field is not judged again by the checks after reading.
         let judged = |e: &crate::spec::Diagnostic| {
@@ -279,8 +286,7 @@ fn read_slo(
     sink: &mut Sink,
     path: &str,
     version: SpecVersion,
-    service: &str,
-    service_labels: &Labels,
+    (service, service_labels, service_severity): (&str, &Labels, Option<&str>),
     mut raw: RawSlo,
 ) -> Option<Slo> {
     if version == SpecVersion::SlothV1 {
@@ -351,12 +357,14 @@ fn read_slo(
             ),
         );
     }
+    let (slo_raw, slo_severity) = take_severity(&raw.labels);
+    let severity = slo_severity.or(service_severity.map(str::to_string));
     let mut all_labels = service_labels.clone();
     all_labels.extend(labels(
         sink,
         &format!("{path}.labels"),
-        &raw.labels,
-        RESERVED_SERIES_LABELS,
+        &slo_raw,
+        &reserved_slo_labels(),
     ));
     let period = read_period(sink, &format!("{path}.period"), raw.period.as_ref());
     let sli = read_sli(sink, &format!("{path}.sli"), raw.sli);
@@ -407,6 +415,7 @@ fn read_slo(
         &format!("{path}.alerting"),
         raw.alerting.unwrap_or_default(),
         &period,
+        severity,
     );
     if let (Some(objective), Some(alerting)) = (objective, &alerting) {
         warn_unreachable_rows(sink, path, objective, alerting);
@@ -465,6 +474,11 @@ fn labels(sink: &mut Sink, path: &str, raw: &RawLabels, reserved: &[&str]) -> La
         let p = format!("{path}.{name}");
         if let Some(problem) = label_name_problem(name) {
             sink.error(&p, problem);
+        } else if name == TIER_LABEL && reserved.contains(&TIER_LABEL) {
+            sink.error(
+                &p,
+                format!("label {name:?} is set by sloburn itself on every alert it generates: the tier, page or ticket, that Alertmanager routes on; label alerts your way with `severity` or a label of your own"),
+            );
         } else if reserved.contains(&name.as_str()) {
             let exported = exported_name(name).into_owned();
             if raw.contains_key(&exported) {
@@ -744,11 +758,33 @@ fn read_group_by(
     out
 }
 
+/// What service and SLO `labels` may not set: the series' own labels but `severity`, which
+/// [`take_severity`] moves to the alerts first.
+fn reserved_slo_labels() -> Vec<&'static str> {
+    RESERVED_SERIES_LABELS
+        .iter()
+        .copied()
+        .filter(|l| *l != "severity")
+        .collect()
+}
+
+/// `labels` without `severity`, and its value. Sloth puts service and SLO labels on the SLO's
+/// alerts too, where `severity` routes; sloburn's series have a `severity` of their own (the
+/// tier of `slo_burn_alert_active`), so the spec's goes on the alerts only.
+fn take_severity(labels: &RawLabels) -> (RawLabels, Option<String>) {
+    let mut rest = labels.clone();
+    let severity = rest.remove("severity").map(|LabelValue(v)| v);
+    (rest, severity)
+}
+
+/// `severity`: the service's or SLO's `severity` label, below `alerting.labels` and the tiers'
+/// labels as in Sloth.
 fn read_alerting(
     sink: &mut Sink,
     path: &str,
     raw: RawAlerting,
     period: &Period,
+    severity: Option<String>,
 ) -> Option<Alerting> {
     let before = sink.errors.len();
     if let Some(name) = &raw.name {
@@ -758,12 +794,15 @@ fn read_alerting(
             sink.error(&format!("{path}.name"), format!("{name:?} is not a usable alert name; accepted: 1 to 200 characters of text on one line (e.g. CheckoutHighErrorRate)"));
         }
     }
-    let labels_ = labels(
+    let mut labels_ = labels(
         sink,
         &format!("{path}.labels"),
         &raw.labels,
         RESERVED_ALERT_LABELS,
     );
+    if let Some(severity) = severity {
+        labels_.entry("severity".into()).or_insert(severity);
+    }
     let annotations = labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]);
     let mut tier = |name: &str, raw: Option<RawAlert>| {
         let raw = raw.unwrap_or_default();

@@ -4,7 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// Labels sloburn sets itself on SLO series; a spec may not set them.
+/// The label of every alert sloburn generates that holds its tier, `page` or `ticket`. Routing
+/// matches it: `severity` defaults to the tier but is the spec's to set (Sloth files set it per
+/// SLO or per tier, e.g. `critical` on tickets too), as Sloth keeps its tier in `sloth_severity`.
+pub const TIER_LABEL: &str = "sloburn_severity";
+
+/// Labels sloburn sets itself on SLO series (or, for [`TIER_LABEL`], on their alerts, which
+/// in ruler mode carry the series' labels); a spec may not set them.
 pub const RESERVED_SERIES_LABELS: &[&str] = &[
     "service",
     "slo",
@@ -16,16 +22,18 @@ pub const RESERVED_SERIES_LABELS: &[&str] = &[
     "period",
     "objective",
     "le",
+    TIER_LABEL,
 ];
 
 /// Labels sloburn sets on the alerts it generates. `severity` is not among them: Sloth users
-/// set it per tier to route alerts, and their files are read unchanged.
+/// set it to route alerts, and their files are read unchanged.
 pub const RESERVED_ALERT_LABELS: &[&str] = &[
     "service",
     "slo",
     "long_window",
     "short_window",
     "burn_rate_threshold",
+    TIER_LABEL,
 ];
 
 /// The name a label sloburn sets itself is carried under when a spec writes it or groups by it:

@@ -142,19 +142,20 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// The selector written back as PromQL, with an optional metric-name suffix and `le`
-    /// matcher (how the engine's queries and the format readers write selectors).
+    /// The selector written back as PromQL, with an optional metric-name suffix and an extra
+    /// matcher (a latency threshold's `le`; how the engine's queries and the format readers
+    /// write selectors).
     ///
     /// ```
     /// let s = sloburn::spec::promql::parse_selector("http_requests_total{code=~\"5..\"}").unwrap();
     /// assert_eq!(s.promql(None, None), "http_requests_total{code=~\"5..\"}");
     /// ```
-    pub fn promql(&self, suffix: Option<&str>, le: Option<&str>) -> String {
+    pub fn promql(&self, suffix: Option<&str>, extra: Option<&Matcher>) -> String {
         let s = self;
         let mut out = format!("{}{}", s.metric, suffix.unwrap_or(""));
         let mut matchers: Vec<String> = s.matchers.iter().map(Matcher::promql).collect();
-        if let Some(le) = le {
-            matchers.push(format!("le={}", quote(le)));
+        if let Some(m) = extra {
+            matchers.push(m.promql());
         }
         if !matchers.is_empty() {
             let _ = write!(out, "{{{}}}", matchers.join(","));

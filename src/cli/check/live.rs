@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::plan::{QueryPlan, format_le};
+use sloburn::engine::plan::{QueryPlan, format_le, le_matcher, le_spellings};
 use sloburn::source::SourceError;
 use sloburn::source::inspect::{
     self, CounterEvidence, LOOKBACK, describe_interval, find_le, metric_selector, template_reads,
@@ -340,8 +340,8 @@ impl Live {
         Ok(())
     }
 
-    /// A latency SLI's buckets: the threshold must be one of their `le` values, and is best
-    /// spelled as sloburn writes it. Whether any bucket exists.
+    /// A latency SLI's buckets: the threshold must be one of their `le` values, best in a
+    /// spelling that ruler-mode rules select. Whether any bucket exists.
     async fn check_buckets(
         &mut self,
         slo: &Slo,
@@ -373,12 +373,13 @@ impl Live {
                     values.join(", ")
                 ),
             )),
-            Some(le) if le != sloburn_le => out.push(Found {
+            Some(le) if !le_spellings(threshold).iter().any(|s| s == le) => out.push(Found {
                 severity: Severity::Note,
                 check: Check::Buckets,
                 selector: Some(sel.clone()),
                 message: format!(
-                    "the data writes the threshold's bucket as le=\"{le}\", not le=\"{sloburn_le}\": `sloburn run` and `eval` look the spelling up, but rules from `sloburn generate --mode ruler` select le=\"{sloburn_le}\" and need it changed to le=\"{le}\""
+                    "the data writes the threshold's bucket as le=\"{le}\": `sloburn run` and `eval` look the spelling up, but rules from `sloburn generate --mode ruler` select {} (as Go, Java and Python clients and Prometheus 3 write it) and need le=\"{le}\" added",
+                    le_matcher(&le_spellings(threshold)).promql()
                 ),
             }),
             Some(_) => {}

@@ -135,3 +135,50 @@ fn many_values_are_split_into_several_queries() {
     let members: usize = batches.iter().map(|b| b.slos().count()).sum();
     assert_eq!(members, 2 * (MAX_VALUES + 5));
 }
+
+#[test]
+fn a_shared_bucket_read_takes_each_spelling_of_the_threshold() {
+    // Two targets write the 5 s bucket as Go (`5`) and as Java or Prometheus 3 (`5.0`) do.
+    let spec = r#"
+version: sloburn/v1
+service: api
+slos:
+  - name: go
+    objective: 99
+    sli: {latency: {histogram: 'h{job="go"}', threshold: 5}}
+  - name: java
+    objective: 99
+    sli: {latency: {histogram: 'h{job="java"}', threshold: 5}}
+"#;
+    let (batches, batched) = plan(&reads(spec));
+    assert_eq!(batched.len(), 2);
+    let buckets = batches
+        .iter()
+        .find(|b| b.selector.starts_with("h_bucket"))
+        .unwrap();
+    assert_eq!(
+        buckets.selector,
+        r#"h_bucket{job=~"go|java",le=~"5|5\\.0"}"#
+    );
+    let bucket =
+        |job: &str, le: &str| series(&[("__name__", "h_bucket"), ("job", job), ("le", le)]);
+    let mut out = Shares::new();
+    buckets.dispatch(
+        vec![
+            bucket("go", "5"),
+            bucket("go", "50"),
+            bucket("java", "5.0"),
+            bucket("java", "0.5"),
+        ],
+        &mut out,
+    );
+    let les = |slo: usize| -> Vec<String> {
+        out.get(&slo)
+            .map(|v| v.iter().map(|(_, s)| s.labels["le"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (les(0), les(1)),
+        (vec!["5".to_string()], vec!["5.0".to_string()])
+    );
+}
