@@ -572,7 +572,7 @@ fn pyrra_latency_with_an_extra_success_matcher_counts_total_minus_success() {
         } => {
             assert_eq!(
                 error_query,
-                "sum by (route) (rate(http_request_duration_seconds_count{job=\"shop\"}[{{.window}}])) - sum by (route) (rate(http_request_duration_seconds_bucket{job=\"shop\",code!~\"5..\",le=\"0.5\"}[{{.window}}]))"
+                "sum by (route) (rate(http_request_duration_seconds_count{job=\"shop\"}[{{.window}}])) - (sum by (route) (rate(http_request_duration_seconds_bucket{job=\"shop\",code!~\"5..\",le=\"0.5\"}[{{.window}}])) or sum by (route) (rate(http_request_duration_seconds_count{job=\"shop\"}[{{.window}}])) * 0)"
             );
             assert_eq!(
                 total_query,
@@ -587,6 +587,18 @@ fn pyrra_latency_with_an_extra_success_matcher_counts_total_minus_success() {
         warnings.iter().any(|w| w.contains("total - success")),
         "{warnings:#?}"
     );
+    // The bucket is read in every spelling of its bound (Prometheus 3 writes `le="1.0"`), and a
+    // group without fast requests counts every request bad, never none (#15.2).
+    let spans = "    latency:\n      success:\n        metric: traces_spanmetrics_latency_bucket{service=\"pay\",le=\"1\"}\n      total:\n        metric: traces_spanmetrics_calls_total{service=\"pay\"}\n";
+    let report = load_bytes("spans.yaml", pyrra("spans", "", spans).as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    match &report.slos[0].sli {
+        sloburn::spec::Sli::Events { error_query, .. } => assert_eq!(
+            error_query,
+            "sum (rate(traces_spanmetrics_calls_total{service=\"pay\"}[{{.window}}])) - (sum (rate(traces_spanmetrics_latency_bucket{service=\"pay\",le=~\"1|1\\\\.0\"}[{{.window}}])) or sum (rate(traces_spanmetrics_calls_total{service=\"pay\"}[{{.window}}])) * 0)"
+        ),
+        other => panic!("{other:?}"),
+    }
     // The same selectors but for `le` stay a latency SLI.
     let plain = latency.replace(",code!~\"5..\"", "");
     let report = load_bytes("plain.yaml", pyrra("lat", "", &plain).as_bytes());
@@ -860,4 +872,61 @@ fn labels_sloburn_sets_are_carried_as_exported_labels() {
     let report = load_bytes("both.yaml", both.as_bytes());
     assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
     assert_eq!(report.errors[0].path, "labels.service");
+}
+
+/// openslo/v1alpha is read as Sloth reads it (#15.10): fields Sloth's reader does not know
+/// (slogen's `createView`, the oslo schema's `ratioMetrics.counter`) are warnings that they have
+/// no effect, a missing `budgetingMethod` is Occurrences, and `source: sloth` is Prometheus.
+#[test]
+fn v1alpha_is_read_as_sloth_reads_it() {
+    let text = v1alpha_getting_started()
+        .replace("kind: SLO\n", "kind: SLO\ncreateView: true\n")
+        .replace("  budgetingMethod: Occurrences\n", "  owner: payments\n")
+        .replace(
+            "    - ratioMetrics:\n",
+            "    - ratioMetrics:\n        counter: true\n",
+        )
+        .replacen("source: prometheus", "source: sloth", 1);
+    let report = load_bytes("sloth-reads.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}\n{text}", report.errors);
+    assert_eq!(report.slos.len(), 1);
+    let warnings: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    insta::assert_snapshot!("v1alpha_as_sloth_reads_it", warnings.join("\n"));
+    // What Sloth would count differently from what the file says stays refused.
+    let timeslices = v1alpha_getting_started().replace("Occurrences", "Timeslices");
+    let report = load_bytes("timeslices.yaml", timeslices.as_bytes());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+}
+
+/// OpenSLO label keys written Kubernetes-style (`metric-type`) are carried with `_` for each
+/// character a Prometheus label name may not hold, with a note, not refused.
+#[test]
+fn openslo_label_keys_become_prometheus_label_names() {
+    let text = format!("{OPENSLO_SLI}---\n{}", openslo_slo("indicatorRef: errors-sli", "28d"))
+        .replace(
+            "metadata:\n  name: avail\n",
+            "metadata:\n  name: avail\n  labels:\n    metric-type: availability\n    team: [a, b]\n    9th: x\n",
+        );
+    let report = load_bytes("labels.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let got: Vec<(&str, &str)> = report.slos[0]
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("_9th", "x"),
+            ("metric_type", "availability"),
+            ("team", "a,b")
+        ]
+    );
+    let notes: Vec<String> = report.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("carried as \"metric_type\"")),
+        "{notes:#?}"
+    );
 }

@@ -56,10 +56,7 @@ const FILES: &[(&str, Expect)] = &[
         "openslo-v1/grokify__slogo__availability.yaml",
         Refused("counter: false (gauge metrics) is not supported"),
     ),
-    (
-        "openslo-v1/grokify__slogo__duration.yaml",
-        Refused("\"metric-type\" is not a valid label name"),
-    ),
+    ("openslo-v1/grokify__slogo__duration.yaml", Loads(2)),
     (
         "openslo-v1/oskoperator__osko__openslo_v1_slo.yaml",
         Refused("openslo.com/v1 is osko's"),
@@ -78,7 +75,7 @@ const FILES: &[(&str, Expect)] = &[
     ),
     (
         "openslo-v1alpha/OpenSLO__slogen__drift-calculation.yaml",
-        Refused("createView"),
+        Refused("source \"sumologic\" is not supported"),
     ),
     (
         "pyrra/JiRaska__open-bank-oss__pyrra-slo-money-path.yaml",

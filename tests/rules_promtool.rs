@@ -1318,3 +1318,41 @@ fn engine_tickets_of_a_critical_sloth_slo_keep_their_tier_in_sloburn_severity() 
     let tests = test_group("critical tickets", &input, &alerts, &[]);
     g.promtool("1m", &["sloburn-engine"], &tests);
 }
+
+/// Grouped by a label no rule sets (a log `severity`): the ruler's series carry the group as
+/// `exported_severity` only, as the engine's do, never the original beside its copy (#15.6).
+#[test]
+fn grouped_by_severity_carries_the_group_only_as_exported_severity() {
+    let spec = ratio_spec(&[("levels", "99.9", "    group_by: [severity]\n")]);
+    let g = generate(&spec, "ruler");
+    let level = |s: &str, code: &str| {
+        format!("http_requests_total{{job=\"t\",severity=\"{s}\",code=\"{code}\"}}")
+    };
+    let mut input = incident_series(&level("a", "200"), &level("a", "500"));
+    input.push(series(&level("b", "200"), "0+600x180"));
+    input.push(series(&level("b", "500"), "0+0x180"));
+    let exprs = [expr_test(
+        "164m",
+        "slo_error_ratio{window=\"5m\"}",
+        &[
+            (
+                labels(
+                    "slo_error_ratio",
+                    "levels",
+                    "exported_severity=\"a\",window=\"5m\"",
+                ),
+                "0.02",
+            ),
+            (
+                labels(
+                    "slo_error_ratio",
+                    "levels",
+                    "exported_severity=\"b\",window=\"5m\"",
+                ),
+                "0",
+            ),
+        ],
+    )];
+    let tests = test_group("two levels", &input, &[], &exprs);
+    g.promtool("1m", &strs(&order(&["levels"])), &tests);
+}

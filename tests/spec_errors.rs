@@ -490,3 +490,92 @@ fn messages_never_show_rust_values() {
         .collect();
     insta::assert_snapshot!("values_in_words", rendered.join("\n"));
 }
+
+/// `convert` of a prometheus/v1 file with fields that have no effect leaves them out, so the
+/// converted sloburn/v1 file means what the original did (a `period: 7d` Sloth ignored must not
+/// start counting 7 days, an unknown `pageAlert` must not become an error).
+#[test]
+fn converting_what_sloth_ignores_keeps_the_meaning() {
+    let text = "version: prometheus/v1\nservice: checkout\nowner: payments\nslos:\n  - name: availability\n    objective: 99.9\n    period: 7d\n    group_by: route\n    sli:\n      events:\n        error_query: sum(rate(e{code=\"5\"}[{{.window}}]))\n        total_query: sum(rate(e[{{.window}}]))\n    alerting:\n      pageAlert:\n        disable: true\n";
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("sloth.yaml");
+    std::fs::write(&path, text).unwrap();
+    let (report, converted) = sloburn::spec::load::convert_paths(&[&path]);
+    assert!(report.is_ok(), "{:#?}", report.files);
+    let again = load_bytes("converted.yaml", converted[0].yaml.as_bytes());
+    assert!(
+        again.errors.is_empty(),
+        "{:#?}\n{}",
+        again.errors,
+        converted[0].yaml
+    );
+    assert!(again.warnings.is_empty(), "{:#?}", again.warnings);
+    let slo = &again.slos[0];
+    assert_eq!(slo.period.describe(), "30d");
+    assert!(slo.group_by.is_empty());
+    assert_eq!(slo.version.as_str(), "sloburn/v1");
+}
+
+/// A mistake at the document level (`lables:` for `labels:`) concerns every SLO of the
+/// document: none loads without the labels meant for it.
+#[test]
+fn a_document_level_mistake_loads_no_slo() {
+    let text = format!(
+        "version: sloburn/v1\nservice: checkout\nlables:\n  team: payments\nslos:\n  - name: a\n    objective: 99.9\n{RATIO_SLI}"
+    );
+    let report = load_bytes("doc.yaml", text.as_bytes());
+    assert!(report.slos.is_empty());
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert_eq!(report.errors[0].path, "lables");
+}
+
+/// Two group labels that would be carried under one name are refused; grouping by a label
+/// sloburn sets on alerts only is warned about as the series labels are (#15.6).
+#[test]
+fn group_labels_that_would_share_an_exported_name_are_refused() {
+    let report = load_bytes(
+        "g.yaml",
+        native(&format!(
+            "    objective: 99.9\n    group_by: [service, exported_service]\n{RATIO_SLI}"
+        ))
+        .as_bytes(),
+    );
+    assert_eq!(report.errors.len(), 1, "{:#?}", report.errors);
+    assert!(
+        report.errors[0].message.contains("exported_service"),
+        "{}",
+        report.errors[0]
+    );
+    let report = load_bytes(
+        "h.yaml",
+        native(&format!(
+            "    objective: 99.9\n    group_by: [burn_rate_threshold]\n{RATIO_SLI}"
+        ))
+        .as_bytes(),
+    );
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("exported_burn_rate_threshold")),
+        "{:#?}",
+        report.warnings
+    );
+}
+
+/// In prometheus/v1 a sloburn/v1 field has no effect whatever is written in it: a wrong type
+/// there is a warning too, as Sloth accepts the file (#15.10).
+#[test]
+fn a_wrong_sloburn_field_in_sloth_format_is_only_a_warning() {
+    let text = "version: prometheus/v1\nservice: api\nslos:\n  - name: a\n    objective: 99.9\n    group_by: route\n    max_groups: many\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))\n";
+    let report = load_bytes("s.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let paths: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["slos[0].group_by", "slos[0].max_groups"],
+        "{:#?}",
+        report.warnings
+    );
+}

@@ -44,8 +44,13 @@ fn exported(slo: &Slo, mut q: BucketQueries) -> BucketQueries {
     for label in &slo.group_by {
         let to = exported_name(label);
         if to != label.as_str() {
-            let wrap =
-                |e: &str| format!("label_replace({e}, \"{to}\", \"$1\", \"{label}\", \"(.*)\")");
+            // Copied, then dropped: a label no rule sets (`severity`, `le`) would stay beside
+            // its copy, unlike on the engine's series.
+            let wrap = |e: &str| {
+                format!(
+                    "label_replace(label_replace({e}, \"{to}\", \"$1\", \"{label}\", \"(.*)\"), \"{label}\", \"\", \"\", \"\")"
+                )
+            };
             q.bad = wrap(&q.bad);
             q.total = wrap(&q.total);
         }

@@ -61,6 +61,9 @@ pub(crate) struct Sink<'a> {
     pub errors: Vec<Diagnostic>,
     /// Problems that do not stop the SLO from loading (e.g. an alert row that can never fire).
     pub warnings: Vec<Diagnostic>,
+    /// Field paths read as having no effect (what Sloth ignores): `convert` leaves them out, so
+    /// the converted file means what the original did.
+    pub ignored: Vec<String>,
 }
 
 impl<'a> Sink<'a> {
@@ -70,6 +73,7 @@ impl<'a> Sink<'a> {
             index,
             errors: Vec::new(),
             warnings: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::spec::model::{
     Sli, Slo, SpecVersion,
 };
 use crate::spec::yaml::Document;
+use crate::spec::yaml::within;
 use crate::spec::{lenient, promql};
 
 /// The default rolling period.
@@ -190,11 +191,13 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
         return Vec::new();
     };
     let read = lenient::read_all::<RawDoc>(&doc.value);
+    let before = sink.errors.len();
     report_problems(sink, "", version, &read.problems);
     let Some(raw) = read.value else {
         return Vec::new();
     };
-    if !read.problems.iter().all(|p| p.unknown) {
+    // A document-level mistake (`lables:`) concerns every SLO: none loads until it is fixed.
+    if sink.errors.len() > before {
         return Vec::new();
     }
     if raw.slo_plugins.is_some() {
@@ -236,10 +239,12 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
             k += 1;
             k <= checked.0 || judged(e)
         });
+        // Warnings from checks across fields may judge a stand-in; the SLO is refused anyway.
+        let stood_in = read.stood_in();
         let mut k = 0;
         sink.warnings.retain(|e| {
             k += 1;
-            k <= checked.1 || judged(e)
+            k <= checked.1 || (!stood_in && judged(e))
         });
         if let Some(slo) = slo.filter(|_| sink.errors.len() == before) {
             out.push(slo);
@@ -319,10 +324,8 @@ fn read_slo(
         ];
         for (field, present) in extras {
             if present {
-                sink.warn(
-                    &format!("{path}.{field}"),
-                    format!("`{field}` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it"),
-                );
+                sink.warn(&format!("{path}.{field}"), sloburn_only(field));
+                sink.ignored.push(format!("{path}.{field}"));
             }
         }
         raw.period = None;
@@ -731,10 +734,17 @@ fn read_group_by(
             sink.error(&p, problem);
         } else if labels.contains_key(exported_name(&name).as_ref()) {
             sink.error(&p, format!("{name:?} is also a fixed label of this SLO; a label is either fixed or grouped by"));
-        } else if out.contains(&name) {
-            sink.error(&p, format!("{name:?} is listed twice"));
+        } else if let Some(first) = out
+            .iter()
+            .find(|o| exported_name(o) == exported_name(&name))
+        {
+            if *first == name {
+                sink.error(&p, format!("{name:?} is listed twice"));
+            } else {
+                sink.error(&p, format!("{name:?} and {first:?} would both be carried as {:?}; group by one of them", exported_name(&name)));
+            }
         } else {
-            if RESERVED_SERIES_LABELS.contains(&name.as_str()) {
+            if exported_name(&name) != name.as_str() {
                 sink.warn(
                     &p,
                     format!("label {name:?} is set by sloburn itself; each group's value is carried as {:?}, as Prometheus renames a clashing label", exported_name(&name)),
@@ -958,6 +968,26 @@ fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Peri
     WindowTable { rows: out }
 }
 
+/// Fields of an SLO that only sloburn/v1 reads (paths below the SLO).
+const SLOBURN_ONLY: &[&str] = &[
+    "period",
+    "group_by",
+    "max_groups",
+    "policy",
+    "sli.ratio",
+    "sli.latency",
+    "sli.threshold",
+    "alerting.windows",
+    "alerting.page_alert.for",
+    "alerting.ticket_alert.for",
+];
+
+fn sloburn_only(field: &str) -> String {
+    format!(
+        "`{field}` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it"
+    )
+}
+
 /// Reports what typed reading found. Sloth's reader ignores fields it does not know, so in its
 /// format such a field is a warning that it has no effect; in sloburn/v1 it is an error.
 fn report_problems(
@@ -979,11 +1009,11 @@ fn report_problems(
         let message = type_message(p.message.clone());
         if p.unknown && version == SpecVersion::SlothV1 {
             let key = path.rsplit(['.', ']']).next().unwrap_or_default();
-            let hint = match snake_case(key) {
-                Some(snake) if message.contains(&format!("`{snake}`")) => {
-                    format!(" (Sloth reads `{snake}`, not `{key}`)")
-                }
-                _ => String::new(),
+            let snake = snake_case(key);
+            let hint = if snake != key && message.contains(&format!("`{snake}`")) {
+                format!(" (Sloth reads `{snake}`, not `{key}`)")
+            } else {
+                String::new()
             };
             let known = message
                 .split_once("expected one of ")
@@ -993,25 +1023,32 @@ fn report_problems(
                 &path,
                 format!("`{key}` has no effect{hint}: Sloth ignores fields it does not know in prometheus/v1 files, and so does sloburn{known}"),
             );
+            sink.ignored.push(path);
+        } else if version == SpecVersion::SlothV1
+            && let Some(field) = SLOBURN_ONLY.iter().find(|f| within(&p.path, f))
+        {
+            // Sloth ignores the whole field, whatever is written in it.
+            sink.warn(&path, sloburn_only(field));
+            sink.ignored.push(path_of(field, prefix));
         } else {
             sink.error(&path, message);
         }
     }
 }
 
-/// `pageAlert` as `page_alert`; `None` when it has no capital.
-fn snake_case(key: &str) -> Option<String> {
-    key.chars().any(|c| c.is_ascii_uppercase()).then(|| {
-        key.chars()
-            .flat_map(|c| {
-                if c.is_ascii_uppercase() {
-                    vec!['_', c.to_ascii_lowercase()]
-                } else {
-                    vec![c]
-                }
-            })
-            .collect()
-    })
+/// A camelCase field name in snake_case (`pageAlert` as `page_alert`): Sloth's CRD spells
+/// the fields of its prometheus/v1 spec so.
+pub(crate) fn snake_case(key: &str) -> String {
+    let mut s = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            s.push('_');
+            s.push(c.to_ascii_lowercase());
+        } else {
+            s.push(c);
+        }
+    }
+    s
 }
 
 fn path_of(inner: &str, prefix: &str) -> String {

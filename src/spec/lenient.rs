@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_path_to_error::Segment;
 
+use crate::spec::yaml::within;
+
 /// At most this many problems are collected from one value before reading gives up.
 const MAX_ROUNDS: usize = 64;
 
@@ -49,12 +51,12 @@ impl<T> Read<T> {
     /// Whether `path` (relative, like the problems' paths) lies at or below a stand-in, so that
     /// a later check must not report it: the real problem there is already reported.
     pub fn covers(&self, path: &str) -> bool {
-        self.stood_in.iter().any(|s| {
-            path == s || {
-                path.starts_with(s.as_str())
-                    && matches!(path.as_bytes().get(s.len()), Some(b'.' | b'['))
-            }
-        })
+        self.stood_in.iter().any(|s| within(path, s))
+    }
+
+    /// Whether some field was stood in for: checks across fields may then judge a stand-in.
+    pub fn stood_in(&self) -> bool {
+        !self.stood_in.is_empty()
     }
 }
 
@@ -97,7 +99,7 @@ pub(crate) fn read_all<T: DeserializeOwned>(value: &Value) -> Read<T> {
                 unknown: true,
             });
             if !remove(&mut v, &segments) {
-                return out;
+                return give_up(out);
             }
             continue;
         }
@@ -121,26 +123,47 @@ pub(crate) fn read_all<T: DeserializeOwned>(value: &Value) -> Read<T> {
                 *n
             }
             None => {
-                out.problems.push(Problem {
-                    path: if missing_key(&message).is_some() {
-                        e.path().to_string()
-                    } else {
-                        path.clone()
-                    },
-                    message,
-                    unknown: false,
-                });
+                let at = if missing_key(&message).is_some() {
+                    e.path().to_string()
+                } else {
+                    path.clone()
+                };
+                // A problem inside a stand-in (a `{}` missing its fields) is the stand-in's,
+                // not the file's: the real one is already reported.
+                if !out.covers(&at) {
+                    out.problems.push(Problem {
+                        path: at,
+                        message,
+                        unknown: false,
+                    });
+                }
                 out.stood_in.push(path.clone());
                 tried.push((path.clone(), 0));
                 0
             }
         };
         let Some(stand_in) = stand_ins().into_iter().nth(next) else {
-            return out;
+            return give_up(out);
         };
         if !put(&mut v, &segments, stand_in) {
-            return out;
+            return give_up(out);
         }
+    }
+    give_up(out)
+}
+
+/// Reading stops short of a value: say so, unless a real problem already explains it (only
+/// unknown fields, which may be mere warnings, would otherwise drop the value in silence).
+fn give_up<T>(mut out: Read<T>) -> Read<T> {
+    if out.problems.iter().all(|p| p.unknown) {
+        out.problems.push(Problem {
+            path: ".".into(),
+            message: format!(
+                "this mapping could not be read after {} problems; fix those and check again",
+                out.problems.len()
+            ),
+            unknown: false,
+        });
     }
     out
 }
@@ -247,6 +270,25 @@ mod tests {
         // Later checks skip what stands in, and only that.
         assert!(r.covers("a") && r.covers("inner.d") && r.covers("list[1].d"));
         assert!(!r.covers("inner") && !r.covers("list[0].d") && !r.covers("ab"));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Rows {
+        #[serde(default)]
+        rows: Option<Vec<Inner>>,
+        #[serde(default)]
+        one: Option<Inner>,
+    }
+
+    #[test]
+    fn a_stand_in_s_own_problems_are_not_reported() {
+        // A row written as text: one problem, not one more for each field of the `{}` tried in
+        // its place.
+        let r = read_all::<Rows>(&json!({"rows": ["x"], "one": 3}));
+        let paths: Vec<&str> = r.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["one", "rows[0]"], "{:?}", r.problems);
     }
 
     #[test]

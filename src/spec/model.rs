@@ -289,3 +289,86 @@ pub struct Policy {
     /// Freeze the service when the remaining budget falls below this percentage (0 = when spent).
     pub freeze_below_percent: f64,
 }
+
+/// Every `le` value a bucket boundary is written as, in this order and without repeats:
+/// - Go clients (`strconv` `'g'`, shortest digits), kept as is by Prometheus 2: `5`, `0.25`,
+///   `1e-05`, `1e+06`;
+/// - Prometheus 3, which rewrites every `le` on ingestion to the OpenMetrics form (Go's, with
+///   `.0` appended to an integer); Python clients write the same: `5.0`, `1e-05`, `1e+06`;
+/// - Java clients (`Double.toString`: a decimal point always, `E` notation below 1e-3 and
+///   from 1e7): `5.0`, `1.0E-5`, `1000000.0`;
+/// - the plain decimal that sloburn wrote before (`0.00001`, `1000000`).
+///
+/// ```
+/// use sloburn::spec::le_spellings;
+/// assert_eq!(le_spellings(5.0), ["5", "5.0"]);
+/// assert_eq!(le_spellings(0.25), ["0.25"]);
+/// assert_eq!(le_spellings(1e-5), ["1e-05", "1.0E-5", "0.00001"]);
+/// ```
+pub fn le_spellings(v: f64) -> Vec<String> {
+    let plain = format!("{v}");
+    // Shortest round-trip digits and the decimal exponent, e.g. `2.5e-1`.
+    let sci = format!("{:e}", v.abs());
+    let parsed = sci
+        .split_once('e')
+        .and_then(|(m, e)| Some((m.replace('.', ""), e.parse::<i32>().ok()?)));
+    let Some((digits, exp)) = parsed.filter(|_| v.is_finite() && v != 0.0) else {
+        return vec![plain];
+    };
+    let sign = if v < 0.0 { "-" } else { "" };
+    let (first, rest) = digits.split_at(1);
+    let go = if !(-4..6).contains(&exp) {
+        let rest = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{first}{rest}e{exp_sign}{:02}", exp.abs())
+    } else {
+        plain.clone()
+    };
+    let openmetrics = if go.contains(['.', 'e']) {
+        go.clone()
+    } else {
+        format!("{go}.0")
+    };
+    let java = if (-3..7).contains(&exp) {
+        if plain.contains('.') {
+            plain.clone()
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exp}")
+    };
+    let mut out: Vec<String> = Vec::with_capacity(4);
+    for s in [go, openmetrics, java, plain] {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// `le="v"` for one spelling; `le=~"a|b"` for several, each escaped and (as Prometheus anchors
+/// a regex) matched whole, so `5|5\.0` never matches `50` or `0.5`.
+pub fn le_matcher(spellings: &[String]) -> Matcher {
+    let (op, value) = match spellings {
+        [one] => (MatchOp::Equal, one.clone()),
+        many => (
+            MatchOp::Regex,
+            // A spelling has digits, `.`, `e`, `E`, `+` and `-`: only `.` and `+` are special.
+            many.iter()
+                .map(|s| s.replace('.', "\\.").replace('+', "\\+"))
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
+    };
+    Matcher {
+        label: "le".into(),
+        op,
+        value,
+    }
+}

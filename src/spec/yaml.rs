@@ -134,6 +134,18 @@ pub struct Document {
     pub pos: Pos,
 }
 
+/// Whether field path `path` is `root` or lies below it (`root.x`, `root[0]`).
+///
+/// ```
+/// use sloburn::spec::yaml::within;
+/// assert!(within("slos[0].sli", "slos[0]") && within("slos[0]", "slos[0]"));
+/// assert!(!within("slos[10]", "slos[1]") && !within("slos", "slos[0]"));
+/// ```
+pub fn within(path: &str, root: &str) -> bool {
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
 /// Field path (as serde_path_to_error writes it: `slos[0].sli.events`) to position.
 #[derive(Debug, Clone, Default)]
 pub struct LocIndex {

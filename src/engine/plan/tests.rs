@@ -1,4 +1,5 @@
 use super::*;
+use crate::spec::MatchOp;
 use crate::spec::load::load_paths;
 
 fn example_slos() -> Vec<Slo> {

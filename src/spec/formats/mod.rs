@@ -20,7 +20,7 @@ use crate::spec::diag::{Diagnostic, Sink};
 use crate::spec::document::read_document;
 use crate::spec::labels::kind_of;
 use crate::spec::model::Slo;
-use crate::spec::yaml::{Document, LocIndex};
+use crate::spec::yaml::{Document, LocIndex, within};
 
 /// A document translated into a native one.
 #[derive(Debug, Clone, Default)]
@@ -66,10 +66,7 @@ impl Out {
         let mut best: Option<&(String, String)> = None;
         for pair in &self.map {
             let (new, _) = pair;
-            let prefix = path == new
-                || (path.starts_with(new.as_str())
-                    && matches!(path.as_bytes().get(new.len()), Some(b'.' | b'[')))
-                || new.is_empty();
+            let prefix = within(path, new) || new.is_empty();
             if prefix && best.is_none_or(|b| b.0.len() <= new.len()) {
                 best = Some(pair);
             }
@@ -178,6 +175,9 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
         Translated::Native => {
             read.slos = read_document(doc, &mut sink);
             let mut value = doc.value.clone();
+            for path in &sink.ignored {
+                remove_path(&mut value, path);
+            }
             if let Some(map) = value.as_object_mut()
                 && map.contains_key("version")
             {
@@ -185,7 +185,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
             }
             read.native = Some((value, Vec::new()));
         }
-        Translated::Slos(out) => {
+        Translated::Slos(mut out) => {
             // With every SLO refused by the translation, its errors say why; otherwise the
             // native reader checks the document (including a missing or empty `slos`).
             let has_slos = sink.errors.is_empty()
@@ -199,17 +199,16 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                 let empty = LocIndex::default();
                 let mut inner = Sink::new(file, &empty);
                 read.slos = read_document(&translated, &mut inner);
+                for path in &inner.ignored {
+                    remove_path(&mut out.value, path);
+                }
                 let found = sink.errors.len();
                 for e in inner.errors {
                     let path = out.original(&e.path);
                     // What the translation already refused is not reported twice.
-                    let related = |a: &str, b: &str| {
-                        a.starts_with(b)
-                            && matches!(a.as_bytes().get(b.len()), None | Some(b'.' | b'['))
-                    };
                     let refused = sink.errors[..found]
                         .iter()
-                        .any(|t| related(&t.path, &path) || related(&path, &t.path));
+                        .any(|t| within(&t.path, &path) || within(&path, &t.path));
                     if !(out.partial && refused) {
                         sink.error(&path, e.message);
                     }
@@ -367,6 +366,38 @@ const SLO_GROUPS: &[&str] = &[
 
 const ACCEPTED_API: &str = "sloth.slok.dev/v1 (PrometheusServiceLevel, AlertWindows), openslo/v1alpha, openslo/v1, pyrra.dev/v1alpha1 (ServiceLevelObjective), or a document with `version: prometheus/v1` or `sloburn/v1`";
 
+/// Removes the field at `path` (`slos[0].alerting.pageAlert`), if it is there.
+fn remove_path(value: &mut Value, path: &str) {
+    let mut steps: Vec<&str> = Vec::new();
+    for part in path.split('.') {
+        let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, i)| (k, i));
+        if !key.is_empty() {
+            steps.push(key);
+        }
+        if !indexes.is_empty() {
+            steps.extend(indexes.trim_end_matches(']').split("]["));
+        }
+    }
+    let Some((last, parents)) = steps.split_last() else {
+        return;
+    };
+    let mut cur = value;
+    for step in parents {
+        let next = match cur {
+            Value::Object(m) => m.get_mut(*step),
+            Value::Array(a) => step.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return;
+        };
+        cur = next;
+    }
+    if let Value::Object(m) = cur {
+        m.remove(*last);
+    }
+}
+
 /// Errors for every key of `map` (at `path`) not in `known`.
 fn unknown_fields(sink: &mut Sink, path: &str, map: &Map<String, Value>, known: &[&str]) -> bool {
     let mut ok = true;
@@ -378,6 +409,23 @@ fn unknown_fields(sink: &mut Sink, path: &str, map: &Map<String, Value>, known: 
         ok = false;
     }
     ok
+}
+
+/// Warnings for every key of `map` (at `path`) not in `known`, for a format whose own reader
+/// ignores fields it does not know (Sloth's): accepted, with no effect.
+fn ignored_fields(
+    sink: &mut Sink,
+    path: &str,
+    map: &Map<String, Value>,
+    known: &[&str],
+    reader: &str,
+) {
+    for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+        sink.warn(
+            &join(path, key),
+            format!("`{key}` has no effect: {reader} ignores fields it does not know, and so does sloburn; known here: {}", known.join(", ")),
+        );
+    }
 }
 
 /// `map[key]` as a string, or an error at its path.

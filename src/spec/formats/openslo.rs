@@ -11,7 +11,8 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Out, Registry, Translated, join, number, object, ratio_to_percent, string, unknown_fields,
+    Out, Registry, Translated, ignored_fields, join, number, object, ratio_to_percent, string,
+    unknown_fields,
 };
 use crate::spec::diag::Sink;
 use crate::spec::labels::kind_of;
@@ -29,6 +30,9 @@ const V1ALPHA_THRESHOLD: &str = "thresholdMetric (a threshold indicator: one met
 
 const SLOTH_DEFAULT_PERIOD: &str = "no time window: read as a rolling 30d period, Sloth's default (sloth --default-slo-period); write timeWindows: [{count: 30, unit: Day}] to make it explicit";
 
+/// Who ignores the fields sloburn does not know in openslo/v1alpha files.
+const SLOTH_OPENSLO: &str = "Sloth reads openslo/v1alpha with a reader that";
+
 pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Translated {
     if kind != "SLO" {
         sink.error(
@@ -38,7 +42,13 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         return Translated::Refused;
     }
     let before = sink.errors.len();
-    unknown_fields(sink, "", map, &["apiVersion", "kind", "metadata", "spec"]);
+    ignored_fields(
+        sink,
+        "",
+        map,
+        &["apiVersion", "kind", "metadata", "spec"],
+        SLOTH_OPENSLO,
+    );
     let (Some(meta), Some(spec)) = (
         object(sink, "", map, "metadata"),
         object(sink, "", map, "spec"),
@@ -46,7 +56,7 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         return Translated::Refused;
     };
     let name = string(sink, "metadata", meta, "name").unwrap_or_default();
-    unknown_fields(
+    ignored_fields(
         sink,
         "spec",
         spec,
@@ -58,6 +68,7 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
             "timeWindows",
             "indicator",
         ],
+        SLOTH_OPENSLO,
     );
     let service = string(sink, "spec", spec, "service").unwrap_or_default();
     let mut out = Out::new("sloburn/v1", service);
@@ -72,7 +83,13 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         }
         Some(_) => sink.error("spec.indicator", V1ALPHA_THRESHOLD),
     }
-    if spec.get("budgetingMethod").and_then(Value::as_str) != Some("Occurrences") {
+    if spec.get("budgetingMethod").is_none() {
+        // Sloth never reads budgetingMethod; what it computes is Occurrences.
+        out.note(
+            "spec",
+            "no budgetingMethod: read as Occurrences, as Sloth reads every openslo/v1alpha SLO",
+        );
+    } else if spec.get("budgetingMethod").and_then(Value::as_str) != Some("Occurrences") {
         sink.error(
             "spec.budgetingMethod",
             format!("got {}; accepted for openslo/v1alpha: Occurrences (as Sloth reads it); openslo/v1 also reads Timeslices", written(spec.get("budgetingMethod"))),
@@ -130,11 +147,12 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
             sink.error(&p, format!("got {}; accepted: a mapping", kind_of(o)));
             continue;
         };
-        unknown_fields(
+        ignored_fields(
             sink,
             &p,
             o,
             &["ratioMetrics", "target", "displayName", "value", "op"],
+            SLOTH_OPENSLO,
         );
         let target = o.get("target").and_then(Value::as_f64);
         if target.is_none() {
@@ -145,17 +163,24 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         }
         let queries = object(sink, &p, o, "ratioMetrics").map(|r| {
             let rp = format!("{p}.ratioMetrics");
-            unknown_fields(sink, &rp, r, &["good", "total", "incremental"]);
+            ignored_fields(sink, &rp, r, &["good", "total", "incremental"], SLOTH_OPENSLO);
             let q = |sink: &mut Sink, key: &str| -> Option<String> {
                 let m = object(sink, &rp, r, key)?;
                 let kp = format!("{rp}.{key}");
-                unknown_fields(sink, &kp, m, &["source", "queryType", "query", "metadata"]);
+                ignored_fields(
+                    sink,
+                    &kp,
+                    m,
+                    &["source", "queryType", "query", "metadata"],
+                    SLOTH_OPENSLO,
+                );
                 if let Some(src) = m.get("source").and_then(Value::as_str)
                     && !src.eq_ignore_ascii_case("prometheus")
+                    && !src.eq_ignore_ascii_case("sloth")
                 {
                     sink.error(
                         &format!("{kp}.source"),
-                        format!("source {src:?} is not supported; accepted: prometheus"),
+                        format!("source {src:?} is not supported; accepted: prometheus (or sloth, Sloth's name for it)"),
                     );
                 }
                 if let Some(t) = m.get("queryType").and_then(Value::as_str)
@@ -321,7 +346,7 @@ pub(super) fn v1(
     let mut out = Out::new("sloburn/v1", service);
     out.map("service", "spec.service");
     out.map("slos", "spec.objectives");
-    let labels = v1_labels(meta, &mut out);
+    let (labels, renamed) = v1_labels(meta, &mut out);
     let method = spec
         .get("budgetingMethod")
         .and_then(Value::as_str)
@@ -400,6 +425,12 @@ pub(super) fn v1(
         if !labels.is_empty() {
             slo.insert("labels".into(), Value::Object(labels.clone()));
             out.map(format!("{s}.labels"), "metadata.labels");
+            for (name, key) in &renamed {
+                out.map(
+                    format!("{s}.labels.{name}"),
+                    format!("metadata.labels.{key}"),
+                );
+            }
         }
         slo.insert("period".into(), period.clone());
         out.map(format!("{s}.period"), "spec.timeWindow[0]");
@@ -417,10 +448,33 @@ pub(super) fn v1(
     Translated::Slos(out)
 }
 
-fn v1_labels(meta: &Map<String, Value>, out: &mut Out) -> Map<String, Value> {
+/// OpenSLO's labels as SLO labels, and the keys renamed on the way (label name, original key).
+fn v1_labels(
+    meta: &Map<String, Value>,
+    out: &mut Out,
+) -> (Map<String, Value>, Vec<(String, String)>) {
     let mut labels = Map::new();
+    let mut renamed = Vec::new();
     if let Some(Value::Object(m)) = meta.get("labels") {
-        for (k, v) in m {
+        for (key, v) in m {
+            // OpenSLO label keys are Kubernetes-style (`metric-type`, `team.io/tier`);
+            // Prometheus's are not: invalid characters become `_`, as Prometheus's own
+            // translations (OTLP, relabelling) do.
+            let k = &prometheus_label_name(key);
+            if k != key {
+                if m.contains_key(k) || labels.contains_key(k) {
+                    out.note(
+                        format!("metadata.labels.{key}"),
+                        format!("not a Prometheus label name, and {k:?} is taken: ignored"),
+                    );
+                    continue;
+                }
+                out.note(
+                    format!("metadata.labels.{key}"),
+                    format!("{key:?} is not a Prometheus label name: carried as {k:?}"),
+                );
+                renamed.push((k.clone(), key.clone()));
+            }
             match v {
                 Value::String(s) => {
                     labels.insert(k.clone(), json!(s));
@@ -429,18 +483,37 @@ fn v1_labels(meta: &Map<String, Value>, out: &mut Out) -> Map<String, Value> {
                     let joined: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                     labels.insert(k.clone(), json!(joined.join(",")));
                     out.note(
-                        format!("metadata.labels.{k}"),
+                        format!("metadata.labels.{key}"),
                         "a list of label values is joined with commas into one label value",
                     );
                 }
                 _ => out.note(
-                    format!("metadata.labels.{k}"),
+                    format!("metadata.labels.{key}"),
                     "not text or a list of text: ignored",
                 ),
             }
         }
     }
-    labels
+    (labels, renamed)
+}
+
+/// `key` with every character a Prometheus label name may not hold replaced by `_` (and `_`
+/// before a leading digit).
+fn prometheus_label_name(key: &str) -> String {
+    let mut out: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
 }
 
 /// `timeWindow: [{duration, isRolling, calendar: {startTime, timeZone}}]` into a sloburn period.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{Out, Translated, object, string, unknown_fields};
 use crate::spec::diag::Sink;
 use crate::spec::labels::kind_of;
-use crate::spec::model::{MatchOp, Selector};
+use crate::spec::model::{MatchOp, Selector, le_matcher, le_spellings};
 use crate::spec::promql::parse_selector;
 
 /// The service of a Pyrra SLO without `metadata.namespace`: Kubernetes' own default namespace.
@@ -245,7 +245,7 @@ fn indicator_(
                         format!("{p}.success.metric"),
                     );
                 }
-                Some(Latency::Difference) => {
+                Some(Latency::Difference { success }) => {
                     let sum = match slo.get("group_by").and_then(Value::as_array) {
                         Some(g) => {
                             let by: Vec<&str> = g.iter().filter_map(Value::as_str).collect();
@@ -257,7 +257,8 @@ fn indicator_(
                     slo.insert(
                         "sli".into(),
                         json!({"events": {
-                            "error_query": format!("{} - {}", rate(&total), rate(&success)),
+                            // A group without a success series counts every request bad, not none.
+                            "error_query": format!("{} - ({} or {} * 0)", rate(&total), rate(&success), rate(&total)),
                             "total_query": rate(&total),
                         }}),
                     );
@@ -314,13 +315,30 @@ fn indicator_(
     }
 }
 
+/// The success selector with its `le` matcher taking every spelling of the bound.
+fn any_spelling(success: &Selector, le: f64) -> String {
+    let matchers = success
+        .matchers
+        .iter()
+        .filter(|m| m.label != "le")
+        .cloned()
+        .collect();
+    Selector {
+        text: String::new(),
+        metric: success.metric.clone(),
+        matchers,
+    }
+    .promql(None, Some(&le_matcher(&le_spellings(le))))
+}
+
 /// How a Pyrra latency indicator is read.
 enum Latency {
     /// One histogram's bucket and count: sloburn's latency SLI, `<base>{...}` with threshold `le`.
     Histogram { histogram: String, le: f64 },
     /// Success selects fewer series than total (e.g. fast *and* not 5xx), or total is another
-    /// counter of the same requests: bad = total - success.
-    Difference,
+    /// counter of the same requests: bad = total - success, with success's bucket selected in
+    /// every spelling of its bound.
+    Difference { success: String },
 }
 
 /// Pyrra's latency: `success` is `<base>_bucket{..., le="x"}`, `total` is `<base>_count{...}`
@@ -351,7 +369,9 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Laten
     if t.metric != format!("{base}_count") {
         // Another counter of the same requests (e.g. Tempo's span-metrics `calls_total` beside
         // its latency histogram): Pyrra counts bad = total - success, and so does sloburn.
-        return Some(Latency::Difference);
+        return Some(Latency::Difference {
+            success: any_spelling(&s, le),
+        });
     }
     let others: Vec<_> = s
         .matchers
@@ -361,7 +381,9 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Laten
         .collect();
     if others != t.matchers {
         if t.matchers.iter().all(|m| others.contains(m)) {
-            return Some(Latency::Difference);
+            return Some(Latency::Difference {
+                success: any_spelling(&s, le),
+            });
         }
         sink.error(&tp, "total must select the series of success apart from `le`, or more of them (success may add matchers, e.g. code!~\"5..\"); here total has matchers success lacks");
         return None;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{Out, Translated, object, unknown_fields};
 use crate::core::PromDuration;
 use crate::spec::diag::Sink;
+use crate::spec::document::snake_case;
 
 /// `spec` is read as a `prometheus/v1` document; `metadata.name` is the Kubernetes object's
 /// name, not the service (Sloth takes the service from `spec.service` too).
@@ -28,7 +29,7 @@ pub(super) fn crd(map: &Map<String, Value>, sink: &mut Sink) -> Translated {
     out.map("version", "apiVersion");
     let mut path = String::new();
     for (k, v) in spec {
-        let key = snake(k);
+        let key = snake_case(k);
         path.clear();
         path.push_str(&key);
         let value = rename(v, &key, &mut path, &format!("spec.{k}"), &mut out);
@@ -46,7 +47,7 @@ fn rename(v: &Value, key: &str, new: &mut String, orig: &str, out: &mut Out) -> 
         Value::Object(m) if key != "labels" && key != "annotations" => {
             let mut copy = Map::new();
             for (k, child) in m {
-                let nk = snake(k);
+                let nk = snake_case(k);
                 let len = new.len();
                 new.push('.');
                 new.push_str(&nk);
@@ -68,19 +69,6 @@ fn rename(v: &Value, key: &str, new: &mut String, orig: &str, out: &mut Out) -> 
         }
         other => other.clone(),
     }
-}
-
-fn snake(key: &str) -> String {
-    let mut s = String::with_capacity(key.len() + 4);
-    for c in key.chars() {
-        if c.is_ascii_uppercase() {
-            s.push('_');
-            s.push(c.to_ascii_lowercase());
-        } else {
-            s.push(c);
-        }
-    }
-    s
 }
 
 /// A Sloth `AlertWindows` table: `spec: {sloPeriod, page: {quick, slow}, ticket: {quick, slow}}`,
