@@ -930,3 +930,56 @@ fn openslo_label_keys_become_prometheus_label_names() {
         "{notes:#?}"
     );
 }
+
+/// Every error of an OpenSLO SLO in one run (#15.9): a wrong indicator does not hide an
+/// objective's target out of range, and an objective with an error of its own does not hide
+/// its other errors nor take down the good objective beside it.
+#[test]
+fn every_error_of_an_openslo_slo_in_one_run() {
+    let text = openslo_slo("indicatorRef: nowhere", "28d").replace("target: 0.999", "target: 2");
+    let report = load_bytes("one.yaml", text.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["spec.indicatorRef", "spec.objectives[0].target"],
+        "{:#?}",
+        report.errors
+    );
+    let two = format!(
+        "{OPENSLO_SLI}---\n{}",
+        openslo_slo("indicatorRef: errors-sli", "28d").replace(
+            "    - target: 0.999\n",
+            "    - target: 2\n      displayName: bad\n      weight: 3\n    - target: 0.99\n      displayName: good\n"
+        )
+    );
+    let report = load_bytes("two.yaml", two.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "(document 2) spec.objectives[0].target",
+            "(document 2) spec.objectives[0].weight"
+        ],
+        "{:#?}",
+        report.errors
+    );
+    let ids: Vec<String> = report.slos.iter().map(|s| s.id()).collect();
+    assert_eq!(ids, ["api/avail-good"]);
+}
+
+/// openslo/v1alpha too: a document-level error does not hide an objective's (#15.9).
+#[test]
+fn every_error_of_a_v1alpha_slo_in_one_run() {
+    let text = v1alpha_getting_started()
+        .replace("Occurrences", "Timeslices")
+        .replace("target: 0.999", "target: 2");
+    let report = load_bytes("v1alpha.yaml", text.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["spec.budgetingMethod", "spec.objectives[0].target"],
+        "{:#?}",
+        report.errors
+    );
+    assert!(report.slos.is_empty());
+}

@@ -397,10 +397,6 @@ fn debug_prone() -> Vec<(&'static str, String)> {
             V1ALPHA.replace("Occurrences", "Timeslices"),
         ),
         (
-            "v1alpha_no_budgeting",
-            V1ALPHA.replace("  budgetingMethod: Occurrences\n", ""),
-        ),
-        (
             "v1alpha_budgeting_number",
             V1ALPHA.replace("Occurrences", "5"),
         ),
@@ -578,4 +574,19 @@ fn a_wrong_sloburn_field_in_sloth_format_is_only_a_warning() {
         "{:#?}",
         report.warnings
     );
+}
+
+/// A document-level mistake does not hide the SLOs' own errors (#15.9).
+#[test]
+fn a_document_level_mistake_does_not_hide_the_slos_errors() {
+    let text = "version: sloburn/v1\nservice: 5\nlabels:\n  9x: a\nslos:\n  - name: a\n    objective: 100\n    sli:\n      ratio: {errors: 'e{code=\"5\"}', total: e}\n";
+    let report = load_bytes("d.yaml", text.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["service", "labels.9x", "slos[0].objective"],
+        "{:#?}",
+        report.errors
+    );
+    assert!(report.slos.is_empty());
 }

@@ -190,27 +190,24 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     let Some(version) = read_version(map, sink) else {
         return Vec::new();
     };
-    let read = lenient::read_all::<RawDoc>(&doc.value);
+    let mut read = lenient::read_all::<RawDoc>(&doc.value);
     let before = sink.errors.len();
     report_problems(sink, "", version, &read.problems);
-    let Some(raw) = read.value else {
+    let Some(raw) = read.value.take() else {
         return Vec::new();
     };
-    // A document-level mistake (`lables:`) concerns every SLO: none loads until it is fixed.
-    if sink.errors.len() > before {
-        return Vec::new();
-    }
     if raw.slo_plugins.is_some() {
         sink.error("slo_plugins", SLO_PLUGINS);
     }
-    let before = sink.errors.len();
-    check_name(sink, "service", &raw.service);
+    if !read.covers("service") {
+        check_name(sink, "service", &raw.service);
+    }
     let (service_raw, service_severity) = take_severity(&raw.labels);
     let service_labels = labels(sink, "labels", &service_raw, &reserved_slo_labels());
-    if sink.errors.len() > before {
-        return Vec::new();
-    }
-    if raw.slos.is_empty() {
+    // A document-level mistake (`lables:`) concerns every SLO: none loads until it is fixed,
+    // but each is still checked, so one run shows every error.
+    let document_failed = sink.errors.len() > before;
+    if raw.slos.is_empty() && !read.covers("slos") {
         sink.error("slos", "no SLOs; accepted: a list of one or more SLOs");
     }
     let mut out = Vec::new();
@@ -246,7 +243,7 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
             k += 1;
             k <= checked.1 || (!stood_in && judged(e))
         });
-        if let Some(slo) = slo.filter(|_| sink.errors.len() == before) {
+        if let Some(slo) = slo.filter(|_| sink.errors.len() == before && !document_failed) {
             out.push(slo);
         }
     }

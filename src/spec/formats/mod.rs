@@ -31,9 +31,9 @@ pub(crate) struct Out {
     pub map: Vec<(String, String)>,
     /// What was mapped approximately: (original field path, note).
     pub notes: Vec<(String, String)>,
-    /// The translation found errors in its SLOs: they are read only to report the rest of their
-    /// errors in the same run, never loaded.
-    pub partial: bool,
+    /// SLOs (indexes in `slos`) the translation found errors in: read only to report the rest
+    /// of their errors in the same run, never loaded nor converted.
+    pub partial: Vec<usize>,
 }
 
 impl Out {
@@ -42,7 +42,7 @@ impl Out {
             value: json!({"version": version, "service": service, "slos": []}),
             map: Vec::new(),
             notes: Vec::new(),
-            partial: false,
+            partial: Vec::new(),
         }
     }
 
@@ -209,14 +209,16 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                     let refused = sink.errors[..found]
                         .iter()
                         .any(|t| within(&t.path, &path) || within(&path, &t.path));
-                    if !(out.partial && refused) {
+                    if !(refused && !out.partial.is_empty()) {
                         sink.error(&path, e.message);
                     }
                 }
-                if out.partial {
-                    read.slos.clear();
-                }
-                for w in inner.warnings {
+                let in_partial = |path: &str| {
+                    out.partial
+                        .iter()
+                        .any(|n| within(path, &format!("slos[{n}]")))
+                };
+                for w in inner.warnings.into_iter().filter(|w| !in_partial(&w.path)) {
                     let path = out.original(&w.path);
                     sink.warn(&path, w.message);
                 }
@@ -227,6 +229,10 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                     .flatten()
                     .map(|s| s["name"].as_str().unwrap_or_default())
                     .collect();
+                read.slos.retain(|slo| {
+                    let i = names.iter().position(|n| *n == slo.name);
+                    !i.is_some_and(|i| out.partial.contains(&i))
+                });
                 for slo in &mut read.slos {
                     let i = names.iter().position(|n| *n == slo.name).unwrap_or(0);
                     let path = out.original(&format!("slos[{i}]"));
@@ -241,7 +247,15 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
             }
             let mut value = out.value.clone();
             value["version"] = json!("sloburn/v1");
-            if has_slos && !out.partial {
+            if let Some(Value::Array(slos)) = value.get_mut("slos") {
+                let mut i = 0;
+                slos.retain(|_| {
+                    i += 1;
+                    !out.partial.contains(&(i - 1))
+                });
+            }
+            let converts = value["slos"].as_array().is_some_and(|a| !a.is_empty());
+            if has_slos && (out.partial.is_empty() || converts) {
                 let notes = out.notes.iter().map(|(p, n)| format!("{p}: {n}")).collect();
                 read.native = Some((value, notes));
             }

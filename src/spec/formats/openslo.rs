@@ -83,7 +83,7 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         }
         Some(_) => sink.error("spec.indicator", V1ALPHA_THRESHOLD),
     }
-    if spec.get("budgetingMethod").is_none() {
+    if spec.get("budgetingMethod").is_none_or(Value::is_null) {
         // Sloth never reads budgetingMethod; what it computes is Occurrences.
         out.note(
             "spec",
@@ -136,9 +136,9 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
         );
         return Translated::Refused;
     };
-    if sink.errors.len() > before {
-        return Translated::Refused;
-    }
+    // As in openslo/v1: errors above do not stop the objectives from being checked.
+    let failed = sink.errors.len() > before;
+    let period = period.unwrap_or_else(|| "30d".to_string());
     let names = objective_names(name, objectives);
     for (i, o) in objectives.iter().enumerate() {
         let p = format!("spec.objectives[{i}]");
@@ -161,7 +161,14 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
                 "missing or not a number; accepted: a ratio such as 0.999",
             );
         }
-        let queries = object(sink, &p, o, "ratioMetrics").map(|r| {
+        // Objectives of a thresholdMetric SLO have no ratioMetrics: that is already said above.
+        let threshold = spec.get("indicator").is_some() && !o.contains_key("ratioMetrics");
+        let ratio = if threshold {
+            None
+        } else {
+            object(sink, &p, o, "ratioMetrics")
+        };
+        let queries = ratio.map(|r| {
             let rp = format!("{p}.ratioMetrics");
             ignored_fields(sink, &rp, r, &["good", "total", "incremental"], SLOTH_OPENSLO);
             let q = |sink: &mut Sink, key: &str| -> Option<String> {
@@ -195,14 +202,19 @@ pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> 
             };
             (q(sink, "good"), q(sink, "total"))
         });
-        if sink.errors.len() > before {
-            continue;
-        }
-        let (Some((Some(good), Some(total))), Some(target)) = (queries, target) else {
-            continue;
-        };
         let n = out.slos().len();
         let s = format!("slos[{n}]");
+        let (good, total) = match queries {
+            Some((Some(good), Some(total))) => (good, total),
+            _ => (
+                "sum(rate(good[{{.window}}]))".into(),
+                "sum(rate(total[{{.window}}]))".into(),
+            ),
+        };
+        if failed || sink.errors.len() > before || target.is_none() {
+            out.partial.push(n);
+        }
+        let target = target.unwrap_or(0.99);
         let mut slo = slo_header(&mut out, &s, &p, &names[i], objectives.len() == 1, spec);
         slo.insert("objective".into(), number(ratio_to_percent(target)));
         out.map(format!("{s}.objective"), format!("{p}.target"));
@@ -370,12 +382,10 @@ pub(super) fn v1(
         return Translated::Refused;
     };
     let indicator = indicator(sink, spec, registry);
-    if sink.errors.len() > before {
-        return Translated::Refused;
-    }
-    let (Some(period), Some((ind, ind_path))) = (period, indicator) else {
-        return Translated::Refused;
-    };
+    // With errors above, the objectives are still translated, with stand-ins for what failed,
+    // so their own errors show in the same run; none of them loads.
+    let failed = sink.errors.len() > before;
+    let period = period.unwrap_or_else(|| json!("30d"));
     let names = objective_names(&name, objectives);
     for (i, o) in objectives.iter().enumerate() {
         let p = format!("spec.objectives[{i}]");
@@ -412,13 +422,15 @@ pub(super) fn v1(
         };
         let n = out.slos().len();
         let s = format!("slos[{n}]");
-        let sli = sli(sink, &ind, &ind_path, method, o, &p, &s, &mut out);
-        if sink.errors.len() > before {
-            continue;
-        }
-        let (Some((objective, op)), Some(sli)) = (objective, sli) else {
-            continue;
+        let sli = match &indicator {
+            Some((ind, ind_path)) => sli(sink, ind, ind_path, method, o, &p, &s, &mut out),
+            None => None,
         };
+        if failed || sink.errors.len() > before {
+            out.partial.push(n);
+        }
+        let (objective, op) = objective.unwrap_or((99.0, p.clone()));
+        let sli = sli.unwrap_or_else(stand_in_sli);
         let mut slo = slo_header(&mut out, &s, &p, &names[i], objectives.len() == 1, spec);
         slo.insert("objective".into(), number(objective));
         out.map(format!("{s}.objective"), op);
@@ -446,6 +458,12 @@ pub(super) fn v1(
         out.slos().push(Value::Object(slo));
     }
     Translated::Slos(out)
+}
+
+/// A valid SLI standing in for one the translation refused, so that the rest of a refused SLO
+/// is still checked (it never loads).
+fn stand_in_sli() -> Value {
+    json!({"ratio": {"errors": "stand_in{code=\"5\"}", "total": "stand_in"}})
 }
 
 /// OpenSLO's labels as SLO labels, and the keys renamed on the way (label name, original key).

@@ -129,7 +129,9 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
         return Translated::Refused;
     }
     // With errors, the SLO is still read for the rest of them (it never loads).
-    out.partial = sink.errors.len() > before;
+    if sink.errors.len() > before {
+        out.partial.push(0);
+    }
     out.slos().push(Value::Object(slo));
     Translated::Slos(out)
 }
