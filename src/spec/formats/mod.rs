@@ -209,7 +209,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                     let refused = sink.errors[..found]
                         .iter()
                         .any(|t| within(&t.path, &path) || within(&path, &t.path));
-                    if !(refused && !out.partial.is_empty()) {
+                    if !refused || out.partial.is_empty() {
                         sink.error(&path, e.message);
                     }
                 }
