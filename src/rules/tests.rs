@@ -147,3 +147,33 @@ fn severity_comes_from_the_nearest_spec_level_and_the_tier_from_sloburn() {
     ));
     assert!(!s[0].labels.contains_key("severity"), "{:?}", s[0].labels);
 }
+
+/// `freeze`, which deploy tooling and the example Alertmanager route on, is sloburn's: a spec's
+/// `freeze` alert label is carried as `exported_freeze`, never in its place.
+#[test]
+fn the_freeze_label_is_sloburns() {
+    let text = ONE.replace(
+        "    sli:",
+        "    policy:\n      freeze_below: 10\n    alerting:\n      labels:\n        freeze: \"false\"\n    sli:",
+    );
+    let s = slos(&text);
+    let (ruler, _) = ruler_rules(&s);
+    for file in [ruler, engine_rules(&s, "sloburn")] {
+        let rules: Vec<&Rule> = file.groups.iter().flat_map(|g| &g.rules).collect();
+        assert!(
+            rules
+                .iter()
+                .any(|r| r.labels.get("freeze").is_some_and(|v| v == "true"))
+        );
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.labels.get("freeze").is_none_or(|v| v == "true"))
+        );
+        assert!(rules.iter().any(|r| {
+            r.labels
+                .get("exported_freeze")
+                .is_some_and(|v| v == "false")
+        }));
+    }
+}

@@ -30,6 +30,7 @@ pub const RESERVED_SERIES_LABELS: &[&str] = &[
 pub const RESERVED_ALERT_LABELS: &[&str] = &[
     "service",
     "slo",
+    "freeze",
     "long_window",
     "short_window",
     "burn_rate_threshold",

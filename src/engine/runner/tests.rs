@@ -133,6 +133,27 @@ fn pairing_sums_by_group_and_caps_groups() {
     assert_eq!(state.groups_dropped, 1);
 }
 
+/// Grouped by a label sloburn sets itself: each group is keyed and labelled by
+/// `exported_service`, so its series never carry a second `service` (#15.6).
+#[test]
+fn a_group_by_service_is_carried_as_exported_service() {
+    let mut state = SloState::new(slo("    group_by: [service]\n"), None);
+    let bad = vec![series(&[("service", "cart")], &[(60_000, 1.0)])];
+    let total = vec![
+        series(&[("service", "cart")], &[(60_000, 10.0)]),
+        series(&[("service", "pay")], &[(60_000, 5.0)]),
+    ];
+    let read = pair(&state.slo.group_by.clone(), bad, total).unwrap();
+    let keys: Vec<&str> = read.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["exported_service=cart", "exported_service=pay"]);
+    assert_eq!(
+        read["exported_service=cart"].labels,
+        [("exported_service".to_string(), "cart".to_string())]
+    );
+    admit(&mut state, read);
+    assert_eq!(state.groups.len(), 2);
+}
+
 #[test]
 fn several_series_for_an_ungrouped_slo_is_an_error() {
     let two = vec![
