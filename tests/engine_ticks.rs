@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::{Engine, Querier, Reach, SloState};
+use sloburn::engine::runner::{Engine, PrometheusSource, Querier, Reach, SloState};
 use sloburn::engine::snapshot::Snapshot;
 use sloburn::source::prometheus::Client;
 use sloburn::spec::Slo;
@@ -149,7 +149,7 @@ fn engine(url: &str, store: Option<Arc<Store>>) -> Engine {
         })
         .collect();
     Engine {
-        querier: Some(querier(url)),
+        source: Some(Box::new(PrometheusSource::new(querier(url)))),
         store,
         ..Engine::new(states)
     }
@@ -159,9 +159,9 @@ fn engine(url: &str, store: Option<Arc<Store>>) -> Engine {
 /// Requests the engine has sent to the source.
 fn requests(engine: &Engine) -> u64 {
     engine
-        .querier
+        .source
         .as_ref()
-        .map(|q| q.stats.lock().unwrap().by_outcome.values().sum())
+        .map(|s| s.health().requests_by_outcome.values().sum())
         .unwrap_or(0)
 }
 

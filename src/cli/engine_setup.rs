@@ -6,7 +6,7 @@ use anyhow::Context;
 use tokio::sync::Semaphore;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::{Engine, Querier};
+use sloburn::engine::runner::{Engine, PrometheusSource, Querier, Source};
 use sloburn::source::prometheus::Client;
 use sloburn::spec::Slo;
 use sloburn::store::Store;
@@ -24,20 +24,21 @@ pub fn build_engine(
         stats: Arc::new(Mutex::new(Default::default())),
         limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
     };
-    let mut engine = build_engine_with(slos, Some(querier), store)?;
+    let source: Box<dyn Source> = Box::new(PrometheusSource::new(querier));
+    let mut engine = build_engine_with(slos, Some(source), store)?;
     engine.tasks = prometheus.concurrency.max(1) * 2;
     Ok(engine)
 }
 
 fn build_engine_with(
     slos: Vec<Slo>,
-    querier: Option<Querier>,
+    source: Option<Box<dyn Source>>,
     store: Option<Arc<Store>>,
 ) -> anyhow::Result<Engine> {
     let states = sloburn::engine::runner::load_states(slos, store.as_deref())
         .context("loading the stored histories")?;
     Ok(Engine {
-        querier,
+        source,
         store,
         reload_timestamp: now_secs(),
         ..Engine::new(states)
@@ -64,8 +65,8 @@ pub fn build_scrape_engine(
         .filter(|s| !refused_ids.contains(&s.id()))
         .collect();
     let scraper = Arc::new(scraper);
-    let mut engine = build_engine_with(slos, None, store)?;
-    engine.scraper = Some(scraper.clone());
+    let feed: Box<dyn Source> = Box::new(sloburn::scrape::ScrapeFeed(scraper.clone()));
+    let engine = build_engine_with(slos, Some(feed), store)?;
     Ok((engine, scraper, refused))
 }
 

@@ -14,7 +14,7 @@ use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{AppState, HistoryRequest, ReloadRequest, serve};
-use sloburn::scrape::Scraper;
+use sloburn::scrape::{ScrapeFeed, Scraper};
 use sloburn::spec::load_paths;
 use sloburn::store::Store;
 
@@ -288,11 +288,10 @@ fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> 
             tracing::error!("{r}");
         }
         slos.retain(|s| !refused.iter().any(|r| r.slo == s.id()));
-        if let Some(old) = &engine.scraper {
-            scraper.carry_over(old);
-        }
+        // The running scraper is the one the scrape loop holds.
+        scraper.carry_over(&tx.borrow().clone());
         let scraper = Arc::new(scraper);
-        engine.scraper = Some(scraper.clone());
+        engine.source = Some(Box::new(ScrapeFeed(scraper.clone())));
         let _ = tx.send(scraper);
     }
     tracing::info!(slos = slos.len(), "specs reloaded");

@@ -8,8 +8,10 @@
 //! worked on concurrently within a limit; one SLO's failure never touches another's numbers: its
 //! last good values stay and it is marked stale.
 //!
-//! The parts: [`SloState`] (what is kept per SLO), [`catch_up`] (one SLO's reads), the groups
-//! of an answer ([`group_key`]), the [`Querier`], and the [`Engine`] that runs them all.
+//! The parts: [`SloState`] (what is kept per SLO), the [`Source`] samples come from (the
+//! Prometheus API through [`PrometheusSource`]: [`catch_up`] is one SLO's reads, the
+//! [`Querier`] its requests; or the scrape source), the groups of an answer ([`group_key`]),
+//! and the [`Engine`] that runs them all and persists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -27,7 +29,6 @@ use crate::engine::history::{FINE_SECS, History, Tier};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
 use crate::engine::read_plan::{self, FineRead, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
-use crate::scrape::Scraper;
 use crate::source::inspect::{find_le, le_values_of};
 use crate::source::prometheus::Client;
 use crate::source::{Series, SourceError};
@@ -48,13 +49,17 @@ pub struct SourceStats {
 
 mod catch_up;
 mod groups;
+mod prometheus;
 mod querier;
+mod source;
 mod state;
 
 pub use catch_up::catch_up;
 use groups::*;
-pub use groups::{GroupRead, group_key};
+pub use groups::{GroupRead, evict_gone, group_key, group_of};
+pub use prometheus::PrometheusSource;
 pub use querier::{Querier, TickError};
+pub use source::{Advance, Health, Source, Tick};
 pub use state::{
     Group, SloState, continues, fingerprint, legacy_fingerprint, load_state, load_states,
 };
@@ -62,17 +67,11 @@ pub use state::{
 /// The engine: SLO states, the source and the store.
 pub struct Engine {
     pub slos: Vec<SloState>,
-    /// The Prometheus source; `None` with the scrape source.
-    pub querier: Option<Querier>,
-    /// The scrape source, which gathers minutes in the background; `None` with Prometheus.
-    pub scraper: Option<Arc<Scraper>>,
+    /// Where samples come from; `None` evaluates only what the histories hold.
+    pub source: Option<Box<dyn Source>>,
     pub store: Option<Arc<Store>>,
     pub reload_success: bool,
     pub reload_timestamp: f64,
-    /// SLOs that needed a backfill in the last tick (logged when it changes).
-    pub last_backfilling: usize,
-    /// Why the last idle-tick probe of the source failed, if it did.
-    pub source_error: Option<String>,
     /// SLOs finished in the current tick, for a progress display.
     pub progress: Arc<std::sync::atomic::AtomicUsize>,
     /// SLOs brought up to date at once. A task holds its answers until it has all of them, so
@@ -93,13 +92,10 @@ impl Engine {
     pub fn new(slos: Vec<SloState>) -> Self {
         Self {
             slos,
-            querier: None,
-            scraper: None,
+            source: None,
             store: None,
             reload_success: true,
             reload_timestamp: 0.0,
-            last_backfilling: 0,
-            source_error: None,
             progress: Default::default(),
             tasks: 16,
             absent_grace: Duration::from_secs(30 * 86_400),
@@ -141,10 +137,14 @@ impl Engine {
     /// numbers at `now`.
     pub async fn tick(&mut self, reach: Reach, now: f64) -> Snapshot {
         let started = Instant::now();
-        if let Some(scraper) = self.scraper.clone() {
-            self.take_scraped(&scraper, reach.minute, now);
-        } else if let Some(querier) = self.querier.clone() {
-            self.query(&querier, reach, now).await;
+        if let Some(source) = self.source.as_mut() {
+            let tick = Tick {
+                reach,
+                now,
+                progress: &self.progress,
+                tasks: self.tasks,
+            };
+            source.advance(&mut self.slos, tick).await;
         }
         self.persist().await;
         // The tick's answers and encoded chunks are freed by now; without this a cold start's
@@ -154,156 +154,6 @@ impl Engine {
         let snapshot = self.snapshot(now, started.elapsed());
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
-    }
-
-    /// Brings every SLO's history up to `target` from Prometheus, concurrently.
-    async fn query(&mut self, querier: &Querier, reach: Reach, now: f64) {
-        let target = reach.minute;
-        let mut set = JoinSet::new();
-        let total = self.slos.len();
-        // SLOs already up to date send no query this tick: one probe of the source stands in.
-        let idle: Vec<bool> = self
-            .slos
-            .iter()
-            .map(|s| s.fine_fed_until.is_some_and(|f| f >= s.reach(reach)))
-            .collect();
-        let backfilling = self
-            .slos
-            .iter()
-            .filter(|s| {
-                s.fine_fed_until
-                    .is_none_or(|f| target - f > CATCHUP_MINUTES * FINE_SECS)
-            })
-            .count();
-        if backfilling > 0 && backfilling != self.last_backfilling {
-            tracing::info!(slos = backfilling, "backfilling history from the source");
-        }
-        self.last_backfilling = backfilling;
-        self.prefetch(querier, reach).await;
-        let slots = Arc::new(Semaphore::new(self.tasks.max(1)));
-        for (index, mut state) in std::mem::take(&mut self.slos).into_iter().enumerate() {
-            let q = querier.clone();
-            let slots = slots.clone();
-            set.spawn(async move {
-                let result = {
-                    let _slot = slots.acquire_owned().await;
-                    catch_up(&mut state, &q, reach).await
-                };
-                match &result {
-                    // Nothing new to read yet: freshness stays what the last read made it (a
-                    // restart is stale until the source has answered once).
-                    Ok(false) => {}
-                    Ok(true) => {
-                        state.fresh = true;
-                        state.last_evaluation = now;
-                        if state.last_error.take().is_some() {
-                            tracing::info!(slo = %state.slo.id(), "SLO data is readable again");
-                        }
-                    }
-                    Err(e) => {
-                        if let Some(outcome) = e.outcome() {
-                            q.record_outcome(outcome, None);
-                        }
-                        state.fresh = false;
-                        let msg = e.to_string();
-                        // Log a failure when it starts or changes, not on every tick.
-                        if state.last_error.as_deref() != Some(msg.as_str()) {
-                            tracing::warn!(slo = %state.slo.id(), error = %msg, "cannot update SLO; keeping its last values, marked stale");
-                            state.last_error = Some(msg);
-                        }
-                    }
-                }
-                state.report_presence();
-                if state.groups_dropped > 0 {
-                    tracing::warn!(slo = %state.slo.id(), cap = state.slo.max_groups, dropped = state.groups_dropped, "group_by cap reached: series of further groups are ignored (raise max_groups to track them)");
-                }
-                (index, state)
-            });
-        }
-        let probe_failed = if idle.iter().any(|i| *i) {
-            self.probe(target).await
-        } else {
-            false
-        };
-        let mut done: Vec<Option<SloState>> = vec![None; total];
-        let mut finished = 0usize;
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((index, state)) => {
-                    done[index] = Some(state);
-                    finished += 1;
-                    self.progress
-                        .store(finished, std::sync::atomic::Ordering::Relaxed);
-                    if backfilling > 0 && total >= 10 && finished.is_multiple_of(total / 10) {
-                        tracing::info!(done = finished, of = total, "evaluation progress");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "an SLO task failed"),
-            }
-        }
-        self.slos = done.into_iter().flatten().collect();
-        for (s, idle) in self.slos.iter_mut().zip(idle) {
-            if idle {
-                // Up to date and the source answers: fresh; the source fails: stale.
-                s.fresh = !probe_failed && s.last_error.is_none();
-            }
-        }
-    }
-
-    /// Reads this tick's samples for every counter SLO that reads samples this tick (a steady
-    /// tick, or a gap up to [`CATCHUP_MINUTES`]) with queries shared between SLOs ([`batch`]),
-    /// in slices of [`read_plan::RAW_SLICE_SECS`] oldest first, leaving each SLO its share for its
-    /// catch-up. SLOs read up to different instants (one failed last tick) are batched apart.
-    async fn prefetch(&mut self, q: &Querier, reach: Reach) {
-        let mut by_from: BTreeMap<i64, Vec<(usize, Vec<CounterRead>)>> = BTreeMap::new();
-        for (i, s) in self.slos.iter_mut().enumerate() {
-            s.prefetched = None;
-            let samples = read_plan::plan(
-                read_plan::Marks {
-                    fed: s.fine_fed_until,
-                    coarse_fed: s.coarse_fed_until,
-                    coarse_from: s.coarse_covered_from(),
-                },
-                reach,
-                s.plan.counts_samples(),
-                &s.slo.period,
-            )
-            .filter(|p| p.how == read_plan::FineRead::Samples);
-            let ready =
-                s.series.seeded && (s.plan.le_lookup().is_none() || s.plan.le_value.is_some());
-            if let (Some(p), true) = (samples, ready)
-                && let Some(reads) = s.plan.counter_reads()
-            {
-                by_from.entry(p.fine.from).or_default().push((i, reads));
-            }
-        }
-        let to = reach.instant;
-        for (from, reads) in by_from {
-            let (batches, batched) = batch::plan(&reads);
-            let mut shares = batch::Shares::new();
-            let mut failed: BTreeMap<usize, SourceError> = BTreeMap::new();
-            for b in &batches {
-                for (end, secs) in read_plan::raw_slices(from, to) {
-                    let expr = format!("{}[{secs}s]", b.selector);
-                    match q.instant(&expr, end).await {
-                        Ok(answer) => b.dispatch(answer, &mut shares),
-                        Err(e) => {
-                            for slo in b.slos() {
-                                failed.insert(slo, e.clone());
-                            }
-                            break;
-                        }
-                    }
-                }
-            }
-            for slo in batched {
-                let answer = match failed.remove(&slo) {
-                    Some(e) => Err(e),
-                    None => Ok(shares.remove(&slo).unwrap_or_default()),
-                };
-                self.slos[slo].prefetched = Some(Prefetched { from, to, answer });
-            }
-        }
     }
 
     /// The history behind one SLO's charts, or `None` for an unknown SLO.
@@ -343,58 +193,6 @@ impl Engine {
                 })
                 .collect(),
         )
-    }
-
-    /// Moves the scraped minutes up to `target` into the histories.
-    fn take_scraped(&mut self, scraper: &Scraper, target: i64, now: f64) {
-        for state in &mut self.slos {
-            let id = state.slo.id();
-            evict_gone(state, &BTreeSet::new());
-            for (key, labels, minute_end, counts) in scraper.drain(&id, target) {
-                let group = group_of(state, &key);
-                if group.labels.is_empty() {
-                    group.labels = labels.into();
-                }
-                // The scraper keeps a group's minute only when its series were scraped.
-                group.seen = group.seen.max(Some(minute_end));
-                group.history.push_minute(minute_end, counts);
-            }
-            for g in state.groups.values_mut() {
-                g.history.mark_empty_until(target);
-            }
-            state.fine_fed_until = Some(state.fine_fed_until.map_or(target, |f| f.max(target)));
-            state.coarse_fed_until = Some(state.coarse_fed_until.map_or(target, |f| f.max(target)));
-            state.fresh = scraper.fresh(&id);
-            if state.fresh {
-                state.last_evaluation = now;
-                state.answered = true;
-            }
-            state.report_presence();
-        }
-    }
-
-    /// One cheap query; true when the source failed it (counted like any request). Logged
-    /// when the failure starts, changes or ends, not at every tick.
-    async fn probe(&mut self, at: i64) -> bool {
-        let Some(querier) = self.querier.clone() else {
-            return false;
-        };
-        match querier.instant("vector(1)", at).await {
-            Ok(_) => {
-                if self.source_error.take().is_some() {
-                    tracing::info!("the source answers again");
-                }
-                false
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                if self.source_error.as_deref() != Some(msg.as_str()) {
-                    tracing::warn!(error = %msg, "the source is failing; every SLO is marked stale");
-                    self.source_error = Some(msg);
-                }
-                true
-            }
-        }
     }
 
     async fn persist(&mut self) {
@@ -529,26 +327,19 @@ impl Engine {
             }
         }
         let services = services(&slos);
-        let (scrape_targets, by_outcome, duration) = match (&self.scraper, &self.querier) {
-            (Some(scraper), _) => scraper.stats(),
-            (None, Some(q)) => match q.stats.lock() {
-                Ok(s) => (Vec::new(), s.by_outcome.clone(), s.duration.clone()),
-                Err(_) => Default::default(),
-            },
-            (None, None) => Default::default(),
-        };
+        let health = self.source.as_ref().map(|s| s.health()).unwrap_or_default();
         Snapshot {
             evaluated_at: Some(now),
             services,
             engine: EngineStats {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 evaluation_duration_seconds: took.as_secs_f64(),
-                source_requests_total: by_outcome,
-                source_request_duration: duration,
+                source_requests_total: health.requests_by_outcome,
+                source_request_duration: health.request_duration,
                 slos: slos.len(),
                 config_last_reload_success: self.reload_success,
                 config_last_reload_timestamp: self.reload_timestamp,
-                scrape_targets,
+                scrape_targets: health.scrape_targets,
             },
             slos,
         }

@@ -2,6 +2,9 @@
 //! Prometheus.
 
 pub mod exposition;
+mod feed;
 pub mod source;
+
+pub use feed::ScrapeFeed;
 
 pub use source::{ScrapeConfig, Scraper, TargetConfig, Unscrapeable};

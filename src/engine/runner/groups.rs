@@ -45,7 +45,7 @@ pub fn group_key(
     (key, pairs)
 }
 
-pub(super) fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
+pub fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
     // Looked up before inserting: the common case (a known group) allocates nothing.
     if !state.groups.contains_key(key) {
         // A grouped SLO's stand-in series gives way to its first real group (a real group's
@@ -149,7 +149,7 @@ pub const GROUP_ROOM_AFTER_SECS: i64 = 3600;
 
 /// Drops groups that have shown no series for a whole period: their history holds nothing
 /// of the period any more, and a group that kept its full budget would read as healthy.
-pub(super) fn evict_gone(state: &mut SloState, live: &BTreeSet<String>) {
+pub fn evict_gone(state: &mut SloState, live: &BTreeSet<String>) {
     let Some(now) = state.fine_fed_until else {
         return;
     };

@@ -247,7 +247,7 @@ impl SloState {
 
     /// Logs, once per change, that the SLO has no data (and why) or has it again, and once that
     /// its errors selector matches no series (errors then count as 0: often a typo).
-    pub(super) fn report_presence(&mut self) {
+    pub fn report_presence(&mut self) {
         self.update_recent();
         if !self.answered {
             return;
