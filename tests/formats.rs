@@ -7,6 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use sloburn::spec::Slo;
+
+#[path = "support/compare.rs"]
+mod compare;
+use compare::comparable;
 use sloburn::spec::load::{convert_paths, load_bytes, load_paths};
 
 fn corpus(name: &str) -> PathBuf {
@@ -202,14 +206,6 @@ fn every_corpus_file_is_read_or_refused_specifically() {
             ),
         }
     }
-}
-
-/// The SLO without where and in which format it was written.
-fn comparable(slo: &Slo) -> Slo {
-    let mut s = slo.clone();
-    s.origin = sloburn::spec::Origin::default();
-    s.version = sloburn::spec::SpecVersion::SloburnV1;
-    s
 }
 
 #[test]

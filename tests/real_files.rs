@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use sloburn::spec::Slo;
+
+#[path = "support/compare.rs"]
+mod compare;
+use compare::comparable;
 use sloburn::spec::load::{convert_paths, load_bytes, load_paths};
 
 fn real() -> PathBuf {
@@ -173,13 +177,6 @@ fn every_real_file_has_an_expectation() {
     let mut listed: Vec<String> = FILES.iter().map(|(f, _)| f.to_string()).collect();
     listed.sort();
     assert_eq!(found, listed);
-}
-
-fn comparable(slo: &Slo) -> Slo {
-    let mut s = slo.clone();
-    s.origin = sloburn::spec::Origin::default();
-    s.version = sloburn::spec::SpecVersion::SloburnV1;
-    s
 }
 
 #[test]
