@@ -49,6 +49,7 @@ pub struct SourceStats {
 
 mod catch_up;
 mod groups;
+mod persist;
 mod prometheus;
 mod querier;
 mod source;
@@ -193,119 +194,6 @@ impl Engine {
                 })
                 .collect(),
         )
-    }
-
-    async fn persist(&mut self) {
-        let Some(store) = self.store.clone() else {
-            return;
-        };
-        // In batches of about BATCH_BYTES of encoded chunks: a cold start writes every SLO's
-        // whole history (~46 KB each) at once, and one transaction per batch (its chunks and
-        // redb's dirty pages in memory until the commit) bounds the peak; a steady tick (~0.5 KB
-        // per SLO) is one or a few commits. Markers travel with their chunks, so a crash between
-        // batches loses nothing: the unsaved SLOs' minutes are queried again.
-        const BATCH_BYTES: usize = 1 << 20;
-        let mut result = Ok(Ok(()));
-        let mut next = 0;
-        while next < self.slos.len() {
-            let mut metas = Vec::new();
-            let mut dirty = Vec::new();
-            let mut bytes = 0;
-            while bytes < BATCH_BYTES
-                && let Some(s) = self.slos.get_mut(next)
-            {
-                next += 1;
-                metas.push((s.slo.id(), s.meta(), std::mem::take(&mut s.rewrite)));
-                let mut groups: Vec<(String, _, _)> = s
-                    .groups
-                    .iter_mut()
-                    .map(|(k, g)| {
-                        (
-                            k.clone(),
-                            g.history
-                                .take_dirty()
-                                .iter()
-                                .map(crate::store::change)
-                                .collect::<Vec<_>>(),
-                            g.history.retention_floor(),
-                        )
-                    })
-                    .collect();
-                // Dropped groups: every stored row goes.
-                groups.extend(
-                    s.evicted
-                        .drain(..)
-                        .map(|k| (k, Vec::new(), (i64::MAX, i64::MAX))),
-                );
-                bytes += groups
-                    .iter()
-                    .flat_map(|(_, rows, _)| rows)
-                    .map(|(_, _, b)| b.as_ref().map_or(16, Vec::len))
-                    .sum::<usize>();
-                dirty.push(groups);
-            }
-            // What this batch writes, to mark again if the save fails.
-            let batch: Vec<(usize, Vec<SavedMarks>)> = dirty
-                .iter()
-                .enumerate()
-                .map(|(k, groups)| {
-                    let marks = groups
-                        .iter()
-                        .map(|(key, rows, _)| {
-                            (key.clone(), rows.iter().map(|(t, s, _)| (*t, *s)).collect())
-                        })
-                        .collect();
-                    (next - dirty.len() + k, marks)
-                })
-                .collect();
-            let rewrites: BTreeMap<usize, bool> = metas
-                .iter()
-                .enumerate()
-                .map(|(k, (_, _, replace))| (next - metas.len() + k, *replace))
-                .collect();
-            let store = store.clone();
-            result = tokio::task::spawn_blocking(move || {
-                let changes: Vec<SloChanges> = metas
-                    .iter()
-                    .zip(dirty.iter())
-                    .map(|((id, meta, replace), groups)| SloChanges {
-                        id,
-                        meta,
-                        replace: *replace,
-                        chunks: groups
-                            .iter()
-                            .map(|(k, rows, _)| (k.as_str(), rows.as_slice()))
-                            .collect(),
-                        prune: groups
-                            .iter()
-                            .map(|(k, _, floor)| (k.as_str(), *floor))
-                            .collect(),
-                    })
-                    .collect();
-                store.save(&changes)
-            })
-            .await;
-            if !matches!(result, Ok(Ok(()))) {
-                for (index, groups) in batch {
-                    let state = &mut self.slos[index];
-                    state.rewrite |= rewrites.get(&index).copied().unwrap_or(false);
-                    for (key, marks) in groups {
-                        match state.groups.get_mut(&key) {
-                            Some(g) => g.history.mark_unsaved(marks),
-                            None => state.evicted.push(key),
-                        }
-                    }
-                }
-                break;
-            }
-        }
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot save the history; it is kept in memory and re-queried after a restart")
-            }
-            Err(e) => tracing::error!(error = %e, "saving the history failed"),
-        }
     }
 
     /// The numbers of every SLO series as they stand.
