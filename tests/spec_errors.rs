@@ -590,3 +590,25 @@ fn a_document_level_mistake_does_not_hide_the_slos_errors() {
     );
     assert!(report.slos.is_empty());
 }
+
+/// A check across fields never judges what stood in for a field already reported: a bad long
+/// window is one error, not also "the short window (2h) must be shorter than the long window
+/// (1h)" about a value nobody wrote.
+#[test]
+fn a_reported_field_is_not_judged_again_by_its_neighbours() {
+    let text = native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      windows:\n        - {{severity: page, long: 1x, short: 2h, budget_percent: 2}}\n        - {{severity: page, long: 6h, short: 6h, budget_percent: 5}}\n"
+    ));
+    let report = load_bytes("w.yaml", text.as_bytes());
+    let paths: Vec<&str> = report.errors.iter().map(|e| e.path.as_str()).collect();
+    // The second row's own mistake is still reported.
+    assert_eq!(
+        paths,
+        [
+            "slos[0].alerting.windows[0].long",
+            "slos[0].alerting.windows[1].short"
+        ],
+        "{:#?}",
+        report.errors
+    );
+}

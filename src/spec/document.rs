@@ -229,7 +229,8 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
         // What stands in for a reported field is not judged again by the checks after reading.
         let judged = |e: &crate::spec::Diagnostic| {
             let rel = e.path.strip_prefix(path.as_str()).unwrap_or(&e.path);
-            !read.covers(rel.strip_prefix('.').unwrap_or(rel))
+            let rel = rel.strip_prefix('.').unwrap_or(rel);
+            !read.covers(rel) && !read.covers_item(rel)
         };
         let mut k = 0;
         sink.errors.retain(|e| {

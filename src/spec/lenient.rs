@@ -54,6 +54,18 @@ impl<T> Read<T> {
         self.stood_in.iter().any(|s| within(path, s))
     }
 
+    /// Whether `path` lies in a list item (`alerting.windows[0].short`) holding a stand-in: a
+    /// check across that item's fields (short against long) may be judging the stand-in.
+    pub fn covers_item(&self, path: &str) -> bool {
+        match path.rfind(']') {
+            Some(end) => {
+                let item = &path[..=end];
+                self.stood_in.iter().any(|s| within(s, item))
+            }
+            None => false,
+        }
+    }
+
     /// Whether some field was stood in for: checks across fields may then judge a stand-in.
     pub fn stood_in(&self) -> bool {
         !self.stood_in.is_empty()
@@ -270,6 +282,9 @@ mod tests {
         // Later checks skip what stands in, and only that.
         assert!(r.covers("a") && r.covers("inner.d") && r.covers("list[1].d"));
         assert!(!r.covers("inner") && !r.covers("list[0].d") && !r.covers("ab"));
+        // A list item holding a stand-in is not judged across its fields either.
+        assert!(r.covers_item("list[1].other"));
+        assert!(!r.covers_item("list[0].d") && !r.covers_item("ab"));
     }
 
     #[derive(Debug, Deserialize)]
