@@ -149,7 +149,10 @@ fn engine(url: &str, store: Option<Arc<Store>>) -> Engine {
         })
         .collect();
     Engine {
-        source: Some(Box::new(PrometheusSource::new(querier(url)))),
+        source: Some(Box::new(PrometheusSource::new(
+            querier(url),
+            Duration::ZERO,
+        ))),
         store,
         ..Engine::new(states)
     }

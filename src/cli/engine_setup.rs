@@ -24,7 +24,7 @@ pub fn build_engine(
         stats: Arc::new(Mutex::new(Default::default())),
         limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
     };
-    let source: Box<dyn Source> = Box::new(PrometheusSource::new(querier));
+    let source: Box<dyn Source> = Box::new(PrometheusSource::new(querier, prometheus.query_lag));
     let mut engine = build_engine_with(slos, Some(source), store)?;
     engine.tasks = prometheus.concurrency.max(1) * 2;
     Ok(engine)

@@ -130,11 +130,10 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         bail!("no valid SLO in {:?}", cfg.specs);
     }
     let store = Arc::new(Store::open(&cfg.state_dir)?);
-    let (mut engine, feed, lag, source) = match (&cfg.source.prometheus, &cfg.source.scrape) {
+    let (mut engine, feed, source) = match (&cfg.source.prometheus, &cfg.source.scrape) {
         (Some(prometheus), _) => (
             build_engine(slos, prometheus, Some(store))?,
             Feed::Prometheus,
-            prometheus.query_lag,
             prometheus.url.clone(),
         ),
         (None, Some(scrape)) => {
@@ -144,13 +143,10 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             }
             let (tx, rx) = tokio::sync::watch::channel(scraper);
             tokio::spawn(scrape_loop(rx));
-            // Minutes are taken once a scrape that could still be attributed to them is over.
-            let lag = scrape.timeout + Duration::from_secs(1);
             let targets: Vec<&str> = scrape.targets.iter().map(|t| t.url.as_str()).collect();
             (
                 engine,
                 Feed::Scrape(tx),
-                lag,
                 format!("scrape {}", targets.join(", ")),
             )
         }
@@ -208,21 +204,21 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {
-                evaluate(&mut engine, &cell, lag).await;
+                evaluate(&mut engine, &cell).await;
                 ready.store(true, Ordering::Release);
                 if retired.elapsed() >= Duration::from_secs(3600) {
                     engine.retire_absent(now_secs() as i64);
                     retired = tokio::time::Instant::now();
                 }
-                next = tokio::time::Instant::now() + until_next_tick(cfg.evaluation_interval, lag);
+                next = tokio::time::Instant::now() + until_next_tick(cfg.evaluation_interval, engine.lag());
             }
             _ = hangup.recv() => {
                 let _ = reload(&mut engine, &cfg, &feed);
-                evaluate(&mut engine, &cell, lag).await;
+                evaluate(&mut engine, &cell).await;
             }
             Some(answer) = reload_rx.recv() => {
                 let result = reload(&mut engine, &cfg, &feed);
-                evaluate(&mut engine, &cell, lag).await;
+                evaluate(&mut engine, &cell).await;
                 let _ = answer.send(result);
             }
             Some((service, slo, reply)) = history_rx.recv() => {
@@ -247,7 +243,9 @@ fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
     Duration::from_secs_f64((next - now).max(0.25))
 }
 
-async fn evaluate(engine: &mut Engine, cell: &SnapshotCell, lag: Duration) {
+async fn evaluate(engine: &mut Engine, cell: &SnapshotCell) {
+    // The source says how far behind now to read (a reload may change it).
+    let lag = engine.lag();
     let now = now_secs();
     let snapshot = engine.tick(Reach::at(now, lag), now).await;
     cell.publish(snapshot);

@@ -25,7 +25,7 @@ use crate::core::{Counts, PromDuration, rfc3339};
 use crate::engine::batch;
 use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
-use crate::engine::history::{FINE_SECS, History, Tier};
+use crate::engine::history::{FINE_SECS, History};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
 use crate::engine::read_plan::{self, FineRead, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
@@ -36,9 +36,6 @@ use crate::spec::Slo;
 use crate::store::{SloChanges, SloMeta, Store, StoredSeries, StoredSlo};
 
 pub use crate::engine::read_plan::CATCHUP_MINUTES;
-
-/// A group's chunk marks sent with a save: `(group key, [(tier, chunk start)])`.
-type SavedMarks = (String, Vec<(Tier, i64)>);
 
 /// Counters of source requests, shared by all tasks of a tick.
 #[derive(Debug, Default)]
@@ -155,6 +152,11 @@ impl Engine {
         let snapshot = self.snapshot(now, started.elapsed());
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
+    }
+
+    /// How far behind now ticks read: the source's lag (none without a source).
+    pub fn lag(&self) -> Duration {
+        self.source.as_ref().map_or(Duration::ZERO, |s| s.lag())
     }
 
     /// The history behind one SLO's charts, or `None` for an unknown SLO.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::engine::runner::{Advance, Health, SloState, Source, Tick, evict_gone, group_of};
 use crate::scrape::Scraper;
@@ -14,6 +15,11 @@ impl Source for ScrapeFeed {
     fn advance<'a>(&'a mut self, slos: &'a mut Vec<SloState>, tick: Tick<'a>) -> Advance<'a> {
         take_scraped(&self.0, slos, tick.reach.minute, tick.now);
         Box::pin(std::future::ready(()))
+    }
+
+    /// Minutes are taken once a scrape that could still be attributed to them is over.
+    fn lag(&self) -> Duration {
+        self.0.timeout() + Duration::from_secs(1)
     }
 
     fn health(&self) -> Health {

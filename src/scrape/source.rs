@@ -590,6 +590,11 @@ impl Scraper {
     }
 
     /// Target health and request counters, for the snapshot.
+    /// How long one scrape may take.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     pub fn stats(&self) -> (Vec<TargetHealth>, BTreeMap<String, u64>, Histogram) {
         match self.state.lock() {
             Ok(s) => (s.targets.clone(), s.by_outcome.clone(), s.duration.clone()),

@@ -15,7 +15,7 @@ impl Engine {
         // per SLO) is one or a few commits. Markers travel with their chunks, so a crash between
         // batches loses nothing: the unsaved SLOs' minutes are queried again.
         const BATCH_BYTES: usize = 1 << 20;
-        let mut result = Ok(Ok(()));
+        let mut result: Option<String> = None;
         let mut next = 0;
         while next < self.slos.len() {
             let mut metas = Vec::new();
@@ -54,27 +54,11 @@ impl Engine {
                     .sum::<usize>();
                 dirty.push(groups);
             }
-            // What this batch writes, to mark again if the save fails.
-            let batch: Vec<(usize, Vec<SavedMarks>)> = dirty
-                .iter()
-                .enumerate()
-                .map(|(k, groups)| {
-                    let marks = groups
-                        .iter()
-                        .map(|(key, rows, _)| {
-                            (key.clone(), rows.iter().map(|(t, s, _)| (*t, *s)).collect())
-                        })
-                        .collect();
-                    (next - dirty.len() + k, marks)
-                })
-                .collect();
-            let rewrites: BTreeMap<usize, bool> = metas
-                .iter()
-                .enumerate()
-                .map(|(k, (_, _, replace))| (next - metas.len() + k, *replace))
-                .collect();
+            let first = next - dirty.len();
             let store = store.clone();
-            result = tokio::task::spawn_blocking(move || {
+            // The batch's rows come back with the outcome: on failure exactly what it wrote is
+            // marked unsaved again, with nothing set aside for the (usual) success.
+            let saved = tokio::task::spawn_blocking(move || {
                 let changes: Vec<SloChanges> = metas
                     .iter()
                     .zip(dirty.iter())
@@ -92,29 +76,47 @@ impl Engine {
                             .collect(),
                     })
                     .collect();
-                store.save(&changes)
+                let outcome = store.save(&changes);
+                drop(changes);
+                (outcome, metas, dirty)
             })
             .await;
-            if !matches!(result, Ok(Ok(()))) {
-                for (index, groups) in batch {
-                    let state = &mut self.slos[index];
-                    state.rewrite |= rewrites.get(&index).copied().unwrap_or(false);
-                    for (key, marks) in groups {
-                        match state.groups.get_mut(&key) {
-                            Some(g) => g.history.mark_unsaved(marks),
-                            None => state.evicted.push(key),
+            match saved {
+                Ok((Ok(()), _, _)) => {}
+                Ok((Err(e), metas, dirty)) => {
+                    for (k, ((_, _, replace), groups)) in metas.into_iter().zip(dirty).enumerate() {
+                        let state = &mut self.slos[first + k];
+                        state.rewrite |= replace;
+                        for (key, rows, _) in groups {
+                            let marks = rows.iter().map(|(t, s, _)| (*t, *s));
+                            match state.groups.get_mut(&key) {
+                                Some(g) => g.history.mark_unsaved(marks),
+                                None => state.evicted.push(key),
+                            }
                         }
                     }
+                    result = Some(format!(
+                        "cannot save the history ({e}); it is kept in memory and saved again at the next tick"
+                    ));
+                    break;
                 }
-                break;
+                Err(e) => {
+                    // The rows went down with the task: save these SLOs whole next time.
+                    for state in &mut self.slos[first..next] {
+                        state.rewrite = true;
+                        for g in state.groups.values_mut() {
+                            g.history.mark_all_unsaved();
+                        }
+                    }
+                    result = Some(format!(
+                        "saving the history failed ({e}); it is saved again at the next tick"
+                    ));
+                    break;
+                }
             }
         }
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot save the history; it is kept in memory and re-queried after a restart")
-            }
-            Err(e) => tracing::error!(error = %e, "saving the history failed"),
+        if let Some(problem) = result {
+            tracing::error!("{problem}");
         }
     }
 }

@@ -7,6 +7,8 @@ use super::*;
 /// The Prometheus API, read by the engine's own plans.
 pub struct PrometheusSource {
     pub querier: Querier,
+    /// How long after its timestamp a sample may still appear (`query_lag`).
+    pub lag: Duration,
     /// SLOs that needed a backfill in the last tick (logged when it changes).
     last_backfilling: usize,
     /// Why the last idle-tick probe failed, if it did.
@@ -14,9 +16,10 @@ pub struct PrometheusSource {
 }
 
 impl PrometheusSource {
-    pub fn new(querier: Querier) -> Self {
+    pub fn new(querier: Querier, lag: Duration) -> Self {
         Self {
             querier,
+            lag,
             last_backfilling: 0,
             source_error: None,
         }
@@ -157,6 +160,10 @@ impl Source for PrometheusSource {
             },
             Err(_) => Health::default(),
         }
+    }
+
+    fn lag(&self) -> Duration {
+        self.lag
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 use super::{Reach, SloState};
 use crate::engine::snapshot::{Histogram, TargetHealth};
@@ -54,6 +55,9 @@ pub type Advance<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 ///     fn health(&self) -> Health {
 ///         Health::default()
 ///     }
+///     fn lag(&self) -> std::time::Duration {
+///         std::time::Duration::ZERO
+///     }
 /// }
 /// let mut engine = Engine::new(Vec::new());
 /// engine.source = Some(Box::new(Silent));
@@ -65,4 +69,8 @@ pub trait Source: Send + Sync {
 
     /// Requests, their durations and targets so far.
     fn health(&self) -> Health;
+
+    /// How far behind now a tick may read: a sample may still appear in the source this long
+    /// after its timestamp (a scrape's samples appear when it ends, stamped with its start).
+    fn lag(&self) -> Duration;
 }
