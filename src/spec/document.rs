@@ -20,7 +20,7 @@ use crate::spec::model::{
     Sli, Slo, SpecVersion,
 };
 use crate::spec::yaml::Document;
-use crate::spec::yaml::within;
+use crate::spec::yaml::remove_at;
 use crate::spec::{lenient, promql};
 
 /// The default rolling period.
@@ -214,6 +214,10 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     for (i, value) in raw.slos.iter().enumerate() {
         let path = format!("slos[{i}]");
         let before = sink.errors.len();
+        let value = match version {
+            SpecVersion::SlothV1 => &without_sloburn_fields(sink, &path, value),
+            SpecVersion::SloburnV1 => value,
+        };
         let mut read = lenient::read_all::<RawSlo>(value);
         report_problems(sink, &path, version, &read.problems);
         let checked = (sink.errors.len(), sink.warnings.len());
@@ -290,59 +294,8 @@ fn read_slo(
     path: &str,
     version: SpecVersion,
     (service, service_labels, service_severity): (&str, &Labels, Option<&str>),
-    mut raw: RawSlo,
+    raw: RawSlo,
 ) -> Option<Slo> {
-    if version == SpecVersion::SlothV1 {
-        let extras = [
-            ("period", raw.period.is_some()),
-            ("group_by", raw.group_by.is_some()),
-            ("max_groups", raw.max_groups.is_some()),
-            ("policy", raw.policy.is_some()),
-            ("sli.ratio", raw.sli.ratio.is_some()),
-            ("sli.latency", raw.sli.latency.is_some()),
-            ("sli.threshold", raw.sli.threshold.is_some()),
-            (
-                "alerting.windows",
-                raw.alerting.as_ref().is_some_and(|a| a.windows.is_some()),
-            ),
-            (
-                "alerting.page_alert.for",
-                raw.alerting
-                    .as_ref()
-                    .and_then(|a| a.page_alert.as_ref())
-                    .is_some_and(|a| a.for_.is_some()),
-            ),
-            (
-                "alerting.ticket_alert.for",
-                raw.alerting
-                    .as_ref()
-                    .and_then(|a| a.ticket_alert.as_ref())
-                    .is_some_and(|a| a.for_.is_some()),
-            ),
-        ];
-        for (field, present) in extras {
-            if present {
-                sink.warn(&format!("{path}.{field}"), sloburn_only(field));
-                sink.ignored.push(format!("{path}.{field}"));
-            }
-        }
-        raw.period = None;
-        raw.group_by = None;
-        raw.max_groups = None;
-        raw.policy = None;
-        raw.sli.ratio = None;
-        raw.sli.latency = None;
-        raw.sli.threshold = None;
-        if let Some(a) = raw.alerting.as_mut() {
-            a.windows = None;
-            for tier in [a.page_alert.as_mut(), a.ticket_alert.as_mut()]
-                .into_iter()
-                .flatten()
-            {
-                tier.for_ = None;
-            }
-        }
-    }
     if raw.plugins.is_some() {
         sink.error(&format!("{path}.plugins"), SLO_PLUGINS);
     }
@@ -980,9 +933,27 @@ const SLOBURN_ONLY: &[&str] = &[
     "alerting.ticket_alert.for",
 ];
 
-fn sloburn_only(field: &str) -> String {
+/// An SLO of Sloth's format without the sloburn/v1 fields written in it, each warned about:
+/// Sloth ignores them whatever is written in them, so they are never read (nor converted).
+fn without_sloburn_fields(sink: &mut Sink, path: &str, slo: &Value) -> Value {
+    let mut slo = slo.clone();
+    for field in SLOBURN_ONLY {
+        if remove_at(&mut slo, field).is_some() {
+            let at = format!("{path}.{field}");
+            sink.warn(
+                &at,
+                format!("`{field}` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it"),
+            );
+            sink.ignored.push(at);
+        }
+    }
+    slo
+}
+
+/// The warning for a field that a format's own reader ignores, and so sloburn too.
+pub(crate) fn no_effect(key: &str, hint: &str, reader: &str, known: &str) -> String {
     format!(
-        "`{field}` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it"
+        "`{key}` has no effect{hint}: {reader} ignores fields it does not know, and so does sloburn; known here: {known}"
     )
 }
 
@@ -994,16 +965,8 @@ fn report_problems(
     version: SpecVersion,
     problems: &[lenient::Problem],
 ) {
-    // serde reads a mapping's keys in sorted order; a person reads the file top to bottom.
-    let mut problems: Vec<(String, &lenient::Problem)> = problems
-        .iter()
-        .map(|p| (path_of(&p.path, prefix), p))
-        .collect();
-    problems.sort_by_key(|(path, _)| {
-        let pos = sink.pos(path);
-        (pos.line, pos.column)
-    });
-    for (path, p) in problems {
+    for p in problems {
+        let path = path_of(&p.path, prefix);
         let message = type_message(p.message.clone());
         if p.unknown && version == SpecVersion::SlothV1 {
             let key = path.rsplit(['.', ']']).next().unwrap_or_default();
@@ -1015,19 +978,10 @@ fn report_problems(
             };
             let known = message
                 .split_once("expected one of ")
-                .map(|(_, k)| format!("; known here: {k}"))
-                .unwrap_or_default();
-            sink.warn(
-                &path,
-                format!("`{key}` has no effect{hint}: Sloth ignores fields it does not know in prometheus/v1 files, and so does sloburn{known}"),
-            );
+                .map_or("", |(_, k)| k);
+            let warning = no_effect(key, &hint, "Sloth's reader of prometheus/v1 files", known);
+            sink.warn(&path, warning);
             sink.ignored.push(path);
-        } else if version == SpecVersion::SlothV1
-            && let Some(field) = SLOBURN_ONLY.iter().find(|f| within(&p.path, f))
-        {
-            // Sloth ignores the whole field, whatever is written in it.
-            sink.warn(&path, sloburn_only(field));
-            sink.ignored.push(path_of(field, prefix));
         } else {
             sink.error(&path, message);
         }

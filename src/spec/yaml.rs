@@ -146,6 +146,31 @@ pub fn within(path: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
+/// Removes and returns the field at `path` (`slos[0].alerting.pageAlert`), if it is there.
+///
+/// ```
+/// use sloburn::spec::yaml::remove_at;
+/// let mut v = serde_json::json!({"slos": [{"a": {"b": 1, "c": 2}}]});
+/// assert_eq!(remove_at(&mut v, "slos[0].a.b"), Some(serde_json::json!(1)));
+/// assert_eq!(v, serde_json::json!({"slos": [{"a": {"c": 2}}]}));
+/// assert_eq!(remove_at(&mut v, "slos[1].a"), None);
+/// ```
+pub fn remove_at(value: &mut serde_json::Value, path: &str) -> Option<serde_json::Value> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (pointer(parent), key),
+        None => (String::new(), path),
+    };
+    value.pointer_mut(&parent)?.as_object_mut()?.remove(key)
+}
+
+/// `a.b[0]` as the JSON pointer `/a/b/0` (keys hold neither `.` nor `[` where this is used).
+fn pointer(path: &str) -> String {
+    path.split(['.', '['])
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/{}", s.trim_end_matches(']')))
+        .collect()
+}
+
 /// Field path (as serde_path_to_error writes it: `slos[0].sli.events`) to position.
 #[derive(Debug, Clone, Default)]
 pub struct LocIndex {

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::spec::diag::{Diagnostic, Sink};
-use crate::spec::document::read_document;
+use crate::spec::document::{no_effect, read_document};
 use crate::spec::labels::kind_of;
 use crate::spec::model::Slo;
-use crate::spec::yaml::{Document, LocIndex, within};
+use crate::spec::yaml::{Document, LocIndex, remove_at, within};
 
 /// A document translated into a native one.
 #[derive(Debug, Clone, Default)]
@@ -176,7 +176,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
             read.slos = read_document(doc, &mut sink);
             let mut value = doc.value.clone();
             for path in &sink.ignored {
-                remove_path(&mut value, path);
+                remove_at(&mut value, path);
             }
             if let Some(map) = value.as_object_mut()
                 && map.contains_key("version")
@@ -200,7 +200,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
                 let mut inner = Sink::new(file, &empty);
                 read.slos = read_document(&translated, &mut inner);
                 for path in &inner.ignored {
-                    remove_path(&mut out.value, path);
+                    remove_at(&mut out.value, path);
                 }
                 let found = sink.errors.len();
                 for e in inner.errors {
@@ -281,6 +281,7 @@ pub(crate) fn read_any(file: &str, doc: &Document, registry: &Registry) -> Read 
     sink.errors.sort_by_key(|e| (e.line, e.column));
     read.errors = sink.errors;
     read.warnings.extend(sink.warnings);
+    read.warnings.sort_by_key(|e| (e.line, e.column));
     read
 }
 
@@ -380,38 +381,6 @@ const SLO_GROUPS: &[&str] = &[
 
 const ACCEPTED_API: &str = "sloth.slok.dev/v1 (PrometheusServiceLevel, AlertWindows), openslo/v1alpha, openslo/v1, pyrra.dev/v1alpha1 (ServiceLevelObjective), or a document with `version: prometheus/v1` or `sloburn/v1`";
 
-/// Removes the field at `path` (`slos[0].alerting.pageAlert`), if it is there.
-fn remove_path(value: &mut Value, path: &str) {
-    let mut steps: Vec<&str> = Vec::new();
-    for part in path.split('.') {
-        let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, i)| (k, i));
-        if !key.is_empty() {
-            steps.push(key);
-        }
-        if !indexes.is_empty() {
-            steps.extend(indexes.trim_end_matches(']').split("]["));
-        }
-    }
-    let Some((last, parents)) = steps.split_last() else {
-        return;
-    };
-    let mut cur = value;
-    for step in parents {
-        let next = match cur {
-            Value::Object(m) => m.get_mut(*step),
-            Value::Array(a) => step.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
-            _ => None,
-        };
-        let Some(next) = next else {
-            return;
-        };
-        cur = next;
-    }
-    if let Value::Object(m) = cur {
-        m.remove(*last);
-    }
-}
-
 /// Errors for every key of `map` (at `path`) not in `known`.
 fn unknown_fields(sink: &mut Sink, path: &str, map: &Map<String, Value>, known: &[&str]) -> bool {
     let mut ok = true;
@@ -437,7 +406,7 @@ fn ignored_fields(
     for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
         sink.warn(
             &join(path, key),
-            format!("`{key}` has no effect: {reader} ignores fields it does not know, and so does sloburn; known here: {}", known.join(", ")),
+            no_effect(key, "", reader, &known.join(", ")),
         );
     }
 }

@@ -31,7 +31,7 @@ const V1ALPHA_THRESHOLD: &str = "thresholdMetric (a threshold indicator: one met
 const SLOTH_DEFAULT_PERIOD: &str = "no time window: read as a rolling 30d period, Sloth's default (sloth --default-slo-period); write timeWindows: [{count: 30, unit: Day}] to make it explicit";
 
 /// Who ignores the fields sloburn does not know in openslo/v1alpha files.
-const SLOTH_OPENSLO: &str = "Sloth reads openslo/v1alpha with a reader that";
+const SLOTH_OPENSLO: &str = "Sloth's reader of openslo/v1alpha files";
 
 pub(super) fn v1alpha(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Translated {
     if kind != "SLO" {
