@@ -125,9 +125,6 @@ pub(super) fn slo(map: &Map<String, Value>, kind: &str, sink: &mut Sink) -> Tran
     if let Some(indicator) = object(sink, "spec", spec, "indicator") {
         indicator_(sink, indicator, &mut slo, &mut out);
     }
-    if meta.get("name").is_none() && spec.get("indicator").is_none() {
-        return Translated::Refused;
-    }
     // With errors, the SLO is still read for the rest of them (it never loads).
     if sink.errors.len() > before {
         out.partial.push(0);
@@ -248,14 +245,9 @@ fn indicator_(
                     );
                 }
                 Some(Latency::Difference { success }) => {
-                    let sum = match slo.get("group_by").and_then(Value::as_array) {
-                        Some(g) => {
-                            let by: Vec<&str> = g.iter().filter_map(Value::as_str).collect();
-                            format!("sum by ({})", by.join(", "))
-                        }
-                        None => "sum".to_string(),
-                    };
-                    let rate = |sel: &str| format!("{sum} (rate({}[{{{{.window}}}}]))", sel.trim());
+                    let by = by_clause(slo);
+                    let rate =
+                        |sel: &str| format!("sum{by} (rate({}[{{{{.window}}}}]))", sel.trim());
                     slo.insert(
                         "sli".into(),
                         json!({"events": {
@@ -286,20 +278,9 @@ fn indicator_(
             // bool_gauge
             unknown_fields(sink, &p, body, &["metric", "grouping"]);
             if let Some(m) = string(sink, &p, body, "metric") {
-                let by = slo
-                    .get("group_by")
-                    .and_then(Value::as_array)
-                    .map(|g| {
-                        g.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
-                let query = if by.is_empty() {
-                    format!("min({m})")
-                } else {
-                    format!("min by ({by}) ({m})")
+                let query = match by_clause(slo) {
+                    by if by.is_empty() => format!("min({m})"),
+                    by => format!("min{by} ({m})"),
                 };
                 slo.insert(
                     "sli".into(),
@@ -317,20 +298,20 @@ fn indicator_(
     }
 }
 
-/// The success selector with its `le` matcher taking every spelling of the bound.
-fn any_spelling(success: &Selector, le: f64) -> String {
-    let matchers = success
-        .matchers
-        .iter()
-        .filter(|m| m.label != "le")
-        .cloned()
+/// ` by (a, b)` for the SLO's `group_by` (as translated so far), or nothing.
+fn by_clause(slo: &Map<String, Value>) -> String {
+    let by: Vec<&str> = slo
+        .get("group_by")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
         .collect();
-    Selector {
-        text: String::new(),
-        metric: success.metric.clone(),
-        matchers,
+    if by.is_empty() {
+        String::new()
+    } else {
+        format!(" by ({})", by.join(", "))
     }
-    .promql(None, Some(&le_matcher(&le_spellings(le))))
 }
 
 /// How a Pyrra latency indicator is read.
@@ -368,24 +349,29 @@ fn latency(sink: &mut Sink, p: &str, success: &str, total: &str) -> Option<Laten
         );
         return None;
     };
-    if t.metric != format!("{base}_count") {
-        // Another counter of the same requests (e.g. Tempo's span-metrics `calls_total` beside
-        // its latency histogram): Pyrra counts bad = total - success, and so does sloburn.
-        return Some(Latency::Difference {
-            success: any_spelling(&s, le),
-        });
-    }
     let others: Vec<_> = s
         .matchers
         .iter()
         .filter(|m| m.label != "le")
         .cloned()
         .collect();
+    // Success read as its own series, its bucket in every spelling of the bound.
+    let difference = || Latency::Difference {
+        success: Selector {
+            text: String::new(),
+            metric: s.metric.clone(),
+            matchers: others.clone(),
+        }
+        .promql(None, Some(&le_matcher(&le_spellings(le)))),
+    };
+    if t.metric != format!("{base}_count") {
+        // Another counter of the same requests (e.g. Tempo's span-metrics `calls_total` beside
+        // its latency histogram): Pyrra counts bad = total - success, and so does sloburn.
+        return Some(difference());
+    }
     if others != t.matchers {
         if t.matchers.iter().all(|m| others.contains(m)) {
-            return Some(Latency::Difference {
-                success: any_spelling(&s, le),
-            });
+            return Some(difference());
         }
         sink.error(&tp, "total must select the series of success apart from `le`, or more of them (success may add matchers, e.g. code!~\"5..\"); here total has matchers success lacks");
         return None;
