@@ -446,12 +446,17 @@ fn openslo_lists_of_objects_are_read_like_documents() {
     assert_eq!(report.slos.iter().map(|s| s.id()).collect::<Vec<_>>(), want);
     // A target out of range in the SLO item: the error names the line it is written on.
     let bad = list.replace("target: 0.999", "target: 2");
-    let line = bad.lines().position(|l| l.contains("target: 2")).unwrap() + 1;
-    let report = load_bytes("bad-list.yaml", bad.as_bytes());
+    assert_error_on_line(&bad, "target: 2", |path| path.contains("target"));
+}
+
+/// An error of `text` whose path `at` accepts is placed on the first line holding `marker`.
+fn assert_error_on_line(text: &str, marker: &str, at: impl Fn(&str) -> bool) {
+    let line = text.lines().position(|l| l.contains(marker)).unwrap() + 1;
+    let report = load_bytes("placed.yaml", text.as_bytes());
     let e = report
         .errors
         .iter()
-        .find(|e| e.path.contains("target"))
+        .find(|e| at(&e.path))
         .unwrap_or_else(|| panic!("{:#?}", report.errors));
     assert_eq!(e.line, Some(line as u64), "{e}");
 }
@@ -778,14 +783,9 @@ fn nobl9_promql_is_read_as_the_query() {
         "promql: sum(http_requests_total{handler=\"/api\"})",
         "promql: sum(rate(http_requests_total{handler=\"/api\"}[5m]))",
     );
-    let line = bad.lines().position(|l| l.contains("[5m]")).unwrap() + 1;
-    let report = load_bytes("nobl9-bad.yaml", bad.as_bytes());
-    let e = report
-        .errors
-        .iter()
-        .find(|e| e.path.ends_with("total.metricSource.spec.promql"))
-        .unwrap_or_else(|| panic!("{:#?}", report.errors));
-    assert_eq!(e.line, Some(line as u64), "{e}");
+    assert_error_on_line(&bad, "[5m]", |path| {
+        path.ends_with("total.metricSource.spec.promql")
+    });
 }
 
 case!(
