@@ -290,6 +290,72 @@ async fn budgets_burn_rates_and_alerts_match_the_truth_and_prometheus() {
     }
 }
 
+/// Source requests of one `sloburn eval` (every outcome).
+fn requests(snapshot: &Value) -> u64 {
+    snapshot["engine"]["source_requests_total"]
+        .as_object()
+        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum())
+}
+
+/// A cold start reads the SLOs that share a metric family together, as steady ticks do: three
+/// SLOs over `http_requests_total` (each pinning its own `job`, with an outage and a quiet hour
+/// among them) cost no more requests than one of them, and each keeps its own numbers. Before
+/// shared backfills each SLO sent its own ~28 requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_reads_slos_of_one_family_together() {
+    let f = build();
+    let prometheus = Prometheus::backfilled(&f.b);
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.yaml");
+    let three = dir.path().join("three.yaml");
+    // The first three SLOs of SPECS: steady, incident, quiet (reset's counters restart, so its
+    // exact reads of that hour would rightly cost requests of their own).
+    let slo = |name: &str, objective: f64| {
+        format!(
+            "  - name: {name}\n    objective: {objective}\n    sli:\n      ratio:\n        errors: \
+             http_requests_total{{job=\"{name}\",code=\"500\"}}\n        total: \
+             http_requests_total{{job=\"{name}\"}}\n"
+        )
+    };
+    let head = "version: sloburn/v1\nservice: synthetic\nslos:\n";
+    std::fs::write(&one, format!("{head}{}", slo("steady", 99.5))).unwrap();
+    std::fs::write(
+        &three,
+        format!(
+            "{head}{}{}{}",
+            slo("steady", 99.5),
+            slo("incident", 99.9),
+            slo("quiet", 99.5)
+        ),
+    )
+    .unwrap();
+    let at = f.incident_from + 5 * MINUTE;
+    let alone = sloburn_eval(&prometheus.url, at, &one).ok();
+    let together = sloburn_eval(&prometheus.url, at, &three).ok();
+    assert_eq!(
+        requests(&together),
+        requests(&alone),
+        "three SLOs of one family must cost the requests of one: {:#} vs {:#}",
+        together["engine"]["source_requests_total"],
+        alone["engine"]["source_requests_total"]
+    );
+    for name in ["steady", "incident", "quiet"] {
+        let s = series(&together, name, None);
+        let (bad, total) = truth(&f, name, None, at - 30 * DAY, at);
+        let budget = 1.0 - objective(name);
+        let want = 1.0 - bad / total / budget;
+        let got = s["error_budget_remaining"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 0.005,
+            "{name}: remaining {got} vs truth {want}"
+        );
+    }
+    assert!(
+        series(&together, "incident", None)["alerts"][0]["active"] == true,
+        "the outage pages when read together"
+    );
+}
+
 /// Prometheus's own burn rate for the SLOs whose SLI it can compute with `increase` directly.
 async fn prometheus_burn(
     p: &Prometheus,
