@@ -37,6 +37,8 @@ struct Member {
 pub struct Batch {
     /// The selector to read (without a range).
     pub selector: String,
+    /// The metric every member reads.
+    pub metric: String,
     /// The label whose value picks the candidate members of a series.
     key: String,
     members: Vec<Member>,
@@ -174,6 +176,7 @@ fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch
         .collect();
     Batch {
         selector: format!("{metric}{{{}}}", matchers.join(",")),
+        metric: metric.to_string(),
         key: key.to_string(),
         members,
         by_value,
@@ -181,25 +184,71 @@ fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch
 }
 
 impl Batch {
+    /// One SLO's read on its own, as a batch: its selector, every series of the answer its own.
+    /// Lets one code path read for one SLO or many ([`crate::engine::counters::read_boundaries`]).
+    pub fn single(slo: usize, read: &CounterRead) -> Batch {
+        Batch {
+            selector: read.selector.clone(),
+            metric: read.metric.clone(),
+            key: String::new(),
+            members: vec![Member {
+                slo,
+                role: read.role,
+                metric: read.metric.clone(),
+                // The selector chose the series already; an aggregated answer may not carry
+                // the labels it names.
+                matchers: Vec::new(),
+            }],
+            by_value: HashMap::from([(String::new(), vec![0])]),
+        }
+    }
+
+    /// The labels a series must keep for [`Batch::dispatch`] to hand it to the right members:
+    /// the key and every label a member's matchers name. An aggregation `by` these (and the
+    /// members' group labels) answers for every member exactly.
+    pub fn labels(&self) -> BTreeSet<&str> {
+        let mut out: BTreeSet<&str> = self
+            .members
+            .iter()
+            .flat_map(|m| m.matchers.iter().map(|c| c.label.as_str()))
+            .collect();
+        if !self.key.is_empty() {
+            out.insert(&self.key);
+        }
+        out
+    }
+
     /// Hands each series of an answer to every member read it matches.
     pub fn dispatch(&self, answer: Vec<Series>, out: &mut Shares) {
         for s in answer {
-            let value = s.labels.get(&self.key).map(String::as_str).unwrap_or("");
-            let Some(candidates) = self.by_value.get(value) else {
-                continue;
-            };
-            let name = s.labels.get("__name__").map(String::as_str).unwrap_or("");
-            for &i in candidates {
-                let m = &self.members[i];
-                let matches = m.metric == name
-                    && m.matchers.iter().all(|c| {
-                        c.matches(s.labels.get(&c.label).map(String::as_str).unwrap_or(""))
-                    });
-                if matches {
-                    out.entry(m.slo).or_default().push((m.role, s.clone()));
-                }
+            for (slo, role) in self.matching(&s.labels) {
+                out.entry(slo).or_default().push((role, s.clone()));
             }
         }
+    }
+
+    /// The members (`(slo, role)`) whose reads match a series with these labels; a series
+    /// without its name (an aggregation's) is taken to be of the batch's metric.
+    pub fn matching<'a>(
+        &'a self,
+        labels: &'a BTreeMap<String, String>,
+    ) -> impl Iterator<Item = (usize, Role)> + 'a {
+        let value = labels.get(&self.key).map(String::as_str).unwrap_or("");
+        let name = labels
+            .get("__name__")
+            .map_or(self.metric.as_str(), String::as_str);
+        self.by_value
+            .get(value)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.members[i])
+            .filter(move |m| {
+                m.metric == name
+                    && m.matchers
+                        .iter()
+                        .all(|c| c.matches(labels.get(&c.label).map(String::as_str).unwrap_or("")))
+            })
+            .map(|m| (m.slo, m.role))
     }
 
     /// The SLOs this batch reads for.

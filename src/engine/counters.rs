@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::Counts;
 use crate::core::counter::{LastSample, SERIES_MEMORY_MS, bucket_end, follow};
+use crate::engine::batch::Batch;
 use crate::engine::plan::{CounterRead, Role};
 use crate::engine::read_plan::{RAW_SLICE_SECS, raw_slices};
 use crate::engine::runner::{Querier, TickError, group_key};
@@ -140,7 +141,8 @@ pub struct Prefetched {
 /// series memory earlier and the samples before `from` only set each series' starting point.
 /// Otherwise a sample at or before `from` that arrived late (after the last read) still counts,
 /// in the first bucket after `from`. `state` is updated only when every read succeeded. Samples
-/// already read for this range by a shared query (`prefetched`) are used instead of asking.
+/// already read for this range by a shared query (`prefetched`) are used instead of asking
+/// (for a seeding read they must reach back as [`seed_start`] says).
 #[allow(clippy::too_many_arguments)]
 pub async fn read_raw(
     q: &Querier,
@@ -155,9 +157,11 @@ pub async fn read_raw(
     let seeding = !state.seeded;
     let mut next = state.clone();
     let mut out = RoleCounts::new();
-    if let Some(p) = prefetched.filter(|p| !seeding && p.from == from && p.to == to) {
+    if let Some(p) = prefetched.filter(|p| p.from == from && p.to == to) {
         for (role, s) in p.answer? {
-            follow_series(&s, role, group_by, &mut next, &mut out, from, width, false)?;
+            follow_series(
+                &s, role, group_by, &mut next, &mut out, from, width, seeding,
+            )?;
         }
         next.seeded = true;
         next.forget_silent(to);
@@ -185,6 +189,23 @@ pub async fn read_raw(
     next.forget_silent(to);
     *state = next;
     Ok(out)
+}
+
+/// The raw samples of a shared read's series up to `to`, from far enough back before `from` to
+/// seed each series ([`seed_start`]), handed to the batch's members.
+pub async fn read_seeds(
+    q: &Querier,
+    batch: &Batch,
+    from: i64,
+    to: i64,
+    out: &mut crate::engine::batch::Shares,
+) -> Result<(), TickError> {
+    let start = seed_start(q, &batch.selector, from).await?;
+    for (end, secs) in raw_slices(start, to) {
+        let expr = format!("{}[{secs}s]", batch.selector);
+        batch.dispatch(q.instant(&expr, end).await?, out);
+    }
+    Ok(())
 }
 
 /// Where a seeding read must start so that every series' last sample at or before `from` (within
@@ -244,10 +265,12 @@ fn follow_series(
     Ok(())
 }
 
-/// Counts `(from, to]` in buckets of `width` seconds (at most an hour) from boundary values,
-/// reading raw samples only where values at the boundaries cannot tell. `from` and `to` must be
-/// multiples of `width`.
-pub async fn read_boundaries(
+/// Counts per SLO of a shared read: each SLO's counts, or why it cannot have them (an infinite
+/// sample in a series it reads), keyed by the SLO's index in the batches.
+pub type PerSlo = BTreeMap<usize, Result<RoleCounts, TickError>>;
+
+/// One SLO's boundary read on its own (see [`read_boundaries`]).
+pub async fn read_boundaries_of(
     q: &Querier,
     reads: &[CounterRead],
     group_by: &[String],
@@ -255,14 +278,38 @@ pub async fn read_boundaries(
     to: i64,
     width: i64,
 ) -> Result<RoleCounts, TickError> {
-    let mut out = RoleCounts::new();
-    // Prometheus answers at most 11,000 points per series in one range query.
-    let chunk = MAX_STEPS * width;
+    let batches: Vec<Batch> = reads.iter().map(|r| Batch::single(0, r)).collect();
+    let group_bys = BTreeMap::from([(0, group_by.to_vec())]);
+    read_boundaries(q, &batches, &group_bys, from, to, width, 1)
+        .await?
+        .remove(&0)
+        .unwrap_or_else(|| Ok(RoleCounts::new()))
+}
+
+/// Counts `(from, to]` in buckets of `width` seconds (at most an hour) for every member of
+/// `batches` (one SLO's reads, or many SLOs' shared reads) from boundary values, reading raw
+/// samples only where values at the boundaries cannot tell. `from` and `to` must be multiples of
+/// `width`. `group_bys` holds each member SLO's group labels; `series`, about how many series
+/// a batch's selector matches, sizes the span one request covers.
+pub async fn read_boundaries(
+    q: &Querier,
+    batches: &[Batch],
+    group_bys: &BTreeMap<usize, Vec<String>>,
+    from: i64,
+    to: i64,
+    width: i64,
+    series: usize,
+) -> Result<PerSlo, TickError> {
+    let mut out: PerSlo = group_bys
+        .keys()
+        .map(|&slo| (slo, Ok(RoleCounts::new())))
+        .collect();
+    let chunk = chunk_secs(series, width);
     let mut start = from;
     while start < to {
-        let end = (start + chunk).min(to);
-        for read in reads {
-            read_boundary_chunk(q, read, group_by, start, end, width, &mut out).await?;
+        let end = chunk_end(start, chunk, width).min(to);
+        for batch in batches {
+            read_boundary_chunk(q, batch, group_bys, start, end, width, &mut out).await?;
         }
         start = end;
     }
@@ -272,25 +319,72 @@ pub async fn read_boundaries(
 /// Steps per range query (Prometheus refuses more than 11,000 points per series).
 const MAX_STEPS: i64 = 10_000;
 
+/// Points (series x steps) one range answer may hold: about 7 MB of JSON, parsed a chunk at a
+/// time however many SLOs share the read.
+const POINTS_PER_READ: i64 = 250_000;
+
 /// Flagged buckets further apart than this are read raw separately, not as one span.
 const RUN_GAP_SECS: i64 = 6 * 3600;
 
+/// Flagged series read raw in one request at most (their samples over a run's span).
+const FLAGGED_PER_READ: usize = 100;
+
+/// The seconds one boundary request covers for about `series` series: whole hours where they
+/// fit, so that the hourly checks of two requests never overlap.
+///
+/// ```
+/// use sloburn::engine::counters::chunk_secs;
+/// assert_eq!(chunk_secs(1, 3600), 10_000 * 3600); // one SLO: as many steps as Prometheus allows
+/// assert_eq!(chunk_secs(1, 60), 9_960 * 60); // in whole hours
+/// assert_eq!(chunk_secs(2_000, 60), 2 * 3600); // 125 steps, rounded down to hours
+/// assert_eq!(chunk_secs(1_000_000, 60), 3600); // never less than an hour
+/// ```
+pub fn chunk_secs(series: usize, width: i64) -> i64 {
+    let steps = (POINTS_PER_READ / series.max(1) as i64).clamp(1, MAX_STEPS);
+    let per_hour = (HOUR_SECS / width).max(1);
+    (steps / per_hour).max(1) * per_hour * width
+}
+
+/// Where a chunk starting at `start` ends: on an hour boundary when one lies within it.
+fn chunk_end(start: i64, chunk: i64, width: i64) -> i64 {
+    let hour = (start + chunk).div_euclid(HOUR_SECS) * HOUR_SECS;
+    if hour > start && hour % width == 0 {
+        hour
+    } else {
+        start + chunk
+    }
+}
+
 async fn read_boundary_chunk(
     q: &Querier,
-    read: &CounterRead,
-    group_by: &[String],
+    batch: &Batch,
+    group_bys: &BTreeMap<usize, Vec<String>>,
     from: i64,
     to: i64,
     width: i64,
-    out: &mut RoleCounts,
+    out: &mut PerSlo,
 ) -> Result<(), TickError> {
-    let sel = &read.selector;
-    let by = if group_by.is_empty() {
-        String::new()
+    let sel = &batch.selector;
+    // Summed by every label that tells the members and their groups apart, so each member's
+    // sum is the sum of the aggregated series it matches.
+    let mut by: BTreeSet<&str> = batch.labels();
+    for slo in batch.slos() {
+        by.extend(
+            group_bys
+                .get(&slo)
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        );
+    }
+    let sum_expr = if by.is_empty() {
+        format!("sum ({sel})")
     } else {
-        format!(" by ({})", group_by.join(", "))
+        format!(
+            "sum by ({}) ({sel})",
+            by.into_iter().collect::<Vec<_>>().join(", ")
+        )
     };
-    let sum_expr = format!("sum{by} ({sel})");
     let (sums, flagged) = tokio::try_join!(
         async {
             q.range(&sum_expr, from, to, width)
@@ -301,109 +395,161 @@ async fn read_boundary_chunk(
     )?;
     // Differences of the group sums at consecutive boundaries.
     for s in sums {
-        check_finite(&s)?;
+        let finite = check_finite(&s);
         let values: BTreeMap<i64, f64> = by_second(&s).collect();
-        let entry = group_entry(out, group_by, &s.labels);
-        entry.matched.insert(read.role);
-        if read.role == Role::Total {
-            entry.seen = entry.seen.max(values.keys().next_back().copied());
-        }
-        let mut b = from + width;
-        while b <= to {
-            let (now, before) = (values.get(&b), values.get(&(b - width)));
-            if now.is_some() || before.is_some() {
-                let inc = now.copied().unwrap_or(0.0) - before.copied().unwrap_or(0.0);
-                entry.buckets.entry(b).or_default().add(read.role, inc);
+        for (slo, role) in batch.matching(&s.labels) {
+            let Some(entry) = member_entry(out, group_bys, slo, &s.labels, &finite) else {
+                continue;
+            };
+            entry.matched.insert(role);
+            if role == Role::Total {
+                entry.seen = entry.seen.max(values.keys().next_back().copied());
             }
-            b += width;
+            let mut b = from + width;
+            while b <= to {
+                let (now, before) = (values.get(&b), values.get(&(b - width)));
+                if now.is_some() || before.is_some() {
+                    let inc = now.copied().unwrap_or(0.0) - before.copied().unwrap_or(0.0);
+                    entry.buckets.entry(b).or_default().add(role, inc);
+                }
+                b += width;
+            }
         }
     }
     // The series the differences cannot speak for, with the buckets where they cannot: every
-    // bucket of a flagged hour inside the range.
-    let flagged: BTreeMap<BTreeMap<String, String>, BTreeSet<i64>> = flagged
-        .into_iter()
-        .map(|(labels, hours)| {
-            let ends = hours
-                .into_iter()
-                .flat_map(|h| {
-                    let first = (h - HOUR_SECS).max(from) + width;
-                    let last = h.min(to);
-                    (first..=last).step_by(width as usize)
-                })
-                .collect();
-            (labels, ends)
-        })
-        .collect();
-    for (labels, ends) in flagged {
+    // bucket of a flagged hour inside the range. Series flagged over the same buckets (e.g.
+    // all that appeared at one deploy) are read raw together.
+    let mut by_run: BTreeMap<Vec<i64>, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for (labels, hours) in flagged {
+        if batch.matching(&labels).next().is_none() {
+            continue;
+        }
+        let ends: BTreeSet<i64> = hours
+            .into_iter()
+            .flat_map(|h| {
+                let first = (h - HOUR_SECS).max(from) + width;
+                let last = h.min(to);
+                (first..=last).step_by(width as usize)
+            })
+            .collect();
         for run in runs(&ends) {
-            replace_flagged(q, read, group_by, &labels, &run, width, out).await?;
+            by_run.entry(run).or_default().push(labels.clone());
+        }
+    }
+    for (run, series) in by_run {
+        for part in series.chunks(FLAGGED_PER_READ) {
+            let exact = exact_increments(q, &batch.metric, part, &run, width).await?;
+            for (labels, exact) in part.iter().zip(exact) {
+                for (slo, role) in batch.matching(labels) {
+                    let finite = exact.as_ref().map(|_| ()).map_err(Clone::clone);
+                    let Some(entry) = member_entry(out, group_bys, slo, labels, &finite) else {
+                        continue;
+                    };
+                    let Ok(exact) = &exact else { continue };
+                    if role == Role::Total {
+                        entry.seen = entry.seen.max(exact.newest);
+                    }
+                    for (&b, &correction) in &exact.corrections {
+                        entry.buckets.entry(b).or_default().add(role, correction);
+                    }
+                }
+            }
         }
     }
     Ok(())
 }
 
-/// Replaces one series' share of the boundary differences in the flagged buckets `ends` by
-/// its exact increments, followed sample by sample.
-async fn replace_flagged(
-    q: &Querier,
-    read: &CounterRead,
-    group_by: &[String],
+/// The counts of the group a series with `labels` belongs to, in member `slo`'s counts; `None`
+/// (and the SLO failed with the reason) when the series is not `finite`, or the SLO failed
+/// already.
+fn member_entry<'a>(
+    out: &'a mut PerSlo,
+    group_bys: &BTreeMap<usize, Vec<String>>,
+    slo: usize,
     labels: &BTreeMap<String, String>,
+    finite: &Result<(), TickError>,
+) -> Option<&'a mut GroupCounts> {
+    let counts = out.entry(slo).or_insert_with(|| Ok(RoleCounts::new()));
+    if let Err(e) = finite {
+        *counts = Err(e.clone());
+    }
+    let group_by = group_bys.get(&slo).map(Vec::as_slice).unwrap_or(&[]);
+    counts
+        .as_mut()
+        .ok()
+        .map(|c| group_entry(c, group_by, labels))
+}
+
+/// What one flagged series really counted in each flagged bucket, as corrections of its share of
+/// the boundary differences (exact increments minus the difference), and its newest sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Exact {
+    corrections: BTreeMap<i64, f64>,
+    newest: Option<i64>,
+}
+
+/// Follows each of `series` (label sets of `metric`, without the name) sample by sample over the
+/// flagged buckets `ends`, with one range and one raw request for all of them.
+async fn exact_increments(
+    q: &Querier,
+    metric: &str,
+    series: &[BTreeMap<String, String>],
     ends: &[i64],
     width: i64,
-    out: &mut RoleCounts,
-) -> Result<(), TickError> {
+) -> Result<Vec<Result<Exact, TickError>>, TickError> {
     let (Some(&first), Some(&last)) = (ends.first(), ends.last()) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let exact = exact_selector(&read.metric, labels);
+    let sel = covering_selector(metric, series);
     let span_from = first - width;
-    let raw_expr = format!("{exact}[{}s]", last - span_from + SERIES_MEMORY_MS / 1000);
+    let raw_expr = format!("{sel}[{}s]", last - span_from + SERIES_MEMORY_MS / 1000);
     let (values, raw) = tokio::try_join!(
-        q.range(&exact, span_from, last, width),
+        q.range(&sel, span_from, last, width),
         q.instant(&raw_expr, last),
     )?;
-    let same = |s: &Series| {
+    let same = |s: &Series, labels: &BTreeMap<String, String>| {
         s.labels
             .iter()
             .filter(|(k, _)| k.as_str() != "__name__")
             .eq(labels.iter())
     };
-    let values: BTreeMap<i64, f64> = values
+    Ok(series
         .iter()
-        .filter(|s| same(s))
-        .flat_map(by_second)
-        .collect();
-    let mut followed: BTreeMap<i64, f64> = BTreeMap::new();
-    let mut newest: Option<i64> = None;
-    for s in raw.iter().filter(|s| same(s)) {
-        check_finite(s)?;
-        let mut last_sample = None;
-        for &(t_ms, v) in &s.points {
-            let inc = follow(&mut last_sample, t_ms, v);
-            if t_ms > span_from * 1000 {
-                newest = newest.max(Some(t_ms.div_euclid(1000)));
-                if let Some(inc) = inc {
-                    *followed.entry(bucket_end(t_ms, width)).or_default() += inc;
+        .map(|labels| {
+            let values: BTreeMap<i64, f64> = values
+                .iter()
+                .filter(|s| same(s, labels))
+                .flat_map(by_second)
+                .collect();
+            let mut followed: BTreeMap<i64, f64> = BTreeMap::new();
+            let mut newest: Option<i64> = None;
+            for s in raw.iter().filter(|s| same(s, labels)) {
+                check_finite(s)?;
+                let mut last_sample = None;
+                for &(t_ms, v) in &s.points {
+                    let inc = follow(&mut last_sample, t_ms, v);
+                    if t_ms > span_from * 1000 {
+                        newest = newest.max(Some(t_ms.div_euclid(1000)));
+                        if let Some(inc) = inc {
+                            *followed.entry(bucket_end(t_ms, width)).or_default() += inc;
+                        }
+                    }
                 }
             }
-        }
-    }
-    let entry = group_entry(out, group_by, labels);
-    if read.role == Role::Total {
-        entry.seen = entry.seen.max(newest);
-    }
-    for &b in ends {
-        let diff = values.get(&b).copied().unwrap_or(0.0)
-            - values.get(&(b - width)).copied().unwrap_or(0.0);
-        let exact_inc = followed.get(&b).copied().unwrap_or(0.0);
-        entry
-            .buckets
-            .entry(b)
-            .or_default()
-            .add(read.role, exact_inc - diff);
-    }
-    Ok(())
+            let corrections = ends
+                .iter()
+                .map(|&b| {
+                    let diff = values.get(&b).copied().unwrap_or(0.0)
+                        - values.get(&(b - width)).copied().unwrap_or(0.0);
+                    (b, followed.get(&b).copied().unwrap_or(0.0) - diff)
+                })
+                .collect();
+            Ok(Exact {
+                corrections,
+                newest,
+            })
+        })
+        .collect())
 }
 
 /// Flagged bucket ends split where they are far apart, so a reset early in the period and
@@ -513,11 +659,50 @@ fn anomalies(sel: &str, span: i64) -> String {
     )
 }
 
-/// A selector that matches exactly one series (and any with more labels, filtered out after).
-fn exact_selector(metric: &str, labels: &BTreeMap<String, String>) -> String {
-    let matchers: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}={}", crate::spec::model::quote(v)))
+/// A selector matching every one of `series` (label sets of `metric`) and maybe others, which
+/// the caller filters out: each label all of them have, pinned to its one value or to the
+/// alternatives they hold.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use sloburn::engine::counters::covering_selector;
+/// let series = |job: &str, code: &str| BTreeMap::from([("code".to_string(), code.to_string()), ("job".to_string(), job.to_string())]);
+/// assert_eq!(covering_selector("x_total", &[series("a", "500")]), r#"x_total{code="500",job="a"}"#);
+/// assert_eq!(
+///     covering_selector("x_total", &[series("a.b", "500"), series("c", "500")]),
+///     r#"x_total{code="500",job=~"a\\.b|c"}"#
+/// );
+/// ```
+pub fn covering_selector(metric: &str, series: &[BTreeMap<String, String>]) -> String {
+    let mut values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    if let Some(first) = series.first() {
+        for name in first.keys() {
+            if series.iter().all(|s| s.contains_key(name)) {
+                values.insert(
+                    name,
+                    series
+                        .iter()
+                        .filter_map(|s| s.get(name))
+                        .map(String::as_str)
+                        .collect(),
+                );
+            }
+        }
+    }
+    let matchers: Vec<String> = values
+        .into_iter()
+        .map(|(name, vals)| {
+            if vals.len() == 1 {
+                let v = vals.into_iter().next().unwrap_or_default();
+                format!("{name}={}", crate::spec::model::quote(v))
+            } else {
+                let alternatives: Vec<String> = vals.into_iter().map(regex::escape).collect();
+                format!(
+                    "{name}=~{}",
+                    crate::spec::model::quote(&alternatives.join("|"))
+                )
+            }
+        })
         .collect();
     format!("{metric}{{{}}}", matchers.join(","))
 }

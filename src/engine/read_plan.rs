@@ -11,14 +11,14 @@ use crate::engine::runner::Reach;
 pub const CATCHUP_MINUTES: i64 = 6 * 60;
 
 /// A stretch of time to read: `(from, to]`, unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     pub from: i64,
     pub to: i64,
 }
 
 /// How the fine part of a plan is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FineRead {
     /// Counter SLIs after a long gap (or at the first start): group sums at minute boundaries
     /// (exact, see [`crate::engine::counters`]), then each series' last sample at the end, to
@@ -31,7 +31,7 @@ pub enum FineRead {
 }
 
 /// One catch-up's reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReadPlan {
     /// The period's coarse buckets to rebuild, and their width in seconds (long gaps only).
     pub coarse: Option<(Span, i64)>,

@@ -27,7 +27,7 @@ use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
 use crate::engine::history::{FINE_SECS, History};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
-use crate::engine::read_plan::{self, FineRead, Span};
+use crate::engine::read_plan::{self, FineRead, ReadPlan, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
 use crate::source::inspect::{find_le, le_values_of};
 use crate::source::prometheus::Client;
@@ -44,6 +44,7 @@ pub struct SourceStats {
     pub duration: Histogram,
 }
 
+mod backfill;
 mod catch_up;
 mod groups;
 mod persist;

@@ -13,14 +13,32 @@ fn runs_split_where_flagged_buckets_are_far_apart() {
 fn the_anomaly_query_is_valid_promql() {
     let q = anomalies(r#"http_requests_total{job="a"}"#, 3600);
     promql_parser::parser::parse(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
-    let exact = exact_selector(
+    let exact = covering_selector(
         "x_total",
-        &[("code".to_string(), "5\"00".to_string())]
+        &[[("code".to_string(), "5\"00".to_string())]
             .into_iter()
-            .collect(),
+            .collect()],
     );
     assert_eq!(exact, r#"x_total{code="5\"00"}"#);
     promql_parser::parser::parse(&exact).unwrap();
+    // Series with different values and labels: the labels all have, each value allowed.
+    let series = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let covering = covering_selector(
+        "x_total",
+        &[
+            series(&[("job", "a|b"), ("code", "500")]),
+            series(&[("job", "c.d"), ("code", "500"), ("pod", "p")]),
+        ],
+    );
+    assert_eq!(covering, r#"x_total{code="500",job=~"a\\|b|c\\.d"}"#);
+    promql_parser::parser::parse(&covering).unwrap();
+    let re = regex::Regex::new(r"^(?:a\|b|c\.d)$").unwrap();
+    assert!(re.is_match("a|b") && re.is_match("c.d") && !re.is_match("cxd"));
 }
 
 #[test]

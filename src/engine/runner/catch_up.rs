@@ -8,11 +8,34 @@ use super::*;
 /// a counter SLI ends at the whole minute; the samples since follow at once, as the next tick
 /// would read them, so a cold start (`sloburn eval` too) shows the same numbers as the ticks.
 pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result<bool, TickError> {
-    let Some(how) = catch_up_once(state, q, reach).await? else {
+    catch_up_from(state, q, reach, None).await
+}
+
+/// What a backfill shared with other SLOs read for one SLO ([`super::backfill`]): its counts
+/// for the plan's coarse and fine spans, and the raw samples that seed its series.
+#[derive(Debug, Clone)]
+pub struct Backfilled {
+    /// The plan these reads carry out; another plan reads on its own.
+    pub plan: ReadPlan,
+    pub coarse: Option<Result<counters::RoleCounts, TickError>>,
+    pub fine: Result<counters::RoleCounts, TickError>,
+    /// Each series' samples up to the fine span's end, from far enough back to find its last.
+    pub seed: Prefetched,
+}
+
+/// [`catch_up`], with what a shared backfill read for this SLO (used when its plan is the one
+/// carried out).
+pub(super) async fn catch_up_from(
+    state: &mut SloState,
+    q: &Querier,
+    reach: Reach,
+    shared: Option<Backfilled>,
+) -> Result<bool, TickError> {
+    let Some(how) = catch_up_once(state, q, reach, shared).await? else {
         return Ok(false);
     };
     if how == FineRead::Boundaries {
-        catch_up_once(state, q, reach).await?;
+        catch_up_once(state, q, reach, None).await?;
     }
     Ok(true)
 }
@@ -22,19 +45,12 @@ async fn catch_up_once(
     state: &mut SloState,
     q: &Querier,
     reach: Reach,
+    shared: Option<Backfilled>,
 ) -> Result<Option<FineRead>, TickError> {
-    let Some(plan) = read_plan::plan(
-        read_plan::Marks {
-            fed: state.fine_fed_until,
-            coarse_fed: state.coarse_fed_until,
-            coarse_from: state.coarse_covered_from(),
-        },
-        reach,
-        state.plan.counts_samples(),
-        &state.slo.period,
-    ) else {
+    let Some(plan) = state.read_plan(reach) else {
         return Ok(None);
     };
+    let mut shared = shared.filter(|s| s.plan == plan);
     let target = reach.minute;
     resolve_le(state, q, target).await?;
     let reads = state.plan.counter_reads();
@@ -48,8 +64,12 @@ async fn catch_up_once(
             // gathered into the ring's wider buckets for long periods.
             Some(reads) => {
                 let width = res.min(3600);
-                let counts =
-                    counters::read_boundaries(q, reads, &group_by, from, to, width).await?;
+                let counts = match shared.as_mut().and_then(|s| s.coarse.take()) {
+                    Some(counts) => counts?,
+                    None => {
+                        counters::read_boundaries_of(q, reads, &group_by, from, to, width).await?
+                    }
+                };
                 rebucket(counts, res, good_reads)
             }
             None => source_buckets(state, q, from, to, res).await?,
@@ -71,8 +91,14 @@ async fn catch_up_once(
     let Span { from, to: upto } = plan.fine;
     let read = match (&reads, plan.how) {
         (Some(reads), FineRead::Boundaries) => {
-            let mut counts =
-                counters::read_boundaries(q, reads, &group_by, from, upto, FINE_SECS).await?;
+            let (mut counts, seed) = match shared {
+                Some(s) => (s.fine?, Some(s.seed)),
+                None => (
+                    counters::read_boundaries_of(q, reads, &group_by, from, upto, FINE_SECS)
+                        .await?,
+                    None,
+                ),
+            };
             // Each series' last sample, for the steady reads that follow.
             let mut series = SeriesState::default();
             let seeds = counters::read_raw(
@@ -83,7 +109,7 @@ async fn catch_up_once(
                 upto,
                 upto,
                 FINE_SECS,
-                None,
+                seed,
             )
             .await?;
             counters::merge_seen(&mut counts, seeds);

@@ -54,15 +54,21 @@ impl PrometheusSource {
             tracing::info!(slos = backfilling, "backfilling history from the source");
         }
         self.last_backfilling = backfilling;
+        // SLOs that share a metric family backfill together, before the rest.
+        let mut caught_up = backfill::backfill_shared(slos, querier, reach).await;
         prefetch(slos, querier, reach).await;
         let slots = Arc::new(Semaphore::new(tasks.max(1)));
         for (index, mut state) in std::mem::take(slos).into_iter().enumerate() {
             let q = querier.clone();
             let slots = slots.clone();
+            let done_already = caught_up.remove(&index);
             set.spawn(async move {
-                let result = {
-                    let _slot = slots.acquire_owned().await;
-                    catch_up(&mut state, &q, reach).await
+                let result = match done_already {
+                    Some(result) => result,
+                    None => {
+                        let _slot = slots.acquire_owned().await;
+                        catch_up(&mut state, &q, reach).await
+                    }
                 };
                 match &result {
                     // Nothing new to read yet: freshness stays what the last read made it (a
@@ -175,17 +181,9 @@ async fn prefetch(slos: &mut [SloState], q: &Querier, reach: Reach) {
     let mut by_from: BTreeMap<i64, Vec<(usize, Vec<CounterRead>)>> = BTreeMap::new();
     for (i, s) in slos.iter_mut().enumerate() {
         s.prefetched = None;
-        let samples = read_plan::plan(
-            read_plan::Marks {
-                fed: s.fine_fed_until,
-                coarse_fed: s.coarse_fed_until,
-                coarse_from: s.coarse_covered_from(),
-            },
-            reach,
-            s.plan.counts_samples(),
-            &s.slo.period,
-        )
-        .filter(|p| p.how == read_plan::FineRead::Samples);
+        let samples = s
+            .read_plan(reach)
+            .filter(|p| p.how == read_plan::FineRead::Samples);
         let ready = s.series.seeded && (s.plan.le_lookup().is_none() || s.plan.le_value.is_some());
         if let (Some(p), true) = (samples, ready)
             && let Some(reads) = s.plan.counter_reads()

@@ -61,6 +61,20 @@ pub struct SloState {
 }
 
 impl SloState {
+    /// What this SLO reads to be brought up to `reach` ([`read_plan::plan`] of its marks).
+    pub fn read_plan(&self, reach: Reach) -> Option<ReadPlan> {
+        read_plan::plan(
+            read_plan::Marks {
+                fed: self.fine_fed_until,
+                coarse_fed: self.coarse_fed_until,
+                coarse_from: self.coarse_covered_from(),
+            },
+            reach,
+            self.plan.counts_samples(),
+            &self.slo.period,
+        )
+    }
+
     /// A fresh state, or one rebuilt from the store when the SLI definition is unchanged.
     pub fn new(slo: Slo, stored: Option<StoredSlo>) -> Self {
         let fingerprint = fingerprint(&slo);
