@@ -165,6 +165,7 @@ fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch
     };
     let mut matchers = vec![key_matcher];
     matchers.extend(common.iter().map(|m| m.promql()));
+    matchers.extend(unions(key, &common, part));
     let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
     let members: Vec<Member> = part
         .iter()
@@ -181,6 +182,38 @@ fn batch(metric: &str, key: &str, values: &[String], part: &[&Planned]) -> Batch
         members,
         by_value,
     }
+}
+
+/// For each label every member narrows with `=` or `=~` but not all alike (the `le` of
+/// different latency thresholds), one `=~` accepting what any of them accepts: the query then
+/// reads those series only, not every bucket of every histogram.
+fn unions(key: &str, common: &[&Matcher], part: &[&Planned]) -> Vec<String> {
+    let labels: BTreeSet<&str> = part
+        .iter()
+        .flat_map(|p| p.2.iter().map(|m| m.label.as_str()))
+        .filter(|l| *l != key && !common.iter().any(|m| m.label == *l))
+        .collect();
+    labels
+        .into_iter()
+        .filter_map(|label| {
+            let alternatives: Option<BTreeSet<String>> = part
+                .iter()
+                .map(|p| {
+                    p.2.iter().find_map(|m| match m.op {
+                        _ if m.label != label => None,
+                        MatchOp::Equal => Some(regex::escape(&m.value)),
+                        MatchOp::Regex => Some(format!("(?:{})", m.value)),
+                        MatchOp::NotEqual | MatchOp::NotRegex => None,
+                    })
+                })
+                .collect();
+            let alternatives: Vec<String> = alternatives?.into_iter().collect();
+            Some(format!(
+                "{label}=~{}",
+                quote_label_value(&alternatives.join("|"))
+            ))
+        })
+        .collect()
 }
 
 impl Batch {

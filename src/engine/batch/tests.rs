@@ -182,3 +182,39 @@ slos:
         (vec!["5".to_string()], vec!["5.0".to_string()])
     );
 }
+
+#[test]
+fn a_label_every_member_narrows_narrows_the_shared_query() {
+    // Thresholds of 0.3 s and 5 s: only those buckets are read, not every bucket of both
+    // histograms; a total that names no `code` keeps the query open on it.
+    let spec = r#"
+version: sloburn/v1
+service: api
+slos:
+  - name: fast
+    objective: 99
+    sli: {latency: {histogram: 'h{job="a"}', threshold: 0.3}}
+  - name: slow
+    objective: 99
+    sli: {latency: {histogram: 'h{job="b"}', threshold: 5}}
+  - name: errors
+    objective: 99
+    sli: {ratio: {errors: 'x_total{job="a",code=~"5.."}', total: 'x_total{job="a"}'}}
+"#;
+    let (batches, _) = plan(&reads(spec));
+    let selectors: Vec<&str> = batches.iter().map(|b| b.selector.as_str()).collect();
+    assert_eq!(
+        selectors,
+        [
+            r#"h_bucket{job=~"a|b",le=~"(?:5|5\\.0)|0\\.3"}"#,
+            r#"h_count{job=~"a|b"}"#,
+            r#"x_total{job="a"}"#,
+        ]
+    );
+    let le = |v: &str| series(&[("__name__", "h_bucket"), ("job", "a"), ("le", v)]);
+    let narrowed = regex::Regex::new(r"^(?:(?:5|5\.0)|0\.3)$").unwrap();
+    assert!(narrowed.is_match("0.3") && narrowed.is_match("5.0") && !narrowed.is_match("1"));
+    let mut out = Shares::new();
+    batches[0].dispatch(vec![le("0.3"), le("5")], &mut out);
+    assert_eq!(out.get(&0).map(Vec::len), Some(1), "a's 0.3 s bucket only");
+}
