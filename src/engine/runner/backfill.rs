@@ -11,8 +11,8 @@ use super::catch_up::{Backfilled, catch_up_from, resolve_le};
 use super::*;
 
 /// SLOs read together at most: bounds what one shared backfill holds in memory (their counts
-/// for 3 days of minutes and the period's hours, about 0.25 MB per SLO series).
-pub const SLOS_PER_READ: usize = 100;
+/// for 3 days of minutes and the period's hours, about 0.3 MB per SLO series: 100 at a time peaked at 110 MB of RSS for 1,000 SLOs, against 45 MB read one by one).
+pub const SLOS_PER_READ: usize = 50;
 
 /// Brings every SLO that needs a backfill of counter reads shared with others up to `reach`;
 /// returns the outcome of each SLO it took on, by index. The rest are left untouched.
