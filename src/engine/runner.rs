@@ -46,6 +46,7 @@ pub struct SourceStats {
 
 mod catch_up;
 mod groups;
+pub mod lag;
 mod persist;
 mod prometheus;
 mod querier;
@@ -55,6 +56,7 @@ mod state;
 pub use catch_up::catch_up;
 use groups::*;
 pub use groups::{GroupRead, evict_gone, group_key, group_of};
+pub use lag::lag_for_scrape_duration;
 pub use prometheus::PrometheusSource;
 pub use querier::{Querier, TickError};
 pub use source::{Advance, Health, Source, Tick};
