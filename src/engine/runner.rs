@@ -228,6 +228,7 @@ impl Engine {
                 evaluation_duration_seconds: took.as_secs_f64(),
                 source_requests_total: health.requests_by_outcome,
                 source_request_duration: health.request_duration,
+                source_query_lag_seconds: self.source.as_ref().map(|s| s.lag().as_secs_f64()),
                 slos: slos.len(),
                 config_last_reload_success: self.reload_success,
                 config_last_reload_timestamp: self.reload_timestamp,
