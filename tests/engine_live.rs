@@ -18,7 +18,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use engine::{Sloburn, http_request, now_unix};
-use support::prometheus::Prometheus;
+use support::prometheus::{Prometheus, RawSeries};
 use support::target::{RATE, Target};
 
 const SPEC_FRESH: &str = r#"
@@ -401,49 +401,24 @@ const SLOW_DELAY_SECS: u64 = 8;
 const SLOW_INTERVAL_SECS: u64 = 3;
 
 /// Prometheus's raw samples of `selector` over the last 10 minutes, per series.
-fn raw_samples(prometheus: &Prometheus, selector: &str) -> Vec<Vec<(f64, f64)>> {
-    let query = format!("{selector}[10m]");
-    let url = format!(
-        "{}/api/v1/query?query={}",
-        prometheus.url,
-        query
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    );
-    let (status, body) = http_request("GET", &url, Duration::from_secs(5))
-        .unwrap_or_else(|e| panic!("query {query}: {e}"));
-    assert_eq!(status, 200, "query {query}: {body}");
-    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON answer");
-    json["data"]["result"]
-        .as_array()
-        .map(|series| {
-            series
-                .iter()
-                .map(|s| {
-                    s["values"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse::<f64>().ok()?)))
-                        .collect()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+fn raw_samples(prometheus: &Prometheus, selector: &str) -> Vec<RawSeries> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the query");
+    let now_ms = (now_unix() * 1000.0) as i64;
+    runtime.block_on(prometheus.raw_samples(&format!("{selector}[10m]"), now_ms))
 }
 
 /// The events in samples up to `reach` (unix seconds), counted from each series' first sample
 /// (it carries none): the truth a tick that read up to `reach` must hold.
-fn events_up_to(series: &[Vec<(f64, f64)>], reach: f64) -> f64 {
+fn events_up_to(series: &[RawSeries], reach: f64) -> f64 {
+    let reach_ms = (reach * 1000.0) as i64;
     series
         .iter()
-        .filter_map(|points| {
+        .filter_map(|(_, points)| {
             let first = points.first()?.1;
-            let last = points.iter().rfind(|p| p.0 <= reach)?.1;
+            let last = points.iter().rfind(|p| p.0 <= reach_ms)?.1;
             Some(last - first)
         })
         .sum()
