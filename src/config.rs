@@ -69,8 +69,9 @@ pub struct PrometheusConfig {
     /// How long after its timestamp a sample may still appear in the source (Prometheus stores
     /// a scrape's samples when the scrape ends, stamped with its start): reads end this far
     /// behind now. A sample that appears later is counted with its series' next sample.
-    #[serde(default = "default_lag", with = "humantime_serde_compat")]
-    pub query_lag: Duration,
+    /// Unset: learned from the longest recent `scrape_duration_seconds` (5 s until known).
+    #[serde(default, with = "humantime_serde_compat::option")]
+    pub query_lag: Option<Duration>,
     /// Queries in flight at once.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
@@ -107,9 +108,6 @@ fn default_interval() -> Duration {
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
 }
-fn default_lag() -> Duration {
-    Duration::from_secs(5)
-}
 fn default_concurrency() -> usize {
     8
 }
@@ -138,7 +136,7 @@ impl PrometheusConfig {
             basic_auth: None,
             tls: None,
             timeout: default_timeout(),
-            query_lag: default_lag(),
+            query_lag: None,
             concurrency: default_concurrency(),
         }
     }

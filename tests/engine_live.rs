@@ -8,6 +8,7 @@
 //! than the ruler's own alert plus the query lag and a tick; the page clears after recovery.
 //!
 //! A second test has Prometheus scrape every 60 s (its default) and shows an outage paging.
+//! A third has the target answer each scrape slowly and shows the query lag learned from it.
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -17,7 +18,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use engine::{Sloburn, http_request, now_unix};
-use support::prometheus::Prometheus;
+use support::prometheus::{Prometheus, RawSeries};
 use support::target::{RATE, Target};
 
 const SPEC_FRESH: &str = r#"
@@ -185,9 +186,9 @@ fn a_total_outage_pages_within_30s_at_the_default_settings_and_clears_after_reco
     });
     assert!(ours <= Duration::from_secs(30), "paged after {ours:?}");
     let ruler = ruler.expect("the ruler pages within 60 s");
-    // sloburn reads `query_lag` (5 s) behind now, so that no scrape still running is missed;
-    // its tick falls at any phase of the ruler's: the lag and a tick after the ruler, plus 5 s
-    // for the queries and polling of both.
+    // sloburn reads `query_lag` (learned: the longest scrape + 1 s, at most 5 s until known)
+    // behind now, so that no scrape still running is missed; its tick falls at any phase of
+    // the ruler's: the lag and a tick after the ruler, plus 5 s for the queries and polling.
     assert!(
         ours <= ruler + Duration::from_secs(3 * FAST_SECS as u64),
         "sloburn paged after {ours:?}, the ruler after {ruler:?}"
@@ -369,6 +370,169 @@ fn an_outage_pages_at_a_60s_scrape_interval() {
         "{}",
         sloburn.log_tail(30)
     );
+    sloburn.stop();
+    drop(prometheus);
+    drop(target);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A slow exporter: the target answers each scrape 8 s after it starts, and Prometheus stamps
+// the samples with the scrape's start but shows them only at its end. With `query_lag` unset,
+// sloburn learns the lag from `scrape_duration_seconds` (8 s + 1 s, rounded up: 10 s) and
+// every tick reads exactly what Prometheus holds up to its reach: no sample skipped and
+// counted a scrape late. The former fixed 5 s fails this: ticks every 3 s meet the 10 s
+// scrapes at every phase, and a read ending 5 s back misses any scrape that started 5-8 s
+// before the tick.
+
+const SPEC_SLOW: &str = r#"
+version: sloburn/v1
+service: slow
+slos:
+  - name: requests
+    objective: 99.9
+    sli:
+      ratio:
+        errors: http_requests_total{job="slow",code="500"}
+        total: http_requests_total{job="slow"}
+"#;
+
+const SLOW_SCRAPE_SECS: u64 = 10;
+const SLOW_DELAY_SECS: u64 = 8;
+const SLOW_INTERVAL_SECS: u64 = 3;
+
+/// Prometheus's raw samples of `selector` over the last 10 minutes, per series.
+fn raw_samples(prometheus: &Prometheus, selector: &str) -> Vec<RawSeries> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the query");
+    let now_ms = (now_unix() * 1000.0) as i64;
+    runtime.block_on(prometheus.raw_samples(&format!("{selector}[10m]"), now_ms))
+}
+
+/// The events in samples up to `reach` (unix seconds), counted from each series' first sample
+/// (it carries none): the truth a tick that read up to `reach` must hold.
+fn events_up_to(series: &[RawSeries], reach: f64) -> f64 {
+    let reach_ms = (reach * 1000.0) as i64;
+    series
+        .iter()
+        .filter_map(|(_, points)| {
+            let first = points.first()?.1;
+            let last = points.iter().rfind(|p| p.0 <= reach_ms)?.1;
+            Some(last - first)
+        })
+        .sum()
+}
+
+#[test]
+fn the_lag_is_learned_from_a_slow_scrape_and_no_sample_is_read_late() {
+    let target = Target::start_slow(Duration::from_secs(SLOW_DELAY_SECS));
+    let data = tempfile::tempdir().unwrap();
+    let config = format!(
+        "global:\n  scrape_interval: {SLOW_SCRAPE_SECS}s\n  scrape_timeout: {}s\n\
+         scrape_configs:\n  - job_name: slow\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
+        SLOW_DELAY_SECS + 1,
+        target.port
+    );
+    let prometheus = Prometheus::start(&data.path().join("prometheus"), &config);
+    // sloburn starts once a scrape is over, so its first ask already finds the duration (it
+    // asks again every 15 s while it finds none).
+    let deadline = Instant::now() + Duration::from_secs(SLOW_SCRAPE_SECS + SLOW_DELAY_SECS + 10);
+    while raw_samples(&prometheus, r#"scrape_duration_seconds{job="slow"}"#).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no scrape of the slow target ended:\n{}",
+            prometheus.log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, SPEC_SLOW).unwrap();
+    // No --query-lag.
+    let args: Vec<String> = [
+        "--spec",
+        spec.to_str().unwrap(),
+        "--prometheus-url",
+        &prometheus.url,
+        "--state-dir",
+        dir.path().join("state").to_str().unwrap(),
+        "--evaluation-interval",
+        &format!("{SLOW_INTERVAL_SECS}s"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
+    let slo = [("service", "slow"), ("slo", "requests")];
+    let learned = (SLOW_DELAY_SECS + 1) as f64;
+    let m = sloburn.wait_metrics(
+        "the query lag learned from the slow scrapes",
+        Duration::from_secs(30),
+        "sloburn_source_query_lag_seconds",
+        |m| {
+            m.get("sloburn_source_query_lag_seconds", &[])
+                .is_some_and(|l| l >= learned)
+        },
+    );
+    let lag = m.value("sloburn_source_query_lag_seconds", &[]);
+    assert!(
+        lag <= (SLOW_DELAY_SECS + 3) as f64,
+        "lag {lag}: the scrape takes {SLOW_DELAY_SECS} s"
+    );
+    assert!(
+        sloburn
+            .log()
+            .contains("query lag learned from the scrape durations"),
+        "{}",
+        sloburn.log_tail(20)
+    );
+
+    // Each tick after the one that took the lag holds every event of the samples up to its
+    // reach (its time minus the lag): a sample still being scraped at a read's end would be
+    // missing until the series' next sample.
+    let mut checked = 0;
+    let mut last_tick = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while checked < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "only {checked} ticks with events checked within 60 s\n{}",
+            sloburn.log_tail(20)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let m = sloburn.metrics();
+        let tick = m.get("slo_last_evaluation_timestamp_seconds", &slo);
+        let now_lag = m.get("sloburn_source_query_lag_seconds", &[]);
+        // A tick whose read used the lag on show (the one that took a new lag read with the
+        // old one).
+        if tick.is_none() || tick == last_tick || now_lag != Some(lag) {
+            continue;
+        }
+        let first_tick = last_tick.is_none();
+        last_tick = tick;
+        if first_tick {
+            continue;
+        }
+        let (Some(tick), Some(read)) = (tick, m.get("slo_period_total_events", &slo)) else {
+            continue;
+        };
+        let reach = (tick - lag).floor();
+        let truth = events_up_to(
+            &raw_samples(&prometheus, r#"http_requests_total{job="slow"}"#),
+            reach,
+        );
+        assert_eq!(
+            read, truth,
+            "the tick at {tick} read up to {reach}: {read} events, Prometheus holds {truth}"
+        );
+        // Ticks before the second sample have no events to miss.
+        if truth > 0.0 {
+            checked += 1;
+        }
+    }
+    assert_eq!(sloburn.metrics().fresh("slow", "requests"), Some(true));
     sloburn.stop();
     drop(prometheus);
     drop(target);

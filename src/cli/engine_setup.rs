@@ -17,6 +17,12 @@ pub fn build_engine(
     prometheus: &PrometheusConfig,
     store: Option<Arc<Store>>,
 ) -> anyhow::Result<Engine> {
+    let source = prometheus_source(prometheus)?;
+    build_engine_from(slos, source, prometheus, store)
+}
+
+/// The Prometheus source of `prometheus`: its lag as set, or learned when unset.
+pub fn prometheus_source(prometheus: &PrometheusConfig) -> anyhow::Result<PrometheusSource> {
     let client_config = prometheus.client_config()?;
     let client = Client::new(&client_config).context("Prometheus source")?;
     let querier = Querier {
@@ -24,7 +30,20 @@ pub fn build_engine(
         stats: Arc::new(Mutex::new(Default::default())),
         limit: Arc::new(Semaphore::new(prometheus.concurrency.max(1))),
     };
-    let source: Box<dyn Source> = Box::new(PrometheusSource::new(querier, prometheus.query_lag));
+    Ok(match prometheus.query_lag {
+        Some(lag) => PrometheusSource::new(querier, lag),
+        None => PrometheusSource::learning(querier),
+    })
+}
+
+/// An engine over `slos` reading from `source` (built from `prometheus`).
+pub fn build_engine_from(
+    slos: Vec<Slo>,
+    source: PrometheusSource,
+    prometheus: &PrometheusConfig,
+    store: Option<Arc<Store>>,
+) -> anyhow::Result<Engine> {
+    let source: Box<dyn Source> = Box::new(source);
     let mut engine = build_engine_with(slos, Some(source), store)?;
     engine.tasks = prometheus.concurrency.max(1) * 2;
     Ok(engine)

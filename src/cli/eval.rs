@@ -9,12 +9,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use sloburn::config::PrometheusConfig;
-use sloburn::engine::runner::Reach;
+use sloburn::engine::plan::QueryPlan;
+use sloburn::engine::runner::{Reach, Source};
 use sloburn::engine::snapshot::Snapshot;
 use sloburn::spec::load_paths;
 
 use super::Output;
-use super::engine_setup::{build_engine, init_logging, now_secs};
+use super::engine_setup::{build_engine_from, init_logging, now_secs, prometheus_source};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -28,9 +29,10 @@ pub struct EvalArgs {
     /// now minus the query lag.
     #[arg(long, value_parser = parse_time)]
     pub at: Option<f64>,
-    /// How late a sample may show in the source, when --at is not given (as `sloburn run`'s).
-    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
-    pub query_lag: Duration,
+    /// How late a sample may show in the source, when --at is not given (as `sloburn run`'s)
+    /// [default: learned from the scrape durations once before the read, else 5s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub query_lag: Option<Duration>,
     /// Per request.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
@@ -66,21 +68,28 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let mut prometheus = PrometheusConfig::with_url(&args.prometheus_url);
     prometheus.timeout = args.timeout;
-    let (reach, now) = match args.at {
-        Some(at) => (Reach::at(at, Duration::ZERO), at),
-        None => {
-            let now = now_secs();
-            (Reach::at(now, args.query_lag), now)
-        }
-    };
+    prometheus.query_lag = args.query_lag;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let terminal = std::io::stderr().is_terminal();
     let count = slos.len();
+    let at = args.at;
     let snapshot = runtime.block_on(async move {
-        let mut engine = build_engine(slos, &prometheus, None)?;
+        let mut source = prometheus_source(&prometheus)?;
+        let (reach, now) = match at {
+            // A past instant: everything the source will show is in.
+            Some(at) => (Reach::at(at, Duration::ZERO), at),
+            None => {
+                // As `run` would read now: the lag learned once (when not set) before the read.
+                let plans: Vec<QueryPlan> = slos.iter().map(QueryPlan::new).collect();
+                source.learn_lag(&plans, now_secs()).await;
+                let now = now_secs();
+                (Reach::at(now, source.lag()), now)
+            }
+        };
+        let mut engine = build_engine_from(slos, source, &prometheus, None)?;
         // A progress bar on a terminal: the whole period of every SLO is read, which takes a
         // while for many SLOs.
         let bar = terminal.then(|| {

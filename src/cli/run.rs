@@ -40,7 +40,8 @@ pub struct RunArgs {
     /// How often to evaluate (e.g. 5s, 1m) [default: 5s].
     #[arg(long, env = "SLOBURN_EVALUATION_INTERVAL", value_parser = humantime::parse_duration)]
     pub evaluation_interval: Option<Duration>,
-    /// How late a sample may show in the source after its timestamp (e.g. 5s) [default: 5s].
+    /// How late a sample may show in the source after its timestamp (e.g. 5s) [default: learned
+    /// from the scrape durations, 5s until known].
     #[arg(long, env = "SLOBURN_QUERY_LAG", value_parser = humantime::parse_duration)]
     pub query_lag: Option<Duration>,
     /// Allow POST /-/reload to re-read the specs (SIGHUP always does).
@@ -79,7 +80,7 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
         }
     }
     if let (Some(lag), Some(p)) = (args.query_lag, cfg.source.prometheus.as_mut()) {
-        p.query_lag = lag;
+        p.query_lag = Some(lag);
     }
     if cfg.specs.is_empty() {
         bail!("no specs: give `specs` in the config file or --spec PATH");

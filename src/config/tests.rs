@@ -7,8 +7,8 @@ fn the_example_parses() {
     let cfg = Config::parse("sloburn.yaml", &text).unwrap();
     let prom = cfg.source.prometheus.unwrap();
     assert_eq!(prom.url, "http://127.0.0.1:9090");
-    // The example spells out the defaults.
-    assert_eq!(prom.query_lag, Duration::from_secs(5));
+    // The example leaves the lag to be learned.
+    assert_eq!(prom.query_lag, None);
     assert_eq!(cfg.evaluation_interval, Duration::from_secs(5));
     assert_eq!(
         Config::default().evaluation_interval,
@@ -52,5 +52,26 @@ fn secrets_come_from_files() {
             .unwrap_err()
             .to_string()
             .contains("missing")
+    );
+}
+
+#[test]
+fn an_unset_query_lag_is_learned_and_a_set_one_kept() {
+    let parse = |extra: &str| {
+        let text = format!("source:\n  prometheus:\n    url: http://p\n{extra}");
+        Config::parse("c.yaml", &text)
+            .unwrap()
+            .source
+            .prometheus
+            .unwrap()
+            .query_lag
+    };
+    assert_eq!(parse(""), None);
+    assert_eq!(PrometheusConfig::with_url("http://p").query_lag, None);
+    assert_eq!(parse("    query_lag: 5s\n"), Some(Duration::from_secs(5)));
+    assert_eq!(parse("    query_lag: 0s\n"), Some(Duration::ZERO));
+    assert_eq!(
+        parse("    query_lag: 1m30s\n"),
+        Some(Duration::from_secs(90))
     );
 }

@@ -47,6 +47,7 @@ pub struct SourceStats {
 mod backfill;
 mod catch_up;
 mod groups;
+pub mod lag;
 mod persist;
 mod prometheus;
 mod querier;
@@ -56,6 +57,7 @@ mod state;
 pub use catch_up::catch_up;
 use groups::*;
 pub use groups::{GroupRead, evict_gone, group_key, group_of};
+pub use lag::lag_for_scrape_duration;
 pub use prometheus::PrometheusSource;
 pub use querier::{Querier, TickError};
 pub use source::{Advance, Health, Source, Tick};
@@ -227,6 +229,7 @@ impl Engine {
                 evaluation_duration_seconds: took.as_secs_f64(),
                 source_requests_total: health.requests_by_outcome,
                 source_request_duration: health.request_duration,
+                source_query_lag_seconds: self.source.as_ref().map(|s| s.lag().as_secs_f64()),
                 slos: slos.len(),
                 config_last_reload_success: self.reload_success,
                 config_last_reload_timestamp: self.reload_timestamp,

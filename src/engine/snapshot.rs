@@ -168,6 +168,9 @@ pub struct EngineStats {
     /// Source requests by outcome (`success`, `error`, `timeout`, `bad_response`, ...), since start.
     pub source_requests_total: BTreeMap<String, u64>,
     pub source_request_duration: Histogram,
+    /// How far behind now the source's reads end (`Source::lag`), as set or learned; `None`
+    /// without a source.
+    pub source_query_lag_seconds: Option<f64>,
     pub slos: usize,
     pub config_last_reload_success: bool,
     pub config_last_reload_timestamp: f64,

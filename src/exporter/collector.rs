@@ -363,6 +363,18 @@ fn encode_engine(encoder: &mut DescriptorEncoder, engine: &EngineStats) -> fmt::
             MetricType::Histogram,
         )?
         .encode_histogram::<NoLabelSet>(finite(h.sum), h.count, &buckets, None)?;
+    if let Some(lag) = engine.source_query_lag_seconds {
+        encoder
+            .encode_descriptor(
+                "sloburn_source_query_lag",
+                "How far behind now ticks read the source (a scrape's samples appear when it \
+                 ends): query_lag as set, else learned from the longest recent scrape; the \
+                 scrape source's timeout plus 1s.",
+                Some(&seconds),
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&finite(lag))?;
+    }
 
     encoder
         .encode_descriptor(

@@ -92,6 +92,7 @@ fn fixture() -> Snapshot {
         evaluation_duration_seconds: 0.25,
         source_requests_total: BTreeMap::from([("error".into(), 2), ("success".into(), 40)]),
         source_request_duration: Histogram::default(),
+        source_query_lag_seconds: Some(5.0),
         slos: 3,
         config_last_reload_success: true,
         config_last_reload_timestamp: 1_699_999_000.0,
@@ -241,6 +242,7 @@ fn every_metric_is_present_with_help() {
         "sloburn_evaluation_duration_seconds",
         "sloburn_source_requests_total",
         "sloburn_source_request_duration_seconds",
+        "sloburn_source_query_lag_seconds",
         "sloburn_slos",
         "sloburn_config_last_reload_success",
         "sloburn_config_last_reload_timestamp_seconds",
@@ -412,4 +414,22 @@ fn negotiation() {
         Format::OpenMetrics.content_type(),
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
+}
+
+#[test]
+fn the_query_lag_in_use_is_a_gauge_only_with_a_source() {
+    let (_, exporter) = exporter_with(fixture());
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = encode(&exporter, format);
+        assert_eq!(
+            samples(&text, "sloburn_source_query_lag_seconds"),
+            vec!["sloburn_source_query_lag_seconds 5.0"],
+            "{format:?}"
+        );
+    }
+    let mut snapshot = fixture();
+    snapshot.engine.source_query_lag_seconds = None;
+    let (_, exporter) = exporter_with(snapshot);
+    let text = encode(&exporter, Format::Classic);
+    assert!(!text.contains("sloburn_source_query_lag_seconds"), "{text}");
 }

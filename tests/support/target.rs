@@ -1,6 +1,7 @@
 //! A scrape target for live tests: `http_requests_total{code="200"|"500"}` growing at a fixed
-//! request rate, with an error share the test sets, served on 127.0.0.1 on a port from the OS.
-//! Both threads stop when the `Target` is dropped (also when the test fails).
+//! request rate, with an error share the test sets, served on 127.0.0.1 on a port from the OS,
+//! optionally answering each scrape only after a delay (a slow exporter). Both threads stop
+//! when the `Target` is dropped (also when the test fails, also in the middle of a delay).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,6 +31,16 @@ impl Target {
 
     /// A target whose `code="200"` counter starts at `ok` (continuing backfilled history).
     pub fn start_from(ok: u64) -> Target {
+        Self::start_with(ok, Duration::ZERO)
+    }
+
+    /// A target that answers each scrape `delay` after reading the request (the counters as
+    /// they stand then), as an exporter that takes that long to collect.
+    pub fn start_slow(delay: Duration) -> Target {
+        Self::start_with(0, delay)
+    }
+
+    fn start_with(ok: u64, delay: Duration) -> Target {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the target");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -70,14 +81,16 @@ impl Target {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            let body = format!(
-                                "# TYPE http_requests_total counter\n\
-                                 http_requests_total{{code=\"200\"}} {}\n\
-                                 http_requests_total{{code=\"500\"}} {}\n",
-                                ok.load(Ordering::SeqCst),
-                                errors.load(Ordering::SeqCst)
-                            );
-                            let _ = answer(stream, &body);
+                            let body = || {
+                                format!(
+                                    "# TYPE http_requests_total counter\n\
+                                     http_requests_total{{code=\"200\"}} {}\n\
+                                     http_requests_total{{code=\"500\"}} {}\n",
+                                    ok.load(Ordering::SeqCst),
+                                    errors.load(Ordering::SeqCst)
+                                )
+                            };
+                            let _ = answer(stream, delay, &stop, body);
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
                     }
@@ -99,8 +112,14 @@ impl Target {
     }
 }
 
-/// Reads the request head (bounded) and answers 200 with the exposition.
-fn answer(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
+/// Reads the request head (bounded), waits `delay` (cut short by `stop`) and answers 200 with
+/// the exposition as it stands then.
+fn answer(
+    mut stream: TcpStream,
+    delay: Duration,
+    stop: &AtomicBool,
+    body: impl FnOnce() -> String,
+) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut head = Vec::new();
@@ -112,6 +131,15 @@ fn answer(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
         }
         head.extend_from_slice(&buf[..n]);
     }
+    let until = Instant::now() + delay;
+    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(
+            until
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(50)),
+        );
+    }
+    let body = body();
     write!(
         stream,
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

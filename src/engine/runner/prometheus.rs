@@ -7,8 +7,11 @@ use super::*;
 /// The Prometheus API, read by the engine's own plans.
 pub struct PrometheusSource {
     pub querier: Querier,
-    /// How long after its timestamp a sample may still appear (`query_lag`).
-    pub lag: Duration,
+    /// How long after its timestamp a sample may still appear: `query_lag`, or learned.
+    lag: Duration,
+    /// When `query_lag` is not set: when to ask the source for its scrape durations next
+    /// (`None`: at the next tick). Always `None` for a set lag, which is never learned.
+    learning: Option<Learning>,
     /// SLOs that needed a backfill in the last tick (logged when it changes).
     last_backfilling: usize,
     /// Why the last idle-tick probe failed, if it did.
@@ -16,12 +19,96 @@ pub struct PrometheusSource {
 }
 
 impl PrometheusSource {
+    /// A source whose lag is `lag`, as set.
     pub fn new(querier: Querier, lag: Duration) -> Self {
         Self {
             querier,
             lag,
+            learning: None,
             last_backfilling: 0,
             source_error: None,
+        }
+    }
+
+    /// A source whose lag follows how long the scrapes take ([`lag`](super::lag)):
+    /// [`FALLBACK_LAG`](super::lag::FALLBACK_LAG) until learned, asked again while ticking.
+    pub fn learning(querier: Querier) -> Self {
+        Self {
+            learning: Some(Learning::default()),
+            ..Self::new(querier, lag::FALLBACK_LAG)
+        }
+    }
+
+    /// Asks the source for its scrape durations now, for the SLOs of `plans`, and takes the
+    /// lag they give (`sloburn eval` does this once before its read). Nothing for a set lag.
+    pub async fn learn_lag<'a>(
+        &mut self,
+        plans: impl IntoIterator<Item = &'a QueryPlan>,
+        now: f64,
+    ) {
+        if self.learning.is_some() {
+            let answer =
+                ask_scrape_durations(&self.querier, lag::scrape_duration_query(plans), now).await;
+            self.take_answer(&answer);
+        }
+    }
+
+    /// Takes a lag query's answer; logs when the lag in use changes or the query starts
+    /// failing, not at every ask.
+    fn take_answer(&mut self, answer: &lag::Answer) {
+        let Some(learning) = self.learning.as_mut() else {
+            return;
+        };
+        let (lag, again) = lag::after_answer(self.lag, answer);
+        learning.next = Some(Instant::now() + again);
+        match answer {
+            Err(e) => {
+                if !learning.failing {
+                    tracing::warn!(error = %e, lag = ?self.lag, "cannot learn the query lag from the source's scrape durations; keeping the lag in use");
+                }
+                learning.failing = true;
+            }
+            Ok(max) => {
+                learning.failing = false;
+                if lag != self.lag || !learning.told {
+                    match max {
+                        Some(s) => {
+                            tracing::info!(lag = ?lag, longest_scrape_seconds = s, "query lag learned from the scrape durations")
+                        }
+                        None => {
+                            tracing::info!(lag = ?lag, "the source shows no scrape_duration_seconds for the SLOs' targets: query lag falls back to the default")
+                        }
+                    }
+                    learning.told = true;
+                }
+            }
+        }
+        self.lag = lag;
+    }
+
+    /// Takes the answer of the scrape-duration ask started at an earlier tick, if it is in,
+    /// and starts the next when due. The ask runs in the background: a slow or failing
+    /// source never holds a tick up for it, and a new lag applies from the next tick.
+    async fn learn_in_background(&mut self, slos: &[SloState], now: f64) {
+        let Some(learning) = self.learning.as_mut() else {
+            return;
+        };
+        if learning.asking.as_ref().is_some_and(|a| a.is_finished())
+            && let Some(asking) = learning.asking.take()
+        {
+            let answer = asking.await.unwrap_or_else(|e| Err(e.to_string()));
+            self.take_answer(&answer);
+        }
+        let Some(learning) = self.learning.as_mut() else {
+            return;
+        };
+        if learning.asking.is_none() && learning.next.is_none_or(|n| Instant::now() >= n) {
+            let query = lag::scrape_duration_query(slos.iter().map(|s| &s.plan));
+            learning.asking = Some(tokio::spawn(ask_scrape_durations(
+                &self.querier,
+                query,
+                now,
+            )));
         }
     }
 
@@ -154,7 +241,10 @@ impl PrometheusSource {
 
 impl Source for PrometheusSource {
     fn advance<'a>(&'a mut self, slos: &'a mut Vec<SloState>, tick: Tick<'a>) -> Advance<'a> {
-        Box::pin(self.query(slos, tick))
+        Box::pin(async move {
+            self.learn_in_background(slos, tick.now).await;
+            self.query(slos, tick).await;
+        })
     }
 
     fn health(&self) -> Health {
@@ -170,6 +260,35 @@ impl Source for PrometheusSource {
 
     fn lag(&self) -> Duration {
         self.lag
+    }
+}
+
+/// Where a learning source stands.
+#[derive(Debug, Default)]
+struct Learning {
+    /// When to ask next; `None`: at the next tick.
+    next: Option<Instant>,
+    /// The ask under way.
+    asking: Option<tokio::task::JoinHandle<lag::Answer>>,
+    /// Whether the last ask failed (logged once, when it starts).
+    failing: bool,
+    /// Whether the lag was logged once (the first answer is logged even when it is the
+    /// fallback the source started with).
+    told: bool,
+}
+
+/// Asks for the longest recent scrape (counted as any request to the source).
+fn ask_scrape_durations(
+    q: &Querier,
+    query: String,
+    now: f64,
+) -> impl Future<Output = lag::Answer> + Send + 'static {
+    let q = q.clone();
+    async move {
+        q.instant(&query, now as i64)
+            .await
+            .map(|series| lag::longest(&series))
+            .map_err(|e| e.to_string())
     }
 }
 
