@@ -296,3 +296,39 @@ async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_r
         wrong.join("\n")
     );
 }
+
+/// A gap longer than the 6 hours read sample by sample (sloburn stopped, Prometheus down) after
+/// a tick inside a minute: the backfill must start where that tick's read ended, not lose what
+/// came between it and the next minute, and stay exact across the reset, the new series and
+/// the vanished one inside the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_gap_after_a_tick_inside_a_minute_is_exact() {
+    let end = (now_minute() / HOUR) * HOUR - HOUR;
+    let (b, tl) = build(end);
+    let prometheus = Prometheus::backfilled(&b);
+    let mut wrong = Vec::new();
+    let mut sloburn = engine(&prometheus.url, None);
+    let start = tl.cold - 5 * HOUR;
+    let snapshot = sloburn.tick(Reach::minute(start), start as f64).await;
+    check(&b, &snapshot, start, "cold start", &mut wrong);
+    // Inside a minute, then 7 hours later inside another, then on a minute.
+    for t in [start + 37, start + 37 + 7 * HOUR + 11, tl.last] {
+        let snapshot = sloburn
+            .tick(Reach::at(t as f64, Duration::ZERO), t as f64)
+            .await;
+        check(
+            &b,
+            &snapshot,
+            t,
+            &format!("tick {:+} s", t - start),
+            &mut wrong,
+        );
+    }
+    assert!(tl.last > start + 37 + 7 * HOUR + 11 && tl.reset > start + 37);
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

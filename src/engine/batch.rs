@@ -6,8 +6,9 @@
 //! handed to every read whose matchers it satisfies, matched in sloburn as Prometheus would.
 //! Every series is then read once per tick however many SLOs and roles use it.
 //!
-//! Reads that pin no label stay per SLO (one query for them could read a whole metric family),
-//! as do an SLO's first reads, backfills and long gaps ([`crate::engine::counters`]).
+//! Reads that pin no label stay per SLO (one query for them could read a whole metric family).
+//! Backfills (first start, long gaps) share the same batches
+//! ([`crate::engine::counters::read_boundaries`], `runner::backfill`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

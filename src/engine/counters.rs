@@ -14,7 +14,10 @@
 //!   closer than the series memory). A second, sparse query names the series for which that does
 //!   not hold (a reset, a series appearing, vanishing or silent at a boundary); only those are
 //!   read raw and followed sample by sample, and their share of the difference replaced. The
-//!   result equals following every raw sample, at a fraction of the transfer.
+//!   result equals following every raw sample, at a fraction of the transfer. SLOs that share a
+//!   metric family are read together ([`read_boundaries`] over their [`Batch`]es): the sums are
+//!   taken by the labels that tell their reads and groups apart and summed per SLO in sloburn,
+//!   and series flagged in the same buckets are read raw with one request.
 //! - **Seeding**: before the first steady read (after a backfill, or with a store that has no
 //!   series state), the raw samples of the last [`SERIES_MEMORY_MS`] set each series' starting
 //!   point without counting anything.
@@ -64,6 +67,13 @@ impl RoleEvents {
         }
     }
 
+    /// Adds another bucket's events of every role.
+    pub fn add_all(&mut self, other: RoleEvents) {
+        self.bad += other.bad;
+        self.total += other.total;
+        self.good += other.good;
+    }
+
     /// Bad and total events: `good` reads count the good ones, bad is what they leave.
     pub fn counts(self, good_reads: bool) -> Counts {
         let bad = if good_reads {
@@ -95,9 +105,9 @@ impl SeriesState {
     }
 }
 
-/// Adds what `other` saw of each group (newest instant, matched reads) to `counts`, without its
-/// buckets: a seeding read shows which series exist but counts nothing.
-pub fn merge_seen(counts: &mut RoleCounts, other: RoleCounts) {
+/// Adds `other`'s counts to `counts`: each group's buckets, newest instant and matched reads
+/// (a seeding read has no buckets: it shows which series exist but counts nothing).
+pub fn merge(counts: &mut RoleCounts, other: RoleCounts) {
     for (key, g) in other {
         let entry = counts.entry(key).or_insert_with(|| GroupCounts {
             labels: g.labels,
@@ -105,6 +115,9 @@ pub fn merge_seen(counts: &mut RoleCounts, other: RoleCounts) {
         });
         entry.seen = entry.seen.max(g.seen);
         entry.matched.extend(g.matched);
+        for (end, e) in g.buckets {
+            entry.buckets.entry(end).or_default().add_all(e);
+        }
     }
 }
 
@@ -201,7 +214,19 @@ pub async fn read_seeds(
     out: &mut crate::engine::batch::Shares,
 ) -> Result<(), TickError> {
     let start = seed_start(q, &batch.selector, from).await?;
-    for (end, secs) in raw_slices(start, to) {
+    Ok(read_batch_raw(q, batch, start, to, out).await?)
+}
+
+/// The raw samples of `(from, to]` of a shared read, in slices oldest first, handed to its
+/// members.
+pub async fn read_batch_raw(
+    q: &Querier,
+    batch: &Batch,
+    from: i64,
+    to: i64,
+    out: &mut crate::engine::batch::Shares,
+) -> Result<(), SourceError> {
+    for (end, secs) in raw_slices(from, to) {
         let expr = format!("{}[{secs}s]", batch.selector);
         batch.dispatch(q.instant(&expr, end).await?, out);
     }
@@ -326,8 +351,19 @@ const POINTS_PER_READ: i64 = 250_000;
 /// Flagged buckets further apart than this are read raw separately, not as one span.
 const RUN_GAP_SECS: i64 = 6 * 3600;
 
-/// Flagged series read raw in one request at most (their samples over a run's span).
+/// Flagged series read raw in one request at most.
 const FLAGGED_PER_READ: usize = 100;
+
+/// Flagged series read raw together over the run ending at `ends`: their samples (from a
+/// series memory before the run, at one every 10 s) within [`POINTS_PER_READ`], at least one.
+fn flagged_per_read(ends: &[i64], width: i64) -> usize {
+    let span = match (ends.first(), ends.last()) {
+        (Some(first), Some(last)) => last - first + width + SERIES_MEMORY_MS / 1000,
+        _ => 0,
+    };
+    let per_series = (span / 10).max(1);
+    ((POINTS_PER_READ / per_series) as usize).clamp(1, FLAGGED_PER_READ)
+}
 
 /// The seconds one boundary request covers for about `series` series: whole hours where they
 /// fit, so that the hourly checks of two requests never overlap.
@@ -417,9 +453,10 @@ async fn read_boundary_chunk(
         }
     }
     // The series the differences cannot speak for, with the buckets where they cannot: every
-    // bucket of a flagged hour inside the range. Series flagged over the same buckets (e.g.
-    // all that appeared at one deploy) are read raw together.
-    let mut by_run: BTreeMap<Vec<i64>, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    // bucket of a flagged hour inside the range. Series with the same label names flagged over
+    // the same buckets (e.g. all that appeared at one deploy) are read raw together.
+    type Run = (Vec<String>, Vec<i64>);
+    let mut by_run: BTreeMap<Run, Vec<BTreeMap<String, String>>> = BTreeMap::new();
     for (labels, hours) in flagged {
         if batch.matching(&labels).next().is_none() {
             continue;
@@ -432,12 +469,16 @@ async fn read_boundary_chunk(
                 (first..=last).step_by(width as usize)
             })
             .collect();
+        let names: Vec<String> = labels.keys().cloned().collect();
         for run in runs(&ends) {
-            by_run.entry(run).or_default().push(labels.clone());
+            by_run
+                .entry((names.clone(), run))
+                .or_default()
+                .push(labels.clone());
         }
     }
-    for (run, series) in by_run {
-        for part in series.chunks(FLAGGED_PER_READ) {
+    for ((_, run), series) in by_run {
+        for part in series.chunks(flagged_per_read(&run, width)) {
             let exact = exact_increments(q, &batch.metric, part, &run, width).await?;
             for (labels, exact) in part.iter().zip(exact) {
                 for (slo, role) in batch.matching(labels) {

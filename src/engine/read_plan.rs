@@ -33,6 +33,10 @@ pub enum FineRead {
 /// One catch-up's reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ReadPlan {
+    /// Counter SLIs after a long gap that follows a read ended inside a minute: the rest of that
+    /// minute, read sample by sample, so that the boundary reads start on a whole minute and
+    /// nothing between the last read and that minute is lost.
+    pub lead: Option<Span>,
     /// The period's coarse buckets to rebuild, and their width in seconds (long gaps only).
     pub coarse: Option<(Span, i64)>,
     /// The minutes (or samples) to read after that.
@@ -133,6 +137,7 @@ pub fn plan(marks: Marks, reach: Reach, counts_samples: bool, period: &Period) -
             })
             .filter(|s| s.to > s.from);
         return Some(ReadPlan {
+            lead: None,
             coarse: older.map(|s| (s, res)),
             fine: Span { from, to: upto },
             how,
@@ -145,11 +150,21 @@ pub fn plan(marks: Marks, reach: Reach, counts_samples: bool, period: &Period) -
     .div_euclid(res)
         * res;
     let to = target.div_euclid(res) * res;
+    let fine_from = target - FINE_SPAN_SECS;
+    let lead = fed
+        .filter(|f| counts_samples && f.rem_euclid(FINE_SECS) != 0 && *f > fine_from)
+        .map(|f| Span {
+            from: f,
+            to: f.div_euclid(FINE_SECS) * FINE_SECS + FINE_SECS,
+        });
     Some(ReadPlan {
+        lead,
         coarse: (to > from).then_some((Span { from, to }, res)),
         // A backfill stops at the whole minute; the next tick reads on from there.
         fine: Span {
-            from: fed.unwrap_or(i64::MIN).max(target - FINE_SPAN_SECS),
+            from: lead
+                .map_or(fed.unwrap_or(i64::MIN), |l| l.to)
+                .max(fine_from),
             to: target,
         },
         how: if counts_samples {

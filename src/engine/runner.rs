@@ -4,7 +4,8 @@
 //! What each SLO reads is planned from its marks ([`crate::engine::read_plan`]): in steady state
 //! the samples since the last tick, shared between SLOs where their selectors allow
 //! ([`crate::engine::batch`]); after a gap longer than [`CATCHUP_MINUTES`] (first start, sloburn
-//! or Prometheus down) the period from coarse buckets, then the last 3 days in minutes. SLOs are
+//! or Prometheus down) the period from coarse buckets, then the last 3 days in minutes, shared
+//! between SLOs in the same way (`backfill`). SLOs are
 //! worked on concurrently within a limit; one SLO's failure never touches another's numbers: its
 //! last good values stay and it is marked stale.
 //!

@@ -42,6 +42,7 @@ fn each_case_reads_what_it_needs() {
             reach(T, 35),
             true,
             Some(ReadPlan {
+                lead: None,
                 coarse: Some((span(T - month - H, T), H)),
                 fine: span(T - 3 * 24 * H, T),
                 how: FineRead::Boundaries,
@@ -54,6 +55,7 @@ fn each_case_reads_what_it_needs() {
             reach(T + 5 * M, 0),
             false,
             Some(ReadPlan {
+                lead: None,
                 // The period back from T + 5m starts inside the hour before T - 30d.
                 coarse: Some((span(T - month - H, T), H)),
                 fine: span(T + 5 * M - 3 * 24 * H, T + 5 * M),
@@ -67,6 +69,7 @@ fn each_case_reads_what_it_needs() {
             reach(T, 35),
             true,
             Some(ReadPlan {
+                lead: None,
                 coarse: None,
                 fine: span(T + 20, T + 35),
                 how: FineRead::Samples,
@@ -79,6 +82,7 @@ fn each_case_reads_what_it_needs() {
             reach(T, 35),
             false,
             Some(ReadPlan {
+                lead: None,
                 coarse: None,
                 fine: span(T - M, T),
                 how: FineRead::Buckets,
@@ -107,20 +111,23 @@ fn each_case_reads_what_it_needs() {
             reach(T, 0),
             true,
             Some(ReadPlan {
+                lead: None,
                 coarse: None,
                 fine: span(T - 6 * H, T),
                 how: FineRead::Samples,
             }),
         ),
         (
-            "a longer gap (a restart a day later): coarse buckets from the coarse mark, minutes by boundaries",
+            "a longer gap (a restart a day later): coarse buckets from the coarse mark, the rest of \
+             the minute the last read ended in sample by sample, then minutes by boundaries",
             Some(T - 24 * H - 30),
             Some(T - 24 * H),
             reach(T, 10),
             true,
             Some(ReadPlan {
+                lead: Some(span(T - 24 * H - 30, T - 24 * H)),
                 coarse: Some((span(T - 24 * H, T), H)),
-                fine: span(T - 24 * H - 30, T),
+                fine: span(T - 24 * H, T),
                 how: FineRead::Boundaries,
             }),
         ),
@@ -131,6 +138,7 @@ fn each_case_reads_what_it_needs() {
             reach(T, 0),
             true,
             Some(ReadPlan {
+                lead: None,
                 coarse: Some((span(T - month - H, T), H)),
                 fine: span(T - 3 * 24 * H, T),
                 how: FineRead::Boundaries,

@@ -11,7 +11,8 @@ use super::catch_up::{Backfilled, catch_up_from, resolve_le};
 use super::*;
 
 /// SLOs read together at most: bounds what one shared backfill holds in memory (their counts
-/// for 3 days of minutes and the period's hours, about 0.3 MB per SLO series: 100 at a time peaked at 110 MB of RSS for 1,000 SLOs, against 45 MB read one by one).
+/// for 3 days of minutes and the period's hours, about 0.3 MB per SLO series; 100 at a time
+/// peaked at 110 MB of RSS for 1,000 SLOs, against 45 MB read one by one).
 pub const SLOS_PER_READ: usize = 50;
 
 /// Brings every SLO that needs a backfill of counter reads shared with others up to `reach`;
@@ -78,6 +79,12 @@ async fn read_together(
                 outcomes.insert(i, result);
             }
         }
+        // Refused for what it asks (too many samples, a regex the source reads otherwise):
+        // each SLO reads on its own, as before shared reads, rather than fail at every tick.
+        Err(e) if refused_query(&e) => {
+            tracing::warn!(slos = batched.len(), error = %e, "the source refused a shared backfill; these SLOs are read one by one");
+        }
+        // The source is down or slow: every SLO of the group waits for the next tick.
         Err(e) => {
             tracing::debug!(slos = batched.len(), error = %e, "a shared backfill failed");
             for i in batched {
@@ -85,6 +92,21 @@ async fn read_together(
             }
         }
     }
+}
+
+/// Whether the source refused a query for what it asks, not for being down or slow.
+fn refused_query(e: &TickError) -> bool {
+    matches!(
+        e,
+        TickError::Source(
+            SourceError::Query { .. }
+                | SourceError::BadResponse(_)
+                | SourceError::Http {
+                    status: 400..=499,
+                    ..
+                }
+        )
+    )
 }
 
 /// The shared reads of one plan: per SLO, what its catch-up takes, and its samples after the
@@ -131,6 +153,12 @@ async fn read_shared(
     for b in batches {
         counters::read_seeds(q, b, fine.to, instant, &mut samples).await?;
     }
+    let mut lead = batch::Shares::new();
+    if let Some(span) = plan.lead {
+        for b in batches {
+            counters::read_batch_raw(q, b, span.from, span.to, &mut lead).await?;
+        }
+    }
     let mut out = BTreeMap::new();
     for &slo in group_bys.keys() {
         // Up to the fine span's end the samples seed; after it they are the next read's.
@@ -152,6 +180,11 @@ async fn read_shared(
         }
         let backfilled = Backfilled {
             plan,
+            lead: plan.lead.map(|span| Prefetched {
+                from: span.from,
+                to: span.to,
+                answer: Ok(lead.remove(&slo).unwrap_or_default()),
+            }),
             coarse: coarse
                 .as_mut()
                 .map(|c| c.remove(&slo).unwrap_or_else(|| Ok(Default::default()))),
@@ -172,4 +205,35 @@ async fn read_shared(
         out.insert(slo, (backfilled, after));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_query_is_read_again_slo_by_slo() {
+        let refused = [
+            SourceError::Query {
+                kind: "execution".into(),
+                message: "query processing would load too many samples into memory".into(),
+            },
+            SourceError::BadResponse("response too large".into()),
+            SourceError::Http {
+                status: 422,
+                body: String::new(),
+            },
+        ];
+        let down = [
+            SourceError::Unreachable("connection refused".into()),
+            SourceError::Timeout(Duration::from_secs(30)),
+            SourceError::Http {
+                status: 503,
+                body: String::new(),
+            },
+        ];
+        assert!(refused.into_iter().all(|e| refused_query(&e.into())));
+        assert!(!down.into_iter().any(|e| refused_query(&e.into())));
+        assert!(!refused_query(&TickError::InvalidSample("+Inf".into())));
+    }
 }

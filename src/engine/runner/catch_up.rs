@@ -17,6 +17,8 @@ pub async fn catch_up(state: &mut SloState, q: &Querier, reach: Reach) -> Result
 pub struct Backfilled {
     /// The plan these reads carry out; another plan reads on its own.
     pub plan: ReadPlan,
+    /// The samples of the plan's lead, if it has one.
+    pub lead: Option<Prefetched>,
     pub coarse: Option<Result<counters::RoleCounts, TickError>>,
     pub fine: Result<counters::RoleCounts, TickError>,
     /// Each series' samples up to the fine span's end, from far enough back to find its last.
@@ -91,6 +93,29 @@ async fn catch_up_once(
     let Span { from, to: upto } = plan.fine;
     let read = match (&reads, plan.how) {
         (Some(reads), FineRead::Boundaries) => {
+            // The rest of the minute the last read ended in, sample by sample, on a copy of the
+            // series (the seeds below replace them; nothing changes unless every read succeeds).
+            let lead = match plan.lead {
+                Some(Span { from, to }) => {
+                    let mut series = state.series.clone();
+                    let prefetched = shared
+                        .as_mut()
+                        .and_then(|s| s.lead.take())
+                        .filter(|_| series.seeded);
+                    let read = counters::read_raw(
+                        q,
+                        reads,
+                        &group_by,
+                        &mut series,
+                        from,
+                        to,
+                        FINE_SECS,
+                        prefetched,
+                    );
+                    Some(read.await?)
+                }
+                None => None,
+            };
             let (mut counts, seed) = match shared {
                 Some(s) => (s.fine?, Some(s.seed)),
                 None => (
@@ -112,7 +137,10 @@ async fn catch_up_once(
                 seed,
             )
             .await?;
-            counters::merge_seen(&mut counts, seeds);
+            counters::merge(&mut counts, seeds);
+            if let Some(lead) = lead {
+                counters::merge(&mut counts, lead);
+            }
             state.series = series;
             rebucket(counts, FINE_SECS, good_reads)
         }
@@ -227,12 +255,10 @@ pub(super) fn rebucket(
             let mut points: BTreeMap<i64, Counts> = BTreeMap::new();
             let mut events: BTreeMap<i64, counters::RoleEvents> = BTreeMap::new();
             for (end, e) in g.buckets {
-                let b = events
+                events
                     .entry(crate::core::counter::bucket_end(end * 1000, width))
-                    .or_default();
-                b.bad += e.bad;
-                b.total += e.total;
-                b.good += e.good;
+                    .or_default()
+                    .add_all(e);
             }
             for (end, e) in events {
                 points.insert(end, e.counts(good_reads));

@@ -316,16 +316,9 @@ async fn prefetch(slos: &mut [SloState], q: &Querier, reach: Reach) {
         let mut shares = batch::Shares::new();
         let mut failed: BTreeMap<usize, SourceError> = BTreeMap::new();
         for b in &batches {
-            for (end, secs) in read_plan::raw_slices(from, to) {
-                let expr = format!("{}[{secs}s]", b.selector);
-                match q.instant(&expr, end).await {
-                    Ok(answer) => b.dispatch(answer, &mut shares),
-                    Err(e) => {
-                        for slo in b.slos() {
-                            failed.insert(slo, e.clone());
-                        }
-                        break;
-                    }
+            if let Err(e) = counters::read_batch_raw(q, b, from, to, &mut shares).await {
+                for slo in b.slos() {
+                    failed.insert(slo, e.clone());
                 }
             }
         }
