@@ -354,6 +354,85 @@ async fn a_cold_start_reads_slos_of_one_family_together() {
         series(&together, "incident", None)["alerts"][0]["active"] == true,
         "the outage pages when read together"
     );
+
+    // Read together, SLOs whose matchers differ over the same series each get their own exact
+    // share: two over counters that reset inside the period (`=~` and `!=` beside `=`), two
+    // latency thresholds on one histogram, and a grouped SLO of the same family.
+    let mixed = dir.path().join("mixed.yaml");
+    std::fs::write(
+        &mixed,
+        r#"
+version: sloburn/v1
+service: synthetic
+slos:
+  - name: reset
+    objective: 99.5
+    sli: {ratio: {errors: 'http_requests_total{job="reset",code="500"}', total: 'http_requests_total{job="reset"}'}}
+  - name: reset-5xx
+    objective: 99.5
+    sli: {ratio: {errors: 'http_requests_total{job="reset",code=~"5.."}', total: 'http_requests_total{job="reset",code!="404"}'}}
+  - name: routes
+    objective: 90
+    group_by: [route]
+    sli: {ratio: {errors: 'http_requests_total{job="grouped",code="500"}', total: 'http_requests_total{job="grouped"}'}}
+  - name: latency
+    objective: 95
+    sli: {latency: {histogram: 'http_request_duration_seconds{job="lat"}', threshold: 0.3}}
+  - name: latency-1s
+    objective: 95
+    sli: {latency: {histogram: 'http_request_duration_seconds{job="lat"}', threshold: 1}}
+"#,
+    )
+    .unwrap();
+    let at = f.b.end() - MINUTE;
+    let snapshot = sloburn_eval(&prometheus.url, at, &mixed).ok();
+    let (from, to) = (at - 30 * DAY, at);
+    let lat_1s = {
+        let total = f.b.events(
+            "http_request_duration_seconds_count",
+            &[("job", "lat")],
+            from,
+            to,
+        );
+        let good = f.b.events(
+            "http_request_duration_seconds_bucket",
+            &[("job", "lat"), ("le", "1")],
+            from,
+            to,
+        );
+        (total - good, total)
+    };
+    let cases = [
+        ("reset", None, truth(&f, "reset", None, from, to)),
+        ("reset-5xx", None, truth(&f, "reset", None, from, to)),
+        (
+            "routes",
+            Some("/home"),
+            truth(&f, "routes", Some("/home"), from, to),
+        ),
+        (
+            "routes",
+            Some("/pay"),
+            truth(&f, "routes", Some("/pay"), from, to),
+        ),
+        ("latency", None, truth(&f, "latency", None, from, to)),
+        ("latency-1s", None, lat_1s),
+    ];
+    for (name, group, (bad, total)) in cases {
+        let s = series(&snapshot, name, group);
+        let got = (
+            s["period_total_events"].as_f64().unwrap() - s["period_good_events"].as_f64().unwrap(),
+            s["period_total_events"].as_f64().unwrap(),
+        );
+        assert!(
+            (got.0 - bad).abs() < 1e-6 && (got.1 - total).abs() < 1e-6,
+            "{name} {group:?}: bad/total {got:?} vs truth {bad}/{total}"
+        );
+    }
+    assert!(
+        lat_1s.0 < truth(&f, "latency", None, from, to).0,
+        "the two thresholds count differently"
+    );
 }
 
 /// Prometheus's own burn rate for the SLOs whose SLI it can compute with `increase` directly.
