@@ -64,7 +64,8 @@ impl fmt::Display for Severity {
     }
 }
 
-/// One alert row: fires when both windows burn faster than `threshold`.
+/// One alert row: fires when both windows burn faster than `threshold` and both hold at least
+/// `min_events` events.
 ///
 /// ```
 /// use sloburn::core::{BurnWindow, Severity};
@@ -73,6 +74,7 @@ impl fmt::Display for Severity {
 ///     long: "1h".parse().unwrap(),
 ///     short: "5m".parse().unwrap(),
 ///     threshold: 14.4,
+///     min_events: 0,
 /// };
 /// assert_eq!(row.long.as_secs(), 3600);
 /// ```
@@ -82,6 +84,11 @@ pub struct BurnWindow {
     pub long: PromDuration,
     pub short: PromDuration,
     pub threshold: f64,
+    /// The low-traffic guard: the fewest events (slices, for time-slice SLIs) each of the two
+    /// windows must hold for the row to fire; 0 = no guard. At night one failure among three
+    /// requests burns at 33% errors, which is no reason to wake anyone.
+    #[serde(default)]
+    pub min_events: u64,
 }
 
 /// The alert rows of one SLO, in order.
@@ -184,6 +191,7 @@ impl WindowTable {
                     scaled,
                     PromDuration::from_secs(long),
                 ),
+                min_events: 0,
             })
             .filter(|row| row.long < nominal)
             .collect();
@@ -213,33 +221,52 @@ impl WindowTable {
 /// ```
 /// use sloburn::core::{decide, Period, WindowTable};
 /// let table = WindowTable::default_for(&Period::Rolling("30d".parse().unwrap()));
-/// let states = decide(&table, |_| 2.0);
+/// let states = decide(&table, |_| 2.0, |_| 1000.0);
 /// assert!(!states[0].active && states[3].active);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertState {
     pub window: BurnWindow,
     pub active: bool,
+    /// Both windows burn above the threshold, but one of them holds fewer than the row's
+    /// `min_events` events: the low-traffic guard holds the row back (`active` is false).
+    #[serde(default)]
+    pub low_traffic: bool,
 }
 
-/// The state of every row, in table order. `burn(w)` gives the burn rate over window `w`. A row
-/// is active only when both `burn(long) > threshold` and `burn(short) > threshold` (strictly;
-/// a NaN burn never fires).
+/// The state of every row, in table order. `burn(w)` gives the burn rate over window `w` and
+/// `events(w)` its total events (slices for time-slice SLIs). A row is active only when both
+/// `burn(long) > threshold` and `burn(short) > threshold` (strictly; a NaN burn never fires)
+/// and both `events(long)` and `events(short)` are at least its `min_events`.
 ///
 /// ```
 /// use sloburn::core::{decide, Period, WindowTable};
 /// let table = WindowTable::default_for(&Period::Rolling("30d".parse().unwrap()));
 /// // A burst that is over: the 1h window still burns at 20, the 5m window is quiet.
-/// let states = decide(&table, |w| if w.as_secs() == 300 { 0.0 } else { 20.0 });
+/// let states = decide(&table, |w| if w.as_secs() == 300 { 0.0 } else { 20.0 }, |_| 1000.0);
 /// assert!(!states[0].active);
 /// ```
-pub fn decide(table: &WindowTable, burn: impl Fn(PromDuration) -> f64) -> Vec<AlertState> {
+pub fn decide(
+    table: &WindowTable,
+    burn: impl Fn(PromDuration) -> f64,
+    events: impl Fn(PromDuration) -> f64,
+) -> Vec<AlertState> {
     table
         .rows
         .iter()
-        .map(|&window| AlertState {
-            window,
-            active: burn(window.long) > window.threshold && burn(window.short) > window.threshold,
+        .map(|&window| {
+            let burning =
+                burn(window.long) > window.threshold && burn(window.short) > window.threshold;
+            // `>=` on f64 counts: windows read from counters hold fractional totals. A NaN
+            // count never passes a guard (but 0 needs no count at all).
+            let min = window.min_events as f64;
+            let enough = window.min_events == 0
+                || (events(window.long) >= min && events(window.short) >= min);
+            AlertState {
+                window,
+                active: burning && enough,
+                low_traffic: burning && !enough,
+            }
         })
         .collect()
 }

@@ -119,7 +119,14 @@ pub fn evaluate_series(
             .and_then(|i| windows[i].burn_rate)
             .unwrap_or(0.0)
     };
-    let alerts = decide(table, burn_of)
+    let total_of = |w: PromDuration| {
+        names
+            .windows
+            .iter()
+            .position(|(d, _)| *d == w)
+            .map_or(0.0, |i| windows[i].total)
+    };
+    let alerts = decide(table, burn_of, total_of)
         .into_iter()
         .map(|a| AlertSnapshot {
             severity: a.window.severity.as_str(),

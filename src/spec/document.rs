@@ -913,6 +913,7 @@ fn read_windows(sink: &mut Sink, path: &str, rows: Vec<RawWindow>, period: &Peri
                 long: row.long,
                 short: row.short,
                 threshold: threshold_for(spec, nominal, row.long),
+                min_events: 0,
             });
         }
     }

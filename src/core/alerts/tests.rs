@@ -163,15 +163,19 @@ fn severity_text() {
 #[test]
 fn decide_needs_both_windows() {
     let table = WindowTable::default_for(&rolling("30d"));
-    let only_long = decide(&table, |w| if w == d("5m") { 0.0 } else { 100.0 });
+    let only_long = decide(&table, |w| if w == d("5m") { 0.0 } else { 100.0 }, |_| 0.0);
     assert!(!only_long[0].active && only_long[1].active);
-    let only_short = decide(&table, |w| if w == d("1h") { 0.0 } else { 100.0 });
+    let only_short = decide(&table, |w| if w == d("1h") { 0.0 } else { 100.0 }, |_| 0.0);
     assert!(!only_short[0].active && only_short[1].active);
     // Exactly at the threshold is not above it.
-    let at = decide(&table, |_| 14.4);
+    let at = decide(&table, |_| 14.4, |_| 0.0);
     assert!(!at[0].active && at[1].active);
-    assert!(decide(&table, |_| f64::NAN).iter().all(|s| !s.active));
-    assert_eq!(decide(&table, |_| 0.0).len(), 4);
+    assert!(
+        decide(&table, |_| f64::NAN, |_| 0.0)
+            .iter()
+            .all(|s| !s.active)
+    );
+    assert_eq!(decide(&table, |_| 0.0, |_| 0.0).len(), 4);
 }
 
 fn any_burn() -> impl Strategy<Value = f64> {
@@ -199,7 +203,7 @@ proptest! {
         let burn = |w: PromDuration| {
             windows.iter().position(|&x| x == w).map_or(f64::NAN, |i| burns[i])
         };
-        let states = decide(&table, burn);
+        let states = decide(&table, burn, |_| 0.0);
         prop_assert_eq!(states.len(), table.rows.len());
         for (state, row) in states.iter().zip(&table.rows) {
             prop_assert_eq!(state.window, *row);
@@ -240,6 +244,75 @@ proptest! {
         for spec in [ThresholdSpec::BudgetPercent(percent), ThresholdSpec::BurnRate(rate)] {
             let t = threshold_for(spec, period, long);
             prop_assert!(t.is_finite() && t >= 0.0);
+        }
+    }
+}
+
+/// A 30d table whose rows all need `min` events in both windows.
+fn guarded(min: u64) -> WindowTable {
+    let mut table = WindowTable::default_for(&rolling("30d"));
+    for row in &mut table.rows {
+        row.min_events = min;
+    }
+    table
+}
+
+#[test]
+fn low_traffic_guard_holds_a_burning_row_below_min_events() {
+    let table = guarded(10);
+    // Burning far above every threshold.
+    let burn = |_| 100.0;
+    let below = decide(&table, burn, |_| 9.0);
+    assert!(below.iter().all(|s| !s.active && s.low_traffic));
+    let at = decide(&table, burn, |_| 10.0);
+    assert!(at.iter().all(|s| s.active && !s.low_traffic));
+    // A row that does not burn is not held back by anything.
+    let quiet = decide(&table, |_| 0.0, |_| 0.0);
+    assert!(quiet.iter().all(|s| !s.active && !s.low_traffic));
+}
+
+#[test]
+fn low_traffic_guard_needs_both_windows() {
+    let table = guarded(10);
+    let burn = |_| 100.0;
+    // Page row 0 is 1h/5m: enough events in the hour but few in the last 5 minutes.
+    let short_quiet = decide(&table, burn, |w| if w == d("5m") { 3.0 } else { 50.0 });
+    assert!(!short_quiet[0].active && short_quiet[0].low_traffic);
+    assert!(short_quiet[1].active);
+    let long_quiet = decide(&table, burn, |w| if w == d("1h") { 3.0 } else { 50.0 });
+    assert!(!long_quiet[0].active && long_quiet[0].low_traffic);
+}
+
+#[test]
+fn no_guard_by_default() {
+    let table = WindowTable::default_for(&rolling("30d"));
+    assert!(table.rows.iter().all(|r| r.min_events == 0));
+    // One failure among three requests at night pages without a guard.
+    let states = decide(&table, |_| 100.0, |_| 0.0);
+    assert!(states.iter().all(|s| s.active && !s.low_traffic));
+}
+
+proptest! {
+    #[test]
+    fn guard_is_a_bound_on_both_windows(
+        min in 0u64..1000,
+        long in 0.0..2000.0f64,
+        short in 0.0..2000.0f64,
+        burn in any_burn(),
+    ) {
+        let table = guarded(min);
+        let states = decide(&table, |_| burn, |w| if w == d("5m") { short } else { long });
+        let row = table.rows[0];
+        let burning = burn > row.threshold;
+        let enough = long >= min as f64 && short >= min as f64;
+        prop_assert_eq!(states[0].active, burning && enough);
+        prop_assert_eq!(states[0].low_traffic, burning && !enough);
+        // Exactly at the bound passes; one event below holds it back.
+        let at = decide(&table, |_| 100.0, |_| min as f64);
+        prop_assert!(at[0].active);
+        if min > 0 {
+            let under = decide(&table, |_| 100.0, |w| if w == d("1h") { min as f64 - 1.0 } else { min as f64 });
+            prop_assert!(!under[0].active && under[0].low_traffic);
         }
     }
 }
