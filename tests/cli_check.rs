@@ -64,6 +64,8 @@ fn a_bad_folder_exits_1_and_keeps_the_good_files() {
         good_file["slos"][0]["alert_windows"][0]["burn_rate_threshold"],
         14.4
     );
+    // The low-traffic guard in force per row (none by default).
+    assert_eq!(good_file["slos"][0]["alert_windows"][0]["min_events"], 0);
 }
 
 #[test]

@@ -612,3 +612,101 @@ fn a_reported_field_is_not_judged_again_by_its_neighbours() {
         report.errors
     );
 }
+
+// The low-traffic guard (#16.4): a whole number of events, 0 or more.
+case!(
+    min_events_negative,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      min_events: -1\n"
+    ))
+);
+case!(
+    min_events_not_whole,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      page_alert:\n        min_events: 2.5\n"
+    ))
+);
+case!(
+    min_events_wrong_type,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      ticket_alert:\n        min_events: many\n"
+    ))
+);
+
+/// `alerting.min_events` guards every row; a tier's own `min_events` overrides it for its rows;
+/// none written is 0, no guard.
+#[test]
+fn min_events_guards_the_rows_of_each_tier() {
+    let guard = |alerting: &str| -> Vec<(String, u64)> {
+        let text = native(&format!("    objective: 99.9\n{RATIO_SLI}{alerting}"));
+        let report = load_bytes("g.yaml", text.as_bytes());
+        assert!(report.errors.is_empty(), "{:#?}", report.errors);
+        report.slos[0]
+            .alerting
+            .windows
+            .rows
+            .iter()
+            .map(|r| (r.severity.to_string(), r.min_events))
+            .collect()
+    };
+    let rows = |p: u64, t: u64| {
+        vec![
+            ("page".to_string(), p),
+            ("page".to_string(), p),
+            ("ticket".to_string(), t),
+            ("ticket".to_string(), t),
+        ]
+    };
+    assert_eq!(guard(""), rows(0, 0));
+    assert_eq!(guard("    alerting:\n      min_events: 20\n"), rows(20, 20));
+    assert_eq!(
+        guard("    alerting:\n      min_events: 20\n      ticket_alert:\n        min_events: 0\n"),
+        rows(20, 0)
+    );
+    assert_eq!(
+        guard("    alerting:\n      page_alert:\n        min_events: 50\n"),
+        rows(50, 0)
+    );
+    // Also on a custom table.
+    let custom = guard(
+        "    alerting:\n      min_events: 7\n      windows:\n        - {severity: ticket, long: 3d, short: 6h, burn_rate: 1}\n",
+    );
+    assert_eq!(custom, [("ticket".to_string(), 7)]);
+}
+
+/// In Sloth's format the guard is a sloburn/v1 field like `windows` and `for`: a warning that
+/// it has no effect, and no guard.
+#[test]
+fn min_events_has_no_effect_in_sloth_format() {
+    let text = "version: prometheus/v1\nservice: api\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))\n    alerting:\n      min_events: 20\n      page_alert:\n        min_events: -3\n";
+    let report = load_bytes("s.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let paths: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "slos[0].alerting.min_events",
+            "slos[0].alerting.page_alert.min_events"
+        ],
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        report.slos[0]
+            .alerting
+            .windows
+            .rows
+            .iter()
+            .all(|r| r.min_events == 0)
+    );
+}
+
+/// A time-slice SLI counts slices as its events: a guard above the slices a window can hold
+/// (5m of 1m slices hold 5) keeps that row from ever firing, and `check` says so.
+#[test]
+fn min_events_above_a_windows_slices_is_named() {
+    let text = native(
+        "    objective: 99\n    sli:\n      threshold:\n        query: max(pool_utilisation{job=\"checkout\"})\n        op: \"<\"\n        value: 0.8\n        slice: 1m\n    alerting:\n      min_events: 10\n",
+    );
+    insta::assert_snapshot!("min_events_above_slices", warnings_of("slices.yaml", &text));
+}

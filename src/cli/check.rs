@@ -160,6 +160,8 @@ struct JsonWindow {
     long: String,
     short: String,
     burn_rate_threshold: f64,
+    /// The low-traffic guard: events each window must hold for the row to fire (0 = none).
+    min_events: u64,
 }
 
 impl<'a> From<&'a LoadReport> for JsonReport<'a> {
@@ -204,6 +206,7 @@ fn json_slo(slo: &Slo) -> JsonSlo<'_> {
                 long: w.long.to_string(),
                 short: w.short.to_string(),
                 burn_rate_threshold: w.threshold,
+                min_events: w.min_events,
             })
             .collect(),
     }

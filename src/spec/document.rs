@@ -139,6 +139,8 @@ struct RawAlerting {
     ticket_alert: Option<RawAlert>,
     #[serde(default)]
     windows: Option<Vec<RawWindow>>,
+    #[serde(default)]
+    min_events: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -152,6 +154,8 @@ struct RawAlert {
     annotations: RawLabels,
     #[serde(default, rename = "for")]
     for_: Option<PromDuration>,
+    #[serde(default)]
+    min_events: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +386,7 @@ fn read_slo(
                 format!("a slice of {slice} is longer than the shortest alert window ({shortest}); accepted: a slice no longer than every window"),
             );
         }
+        warn_guard_above_slices(sink, path, *slice, alerting);
     }
     Some(Slo {
         service: service.to_string(),
@@ -765,6 +770,7 @@ fn read_alerting(
         labels_.entry("severity".into()).or_insert(severity);
     }
     let annotations = labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]);
+    let raw_min_events = raw.min_events;
     let mut tier = |name: &str, raw: Option<RawAlert>| {
         let raw = raw.unwrap_or_default();
         AlertSpec {
@@ -782,17 +788,26 @@ fn read_alerting(
                 &[],
             ),
             for_: raw.for_,
+            // The tier's own guard, else the SLO's (`alerting.min_events`), else none.
+            min_events: raw.min_events.or(raw_min_events).unwrap_or(0),
         }
     };
     let page = tier("page_alert", raw.page_alert);
     let ticket = tier("ticket_alert", raw.ticket_alert);
-    let (windows, custom_windows) = match raw.windows {
+    let (mut windows, custom_windows) = match raw.windows {
         None => (WindowTable::default_for(period), false),
         Some(rows) => (
             read_windows(sink, &format!("{path}.windows"), rows, period),
             true,
         ),
     };
+    // Each row carries its tier's guard, so every decision (engine, rules) reads the row alone.
+    for row in &mut windows.rows {
+        row.min_events = match row.severity {
+            Severity::Page => page.min_events,
+            Severity::Ticket => ticket.min_events,
+        };
+    }
     (sink.errors.len() == before).then_some(Alerting {
         name: raw.name,
         labels: labels_,
@@ -841,6 +856,40 @@ fn warn_unreachable_rows(sink: &mut Sink, path: &str, objective: Objective, aler
                 number(objective.ratio() * 100.0),
                 number(ceiling),
                 number((1.0 - 1.0 / row.threshold) * 100.0),
+            ),
+        );
+    }
+}
+
+/// A time-slice SLI counts slices as events, so a window holds at most `window / slice` of
+/// them: a low-traffic guard above that keeps the row from ever firing.
+fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, alerting: &Alerting) {
+    if slice.as_millis() == 0 {
+        return;
+    }
+    for row in &alerting.windows.rows {
+        let tier = match row.severity {
+            Severity::Page => &alerting.page,
+            Severity::Ticket => &alerting.ticket,
+        };
+        let most = row.short.as_millis() / slice.as_millis();
+        if tier.disable || row.min_events <= most {
+            continue;
+        }
+        let severity = row.severity.as_str();
+        // At the guard as written: the tier's own, else the SLO's.
+        let written = |parent: String| {
+            let at = format!("{parent}.min_events");
+            (sink.index.find(&at) != sink.index.find(&parent)).then_some(at)
+        };
+        let at = written(format!("{path}.alerting.{severity}_alert"))
+            .or_else(|| written(format!("{path}.alerting")))
+            .unwrap_or_else(|| format!("{path}.alerting"));
+        sink.warn(
+            &at,
+            format!(
+                "the {severity} row {}/{} can never fire: a time-slice SLI counts {slice} slices as its events, so its {} window holds at most {most}, below min_events {}; lower the {severity} tier's min_events to {most} or less, or use shorter slices",
+                row.long, row.short, row.short, row.min_events
             ),
         );
     }
@@ -930,8 +979,11 @@ const SLOBURN_ONLY: &[&str] = &[
     "sli.latency",
     "sli.threshold",
     "alerting.windows",
+    "alerting.min_events",
     "alerting.page_alert.for",
     "alerting.ticket_alert.for",
+    "alerting.page_alert.min_events",
+    "alerting.ticket_alert.min_events",
 ];
 
 /// An SLO of Sloth's format without the sloburn/v1 fields written in it, each warned about:
@@ -1019,6 +1071,7 @@ fn type_message(msg: String) -> String {
     msg.replace("invalid type: floating point", "invalid type: number")
         .replace("expected f64", "expected a number")
         .replace("expected u32", "expected a whole number")
+        .replace("expected u64", "expected a whole number, 0 or more")
         .replace("invalid type: map", "invalid type: mapping")
         .replace("invalid type: sequence", "invalid type: list")
 }

@@ -281,6 +281,9 @@ pub struct AlertSpec {
     pub labels: Labels,
     pub annotations: Labels,
     pub for_: Option<PromDuration>,
+    /// The low-traffic guard of this tier's rows (`min_events`, or `alerting.min_events`; 0 =
+    /// none), also set on each of its rows in the window table.
+    pub min_events: u64,
 }
 
 /// What the deploy gate does with this SLO.
