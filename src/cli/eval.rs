@@ -176,8 +176,12 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
         let alerts: Vec<String> = s
             .alerts
             .iter()
-            .filter(|a| a.active)
-            .map(|a| format!("{} {}/{}", a.severity, a.long_window, a.short_window))
+            .filter(|a| a.active || a.low_traffic)
+            .map(|a| {
+                // A burn the low-traffic guard holds back is shown, marked, not hidden.
+                let held = if a.active { "" } else { " (held: low traffic)" };
+                format!("{} {}/{}{held}", a.severity, a.long_window, a.short_window)
+            })
             .collect();
         writeln!(
             out,

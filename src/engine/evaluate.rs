@@ -138,6 +138,8 @@ pub fn evaluate_series(
                 crate::core::Severity::Page => slo.alerting.page.disable,
                 crate::core::Severity::Ticket => slo.alerting.ticket.disable,
             },
+            min_events: a.window.min_events,
+            low_traffic: a.low_traffic && data_present,
         })
         .collect();
     let period_counts: Counts = history.period(&slo.period);

@@ -89,6 +89,11 @@ pub struct AlertSnapshot {
     pub active: bool,
     /// Whether the spec disabled this tier (the state is still computed and exported).
     pub disabled: bool,
+    /// The row's low-traffic guard: events each window must hold for it to fire (0 = none).
+    pub min_events: u64,
+    /// Both windows burn above the threshold but one holds fewer than `min_events` events, so
+    /// the guard holds the alert back (`active` is false). Always false without data.
+    pub low_traffic: bool,
 }
 
 /// The freeze decision of one service.
@@ -133,7 +138,7 @@ impl SloSnapshot {
             (w.error_ratio, w.burn_rate, w.bad, w.total) = (None, None, 0.0, 0.0);
         }
         for a in &mut self.alerts {
-            a.active = false;
+            (a.active, a.low_traffic) = (false, false);
         }
         self.period_error_ratio = None;
         self.error_budget_remaining = None;

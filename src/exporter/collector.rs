@@ -252,8 +252,9 @@ fn window_gauge(
 fn encode_alerts(encoder: &mut DescriptorEncoder, table: &ScrapeTable) -> fmt::Result {
     let mut active = encoder.encode_descriptor(
         "slo_burn_alert_active",
-        "1 while both windows of the alert tier burn faster than its threshold, else 0 \
-         (computed even for tiers the spec disables).",
+        "1 while both windows of the alert tier burn faster than its threshold (and hold at \
+         least its min_events events, when set), else 0 (computed even for tiers the spec \
+         disables).",
         None,
         MetricType::Gauge,
     )?;

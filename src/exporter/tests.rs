@@ -34,6 +34,7 @@ fn alert(
         threshold,
         active,
         disabled: false,
+        ..AlertSnapshot::default()
     }
 }
 

@@ -613,12 +613,14 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
 }
 
 /// An alert row's CSS class and word: firing, quiet, or off when its tier is disabled. Without
-/// data an enabled tier cannot fire, which is no "ok".
+/// data an enabled tier cannot fire, which is no "ok"; nor is a burn the low-traffic guard
+/// holds back.
 fn alert_state(a: &AlertSnapshot, data_present: bool) -> (&'static str, &'static str) {
     match (a.active, a.disabled) {
         (true, false) => ("firing", "FIRING"),
         (true, true) => ("off", "would fire (disabled)"),
         (false, false) if !data_present => ("nodata", "cannot fire (no data)"),
+        (false, false) if a.low_traffic => ("nodata", "held back (low traffic)"),
         (false, false) => ("quiet", "ok"),
         (false, true) => ("off", "disabled"),
     }

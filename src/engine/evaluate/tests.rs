@@ -147,3 +147,73 @@ fn a_series_without_data_never_freezes_and_is_listed() {
     // With data everywhere, nothing is listed.
     assert!(services(&slos[2..]).iter().all(|s| s.no_data.is_empty()));
 }
+
+/// The low-traffic guard (#16.4) at both sides of its bound: every event bad burns at 100 in
+/// every window, so only the event counts decide.
+#[test]
+fn low_traffic_guard_holds_alerts_below_min_events() {
+    let total_in = |s: &SloSnapshot, w: &str| {
+        s.windows
+            .iter()
+            .find(|x| &*x.window == w)
+            .map(|x| x.total)
+            .unwrap()
+    };
+    let unguarded = evaluate(&slo("a", ""), &[], 100.0, None);
+    // The 1h/5m page row's bound: the fewer events of its two windows.
+    let bound = total_in(&unguarded, "5m").min(total_in(&unguarded, "1h")) as u64;
+    assert!(bound > 0);
+    let page = |s: &SloSnapshot| s.alerts[0].clone();
+    assert!(page(&unguarded).active && !page(&unguarded).low_traffic);
+    assert_eq!(page(&unguarded).min_events, 0);
+
+    let at = evaluate(
+        &slo("a", &format!("    alerting:\n      min_events: {bound}\n")),
+        &[],
+        100.0,
+        None,
+    );
+    assert!(
+        page(&at).active && !page(&at).low_traffic,
+        "{:?}",
+        at.alerts
+    );
+    assert_eq!(page(&at).min_events, bound);
+
+    let above = evaluate(
+        &slo(
+            "a",
+            &format!("    alerting:\n      min_events: {}\n", bound + 1),
+        ),
+        &[],
+        100.0,
+        None,
+    );
+    assert!(
+        !page(&above).active && page(&above).low_traffic,
+        "{:?}",
+        above.alerts
+    );
+    // The guard names only rows that burn: with no bad event nothing is held back.
+    let quiet = evaluate(
+        &slo(
+            "a",
+            &format!("    alerting:\n      min_events: {}\n", bound + 1),
+        ),
+        &[],
+        0.0,
+        None,
+    );
+    assert!(quiet.alerts.iter().all(|a| !a.active && !a.low_traffic));
+    // Without data nothing is active, and nothing is said to be held back by the guard either.
+    let none = evaluate(
+        &slo(
+            "a",
+            &format!("    alerting:\n      min_events: {}\n", bound + 1),
+        ),
+        &[],
+        100.0,
+        Some("no series"),
+    );
+    assert!(none.alerts.iter().all(|a| !a.active && !a.low_traffic));
+}

@@ -62,6 +62,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
                 threshold: 14.4,
                 active: group == Some("/pay"),
                 disabled: false,
+                ..AlertSnapshot::default()
             },
             AlertSnapshot {
                 severity: "ticket",
@@ -70,6 +71,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
                 threshold: 1.0,
                 active: false,
                 disabled: false,
+                ..AlertSnapshot::default()
             },
         ],
         exhaustion_seconds: Some(7200.0),
@@ -500,4 +502,22 @@ fn the_slo_page_without_data_shows_no_number() {
     assert!(!html.contains("left now"), "{html}");
     assert!(!html.contains("in the latest hour"), "{html}");
     assert!(!html.contains(">ok<"), "{html}");
+}
+
+/// A burning row held back by the low-traffic guard (#16.4) says so instead of "ok".
+#[test]
+fn an_alert_held_back_by_low_traffic_says_so() {
+    let held = AlertSnapshot {
+        severity: "page",
+        long_window: "1h".into(),
+        short_window: "5m".into(),
+        threshold: 14.4,
+        min_events: 20,
+        low_traffic: true,
+        ..AlertSnapshot::default()
+    };
+    assert_eq!(
+        super::alert_state(&held, true),
+        ("nodata", "held back (low traffic)")
+    );
 }
