@@ -1356,3 +1356,49 @@ fn grouped_by_severity_carries_the_group_only_as_exported_severity() {
     let tests = test_group("two levels", &input, &[], &exprs);
     g.promtool("1m", &strs(&order(&["levels"])), &tests);
 }
+
+/// The low-traffic guard (#16.4): the incident of [`incident_series`] at N = 44 (t = 164m)
+/// burns the fast page row (1h: 14.67, 5m: 20) over 600 requests a minute, so the 5m window
+/// holds 3000 events and the 1h window 36000. A guard of 3000 lets the page fire; 3001 holds it
+/// back. The tickets' short window (2h) holds 72000 and fires under either guard.
+#[test]
+fn low_traffic_guard_holds_the_page_one_event_below_the_bound() {
+    let guard = |n: u32| format!("    alerting:\n      min_events: {n}\n");
+    let spec = ratio_spec(&[
+        ("at", "99.9", &guard(3000)),
+        ("above", "99.9", &guard(3001)),
+    ]);
+    let g = generate(&spec, "ruler");
+    let a = "SLOErrorBudgetBurn";
+    let at = |row, value| burn_alert("shop", "at", row, value, &[]);
+    let above = |row, value| burn_alert("shop", "above", row, value, &[]);
+    let alerts = [
+        // N = 43: the page does not burn enough yet, whatever the traffic.
+        alert_test(
+            "163m",
+            a,
+            &[at(2, "5.3"), at(3, "5.3"), above(2, "5.3"), above(3, "5.3")],
+        ),
+        alert_test(
+            "164m",
+            a,
+            &[
+                at(0, "14.7"),
+                at(2, "5.4"),
+                at(3, "5.4"),
+                above(2, "5.4"),
+                above(3, "5.4"),
+            ],
+        ),
+    ];
+    let exprs = [expr_test(
+        "164m",
+        "slo:total_events:window{slo=\"at\",window=\"5m\"}",
+        &[(
+            "slo:total_events:window{service=\"shop\",slo=\"at\",window=\"5m\"}".into(),
+            "3000",
+        )],
+    )];
+    let tests = test_group("guard", &incident_series(OK, ERR), &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["at", "above"])), &tests);
+}

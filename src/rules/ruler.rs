@@ -175,9 +175,20 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         let lasts = PromDuration::from_secs(
             ((period.as_secs_f64() / row.threshold / 60.0).round() as u64) * 60,
         );
+        let mut expr = format!("{} and {}", burn(row.long), burn(row.short));
+        // The low-traffic guard: both windows' event totals (slices for time-slice SLIs), as
+        // recorded for the ratio, at least min_events; the engine decides the same way.
+        if row.min_events > 0 {
+            for w in [row.long, row.short] {
+                expr.push_str(&format!(
+                    " and max without (window) ({WINDOW_TOTAL}{{{m},window=\"{w}\"}}) >= {}",
+                    row.min_events
+                ));
+            }
+        }
         rules.push(Rule::alert(
             alert_name,
-            format!("{} and {}", burn(row.long), burn(row.short)),
+            expr,
             tier.for_,
             alert_labels(
                 row.severity,
