@@ -710,3 +710,10 @@ fn min_events_above_a_windows_slices_is_named() {
     );
     insta::assert_snapshot!("min_events_above_slices", warnings_of("slices.yaml", &text));
 }
+// A raw SLI (an error ratio) has no events to count: its windows count minutes with data.
+case!(
+    min_events_on_a_raw_sli,
+    native(
+        "    objective: 99.9\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))\n    alerting:\n      page_alert:\n        min_events: 5\n"
+    )
+);

@@ -388,6 +388,9 @@ fn read_slo(
         }
         warn_guard_above_slices(sink, path, *slice, alerting);
     }
+    if let (Some(Sli::Raw { .. }), Some(alerting)) = (&sli, &alerting) {
+        refuse_guard_on_raw(sink, path, alerting);
+    }
     Some(Slo {
         service: service.to_string(),
         name: raw.name,
@@ -861,6 +864,36 @@ fn warn_unreachable_rows(sink: &mut Sink, path: &str, objective: Objective, aler
     }
 }
 
+/// Where a tier's low-traffic guard is written: the tier's own `min_events`, else the SLO's
+/// `alerting.min_events`.
+fn guard_path(sink: &Sink, path: &str, severity: Severity) -> String {
+    let written = |parent: String| {
+        let at = format!("{parent}.min_events");
+        (sink.index.find(&at) != sink.index.find(&parent)).then_some(at)
+    };
+    written(format!("{path}.alerting.{}_alert", severity.as_str()))
+        .or_else(|| written(format!("{path}.alerting")))
+        .unwrap_or_else(|| format!("{path}.alerting"))
+}
+
+/// A raw SLI (an error ratio) counts minutes with data, not events: a low-traffic guard on it
+/// would guard nothing it says.
+fn refuse_guard_on_raw(sink: &mut Sink, path: &str, alerting: &Alerting) {
+    let mut reported = std::collections::BTreeSet::new();
+    for (severity, tier) in [
+        (Severity::Page, &alerting.page),
+        (Severity::Ticket, &alerting.ticket),
+    ] {
+        let at = guard_path(sink, path, severity);
+        if tier.min_events > 0 && reported.insert(at.clone()) {
+            sink.error(
+                &at,
+                "a raw SLI (error_ratio_query) has no event counts to guard with: min_events needs an events, ratio, latency or threshold SLI; accepted here: 0 or no min_events",
+            );
+        }
+    }
+}
+
 /// A time-slice SLI counts slices as events, so a window holds at most `window / slice` of
 /// them: a low-traffic guard above that keeps the row from ever firing.
 fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, alerting: &Alerting) {
@@ -877,14 +910,7 @@ fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, ale
             continue;
         }
         let severity = row.severity.as_str();
-        // At the guard as written: the tier's own, else the SLO's.
-        let written = |parent: String| {
-            let at = format!("{parent}.min_events");
-            (sink.index.find(&at) != sink.index.find(&parent)).then_some(at)
-        };
-        let at = written(format!("{path}.alerting.{severity}_alert"))
-            .or_else(|| written(format!("{path}.alerting")))
-            .unwrap_or_else(|| format!("{path}.alerting"));
+        let at = guard_path(sink, path, row.severity);
         sink.warn(
             &at,
             format!(
