@@ -1402,3 +1402,72 @@ fn low_traffic_guard_holds_the_page_one_event_below_the_bound() {
     let tests = test_group("guard", &incident_series(OK, ERR), &alerts, &exprs);
     g.promtool("1m", &strs(&order(&["at", "above"])), &tests);
 }
+
+/// A disabled tier (#16.5) alerts in neither mode. Ruler: the incident of [`incident_series`]
+/// at 164m, which pages `paging` (row 0) and opens both tickets, opens only the tickets of
+/// `quiet_page`, whose page tier is disabled.
+#[test]
+fn a_disabled_tier_never_alerts_in_ruler_mode() {
+    let spec = ratio_spec(&[
+        ("paging", "99.9", ""),
+        (
+            "quiet_page",
+            "99.9",
+            "    alerting:\n      page_alert:\n        disable: true\n",
+        ),
+    ]);
+    let g = generate(&spec, "ruler");
+    let on = |row, value| burn_alert("shop", "paging", row, value, &[]);
+    let off = |row, value| burn_alert("shop", "quiet_page", row, value, &[]);
+    let alerts = [alert_test(
+        "172m",
+        "SLOErrorBudgetBurn",
+        &[
+            on(0, "17.3"),
+            on(1, "6.0"),
+            on(2, "6.0"),
+            on(3, "6.0"),
+            off(2, "6.0"),
+            off(3, "6.0"),
+        ],
+    )];
+    let tests = test_group("disabled", &incident_series(OK, ERR), &alerts, &[]);
+    g.promtool("1m", &strs(&order(&["paging", "quiet_page"])), &tests);
+}
+
+/// Engine mode: sloburn still exports the disabled tier's state (`slo_burn_alert_active` 1 for
+/// its page row), but no rule reads it, while the enabled ticket tier fires.
+#[test]
+fn a_disabled_tier_never_alerts_in_engine_mode() {
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n    alerting:\n      page_alert:\n        disable: true\n";
+    let g = generate(spec, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let active = |severity: &str, long: &str, short: &str| {
+        series(
+            &format!(
+                "slo_burn_alert_active{{{job},service=\"shop\",slo=\"avail\",severity=\"{severity}\",long_window=\"{long}\",short_window=\"{short}\"}}"
+            ),
+            "1+0x20",
+        )
+    };
+    let input = [active("page", "1h", "5m"), active("ticket", "1d", "2h")];
+    let ticket = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "avail"),
+            ("severity", "ticket"),
+            ("sloburn_severity", "ticket"),
+            ("long_window", "1d"),
+            ("short_window", "2h"),
+        ],
+        &[(
+            "summary",
+            "shop/avail: the error budget burns too fast (ticket 1d/2h)",
+        )],
+    );
+    let alerts = [alert_test("10m", "SLOErrorBudgetBurn", &[ticket])];
+    let tests = test_group("engine disabled", &input, &alerts, &[]);
+    g.promtool("1m", &["sloburn-engine"], &tests);
+}
