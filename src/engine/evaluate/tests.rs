@@ -164,15 +164,14 @@ fn low_traffic_guard_holds_alerts_below_min_events() {
     let bound = total_in(&unguarded, "5m").min(total_in(&unguarded, "1h")) as u64;
     assert!(bound > 0);
     let page = |s: &SloSnapshot| s.alerts[0].clone();
+    let guarded = |min: u64, bad: f64, no_data: Option<&str>| {
+        let extra = format!("    alerting:\n      min_events: {min}\n");
+        evaluate(&slo("a", &extra), &[], bad, no_data)
+    };
     assert!(page(&unguarded).active && !page(&unguarded).low_traffic);
     assert_eq!(page(&unguarded).min_events, 0);
 
-    let at = evaluate(
-        &slo("a", &format!("    alerting:\n      min_events: {bound}\n")),
-        &[],
-        100.0,
-        None,
-    );
+    let at = guarded(bound, 100.0, None);
     assert!(
         page(&at).active && !page(&at).low_traffic,
         "{:?}",
@@ -180,40 +179,16 @@ fn low_traffic_guard_holds_alerts_below_min_events() {
     );
     assert_eq!(page(&at).min_events, bound);
 
-    let above = evaluate(
-        &slo(
-            "a",
-            &format!("    alerting:\n      min_events: {}\n", bound + 1),
-        ),
-        &[],
-        100.0,
-        None,
-    );
+    let above = guarded(bound + 1, 100.0, None);
     assert!(
         !page(&above).active && page(&above).low_traffic,
         "{:?}",
         above.alerts
     );
     // The guard names only rows that burn: with no bad event nothing is held back.
-    let quiet = evaluate(
-        &slo(
-            "a",
-            &format!("    alerting:\n      min_events: {}\n", bound + 1),
-        ),
-        &[],
-        0.0,
-        None,
-    );
+    let quiet = guarded(bound + 1, 0.0, None);
     assert!(quiet.alerts.iter().all(|a| !a.active && !a.low_traffic));
     // Without data nothing is active, and nothing is said to be held back by the guard either.
-    let none = evaluate(
-        &slo(
-            "a",
-            &format!("    alerting:\n      min_events: {}\n", bound + 1),
-        ),
-        &[],
-        100.0,
-        Some("no series"),
-    );
+    let none = guarded(bound + 1, 100.0, Some("no series"));
     assert!(none.alerts.iter().all(|a| !a.active && !a.low_traffic));
 }
