@@ -1403,6 +1403,65 @@ fn low_traffic_guard_holds_the_page_one_event_below_the_bound() {
     g.promtool("1m", &strs(&order(&["at", "above"])), &tests);
 }
 
+/// The guard with `group_by` (#16.4): each group is judged on its own events. Route a has the
+/// incident of [`incident_series`] (600 requests a minute: 3000 in 5m, 36000 in 1h at 164m);
+/// route b the same error ratio at a twelfth of the traffic (50 a minute, one failing from
+/// 120m: 250 in 5m, 3000 in 1h, burn rates equal to route a's). A guard of 1000 lets route a
+/// page and holds route b's page back; both routes' tickets (2h: 72000 and 6000 events) fire.
+#[test]
+fn low_traffic_guard_judges_each_group_on_its_own_events() {
+    let spec = ratio_spec(&[(
+        "routes",
+        "99.9",
+        "    group_by: [route]\n    alerting:\n      min_events: 1000\n",
+    )]);
+    let g = generate(&spec, "ruler");
+    let route = |r: &str, code: &str| {
+        format!("http_requests_total{{job=\"t\",route=\"{r}\",code=\"{code}\"}}")
+    };
+    let mut input = incident_series(&route("a", "200"), &route("a", "500"));
+    input.push(series(&route("b", "200"), "0+50x120 6049+49x60"));
+    input.push(series(&route("b", "500"), "0+0x120 1+1x60"));
+    let busy = |row, value| burn_alert("shop", "routes", row, value, &[("route", "a")]);
+    let quiet = |row, value| burn_alert("shop", "routes", row, value, &[("route", "b")]);
+    let alerts = [alert_test(
+        "164m",
+        "SLOErrorBudgetBurn",
+        &[
+            busy(0, "14.7"),
+            busy(2, "5.4"),
+            busy(3, "5.4"),
+            quiet(2, "5.4"),
+            quiet(3, "5.4"),
+        ],
+    )];
+    let total = |r: &str| {
+        labels(
+            "slo:total_events:window",
+            "routes",
+            &format!("route=\"{r}\",window=\"5m\""),
+        )
+    };
+    let exprs = [
+        expr_test(
+            "164m",
+            "slo:total_events:window{window=\"5m\"}",
+            &[(total("a"), "3000"), (total("b"), "250")],
+        ),
+        // Route b burns as fast as route a: only its traffic holds its page back.
+        expr_test(
+            "164m",
+            "slo_burn_rate{route=\"b\",window=\"5m\"}",
+            &[(
+                labels("slo_burn_rate", "routes", "route=\"b\",window=\"5m\""),
+                "20",
+            )],
+        ),
+    ];
+    let tests = test_group("guarded routes", &input, &alerts, &exprs);
+    g.promtool("1m", &strs(&order(&["routes"])), &tests);
+}
+
 /// A disabled tier (#16.5) alerts in neither mode. Ruler: the incident of [`incident_series`]
 /// at 164m, which pages `paging` (row 0) and opens both tickets, opens only the tickets of
 /// `quiet_page`, whose page tier is disabled.
