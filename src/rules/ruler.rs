@@ -177,7 +177,8 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         );
         let mut expr = format!("{} and {}", burn(row.long), burn(row.short));
         // The low-traffic guard: both windows' event totals (slices for time-slice SLIs), as
-        // recorded for the ratio, at least min_events; the engine decides the same way.
+        // recorded for the ratio, at least min_events: the engine's rule, on increase()'s
+        // extrapolated (fractional) counts, so near the bound the two may disagree.
         if row.min_events > 0 {
             for w in [row.long, row.short] {
                 expr.push_str(&format!(
