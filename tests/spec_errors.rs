@@ -710,6 +710,25 @@ fn min_events_above_a_windows_slices_is_named() {
     );
     insta::assert_snapshot!("min_events_above_slices", warnings_of("slices.yaml", &text));
 }
+/// The most slices a window can hold is rounded up: a 5m window of 2m slices (taken at even
+/// minutes) holds 3 of them when it starts just after one, so a guard of 3 can fire (no
+/// warning) and one of 4 never can.
+#[test]
+fn min_events_above_slices_counts_a_partial_slice() {
+    let spec = |min: u32| {
+        native(&format!(
+            "    objective: 99\n    sli:\n      threshold:\n        query: max(pool_utilisation{{job=\"checkout\"}})\n        op: \"<\"\n        value: 0.8\n        slice: 2m\n    alerting:\n      min_events: {min}\n"
+        ))
+    };
+    assert_eq!(warnings_of("three.yaml", &spec(3)), "");
+    let four = warnings_of("four.yaml", &spec(4));
+    assert!(
+        four.contains("the page row 1h/5m can never fire")
+            && four.contains("holds at most 3, below min_events 4")
+            && four.lines().count() == 1,
+        "{four}"
+    );
+}
 // A raw SLI (an error ratio) has no events to count: its windows count minutes with data.
 case!(
     min_events_on_a_raw_sli,

@@ -895,7 +895,8 @@ fn refuse_guard_on_raw(sink: &mut Sink, path: &str, alerting: &Alerting) {
 }
 
 /// A time-slice SLI counts slices as events, so a window holds at most `window / slice` of
-/// them: a low-traffic guard above that keeps the row from ever firing.
+/// them, rounded up (a 5m window holds 3 slices of 2m, taken at even minutes, when it starts
+/// just after one): a low-traffic guard above that keeps the row from ever firing.
 fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, alerting: &Alerting) {
     if slice.as_millis() == 0 {
         return;
@@ -905,7 +906,7 @@ fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, ale
             Severity::Page => &alerting.page,
             Severity::Ticket => &alerting.ticket,
         };
-        let most = row.short.as_millis() / slice.as_millis();
+        let most = row.short.as_millis().div_ceil(slice.as_millis());
         if tier.disable || row.min_events <= most {
             continue;
         }
