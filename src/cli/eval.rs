@@ -178,8 +178,13 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             .iter()
             .filter(|a| a.active || a.low_traffic)
             .map(|a| {
-                // A burn the low-traffic guard holds back is shown, marked, not hidden.
-                let held = if a.active { "" } else { " (held: low traffic)" };
+                // A burn the low-traffic guard holds back is shown, marked (in the status
+                // page's words), not hidden.
+                let held = if a.active {
+                    ""
+                } else {
+                    " held back (low traffic)"
+                };
                 format!("{} {}/{}{held}", a.severity, a.long_window, a.short_window)
             })
             .collect();
@@ -296,6 +301,35 @@ mod tests {
             text.contains("service shop: cannot tell whether to freeze, no data for charge"),
             "{text}"
         );
+    }
+
+    /// A firing row is listed; a burn the low-traffic guard holds back is listed with the
+    /// status page's words; a quiet row is not listed.
+    #[test]
+    fn a_burn_held_back_by_low_traffic_is_marked_as_on_the_status_page() {
+        use sloburn::engine::snapshot::AlertSnapshot;
+        let row = |severity, long: &str, short: &str, active, low_traffic| AlertSnapshot {
+            severity,
+            long_window: long.into(),
+            short_window: short.into(),
+            active,
+            low_traffic,
+            min_events: 10,
+            ..AlertSnapshot::default()
+        };
+        let mut snap = snapshot();
+        snap.slos.truncate(1);
+        snap.slos[0].alerts = vec![
+            row("page", "1h", "5m", false, true),
+            row("page", "6h", "30m", false, false),
+            row("ticket", "1d", "2h", true, false),
+        ];
+        let text = table(&snap);
+        assert!(
+            text.contains("page 1h/5m held back (low traffic), ticket 1d/2h"),
+            "{text}"
+        );
+        assert!(!text.contains("6h/30m"), "{text}");
     }
 
     #[test]

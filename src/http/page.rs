@@ -54,6 +54,7 @@ ul.plain li{white-space:nowrap;font-variant-numeric:tabular-nums}\
 .quiet{color:var(--ok)}\
 .off{color:var(--muted)}\
 .stale,.nodata{color:var(--bad);font-weight:bold}\
+.held{color:var(--warn);font-weight:bold}\
 .fresh{color:var(--ok)}\
 dl.numbers{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.4rem 0}\
 dl.numbers dt{color:var(--muted)}dl.numbers dd{margin:0;font-variant-numeric:tabular-nums}\
@@ -620,7 +621,7 @@ fn alert_state(a: &AlertSnapshot, data_present: bool) -> (&'static str, &'static
         (true, false) => ("firing", "FIRING"),
         (true, true) => ("off", "would fire (disabled)"),
         (false, false) if !data_present => ("nodata", "cannot fire (no data)"),
-        (false, false) if a.low_traffic => ("nodata", "held back (low traffic)"),
+        (false, false) if a.low_traffic => ("held", "held back (low traffic)"),
         (false, false) => ("quiet", "ok"),
         (false, true) => ("off", "disabled"),
     }

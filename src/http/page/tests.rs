@@ -518,6 +518,6 @@ fn an_alert_held_back_by_low_traffic_says_so() {
     };
     assert_eq!(
         super::alert_state(&held, true),
-        ("nodata", "held back (low traffic)")
+        ("held", "held back (low traffic)")
     );
 }
