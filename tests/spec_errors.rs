@@ -729,6 +729,43 @@ fn min_events_above_slices_counts_a_partial_slice() {
         "{four}"
     );
 }
+/// A guard on a disabled tier has no effect, so neither check judges it: a raw SLI's disabled
+/// page tier may carry one, and a time-slice SLI's disabled tier is not warned about; the
+/// enabled tier still is.
+#[test]
+fn min_events_on_a_disabled_tier_is_not_judged() {
+    let raw = |alerting: &str| {
+        let text = native(&format!(
+            "    objective: 99.9\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{{{.window}}}}])) / sum(rate(t[{{{{.window}}}}]))\n    alerting:\n{alerting}"
+        ));
+        load_bytes("raw.yaml", text.as_bytes())
+    };
+    let off = raw("      page_alert:\n        disable: true\n        min_events: 5\n");
+    assert!(off.errors.is_empty(), "{:#?}", off.errors);
+    assert_eq!(off.slos.len(), 1);
+    // The SLO's guard still reaches the enabled ticket tier: refused, once.
+    let shared = raw("      min_events: 5\n      page_alert:\n        disable: true\n");
+    let paths: Vec<&str> = shared.errors.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["slos[0].alerting.min_events"],
+        "{:#?}",
+        shared.errors
+    );
+
+    let slices = |alerting: &str| {
+        warnings_of(
+            "slices.yaml",
+            &native(&format!(
+                "    objective: 99\n    sli:\n      threshold:\n        query: max(pool_utilisation{{job=\"checkout\"}})\n        op: \"<\"\n        value: 0.8\n        slice: 1m\n    alerting:\n{alerting}"
+            )),
+        )
+    };
+    assert_eq!(
+        slices("      min_events: 10\n      page_alert:\n        disable: true\n"),
+        ""
+    );
+}
 // A raw SLI (an error ratio) has no events to count: its windows count minutes with data.
 case!(
     min_events_on_a_raw_sli,

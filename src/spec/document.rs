@@ -877,7 +877,8 @@ fn guard_path(sink: &Sink, path: &str, severity: Severity) -> String {
 }
 
 /// A raw SLI (an error ratio) counts minutes with data, not events: a low-traffic guard on it
-/// would guard nothing it says.
+/// would guard nothing it says. A disabled tier is skipped, as in [`warn_guard_above_slices`]:
+/// its guard has no effect.
 fn refuse_guard_on_raw(sink: &mut Sink, path: &str, alerting: &Alerting) {
     let mut reported = std::collections::BTreeSet::new();
     for (severity, tier) in [
@@ -885,7 +886,7 @@ fn refuse_guard_on_raw(sink: &mut Sink, path: &str, alerting: &Alerting) {
         (Severity::Ticket, &alerting.ticket),
     ] {
         let at = guard_path(sink, path, severity);
-        if tier.min_events > 0 && reported.insert(at.clone()) {
+        if !tier.disable && tier.min_events > 0 && reported.insert(at.clone()) {
             sink.error(
                 &at,
                 "a raw SLI (error_ratio_query) has no event counts to guard with: min_events needs an events, ratio, latency or threshold SLI; accepted here: 0 or no min_events",
@@ -896,7 +897,8 @@ fn refuse_guard_on_raw(sink: &mut Sink, path: &str, alerting: &Alerting) {
 
 /// A time-slice SLI counts slices as events, so a window holds at most `window / slice` of
 /// them, rounded up (a 5m window holds 3 slices of 2m, taken at even minutes, when it starts
-/// just after one): a low-traffic guard above that keeps the row from ever firing.
+/// just after one): a low-traffic guard above that keeps the row from ever firing. A disabled
+/// tier is skipped: its guard has no effect.
 fn warn_guard_above_slices(sink: &mut Sink, path: &str, slice: PromDuration, alerting: &Alerting) {
     if slice.as_millis() == 0 {
         return;
