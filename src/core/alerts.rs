@@ -258,7 +258,9 @@ pub fn decide(
             let burning =
                 burn(window.long) > window.threshold && burn(window.short) > window.threshold;
             // `>=` on f64 counts: windows read from counters hold fractional totals. A NaN
-            // count never passes a guard (but 0 needs no count at all).
+            // count never passes a guard (but 0 needs no count at all). Both windows are checked
+            // though the long one contains the short: ruler counts are extrapolated per window
+            // and the engine's coarse ring rounds window edges, so the long can read fewer.
             let min = window.min_events as f64;
             let enough = window.min_events == 0
                 || (events(window.long) >= min && events(window.short) >= min);

@@ -301,18 +301,28 @@ proptest! {
         burn in any_burn(),
     ) {
         let table = guarded(min);
-        let states = decide(&table, |_| burn, |w| if w == d("5m") { short } else { long });
-        let row = table.rows[0];
-        let burning = burn > row.threshold;
-        let enough = long >= min as f64 && short >= min as f64;
-        prop_assert_eq!(states[0].active, burning && enough);
-        prop_assert_eq!(states[0].low_traffic, burning && !enough);
-        // Exactly at the bound passes; one event below holds it back.
+        let events = |w: PromDuration| if w == d("5m") { short } else { long };
+        let states = decide(&table, |_| burn, events);
+        // The guard only splits a burn, never makes or hides one: a row burns (fires or is held
+        // back, not both) exactly when it fires without a guard.
+        let plain = decide(&guarded(0), |_| burn, events);
+        for (s, p) in states.iter().zip(&plain) {
+            prop_assert!(!(s.active && s.low_traffic));
+            prop_assert_eq!(s.active || s.low_traffic, p.active);
+        }
+        // More events never hold a row back.
+        let more = decide(&table, |_| burn, |w| events(w) + 1.0);
+        for (s, m) in states.iter().zip(&more) {
+            prop_assert!(!s.active || m.active);
+        }
+        // Exactly at the bound passes; one event below, in either window, holds it back.
         let at = decide(&table, |_| 100.0, |_| min as f64);
         prop_assert!(at[0].active);
         if min > 0 {
-            let under = decide(&table, |_| 100.0, |w| if w == d("1h") { min as f64 - 1.0 } else { min as f64 });
-            prop_assert!(!under[0].active && under[0].low_traffic);
+            for low in ["1h", "5m"] {
+                let under = decide(&table, |_| 100.0, |w| if w == d(low) { min as f64 - 1.0 } else { min as f64 });
+                prop_assert!(!under[0].active && under[0].low_traffic);
+            }
         }
     }
 }
