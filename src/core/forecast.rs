@@ -1,6 +1,6 @@
 //! When the error budget runs out at the current burn rate.
 
-use super::Period;
+use super::{Period, PromDuration};
 
 /// Seconds until the budget is spent at burn rate `burn`, given the share of the budget
 /// `remaining` (as from [`remaining_budget`](super::remaining_budget)); `None` when it is not
@@ -70,6 +70,22 @@ pub fn exhaustion_seconds(
         }
     };
     seconds.is_finite().then_some(seconds)
+}
+
+/// Whether an exhaustion alert (`alerting.exhaustion.within`) fires: only while there is a
+/// forecast (from [`exhaustion_seconds`]) and it is at most `within` away. No forecast (the
+/// budget refills as fast as it burns, or the SLO has no data) never fires.
+///
+/// ```
+/// use sloburn::core::exhaustion_alert_active;
+/// let two_hours = "2h".parse().unwrap();
+/// assert!(exhaustion_alert_active(Some(3600.0), two_hours));
+/// assert!(!exhaustion_alert_active(Some(3.0 * 3600.0), two_hours));
+/// assert!(!exhaustion_alert_active(None, two_hours));
+/// ```
+pub fn exhaustion_alert_active(forecast: Option<f64>, within: PromDuration) -> bool {
+    // Inclusive: "within 2h" includes a forecast of exactly 2h, as the ruler's `<=` does.
+    forecast.is_some_and(|secs| secs <= within.as_secs_f64())
 }
 
 #[cfg(test)]

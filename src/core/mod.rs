@@ -14,7 +14,7 @@ pub use alerts::{
 };
 pub use budget::{Counts, Objective, burn_rate, error_ratio, remaining_budget};
 pub use duration::{DurationError, PromDuration};
-pub use forecast::exhaustion_seconds;
+pub use forecast::{exhaustion_alert_active, exhaustion_seconds};
 pub use period::{CalendarUnit, Period};
 
 /// A unix time as RFC 3339 (UTC), or the number itself when out of range.

@@ -242,3 +242,36 @@ proptest! {
         }
     }
 }
+
+/// The exhaustion alert fires on a forecast at most `within` away: a rolling 30d budget with
+/// 10% left, every leaving event at the period's average burn (0.9), lasts
+/// `0.1 × 30d / (burn − 0.9)`; solved here for the burn that leaves `within ∓ 1s`.
+#[test]
+fn exhaustion_alert_fires_at_both_sides_of_within() {
+    let p = rolling_30d();
+    let within: PromDuration = "2h".parse().unwrap();
+    let w = within.as_secs_f64();
+    let burn_lasting = |secs: f64| 0.9 + 0.1 * 30.0 * DAY / secs;
+    let just_inside = exhaustion_seconds(&p, 0.1, burn_lasting(w - 1.0), 0.0, 0.0);
+    let just_outside = exhaustion_seconds(&p, 0.1, burn_lasting(w + 1.0), 0.0, 0.0);
+    assert!((just_inside.unwrap() - (w - 1.0)).abs() < 1e-6);
+    assert!((just_outside.unwrap() - (w + 1.0)).abs() < 1e-6);
+    assert!(exhaustion_alert_active(just_inside, within));
+    assert!(!exhaustion_alert_active(just_outside, within));
+    // Exactly at `within` fires too ("within 2h" includes 2h).
+    assert!(exhaustion_alert_active(Some(w), within));
+}
+
+/// No forecast never fires: no data (the engine passes `None`), and a budget refilling as fast
+/// as it burns (burn 0.9 with 10% left: the leaving events burned at 0.9 too).
+#[test]
+fn exhaustion_alert_needs_a_forecast() {
+    let within: PromDuration = "30d".parse().unwrap();
+    assert!(!exhaustion_alert_active(None, within));
+    let not_burning = exhaustion_seconds(&rolling_30d(), 0.1, 0.9, 0.0, 0.0);
+    assert_eq!(not_burning, None);
+    assert!(!exhaustion_alert_active(not_burning, within));
+    // A spent budget is exhausted now: 0 is within any window.
+    let spent = exhaustion_seconds(&rolling_30d(), 0.0, 0.0, 0.0, 0.0);
+    assert!(exhaustion_alert_active(spent, "1m".parse().unwrap()));
+}
