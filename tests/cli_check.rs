@@ -141,3 +141,33 @@ fn an_alert_row_that_can_never_fire_is_a_warning() {
         "{text}"
     );
 }
+
+/// `check` validates `alerting.exhaustion` (a positioned error, exit 1) and lists it in JSON.
+#[test]
+fn check_validates_and_lists_the_exhaustion_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |within: &str| {
+        format!(
+            "version: sloburn/v1\nservice: api\nslos:\n  - name: a\n    objective: 99.9\n    sli: {{ratio: {{errors: 'r{{code=\"5\"}}', total: r}}}}\n    alerting:\n      exhaustion: {{within: {within}, severity: page}}\n"
+        )
+    };
+    let path = dir.path().join("x.yaml");
+    std::fs::write(&path, spec("2h")).unwrap();
+    let out = sloburn(&["check", "-o", "json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alert = &json["files"][0]["slos"][0]["exhaustion_alert"];
+    assert_eq!(alert["within"], "2h", "{json:#}");
+    assert_eq!(alert["severity"], "page");
+    assert_eq!(alert["disabled"], false);
+
+    std::fs::write(&path, spec("31d")).unwrap();
+    let out = sloburn(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("x.yaml:8:")
+            && text.contains("slos[0].alerting.exhaustion.within: 31d is out of range"),
+        "{text}"
+    );
+}

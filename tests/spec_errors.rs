@@ -773,3 +773,102 @@ case!(
         "    objective: 99.9\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))\n    alerting:\n      page_alert:\n        min_events: 5\n"
     )
 );
+
+// The exhaustion alert (#16.3): `within` a Prometheus duration above 0 and no longer than the
+// period, `severity` page or ticket, nothing else but a tier's labels, annotations, for, disable.
+case!(
+    exhaustion_within_zero,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 0s\n"
+    ))
+);
+case!(
+    exhaustion_within_longer_than_the_period,
+    native(&format!(
+        "    objective: 99.9\n    period: 7d\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 8d\n"
+    ))
+);
+case!(
+    exhaustion_within_not_a_duration,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 2 hours\n"
+    ))
+);
+case!(
+    exhaustion_without_within,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        severity: page\n"
+    ))
+);
+case!(
+    exhaustion_unknown_severity,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 2h\n        severity: critical\n"
+    ))
+);
+case!(
+    exhaustion_unknown_field,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 2h\n        min_events: 5\n"
+    ))
+);
+case!(
+    exhaustion_reserved_label,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 2h\n        labels:\n          sloburn_severity: page\n"
+    ))
+);
+
+/// What `alerting.exhaustion` reads into: a ticket unless it says page, its labels,
+/// annotations and `for`; none written is no exhaustion alert.
+#[test]
+fn exhaustion_is_read_with_its_tier() {
+    use sloburn::core::Severity;
+    let read = |alerting: &str| {
+        let text = native(&format!("    objective: 99.9\n{RATIO_SLI}{alerting}"));
+        let report = load_bytes("x.yaml", text.as_bytes());
+        assert!(report.errors.is_empty(), "{:#?}", report.errors);
+        assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+        report.slos[0].alerting.exhaustion.clone()
+    };
+    assert_eq!(read(""), None);
+    let ticket = read("    alerting:\n      exhaustion:\n        within: 2h\n").unwrap();
+    assert_eq!(ticket.within, "2h".parse().unwrap());
+    assert_eq!(ticket.severity, Severity::Ticket);
+    assert!(!ticket.alert.disable && ticket.alert.for_.is_none());
+    let page = read(
+        "    alerting:\n      exhaustion:\n        within: 30d\n        severity: page\n        for: 5m\n        disable: true\n        labels:\n          team: sre\n        annotations:\n          runbook_url: https://r.example.com\n",
+    )
+    .unwrap();
+    assert_eq!(page.severity, Severity::Page);
+    assert_eq!(page.within, "30d".parse().unwrap());
+    assert_eq!(page.alert.for_, Some("5m".parse().unwrap()));
+    assert!(page.alert.disable);
+    assert_eq!(page.alert.labels["team"], "sre");
+    assert_eq!(
+        page.alert.annotations["runbook_url"],
+        "https://r.example.com"
+    );
+}
+
+/// In Sloth's format `alerting.exhaustion` is a sloburn/v1 field like `windows`: a warning that
+/// it has no effect (whatever is written in it), and no exhaustion alert.
+#[test]
+fn exhaustion_has_no_effect_in_sloth_format() {
+    let text = "version: prometheus/v1\nservice: api\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(t[{{.window}}]))\n    alerting:\n      exhaustion:\n        within: -3\n";
+    let report = load_bytes("s.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let paths: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["slos[0].alerting.exhaustion"],
+        "{:#?}",
+        report.warnings
+    );
+    assert!(
+        report.warnings[0].message.contains("is a sloburn/v1 field"),
+        "{:#?}",
+        report.warnings
+    );
+    assert_eq!(report.slos[0].alerting.exhaustion, None);
+}

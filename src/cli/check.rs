@@ -152,6 +152,15 @@ struct JsonSlo<'a> {
     labels: &'a sloburn::spec::Labels,
     group_by: &'a [String],
     alert_windows: Vec<JsonWindow>,
+    /// `alerting.exhaustion`; null when not written.
+    exhaustion_alert: Option<JsonExhaustion>,
+}
+
+#[derive(Serialize)]
+struct JsonExhaustion {
+    severity: String,
+    within: String,
+    disabled: bool,
 }
 
 #[derive(Serialize)]
@@ -209,5 +218,10 @@ fn json_slo(slo: &Slo) -> JsonSlo<'_> {
                 min_events: w.min_events,
             })
             .collect(),
+        exhaustion_alert: slo.alerting.exhaustion.as_ref().map(|e| JsonExhaustion {
+            severity: e.severity.to_string(),
+            within: e.within.to_string(),
+            disabled: e.alert.disable,
+        }),
     }
 }

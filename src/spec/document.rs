@@ -16,8 +16,8 @@ use crate::spec::labels::{
     exported_name, kind_of, label_name_problem,
 };
 use crate::spec::model::{
-    AlertSpec, Alerting, CompareOp, DEFAULT_MAX_GROUPS, Labels, MAX_MAX_GROUPS, Origin, Policy,
-    Sli, Slo, SpecVersion,
+    AlertSpec, Alerting, CompareOp, DEFAULT_MAX_GROUPS, ExhaustionSpec, Labels, MAX_MAX_GROUPS,
+    Origin, Policy, Sli, Slo, SpecVersion,
 };
 use crate::spec::yaml::Document;
 use crate::spec::yaml::remove_at;
@@ -141,6 +141,25 @@ struct RawAlerting {
     windows: Option<Vec<RawWindow>>,
     #[serde(default)]
     min_events: Option<u64>,
+    #[serde(default)]
+    exhaustion: Option<RawExhaustion>,
+}
+
+/// `alerting.exhaustion`: a tier's fields (no `min_events`), its `within` and its tier.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExhaustion {
+    within: PromDuration,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    labels: RawLabels,
+    #[serde(default)]
+    annotations: RawLabels,
+    #[serde(default, rename = "for")]
+    for_: Option<PromDuration>,
 }
 
 #[derive(Deserialize, Default)]
@@ -797,6 +816,9 @@ fn read_alerting(
     };
     let page = tier("page_alert", raw.page_alert);
     let ticket = tier("ticket_alert", raw.ticket_alert);
+    let exhaustion = raw
+        .exhaustion
+        .and_then(|e| read_exhaustion(sink, &format!("{path}.exhaustion"), e, period));
     let (mut windows, custom_windows) = match raw.windows {
         None => (WindowTable::default_for(period), false),
         Some(rows) => (
@@ -819,6 +841,59 @@ fn read_alerting(
         ticket,
         windows,
         custom_windows,
+        exhaustion,
+    })
+}
+
+fn read_exhaustion(
+    sink: &mut Sink,
+    path: &str,
+    raw: RawExhaustion,
+    period: &Period,
+) -> Option<ExhaustionSpec> {
+    let before = sink.errors.len();
+    let nominal = period.nominal();
+    // Above 0 (a forecast of 0 is a spent budget: SLOErrorBudgetExhausted says that), and no
+    // longer than the period, beyond which a rolling forecast is a guess about a budget that
+    // will have refilled.
+    if raw.within.as_millis() == 0 || raw.within > nominal {
+        sink.error(
+            &format!("{path}.within"),
+            format!(
+                "{} is out of range; accepted: a duration above 0 and no longer than the period ({}), e.g. 2h",
+                raw.within,
+                period.describe()
+            ),
+        );
+    }
+    let severity = match raw.severity.as_deref() {
+        None | Some("ticket") => Some(Severity::Ticket),
+        Some("page") => Some(Severity::Page),
+        Some(other) => {
+            sink.error(
+                &format!("{path}.severity"),
+                format!("unknown severity {other:?}; accepted: page or ticket (default ticket)"),
+            );
+            None
+        }
+    };
+    let alert = AlertSpec {
+        disable: raw.disable,
+        labels: labels(
+            sink,
+            &format!("{path}.labels"),
+            &raw.labels,
+            RESERVED_ALERT_LABELS,
+        ),
+        annotations: labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]),
+        for_: raw.for_,
+        min_events: 0,
+    };
+    let severity = severity?;
+    (sink.errors.len() == before).then_some(ExhaustionSpec {
+        within: raw.within,
+        severity,
+        alert,
     })
 }
 
@@ -1009,6 +1084,7 @@ const SLOBURN_ONLY: &[&str] = &[
     "sli.threshold",
     "alerting.windows",
     "alerting.min_events",
+    "alerting.exhaustion",
     "alerting.page_alert.for",
     "alerting.ticket_alert.for",
     "alerting.page_alert.min_events",

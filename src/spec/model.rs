@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::core::{Objective, Period, PromDuration, WindowTable};
+use crate::core::{Objective, Period, PromDuration, Severity, WindowTable};
 use crate::spec::yaml::Pos;
 
 /// Labels as written in a spec, in a stable order.
@@ -272,6 +272,22 @@ pub struct Alerting {
     pub windows: WindowTable,
     /// Whether `windows` came from the spec rather than the default rule.
     pub custom_windows: bool,
+    /// The opt-in exhaustion alert (`alerting.exhaustion`); `None` when not written.
+    pub exhaustion: Option<ExhaustionSpec>,
+}
+
+/// An alert on the forecast time to a spent budget (`slo_error_budget_exhaustion_seconds`):
+/// fires while that forecast is at most `within`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExhaustionSpec {
+    /// Above 0 and no longer than the period's nominal length.
+    pub within: PromDuration,
+    /// The tier its alert carries in `sloburn_severity` (and `severity` by default): `ticket`
+    /// unless the spec says `page`, so Alertmanager routes it as it routes burn alerts.
+    pub severity: Severity,
+    /// `disable`, `labels`, `annotations` and `for`, as a tier's (`min_events` is always 0:
+    /// a forecast over the whole period has no low-traffic guard).
+    pub alert: AlertSpec,
 }
 
 /// One alert tier (page or ticket).
