@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::core::{
-    Counts, Period, PromDuration, burn_rate, decide, error_ratio, exhaustion_seconds,
-    remaining_budget,
+    Counts, Period, PromDuration, burn_rate, decide, error_ratio, exhaustion_alert_active,
+    exhaustion_seconds, remaining_budget,
 };
 use crate::engine::history::History;
 use crate::engine::snapshot::{
-    AlertSnapshot, FreezeReason, NoDataReason, Pairs, ServiceSnapshot, SloSnapshot, WindowSnapshot,
+    AlertSnapshot, ExhaustionAlertSnapshot, FreezeReason, NoDataReason, Pairs, ServiceSnapshot,
+    SloSnapshot, WindowSnapshot,
 };
 use crate::spec::Slo;
 
@@ -34,6 +35,8 @@ pub struct SloNames {
     period: Arc<str>,
     /// The alert windows and their names, shortest first (as `AlertTable::windows`).
     windows: Vec<(PromDuration, Arc<str>)>,
+    /// `alerting.exhaustion.within` as written (empty without one).
+    exhaustion_within: Arc<str>,
 }
 
 impl SloNames {
@@ -52,6 +55,12 @@ impl SloNames {
                 .into_iter()
                 .map(|w| (w, w.to_string().into()))
                 .collect(),
+            exhaustion_within: slo
+                .alerting
+                .exhaustion
+                .as_ref()
+                .map_or_else(String::new, |e| e.within.to_string())
+                .into(),
         }
     }
 
@@ -178,6 +187,18 @@ pub fn evaluate_series(
         period_total_events: period_counts.total,
         alerts,
         exhaustion_seconds: exhaustion.filter(|_| data_present),
+        exhaustion_alert: slo
+            .alerting
+            .exhaustion
+            .as_ref()
+            .map(|e| ExhaustionAlertSnapshot {
+                severity: e.severity.as_str(),
+                within: names.exhaustion_within.clone(),
+                within_seconds: e.within.as_secs_f64(),
+                // The forecast is already withheld without data, so no data never fires.
+                active: exhaustion_alert_active(exhaustion.filter(|_| data_present), e.within),
+                disabled: e.alert.disable,
+            }),
         fresh: freshness.fresh,
         last_evaluation: freshness.last_evaluation,
         freeze_below: slo.policy.freeze_below_percent / 100.0,

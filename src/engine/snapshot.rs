@@ -57,6 +57,9 @@ pub struct SloSnapshot {
     /// Seconds until the budget is spent at the current burn; `None` while it is not burning
     /// faster than it refills, or while there is no data.
     pub exhaustion_seconds: Option<f64>,
+    /// The exhaustion alert (`alerting.exhaustion`); `None` when the spec has none. Kept apart
+    /// from `alerts`, whose entries are rows of the window table (`slo_burn_alert_active`).
+    pub exhaustion_alert: Option<ExhaustionAlertSnapshot>,
     /// Whether the newest data could be read (false while the source fails).
     pub fresh: bool,
     /// Unix seconds of the last evaluation that read new data for this SLO.
@@ -94,6 +97,20 @@ pub struct AlertSnapshot {
     /// Both windows burn above the threshold but one holds fewer than `min_events` events, so
     /// the guard holds the alert back (`active` is false). Always false without data.
     pub low_traffic: bool,
+}
+
+/// The exhaustion alert of one SLO series: active while `exhaustion_seconds` is at most
+/// `within` (never without data).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExhaustionAlertSnapshot {
+    /// `page` or `ticket`: its `sloburn_severity`.
+    pub severity: &'static str,
+    /// As written: `2h`.
+    pub within: Arc<str>,
+    pub within_seconds: f64,
+    pub active: bool,
+    /// Whether the spec disabled it (the state is still computed and exported).
+    pub disabled: bool,
 }
 
 /// The freeze decision of one service.
@@ -143,6 +160,9 @@ impl SloSnapshot {
         self.period_error_ratio = None;
         self.error_budget_remaining = None;
         self.exhaustion_seconds = None;
+        if let Some(a) = &mut self.exhaustion_alert {
+            a.active = false;
+        }
         (self.period_good_events, self.period_total_events) = (0.0, 0.0);
         self
     }

@@ -165,6 +165,19 @@ fn encode_slos(
         // "spent now" and page someone.
         |s| s.exhaustion_seconds.filter(|v| v.is_finite()),
     )?;
+    // Not a row of slo_burn_alert_active: that family is keyed by burn windows, which this
+    // alert has none of.
+    slo_gauge(
+        encoder,
+        "slo_error_budget_exhaustion_alert_active",
+        "1 while the forecast time to a spent budget (slo_error_budget_exhaustion_seconds) is \
+         at most the SLO's alerting.exhaustion.within; 0 otherwise and while the SLO has no \
+         data; only for SLOs with alerting.exhaustion (computed even when the spec disables it).",
+        None,
+        slos,
+        table,
+        |s| s.exhaustion_alert.as_ref().map(|a| bool01(a.active) as f64),
+    )?;
     slo_gauge(
         encoder,
         "slo_data_fresh",

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::engine::snapshot::{
-    AlertSnapshot, EngineStats, FreezeReason, Histogram, ServiceSnapshot, SloSnapshot, Snapshot,
-    WindowSnapshot,
+    AlertSnapshot, EngineStats, ExhaustionAlertSnapshot, FreezeReason, Histogram, ServiceSnapshot,
+    SloSnapshot, Snapshot, WindowSnapshot,
 };
 
 fn window(window: &str, seconds: f64, error_ratio: f64, burn_rate: f64) -> WindowSnapshot {
@@ -60,9 +60,20 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
         period_total_events: 100_000.0,
         alerts: vec![alert("page", "1h", "5m", 14.4, false)],
         exhaustion_seconds: None,
+        exhaustion_alert: None,
         fresh: true,
         last_evaluation: 1_700_000_000.0,
         freeze_below: 0.0,
+    }
+}
+
+fn exhaustion_alert(active: bool) -> ExhaustionAlertSnapshot {
+    ExhaustionAlertSnapshot {
+        severity: "ticket",
+        within: "2h".into(),
+        within_seconds: 7200.0,
+        active,
+        disabled: false,
     }
 }
 
@@ -85,9 +96,12 @@ fn fixture() -> Snapshot {
     spent.error_budget_remaining = Some(-0.2);
     spent.alerts = vec![alert("page", "1h", "5m", 14.4, true)];
     spent.exhaustion_seconds = Some(0.0);
+    spent.exhaustion_alert = Some(exhaustion_alert(true));
     spent.freeze_below = 0.1;
     // Its selector matches nothing: events counted (none), nothing judged.
-    let unknown = slo("payments", "charge").without_data(NO_SERIES);
+    let mut unknown = slo("payments", "charge");
+    unknown.exhaustion_alert = Some(exhaustion_alert(true));
+    let unknown = unknown.without_data(NO_SERIES);
     let mut engine = EngineStats {
         version: "0.1.0".into(),
         evaluation_duration_seconds: 0.25,
@@ -324,6 +338,26 @@ fn a_series_without_data_exports_no_number_that_judges_it() {
             of("slo_burn_alert_active", "charge")
                 .iter()
                 .all(|l| l.ends_with(" 0"))
+        );
+    }
+}
+
+/// `slo_error_budget_exhaustion_alert_active` only for SLOs with an exhaustion alert, with the
+/// SLO's labels; 0 without data (`without_data` clears it), 1 while active.
+#[test]
+fn the_exhaustion_alert_is_a_gauge_of_its_own() {
+    let (_, exporter) = exporter_with(fixture());
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = encode(&exporter, format);
+        let name = "slo_error_budget_exhaustion_alert_active";
+        assert!(text.contains(&format!("# HELP {name} ")), "{format:?}");
+        assert_eq!(
+            samples(&text, name),
+            [
+                r#"slo_error_budget_exhaustion_alert_active{service="search",slo="latency",team="se\"arch\\\nops"} 1.0"#,
+                r#"slo_error_budget_exhaustion_alert_active{service="payments",slo="charge",team="core"} 0.0"#,
+            ],
+            "{format:?}"
         );
     }
 }

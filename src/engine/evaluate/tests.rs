@@ -192,3 +192,58 @@ fn low_traffic_guard_holds_alerts_below_min_events() {
     let none = guarded(bound + 1, 100.0, Some("no series"));
     assert!(none.alerts.iter().all(|a| !a.active && !a.low_traffic));
 }
+
+/// The exhaustion alert from known counts: an hour of no errors, then an hour of `b` bad in
+/// every 100 (objective 99, rolling 30d). The forecast is worked out here from those counts:
+/// the period holds 60·b bad of 12,000, so `remaining = 1 - (60b/12000)/0.01 = 1 - b/2`; the 1h
+/// burn is `(b/100)/0.01 = b`; a rolling budget refills at the period's average burn `b/2`, so
+/// it lasts `remaining × 30d / (b - b/2)`. For b = 1.5 (exact in the history's f32 counts):
+/// 0.25 × 2,592,000 / 0.75 = 864,000 s, 10 days; checked a second either side.
+#[test]
+fn exhaustion_alert_fires_on_a_forecast_within_its_bound() {
+    let b: f64 = 1.5;
+    let remaining = 1.0 - b / 2.0;
+    let forecast = remaining * 30.0 * 86400.0 / (b - b / 2.0);
+    assert_eq!(forecast, 864_000.0);
+    let run = |within: &str, no_data: Option<&str>| {
+        let extra = format!("    alerting:\n      exhaustion:\n        within: {within}\n");
+        let slo = slo("a", &extra);
+        let mut h = History::new(&slo.period, &slo.alerting.windows.windows());
+        for m in (0..120).rev() {
+            let bad = if m < 60 { b } else { 0.0 };
+            h.push_minute(START - m * 60, Counts { bad, total: 100.0 });
+        }
+        evaluate_series(
+            &slo,
+            &SloNames::new(&slo),
+            &Pairs::from([]),
+            &h,
+            freshness(no_data),
+        )
+    };
+    let inside = run("864001s", None);
+    let one_hour = inside.windows.iter().find(|w| &*w.window == "1h").unwrap();
+    assert!(
+        (one_hour.burn_rate.unwrap() - b).abs() < 1e-9,
+        "{one_hour:?}"
+    );
+    assert!((inside.exhaustion_seconds.unwrap() - forecast).abs() < 1e-6);
+    let alert = inside.exhaustion_alert.clone().unwrap();
+    assert!(alert.active, "{alert:?}");
+    assert_eq!(
+        (alert.severity, alert.within_seconds),
+        ("ticket", 864_001.0)
+    );
+    assert!(!alert.disabled);
+    // A second shorter than the forecast: quiet.
+    assert!(!run("863999s", None).exhaustion_alert.unwrap().active);
+    // Without data there is no forecast, so never active.
+    let none = run("10d", Some("no series"));
+    assert!(!none.exhaustion_alert.unwrap().active);
+    // Not written: no entry at all.
+    assert!(
+        evaluate(&slo("a", ""), &[], 1.0, None)
+            .exhaustion_alert
+            .is_none()
+    );
+}

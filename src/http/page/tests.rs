@@ -75,6 +75,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
             },
         ],
         exhaustion_seconds: Some(7200.0),
+        exhaustion_alert: None,
         fresh: group != Some("/cart"),
         last_evaluation: NOW - 20.0,
         freeze_below: 0.1,
