@@ -89,6 +89,8 @@ fn output_is_stable() {
         if mode == "ruler" {
             args.push("tests/fixtures/generate/guarded.yaml");
         }
+        // The exhaustion alert, in both modes.
+        args.push("tests/fixtures/generate/exhaustion.yaml");
         args.extend(["--mode", mode]);
         let out = sloburn(&args);
         assert!(
@@ -149,8 +151,8 @@ fn bad_specs_write_nothing() {
 fn rule_counts_per_slo() {
     // One ratio SLO with the default table: 2 slice rules, objective and period, 4 per window
     // (bad and total events, error ratio, burn rate; 7 windows), 5 period rules (bad, total,
-    // good, error ratio, remaining), a threshold and an alert per row (4 rows), the exhausted
-    // alert: 2 + 2 + 28 + 5 + 8 + 1 = 46 in ruler mode; 2 tiers + stale + no data + missing +
+    // good, error ratio, remaining), the exhaustion forecast, a threshold and an alert per row
+    // (4 rows), the exhausted alert: 2 + 2 + 28 + 5 + 1 + 8 + 1 = 47 in ruler mode; 2 tiers + stale + no data + missing +
     // freeze + sloburn down + reload failing = 8 in engine mode.
     let count = |mode: &str| {
         let out = sloburn(&["generate", "slo-specs/availability.yaml", "--mode", mode]);
@@ -161,7 +163,7 @@ fn rule_counts_per_slo() {
             })
             .count()
     };
-    assert_eq!(count("ruler"), 46);
+    assert_eq!(count("ruler"), 47);
     assert_eq!(count("engine"), 8);
 }
 

@@ -1530,3 +1530,178 @@ fn a_disabled_tier_never_alerts_in_engine_mode() {
     let tests = test_group("engine disabled", &input, &alerts, &[]);
     g.promtool("1m", &["sloburn-engine"], &tests);
 }
+
+/// Two ratio SLOs of 10,000 requests a minute on their own jobs, 30d, 99.9% (budget 0.001,
+/// so 10 errors a minute burn at 1), each with `alerting.exhaustion: {within: 12d}`.
+fn exhaustion_spec() -> String {
+    let mut s = String::from("version: sloburn/v1\nservice: shop\nslos:\n");
+    for name in ["fast", "slow"] {
+        write!(
+            s,
+            "  - name: {name}\n    objective: 99.9\n    period: 30d\n    sli:\n      ratio:\n        errors: 'http_requests_total{{job=\"{name}\",code=\"500\"}}'\n        total: 'http_requests_total{{job=\"{name}\"}}'\n    alerting:\n      exhaustion:\n        within: 12d\n"
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The engine's forecast worked out from event counts (a rolling period refills at the
+/// period's average burn): `remaining × period / (burn(1h) − (1 − remaining))` while that
+/// drain is positive, 0 once the budget is spent, none otherwise.
+fn forecast_from_counts(
+    period_bad: f64,
+    period_total: f64,
+    bad_1h: f64,
+    total_1h: f64,
+) -> Option<f64> {
+    let budget = 0.001;
+    let remaining = 1.0 - period_bad / period_total / budget;
+    if remaining <= 0.0 {
+        return Some(0.0);
+    }
+    let burn = bad_1h / total_1h / budget;
+    let drain = burn - (1.0 - remaining);
+    (drain > 0.0).then(|| remaining * 30.0 * 86400.0 / drain)
+}
+
+#[test]
+fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
+    // No errors for an hour, then `fast` fails 15 requests a minute (burn 1.5) and `slow` 12
+    // (burn 1.2). At minute t the period holds e·(t − 60) bad of 10,000·t, the 1h window
+    // e·min(60, t − 60) bad of 600,000. Evaluated every 5m (the slice interval), slices first.
+    // The forecasts, from those counts (`forecast_from_counts`):
+    // - fast: 115m 12.89d, 120m 10d (fires: within 12d); 180m spent (fires, forecast 0);
+    // - slow: 120m 20d, 215m 12.08d, 220m 11.67d (fires).
+    let g = generate(&exhaustion_spec(), "ruler");
+    // `e` errors a minute from minute 60.
+    let counts = |e: f64, t: f64| {
+        let bad_1h = e * (t - 60.0).clamp(0.0, 60.0);
+        forecast_from_counts(e * (t - 60.0).max(0.0), 10_000.0 * t, bad_1h, 600_000.0)
+    };
+    let within = 12.0 * 86400.0;
+    let fires = |e: f64, t: f64| counts(e, t).is_some_and(|f| f <= within);
+    // The instants worked out above, checked against the formula.
+    let day = |f: Option<f64>| f.map(|s| (s / 864.0).round() / 100.0);
+    assert_eq!(day(counts(15.0, 115.0)), Some(12.89));
+    assert_eq!(day(counts(15.0, 120.0)), Some(10.0));
+    assert_eq!(counts(15.0, 180.0), Some(0.0));
+    assert_eq!(day(counts(12.0, 215.0)), Some(12.08));
+    assert_eq!(day(counts(12.0, 220.0)), Some(11.67));
+    assert_eq!(counts(12.0, 60.0), None, "not burning: no forecast");
+    let running_out = |slo: &str| {
+        alert(
+            &[
+                ("service", "shop"),
+                ("slo", slo),
+                ("severity", "ticket"),
+                ("sloburn_severity", "ticket"),
+                ("exhaustion_within", "12d"),
+            ],
+            &[
+                (
+                    "summary",
+                    &format!(
+                        "shop/{slo}: at the current burn rate the error budget runs out within 12d"
+                    ),
+                ),
+                (
+                    "description",
+                    "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 12d; a spent budget counts as running out now.",
+                ),
+            ],
+        )
+    };
+    let name = "SLOErrorBudgetRunningOut";
+    let mut alerts = Vec::new();
+    for t in [60, 115, 120, 175, 180, 215, 220] {
+        let firing: Vec<String> = [("fast", 15.0), ("slow", 12.0)]
+            .iter()
+            .filter(|(_, e)| fires(*e, t as f64))
+            .map(|(slo, _)| running_out(slo))
+            .collect();
+        alerts.push(alert_test(&format!("{t}m"), name, &firing));
+    }
+    // The expected instants, as stated above.
+    assert!(!fires(15.0, 115.0) && fires(15.0, 120.0) && fires(15.0, 215.0));
+    assert!(!fires(12.0, 120.0) && !fires(12.0, 215.0) && fires(12.0, 220.0));
+    // The recorded forecast is the engine's number: none while nothing burns, then 10d and 20d.
+    let forecast = |slo: &str| labels("slo_error_budget_exhaustion_seconds", slo, "");
+    assert_eq!(counts(15.0, 120.0), Some(864_000.0));
+    assert_eq!(counts(12.0, 120.0), Some(1_728_000.0));
+    let exprs = [
+        expr_test("60m", "slo_error_budget_exhaustion_seconds", &[]),
+        expr_test(
+            "120m",
+            "slo_error_budget_exhaustion_seconds",
+            &[(forecast("fast"), "864000"), (forecast("slow"), "1728000")],
+        ),
+    ];
+    let series = [
+        series(
+            "http_requests_total{job=\"fast\",code=\"200\"}",
+            "0+10000x60 609985+9985x180",
+        ),
+        series(
+            "http_requests_total{job=\"fast\",code=\"500\"}",
+            "0+0x60 15+15x180",
+        ),
+        series(
+            "http_requests_total{job=\"slow\",code=\"200\"}",
+            "0+10000x60 609988+9988x180",
+        ),
+        series(
+            "http_requests_total{job=\"slow\",code=\"500\"}",
+            "0+0x60 12+12x180",
+        ),
+    ];
+    let tests = test_group("running out", &series, &alerts, &exprs);
+    g.promtool("5m", &strs(&order(&["fast", "slow"])), &tests);
+}
+
+#[test]
+fn engine_mode_exhaustion_alert_follows_its_gauge() {
+    // sloburn's gauge turns 1 at 5m; `for: 2m` fires it at 7m, as a page with the spec's labels.
+    // A disabled exhaustion alert gets no rule, whatever its gauge says.
+    let spec = "version: sloburn/v1\nservice: shop\nslos:\n  - name: avail\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n    alerting:\n      exhaustion:\n        within: 2h\n        severity: page\n        for: 2m\n        labels: {team: sre}\n        annotations: {runbook_url: https://r.example.com}\n  - name: quiet\n    objective: 99.9\n    sli:\n      ratio:\n        errors: 'http_requests_total{code=\"500\"}'\n        total: http_requests_total\n    alerting:\n      exhaustion: {within: 2h, disable: true}\n";
+    let g = generate(spec, "engine");
+    let job = "job=\"sloburn\",instance=\"sloburn:9464\"";
+    let gauge = |slo: &str| {
+        format!("slo_error_budget_exhaustion_alert_active{{{job},service=\"shop\",slo=\"{slo}\"}}")
+    };
+    let input = [
+        series(&gauge("avail"), "0+0x4 1+0x20"),
+        series(&gauge("quiet"), "1+0x24"),
+    ];
+    let fired = alert(
+        &[
+            ("job", "sloburn"),
+            ("instance", "sloburn:9464"),
+            ("service", "shop"),
+            ("slo", "avail"),
+            ("severity", "page"),
+            ("sloburn_severity", "page"),
+            ("exhaustion_within", "2h"),
+            ("team", "sre"),
+        ],
+        &[
+            (
+                "summary",
+                "shop/avail: at the current burn rate the error budget runs out within 2h",
+            ),
+            (
+                "description",
+                "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 2h; a spent budget counts as running out now.",
+            ),
+            ("runbook_url", "https://r.example.com"),
+        ],
+    );
+    let name = "SLOErrorBudgetRunningOut";
+    let alerts = [
+        alert_test("4m", name, &[]),
+        alert_test("6m", name, &[]),
+        alert_test("7m", name, std::slice::from_ref(&fired)),
+        alert_test("20m", name, &[fired]),
+    ];
+    let tests = test_group("engine running out", &input, &alerts, &[]);
+    g.promtool("1m", &[], &tests);
+}

@@ -6,7 +6,8 @@ use crate::core::{PromDuration, Severity};
 use crate::spec::Slo;
 
 use super::{
-    FREEZE_LABEL, Rule, RuleFile, RuleGroup, alert_labels, annotations, escape, slo_matcher,
+    FREEZE_LABEL, Rule, RuleFile, RuleGroup, alert_labels, annotations, escape, exhaustion_alert,
+    slo_matcher,
 };
 
 /// Rules for `sloburn run`'s metrics; `job` is the scrape job of sloburn itself.
@@ -34,6 +35,18 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
                     ],
                     &[&slo.alerting.annotations, &tier.annotations],
                 ),
+            ));
+        }
+        if let Some(e) = slo
+            .alerting
+            .exhaustion
+            .as_ref()
+            .filter(|e| !e.alert.disable)
+        {
+            rules.push(exhaustion_alert(
+                slo,
+                e,
+                format!("slo_error_budget_exhaustion_alert_active{{{m}}} == 1"),
             ));
         }
         // Tickets about the SLO's data. Without data no burn alert of the SLO can fire, so

@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::core::{PromDuration, Severity};
+use crate::core::{Period, PromDuration, Severity};
 use crate::spec::labels::TIER_LABEL;
-use crate::spec::{Labels, Slo};
+use crate::spec::{ExhaustionSpec, Labels, Slo};
 
 pub use engine::engine_rules;
 pub use ruler::ruler_rules;
@@ -133,6 +133,66 @@ pub(crate) fn alert_labels(
     let mut out = merge(&defaults, spec);
     out.insert(TIER_LABEL.into(), tier.to_string());
     out
+}
+
+/// The name of the exhaustion alert in both modes.
+pub const EXHAUSTION_ALERT: &str = "SLOErrorBudgetRunningOut";
+
+/// The exhaustion alert of `slo` on `expr` (each mode's own), with the same labels and
+/// annotations in both modes: its tier, `exhaustion_within`, the spec's `alerting` labels and
+/// annotations, then the exhaustion alert's own.
+pub(crate) fn exhaustion_alert(slo: &Slo, e: &ExhaustionSpec, expr: String) -> Rule {
+    Rule::alert(
+        EXHAUSTION_ALERT,
+        expr,
+        e.alert.for_,
+        alert_labels(
+            e.severity,
+            &[
+                ("service", slo.service.clone()),
+                ("slo", slo.name.clone()),
+                ("exhaustion_within", e.within.to_string()),
+            ],
+            &[&slo.alerting.labels, &e.alert.labels],
+        ),
+        annotations(
+            &[
+                (
+                    "summary",
+                    format!(
+                        "{}/{}: at the current burn rate the error budget runs out within {}",
+                        slo.service, slo.name, e.within
+                    ),
+                ),
+                ("description", exhaustion_description(slo, e)),
+            ],
+            &[&slo.alerting.annotations, &e.alert.annotations],
+        ),
+    )
+}
+
+/// What the forecast behind the exhaustion alert is, in the words of the SLO's period.
+fn exhaustion_description(slo: &Slo, e: &ExhaustionSpec) -> String {
+    // The engine's current burn: the first row's long window (1h by default).
+    let burn = slo
+        .alerting
+        .windows
+        .rows
+        .first()
+        .map_or_else(|| "current".to_string(), |r| r.long.to_string());
+    let model = match slo.period {
+        Period::Rolling(p) => format!(
+            "the remaining budget at the {burn} burn rate, less the budget refilled as old events leave the {p} window"
+        ),
+        Period::Calendar { .. } => format!(
+            "the remaining budget, a share of the events of this {} so far, at the {burn} burn rate",
+            slo.period.describe()
+        ),
+    };
+    format!(
+        "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: {model}) is at most {}; a spent budget counts as running out now.",
+        e.within
+    )
 }
 
 /// Annotations: ours as defaults, the spec's on top.

@@ -6,8 +6,8 @@ use crate::spec::Slo;
 use crate::spec::labels::exported_name;
 
 use super::{
-    FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, exact, group_name,
-    number, series_labels, slo_matcher,
+    FREEZE_LABEL, Refusal, Rule, RuleFile, RuleGroup, alert_labels, annotations, exact,
+    exhaustion_alert, group_name, number, series_labels, slo_matcher,
 };
 
 /// The width of the event-count slices summed over the period.
@@ -22,6 +22,20 @@ const WINDOW_TOTAL: &str = "slo:total_events:window";
 /// and average it enters.
 fn ratio(bad: &str, total: &str) -> String {
     format!("({bad}) / (({total}) > 0) or ({total}) * 0")
+}
+
+/// The engine's forecast of a rolling period (`core::exhaustion_seconds`) in PromQL: the
+/// remaining budget `R` over the net drain, the burn over `burn_window` (the first row's long
+/// window, as the engine takes) less the refill `1 - R` of events leaving the window at the
+/// period's average burn; only while that drain is positive, and 0 once the budget is spent.
+/// (`clamp_min` turns an overspent `R` into 0, where `* 0` would give -0.)
+fn exhaustion_expr(m: &str, period: PromDuration, burn_window: PromDuration) -> String {
+    let remaining = format!("slo_error_budget_remaining_ratio{{{m}}}");
+    let burn = format!("max without (window) (slo_burn_rate{{{m},window=\"{burn_window}\"}})");
+    format!(
+        "({remaining} > 0) * {} / (({burn} - 1 + {remaining}) > 0) or clamp_min({remaining} <= 0, 0)",
+        period.as_secs()
+    )
 }
 
 /// Rules for the ruler, and the SLOs refused (with why).
@@ -147,6 +161,14 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
         labels.clone(),
     ));
 
+    if let Some(row) = slo.alerting.windows.rows.first() {
+        rules.push(Rule::record(
+            "slo_error_budget_exhaustion_seconds",
+            exhaustion_expr(&m, period, row.long),
+            labels.clone(),
+        ));
+    }
+
     let alert_name = slo.alerting.name.as_deref().unwrap_or("SLOErrorBudgetBurn");
     for row in &slo.alerting.windows.rows {
         let tier = match row.severity {
@@ -247,6 +269,21 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
             &[&slo.alerting.annotations],
         ),
     ));
+    if let Some(e) = slo
+        .alerting
+        .exhaustion
+        .as_ref()
+        .filter(|e| !e.alert.disable)
+    {
+        rules.push(exhaustion_alert(
+            slo,
+            e,
+            format!(
+                "slo_error_budget_exhaustion_seconds{{{m}}} <= {}",
+                e.within.as_secs_f64()
+            ),
+        ));
+    }
     let main = RuleGroup {
         name: group_name(&["sloburn", &slo.service, &slo.name]),
         interval: None,
