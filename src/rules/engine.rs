@@ -37,18 +37,10 @@ pub fn engine_rules(slos: &[Slo], job: &str) -> RuleFile {
                 ),
             ));
         }
-        if let Some(e) = slo
-            .alerting
-            .exhaustion
-            .as_ref()
-            .filter(|e| !e.alert.disable)
-        {
-            rules.push(exhaustion_alert(
-                slo,
-                e,
-                format!("slo_error_budget_exhaustion_alert_active{{{m}}} == 1"),
-            ));
-        }
+        // sloburn decides it (`within` is in its spec); the rule follows its gauge.
+        rules.extend(exhaustion_alert(slo, |_| {
+            format!("slo_error_budget_exhaustion_alert_active{{{m}}} == 1")
+        }));
         // Tickets about the SLO's data. Without data no burn alert of the SLO can fire, so
         // SLONoData says so rather than let the quiet read as good news.
         for (alert, expr, summary) in [

@@ -138,13 +138,21 @@ pub(crate) fn alert_labels(
 /// The name of the exhaustion alert in both modes.
 pub const EXHAUSTION_ALERT: &str = "SLOErrorBudgetRunningOut";
 
-/// The exhaustion alert of `slo` on `expr` (each mode's own), with the same labels and
-/// annotations in both modes: its tier, `exhaustion_within`, the spec's `alerting` labels and
-/// annotations, then the exhaustion alert's own.
-pub(crate) fn exhaustion_alert(slo: &Slo, e: &ExhaustionSpec, expr: String) -> Rule {
-    Rule::alert(
+/// The exhaustion alert of `slo`, if it has one that is not disabled, on `expr(within)` (each
+/// mode's own), with the same labels and annotations in both modes: its tier,
+/// `exhaustion_within`, the spec's `alerting` labels and annotations, then the alert's own.
+pub(crate) fn exhaustion_alert(
+    slo: &Slo,
+    expr: impl FnOnce(PromDuration) -> String,
+) -> Option<Rule> {
+    let e = slo
+        .alerting
+        .exhaustion
+        .as_ref()
+        .filter(|e| !e.alert.disable)?;
+    Some(Rule::alert(
         EXHAUSTION_ALERT,
-        expr,
+        expr(e.within),
         e.alert.for_,
         alert_labels(
             e.severity,
@@ -168,7 +176,7 @@ pub(crate) fn exhaustion_alert(slo: &Slo, e: &ExhaustionSpec, expr: String) -> R
             ],
             &[&slo.alerting.annotations, &e.alert.annotations],
         ),
-    )
+    ))
 }
 
 /// What the forecast behind the exhaustion alert is, in the words of the SLO's period.

@@ -269,21 +269,12 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
             &[&slo.alerting.annotations],
         ),
     ));
-    if let Some(e) = slo
-        .alerting
-        .exhaustion
-        .as_ref()
-        .filter(|e| !e.alert.disable)
-    {
-        rules.push(exhaustion_alert(
-            slo,
-            e,
-            format!(
-                "slo_error_budget_exhaustion_seconds{{{m}}} <= {}",
-                e.within.as_secs_f64()
-            ),
-        ));
-    }
+    rules.extend(exhaustion_alert(slo, |within| {
+        format!(
+            "slo_error_budget_exhaustion_seconds{{{m}}} <= {}",
+            within.as_secs_f64()
+        )
+    }));
     let main = RuleGroup {
         name: group_name(&["sloburn", &slo.service, &slo.name]),
         interval: None,

@@ -792,30 +792,18 @@ fn read_alerting(
         labels_.entry("severity".into()).or_insert(severity);
     }
     let annotations = labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]);
-    let raw_min_events = raw.min_events;
-    let mut tier = |name: &str, raw: Option<RawAlert>| {
-        let raw = raw.unwrap_or_default();
-        AlertSpec {
-            disable: raw.disable,
-            labels: labels(
-                sink,
-                &format!("{path}.{name}.labels"),
-                &raw.labels,
-                RESERVED_ALERT_LABELS,
-            ),
-            annotations: labels(
-                sink,
-                &format!("{path}.{name}.annotations"),
-                &raw.annotations,
-                &[],
-            ),
-            for_: raw.for_,
-            // The tier's own guard, else the SLO's (`alerting.min_events`), else none.
-            min_events: raw.min_events.or(raw_min_events).unwrap_or(0),
-        }
-    };
-    let page = tier("page_alert", raw.page_alert);
-    let ticket = tier("ticket_alert", raw.ticket_alert);
+    let page = read_tier(
+        sink,
+        &format!("{path}.page_alert"),
+        raw.page_alert.unwrap_or_default(),
+        raw.min_events,
+    );
+    let ticket = read_tier(
+        sink,
+        &format!("{path}.ticket_alert"),
+        raw.ticket_alert.unwrap_or_default(),
+        raw.min_events,
+    );
     let exhaustion = raw
         .exhaustion
         .and_then(|e| read_exhaustion(sink, &format!("{path}.exhaustion"), e, period));
@@ -843,6 +831,24 @@ fn read_alerting(
         custom_windows,
         exhaustion,
     })
+}
+
+/// One tier's fields; `slo_min_events` is `alerting.min_events`, the guard of a tier without
+/// its own.
+fn read_tier(sink: &mut Sink, path: &str, raw: RawAlert, slo_min_events: Option<u64>) -> AlertSpec {
+    AlertSpec {
+        disable: raw.disable,
+        labels: labels(
+            sink,
+            &format!("{path}.labels"),
+            &raw.labels,
+            RESERVED_ALERT_LABELS,
+        ),
+        annotations: labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]),
+        for_: raw.for_,
+        // The tier's own guard, else the SLO's (`alerting.min_events`), else none.
+        min_events: raw.min_events.or(slo_min_events).unwrap_or(0),
+    }
 }
 
 fn read_exhaustion(
@@ -877,18 +883,15 @@ fn read_exhaustion(
             None
         }
     };
-    let alert = AlertSpec {
+    // A tier's fields, read as a tier's; no low-traffic guard (`min_events` is no field of it).
+    let tier = RawAlert {
         disable: raw.disable,
-        labels: labels(
-            sink,
-            &format!("{path}.labels"),
-            &raw.labels,
-            RESERVED_ALERT_LABELS,
-        ),
-        annotations: labels(sink, &format!("{path}.annotations"), &raw.annotations, &[]),
+        labels: raw.labels,
+        annotations: raw.annotations,
         for_: raw.for_,
-        min_events: 0,
+        min_events: None,
     };
+    let alert = read_tier(sink, path, tier, None);
     let severity = severity?;
     (sink.errors.len() == before).then_some(ExhaustionSpec {
         within: raw.within,
