@@ -3,12 +3,13 @@
 //! - **Ruler mode** computes the SLIs in a ruler (Prometheus, Thanos Ruler, Mimir/Cortex ruler)
 //!   with no sloburn running: per alert window the error ratio and burn rate, the period's error
 //!   ratio and remaining budget **weighted by events** (5-minute slices of event counts recorded
-//!   and summed over the period, not an average of short-window ratios), and the page, ticket
-//!   and budget-exhausted alerts. The metric names are the engine's, so dashboards work with
-//!   either mode (run one of them, not both).
+//!   and summed over the period, not an average of short-window ratios), the exhaustion
+//!   forecast, and the page, ticket, budget-exhausted and (opt-in) running-out alerts. The
+//!   metric names are the engine's, so dashboards work with either mode (run one of them, not
+//!   both).
 //! - **Engine mode** alerts on what `sloburn run` exports: `slo_burn_alert_active`,
-//!   `slo_feature_freeze`, missing or stale data, and sloburn itself being down or failing to
-//!   reload.
+//!   `slo_error_budget_exhaustion_alert_active`, `slo_feature_freeze`, missing or stale data,
+//!   and sloburn itself being down or failing to reload.
 //!
 //! Generation is pure: specs in, rule groups out, in a stable order.
 
