@@ -173,7 +173,7 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
                 None => format!("{}:-", w.window),
             })
             .collect();
-        let alerts: Vec<String> = s
+        let mut alerts: Vec<String> = s
             .alerts
             .iter()
             .filter(|a| a.active || a.low_traffic)
@@ -188,6 +188,9 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
                 format!("{} {}/{}{held}", a.severity, a.long_window, a.short_window)
             })
             .collect();
+        if let Some(e) = s.exhaustion_alert.as_ref().filter(|e| e.active) {
+            alerts.push(format!("{} running out within {}", e.severity, e.within));
+        }
         writeln!(
             out,
             "{:<44} {:>7}% {:>9.1}% {:>9.4}%  {:<40} {}{}",
@@ -330,6 +333,27 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("6h/30m"), "{text}");
+    }
+
+    /// An active exhaustion alert is listed after the rows, with its tier and bound; an
+    /// inactive one is not.
+    #[test]
+    fn an_active_exhaustion_alert_is_listed() {
+        use sloburn::engine::snapshot::ExhaustionAlertSnapshot;
+        let mut snap = snapshot();
+        snap.slos.truncate(1);
+        let alert = |active| ExhaustionAlertSnapshot {
+            severity: "ticket",
+            within: "2h".into(),
+            within_seconds: 7200.0,
+            active,
+            disabled: false,
+        };
+        snap.slos[0].exhaustion_alert = Some(alert(false));
+        assert!(!table(&snap).contains("running out"));
+        snap.slos[0].exhaustion_alert = Some(alert(true));
+        let text = table(&snap);
+        assert!(text.contains("ticket running out within 2h"), "{text}");
     }
 
     #[test]
