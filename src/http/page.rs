@@ -559,6 +559,15 @@ fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
             (None, _) => "not burning faster than it refills".to_string(),
         }
     );
+    if let Some(e) = &s.exhaustion_alert {
+        let (class, word) = state(e.active, e.disabled, s.data_present, false);
+        let _ = writeln!(
+            html,
+            "<dt>Exhaustion alert</dt><dd><span class=\"state {class}\">{word}</span> {} when the budget is forecast to be spent within {}</dd>",
+            escape(e.severity),
+            escape(&e.within)
+        );
+    }
     html.push_str("<dt>Data</dt><dd>");
     freshness(html, snapshot, s);
     html.push_str("</dd>\n</dl>\n");
@@ -617,11 +626,21 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
 /// data an enabled tier cannot fire, which is no "ok"; nor is a burn the low-traffic guard
 /// holds back.
 fn alert_state(a: &AlertSnapshot, data_present: bool) -> (&'static str, &'static str) {
-    match (a.active, a.disabled) {
+    state(a.active, a.disabled, data_present, a.low_traffic)
+}
+
+/// [`alert_state`] of any alert: the exhaustion alert has no low-traffic guard.
+fn state(
+    active: bool,
+    disabled: bool,
+    data_present: bool,
+    low_traffic: bool,
+) -> (&'static str, &'static str) {
+    match (active, disabled) {
         (true, false) => ("firing", "FIRING"),
         (true, true) => ("off", "would fire (disabled)"),
         (false, false) if !data_present => ("nodata", "cannot fire (no data)"),
-        (false, false) if a.low_traffic => ("held", "held back (low traffic)"),
+        (false, false) if low_traffic => ("held", "held back (low traffic)"),
         (false, false) => ("quiet", "ok"),
         (false, true) => ("off", "disabled"),
     }

@@ -522,3 +522,31 @@ fn an_alert_held_back_by_low_traffic_says_so() {
         ("held", "held back (low traffic)")
     );
 }
+
+/// The SLO page shows an exhaustion alert's state beside the forecast, only when it has one.
+#[test]
+fn the_slo_page_shows_the_exhaustion_alert() {
+    use crate::engine::snapshot::ExhaustionAlertSnapshot;
+    let mut snap = snapshot();
+    let page = |snap: &Snapshot| render_slo(snap, "checkout", "availability", None).unwrap();
+    assert!(!page(&snap).contains("Exhaustion alert"));
+    let alert = |active, disabled| ExhaustionAlertSnapshot {
+        severity: "ticket",
+        within: "2h".into(),
+        within_seconds: 7200.0,
+        active,
+        disabled,
+    };
+    snap.slos[0].exhaustion_alert = Some(alert(true, false));
+    assert!(
+        page(&snap).contains(
+            "<dt>Exhaustion alert</dt><dd><span class=\"state firing\">FIRING</span> ticket when the budget is forecast to be spent within 2h</dd>"
+        ),
+        "{}",
+        page(&snap)
+    );
+    snap.slos[0].exhaustion_alert = Some(alert(false, false));
+    assert!(page(&snap).contains("<span class=\"state quiet\">ok</span> ticket when"));
+    snap.slos[0].exhaustion_alert = Some(alert(false, true));
+    assert!(page(&snap).contains("<span class=\"state off\">disabled</span> ticket when"));
+}
