@@ -1570,7 +1570,8 @@ fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
     // (burn 1.2). At minute t the period holds e·(t − 60) bad of 10,000·t, the 1h window
     // e·min(60, t − 60) bad of 600,000. Evaluated every 5m (the slice interval), slices first.
     // The forecasts, from those counts (`forecast_from_counts`):
-    // - fast: 115m 12.89d, 120m 10d (fires: within 12d); 180m spent (fires, forecast 0);
+    // - fast: 115m 12.89d, 120m 10d (fires: within 12d); 180m spent (forecast 0, quiet: a
+    //   spent budget is SLOErrorBudgetExhausted's to report, not running out);
     // - slow: 120m 20d, 215m 12.08d, 220m 11.67d (fires).
     let g = generate(&exhaustion_spec(), "ruler");
     // `e` errors a minute from minute 60.
@@ -1579,12 +1580,16 @@ fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
         forecast_from_counts(e * (t - 60.0).max(0.0), 10_000.0 * t, bad_1h, 600_000.0)
     };
     let within = 12.0 * 86400.0;
-    let fires = |e: f64, t: f64| counts(e, t).is_some_and(|f| f <= within);
+    // The budget left at minute t, from the same counts: spent once e·(t − 60) bad reach the
+    // budget's 0.001 of 10,000·t.
+    let left = |e: f64, t: f64| 1.0 - e * (t - 60.0).max(0.0) / (10_000.0 * t) / 0.001;
+    let fires = |e: f64, t: f64| left(e, t) > 0.0 && counts(e, t).is_some_and(|f| f <= within);
     // The instants worked out above, checked against the formula.
     let day = |f: Option<f64>| f.map(|s| (s / 864.0).round() / 100.0);
     assert_eq!(day(counts(15.0, 115.0)), Some(12.89));
     assert_eq!(day(counts(15.0, 120.0)), Some(10.0));
     assert_eq!(counts(15.0, 180.0), Some(0.0));
+    assert!(left(15.0, 175.0) > 0.0 && left(15.0, 180.0) <= 0.0);
     assert_eq!(day(counts(12.0, 215.0)), Some(12.08));
     assert_eq!(day(counts(12.0, 220.0)), Some(11.67));
     assert_eq!(counts(12.0, 60.0), None, "not burning: no forecast");
@@ -1606,7 +1611,7 @@ fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
                 ),
                 (
                     "description",
-                    "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 12d; a spent budget counts as running out now.",
+                    "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 12d; a spent budget is left to SLOErrorBudgetExhausted.",
                 ),
             ],
         )
@@ -1622,7 +1627,8 @@ fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
         alerts.push(alert_test(&format!("{t}m"), name, &firing));
     }
     // The expected instants, as stated above.
-    assert!(!fires(15.0, 115.0) && fires(15.0, 120.0) && fires(15.0, 215.0));
+    assert!(!fires(15.0, 115.0) && fires(15.0, 120.0) && fires(15.0, 175.0));
+    assert!(!fires(15.0, 180.0) && !fires(15.0, 215.0), "spent: quiet");
     assert!(!fires(12.0, 120.0) && !fires(12.0, 215.0) && fires(12.0, 220.0));
     // The recorded forecast is the engine's number: none while nothing burns, then 10d and 20d.
     let forecast = |slo: &str| labels("slo_error_budget_exhaustion_seconds", slo, "");
@@ -1634,6 +1640,12 @@ fn exhaustion_alert_fires_when_the_forecast_is_within_its_bound() {
             "120m",
             "slo_error_budget_exhaustion_seconds",
             &[(forecast("fast"), "864000"), (forecast("slow"), "1728000")],
+        ),
+        // `fast` spent: still recorded as 0 (the engine's number), though its alert is quiet.
+        expr_test(
+            "180m",
+            "slo_error_budget_exhaustion_seconds{slo=\"fast\"}",
+            &[(forecast("fast"), "0")],
         ),
     ];
     let series = [
@@ -1690,7 +1702,7 @@ fn engine_mode_exhaustion_alert_follows_its_gauge() {
             ),
             (
                 "description",
-                "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 2h; a spent budget counts as running out now.",
+                "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 2h; a spent budget is left to SLOErrorBudgetExhausted.",
             ),
             ("runbook_url", "https://r.example.com"),
         ],

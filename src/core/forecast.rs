@@ -72,20 +72,27 @@ pub fn exhaustion_seconds(
     seconds.is_finite().then_some(seconds)
 }
 
-/// Whether an exhaustion alert (`alerting.exhaustion.within`) fires: only while there is a
-/// forecast (from [`exhaustion_seconds`]) and it is at most `within` away. No forecast (the
-/// budget refills as fast as it burns, or the SLO has no data) never fires.
+/// Whether an exhaustion alert (`alerting.exhaustion.within`) fires: only while the budget is
+/// not yet spent (`remaining` above 0) and there is a forecast (from [`exhaustion_seconds`]) at
+/// most `within` away. No forecast (the budget refills as fast as it burns, or the SLO has no
+/// data) never fires; nor does a spent budget, though it is forecast as 0: it is no longer
+/// running out, and `SLOErrorBudgetExhausted` says it has run out.
 ///
 /// ```
 /// use sloburn::core::exhaustion_alert_active;
 /// let two_hours = "2h".parse().unwrap();
-/// assert!(exhaustion_alert_active(Some(3600.0), two_hours));
-/// assert!(!exhaustion_alert_active(Some(3.0 * 3600.0), two_hours));
-/// assert!(!exhaustion_alert_active(None, two_hours));
+/// assert!(exhaustion_alert_active(Some(3600.0), 0.1, two_hours));
+/// assert!(!exhaustion_alert_active(Some(3.0 * 3600.0), 0.1, two_hours));
+/// assert!(!exhaustion_alert_active(None, 0.1, two_hours));
+/// assert!(!exhaustion_alert_active(Some(0.0), 0.0, two_hours));
 /// ```
-pub fn exhaustion_alert_active(forecast: Option<f64>, within: PromDuration) -> bool {
+pub fn exhaustion_alert_active(
+    forecast: Option<f64>,
+    remaining: f64,
+    within: PromDuration,
+) -> bool {
     // Inclusive: "within 2h" includes a forecast of exactly 2h, as the ruler's `<=` does.
-    forecast.is_some_and(|secs| secs <= within.as_secs_f64())
+    remaining > 0.0 && forecast.is_some_and(|secs| secs <= within.as_secs_f64())
 }
 
 #[cfg(test)]

@@ -195,8 +195,13 @@ pub fn evaluate_series(
                 severity: e.severity.as_str(),
                 within: names.exhaustion_within.clone(),
                 within_seconds: e.within.as_secs_f64(),
-                // The forecast is already withheld without data, so no data never fires.
-                active: exhaustion_alert_active(exhaustion.filter(|_| data_present), e.within),
+                // The forecast is already withheld without data, so no data never fires; a
+                // spent budget is SLOErrorBudgetExhausted's, not running out.
+                active: exhaustion_alert_active(
+                    exhaustion.filter(|_| data_present),
+                    remaining,
+                    e.within,
+                ),
                 disabled: e.alert.disable,
             }),
         fresh: freshness.fresh,

@@ -99,8 +99,8 @@ pub struct AlertSnapshot {
     pub low_traffic: bool,
 }
 
-/// The exhaustion alert of one SLO series: active while `exhaustion_seconds` is at most
-/// `within` (never without data).
+/// The exhaustion alert of one SLO series: active while the budget is not yet spent and
+/// `exhaustion_seconds` is at most `within` (never once spent, never without data).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExhaustionAlertSnapshot {
     /// `page` or `ticket`: its `sloburn_severity`.

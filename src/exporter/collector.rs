@@ -170,8 +170,9 @@ fn encode_slos(
     slo_gauge(
         encoder,
         "slo_error_budget_exhaustion_alert_active",
-        "1 while the forecast time to a spent budget (slo_error_budget_exhaustion_seconds) is \
-         at most the SLO's alerting.exhaustion.within; 0 otherwise and while the SLO has no \
+        "1 while the budget is not yet spent and the forecast time to a spent budget \
+         (slo_error_budget_exhaustion_seconds) is at most the SLO's alerting.exhaustion.within; \
+         0 otherwise (a spent budget is SLOErrorBudgetExhausted's) and while the SLO has no \
          data; only for SLOs with alerting.exhaustion (computed even when the spec disables it).",
         None,
         slos,

@@ -199,7 +199,7 @@ fn exhaustion_description(slo: &Slo, e: &ExhaustionSpec) -> String {
         ),
     };
     format!(
-        "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: {model}) is at most {}; a spent budget counts as running out now.",
+        "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: {model}) is at most {}; a spent budget is left to SLOErrorBudgetExhausted.",
         e.within
     )
 }

@@ -269,9 +269,11 @@ fn slo_groups(slo: &Slo) -> Result<Vec<RuleGroup>, Refusal> {
             &[&slo.alerting.annotations],
         ),
     ));
+    // Only while the budget is not yet spent: a spent one is forecast as 0, which
+    // SLOErrorBudgetExhausted reports (and a paging alert here would inhibit its ticket).
     rules.extend(exhaustion_alert(slo, |within| {
         format!(
-            "slo_error_budget_exhaustion_seconds{{{m}}} <= {}",
+            "slo_error_budget_exhaustion_seconds{{{m}}} <= {} and slo_error_budget_remaining_ratio{{{m}}} > 0",
             within.as_secs_f64()
         )
     }));

@@ -256,10 +256,10 @@ fn exhaustion_alert_fires_at_both_sides_of_within() {
     let just_outside = exhaustion_seconds(&p, 0.1, burn_lasting(w + 1.0), 0.0, 0.0);
     assert!((just_inside.unwrap() - (w - 1.0)).abs() < 1e-6);
     assert!((just_outside.unwrap() - (w + 1.0)).abs() < 1e-6);
-    assert!(exhaustion_alert_active(just_inside, within));
-    assert!(!exhaustion_alert_active(just_outside, within));
+    assert!(exhaustion_alert_active(just_inside, 0.1, within));
+    assert!(!exhaustion_alert_active(just_outside, 0.1, within));
     // Exactly at `within` fires too ("within 2h" includes 2h).
-    assert!(exhaustion_alert_active(Some(w), within));
+    assert!(exhaustion_alert_active(Some(w), 0.1, within));
 }
 
 /// No forecast never fires: no data (the engine passes `None`), and a budget refilling as fast
@@ -267,11 +267,30 @@ fn exhaustion_alert_fires_at_both_sides_of_within() {
 #[test]
 fn exhaustion_alert_needs_a_forecast() {
     let within: PromDuration = "30d".parse().unwrap();
-    assert!(!exhaustion_alert_active(None, within));
+    assert!(!exhaustion_alert_active(None, 0.1, within));
     let not_burning = exhaustion_seconds(&rolling_30d(), 0.1, 0.9, 0.0, 0.0);
     assert_eq!(not_burning, None);
-    assert!(!exhaustion_alert_active(not_burning, within));
-    // A spent budget is exhausted now: 0 is within any window.
-    let spent = exhaustion_seconds(&rolling_30d(), 0.0, 0.0, 0.0, 0.0);
-    assert!(exhaustion_alert_active(spent, "1m".parse().unwrap()));
+    assert!(!exhaustion_alert_active(not_burning, 0.1, within));
+}
+
+/// A spent budget (remaining at or below 0) is forecast as 0, but it is no longer running out:
+/// the alert stays quiet and leaves it to `SLOErrorBudgetExhausted`, whose ticket a paging
+/// exhaustion alert would otherwise inhibit for as long as the budget stays spent.
+#[test]
+fn a_spent_budget_is_not_running_out() {
+    let within: PromDuration = "30d".parse().unwrap();
+    for remaining in [0.0, -0.5] {
+        let spent = exhaustion_seconds(&rolling_30d(), remaining, 20.0, 0.0, 0.0);
+        assert_eq!(spent, Some(0.0));
+        assert!(
+            !exhaustion_alert_active(spent, remaining, within),
+            "{remaining}"
+        );
+    }
+    // A sliver left still runs out: its forecast is tiny and within any bound.
+    let sliver = exhaustion_seconds(&rolling_30d(), 1e-6, 20.0, 0.0, 0.0);
+    assert!(sliver.is_some_and(|s| s > 0.0 && s < 60.0), "{sliver:?}");
+    assert!(exhaustion_alert_active(sliver, 1e-6, "1m".parse().unwrap()));
+    // A non-finite remaining is no budget to judge.
+    assert!(!exhaustion_alert_active(Some(1.0), f64::NAN, within));
 }

@@ -247,3 +247,21 @@ fn exhaustion_alert_fires_on_a_forecast_within_its_bound() {
             .is_none()
     );
 }
+
+/// A spent budget is forecast as 0 (`exhaustion_seconds`), but the exhaustion alert stays quiet:
+/// the budget is no longer running out, it has run out, and `SLOErrorBudgetExhausted` says so.
+/// Two hours of 2 bad in 100 at 99%: the period's error ratio 0.02 is twice the budget
+/// (remaining −1), so the budget is spent whatever `within` is.
+#[test]
+fn a_spent_budget_leaves_the_exhaustion_alert_quiet() {
+    let slo = slo(
+        "a",
+        "    alerting:\n      exhaustion:\n        within: 30d\n",
+    );
+    let s = evaluate(&slo, &[], 2.0, None);
+    let remaining = s.error_budget_remaining.unwrap();
+    assert!((remaining - -1.0).abs() < 1e-6, "{remaining}");
+    assert_eq!(s.exhaustion_seconds, Some(0.0));
+    let alert = s.exhaustion_alert.unwrap();
+    assert!(!alert.active, "{alert:?}");
+}
