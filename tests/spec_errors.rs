@@ -819,6 +819,51 @@ case!(
     ))
 );
 
+case!(
+    exhaustion_within_label_and_its_exported_name,
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      exhaustion:\n        within: 2h\n        labels:\n          exhaustion_within: 1h\n          exported_exhaustion_within: x\n"
+    ))
+);
+
+/// `exhaustion_within` and `exhaustion_at_threshold` are labels sloburn sets on its alerts: a
+/// spec writing them (on any alert's labels) keeps its value as `exported_<name>`, with a
+/// warning, and never overrides sloburn's.
+#[test]
+fn exhaustion_alert_labels_are_reserved() {
+    let text = native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    alerting:\n      labels:\n        exhaustion_at_threshold: soon\n      exhaustion:\n        within: 2h\n        labels:\n          exhaustion_within: 1h\n"
+    ));
+    let report = load_bytes("r.yaml", text.as_bytes());
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let warned: Vec<&str> = report.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        warned,
+        [
+            "slos[0].alerting.labels.exhaustion_at_threshold",
+            "slos[0].alerting.exhaustion.labels.exhaustion_within",
+        ]
+    );
+    let alerting = &report.slos[0].alerting;
+    assert_eq!(
+        alerting
+            .labels
+            .get("exported_exhaustion_at_threshold")
+            .map(String::as_str),
+        Some("soon")
+    );
+    assert!(!alerting.labels.contains_key("exhaustion_at_threshold"));
+    let e = alerting.exhaustion.as_ref().unwrap();
+    assert_eq!(
+        e.alert
+            .labels
+            .get("exported_exhaustion_within")
+            .map(String::as_str),
+        Some("1h")
+    );
+    assert!(!e.alert.labels.contains_key("exhaustion_within"));
+}
+
 /// What `alerting.exhaustion` reads into: a ticket unless it says page, its labels,
 /// annotations and `for`; none written is no exhaustion alert.
 #[test]

@@ -34,6 +34,8 @@ pub const RESERVED_ALERT_LABELS: &[&str] = &[
     "long_window",
     "short_window",
     "burn_rate_threshold",
+    "exhaustion_at_threshold",
+    "exhaustion_within",
     TIER_LABEL,
 ];
 
