@@ -1717,3 +1717,104 @@ fn engine_mode_exhaustion_alert_follows_its_gauge() {
     let tests = test_group("engine running out", &input, &alerts, &[]);
     g.promtool("1m", &[], &tests);
 }
+
+/// A grouped SLO (`group_by: [service]`, a label sloburn sets itself, so each group is carried
+/// as `exported_service`) with `alerting.exhaustion: {within: 12d}`: each group gets its own
+/// forecast and alert. Backends `a` and `b` serve 10,000 requests a minute; from minute 60 `a`
+/// fails 15 a minute (burn 1.5 at 99.9%) and `b` 12 (burn 1.2). Worked out from those counts
+/// per group (`forecast_from_counts`, as the ungrouped case): at 120m `a` lasts 10d (fires) and
+/// `b` 20d (quiet); at 180m `a` is spent (forecast 0, quiet) and `b` lasts 15d (quiet).
+#[test]
+fn grouped_exhaustion_forecasts_and_alerts_each_group_on_its_own() {
+    let spec = ratio_spec(&[(
+        "backends",
+        "99.9",
+        "    group_by: [service]\n    alerting:\n      exhaustion:\n        within: 12d\n",
+    )]);
+    let g = generate(&spec, "ruler");
+    let within = 12.0 * 86400.0;
+    // Per group, from its own counts: `e` errors a minute of 10,000 from minute 60.
+    let counts = |e: f64, t: f64| {
+        let bad_1h = e * (t - 60.0).clamp(0.0, 60.0);
+        forecast_from_counts(e * (t - 60.0).max(0.0), 10_000.0 * t, bad_1h, 600_000.0)
+    };
+    let left = |e: f64, t: f64| 1.0 - e * (t - 60.0).max(0.0) / (10_000.0 * t) / 0.001;
+    let fires = |e: f64, t: f64| left(e, t) > 0.0 && counts(e, t).is_some_and(|f| f <= within);
+    assert_eq!(counts(15.0, 120.0), Some(864_000.0));
+    assert_eq!(counts(12.0, 120.0), Some(1_728_000.0));
+    assert!(fires(15.0, 120.0) && !fires(12.0, 120.0));
+    assert_eq!(counts(15.0, 180.0), Some(0.0));
+    assert!(!fires(15.0, 180.0) && !fires(12.0, 180.0));
+    let groups = [("a", 15.0), ("b", 12.0)];
+    let running_out = |group: &str| {
+        alert(
+            &[
+                ("service", "shop"),
+                ("slo", "backends"),
+                ("exported_service", group),
+                ("severity", "ticket"),
+                ("sloburn_severity", "ticket"),
+                ("exhaustion_within", "12d"),
+            ],
+            &[
+                (
+                    "summary",
+                    "shop/backends: at the current burn rate the error budget runs out within 12d",
+                ),
+                (
+                    "description",
+                    "The forecast time to a spent budget (slo_error_budget_exhaustion_seconds: the remaining budget at the 1h burn rate, less the budget refilled as old events leave the 30d window) is at most 12d; a spent budget is left to SLOErrorBudgetExhausted.",
+                ),
+            ],
+        )
+    };
+    let mut alerts = Vec::new();
+    for t in [60, 120, 180] {
+        let firing: Vec<String> = groups
+            .iter()
+            .filter(|(_, e)| fires(*e, t as f64))
+            .map(|(group, _)| running_out(group))
+            .collect();
+        alerts.push(alert_test(
+            &format!("{t}m"),
+            "SLOErrorBudgetRunningOut",
+            &firing,
+        ));
+    }
+    let forecast = |group: &str| {
+        labels(
+            "slo_error_budget_exhaustion_seconds",
+            "backends",
+            &format!("exported_service=\"{group}\""),
+        )
+    };
+    let exprs: Vec<String> = [60.0, 120.0]
+        .iter()
+        .map(|&t| {
+            let samples: Vec<(String, String)> = groups
+                .iter()
+                .filter_map(|(group, e)| counts(*e, t).map(|f| (forecast(group), f.to_string())))
+                .collect();
+            let samples: Vec<(String, &str)> = samples
+                .iter()
+                .map(|(l, v)| (l.clone(), v.as_str()))
+                .collect();
+            expr_test(
+                &format!("{t}m"),
+                "slo_error_budget_exhaustion_seconds",
+                &samples,
+            )
+        })
+        .collect();
+    let backend = |s: &str, code: &str| {
+        format!("http_requests_total{{job=\"t\",service=\"{s}\",code=\"{code}\"}}")
+    };
+    let input = [
+        series(&backend("a", "200"), "0+10000x60 609985+9985x180"),
+        series(&backend("a", "500"), "0+0x60 15+15x180"),
+        series(&backend("b", "200"), "0+10000x60 609988+9988x180"),
+        series(&backend("b", "500"), "0+0x60 12+12x180"),
+    ];
+    let tests = test_group("grouped running out", &input, &alerts, &exprs);
+    g.promtool("5m", &strs(&order(&["backends"])), &tests);
+}
