@@ -34,6 +34,12 @@ pub enum StoreError {
     Dir { dir: String, source: std::io::Error },
     #[error("history database {file}: {message}")]
     Db { file: String, message: String },
+    /// Another process (a running `sloburn run`) holds the file's lock.
+    #[error("history database {file} is locked by another process (a running `sloburn run`?)")]
+    Locked { file: String },
+    /// [`Store::open_existing`] found no history.
+    #[error("no history in {dir}: {file} does not exist")]
+    Missing { dir: String, file: String },
 }
 
 /// What is stored about one SLO.
@@ -66,6 +72,10 @@ pub struct SloMeta {
     /// The resolution of the stored coarse buckets, in seconds (`None`: as the period's).
     #[serde(default)]
     pub coarse_res: Option<i64>,
+    /// The objective the SLO was last evaluated with, as a ratio (`None` in files written
+    /// before it was kept), for `sloburn report` without the specs.
+    #[serde(default)]
+    pub objective: Option<f64>,
 }
 
 /// What happened to the stored history of an SLO missing from the specs.
@@ -145,9 +155,14 @@ impl Store {
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
-            .map_err(|e| StoreError::Db {
-                file: file.clone(),
-                message: e.to_string(),
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::Locked { file: file.clone() }
+                }
+                e => StoreError::Db {
+                    file: file.clone(),
+                    message: e.to_string(),
+                },
             })?;
         let store = Self {
             db,
@@ -162,6 +177,19 @@ impl Store {
             Ok(())
         })?;
         Ok(store)
+    }
+
+    /// Opens the history under `dir` only if it exists (never creates one): for readers such
+    /// as `sloburn report`.
+    pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(FILE_NAME);
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                dir: dir.display().to_string(),
+                file: FILE_NAME.to_string(),
+            });
+        }
+        Self::open(dir)
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {

@@ -36,6 +36,7 @@ fn saves_loads_prunes_and_removes() {
         absent_since: None,
         coarse_from: None,
         coarse_res: None,
+        objective: Some(0.999),
     };
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
@@ -183,4 +184,32 @@ fn an_unreadable_record_is_left_alone() {
         .unwrap();
     assert!(kept.is_empty());
     assert_eq!(store.slo_ids().unwrap(), ["api/garbled"]);
+}
+
+/// `sloburn report` reads a history only: a missing one is not created, a locked one says so,
+/// and metadata written before the objective was kept reads with none.
+#[test]
+fn open_existing_neither_creates_nor_hides_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = Store::open_existing(dir.path()).err().unwrap();
+    assert!(matches!(missing, StoreError::Missing { .. }), "{missing}");
+    assert!(!dir.path().join(FILE_NAME).exists());
+
+    let store = Store::open(dir.path()).unwrap();
+    let locked = Store::open_existing(dir.path()).err().unwrap();
+    assert!(matches!(locked, StoreError::Locked { .. }), "{locked}");
+    assert!(locked.to_string().contains("is locked by another process"));
+
+    store
+        .write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            slos.insert("api/old", br#"{"fingerprint":"v1:1","fine_fed_until":60,"coarse_fed_until":60,"groups":{"":[]}}"#.as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let store = Store::open_existing(dir.path()).unwrap();
+    let old = store.load("api/old").unwrap().unwrap();
+    assert_eq!(old.meta.objective, None);
+    assert_eq!(old.meta.fine_fed_until, Some(60));
 }

@@ -336,6 +336,7 @@ impl SloState {
             absent_since: None,
             coarse_from: self.coarse_covered_from(),
             coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
+            objective: Some(self.slo.objective.ratio()),
         }
     }
 }
