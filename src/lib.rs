@@ -11,6 +11,7 @@ pub mod demo;
 pub mod engine;
 pub mod exporter;
 pub mod http;
+pub mod report;
 pub mod rules;
 pub mod scrape;
 pub mod source;

@@ -1,0 +1,375 @@
+//! `sloburn report`: what an SLO's stored history says about a range of time, without a source.
+//! Pure: from stored buckets and markers ([`StoredSlo`]) and a range to rows; [`render`] writes
+//! them as Markdown, CSV or JSON.
+//!
+//! Where the numbers come from: the fine tier (minutes) where it holds the range, else the
+//! coarse buckets (1h for periods up to 32d). A coarse bucket is counted whole or not at all:
+//! a range edge inside one, where no minutes are held, takes the whole bucket, and the row says
+//! which range it covers (`covered`); an edge inside a minute takes the whole minute. So no
+//! number is weighted, and at whole-bucket edges every number is exact.
+//!
+//! The history holds `[begins, newest)`: from where the coarse buckets were first read
+//! (`SloMeta::coarse_from`, else the oldest stored bucket) to the newest instant read. Time of
+//! the range outside it is *not held*; time inside it in buckets with no event is *no data*.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::core::bucket::{Bucket, FINE_SECS, Tier};
+use crate::core::{Counts, Objective, error_ratio};
+use crate::engine::history::FINE_SPAN_SECS;
+use crate::store::StoredSlo;
+
+pub mod render;
+
+const DAY: i64 = 86400;
+const HOUR: i64 = 3600;
+
+/// A range of time `[from, to)` in unix seconds, `from < to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub from: i64,
+    pub to: i64,
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum RangeError {
+    #[error("--month {0:?} is no month: write it as YYYY-MM, e.g. 2026-11")]
+    Month(String),
+    #[error("--{which} {text:?} is no time: write it as RFC 3339, e.g. 2026-11-01T00:00:00Z")]
+    Time { which: &'static str, text: String },
+    #[error("the range is empty: --from {from} is not before --to {to}")]
+    Empty { from: String, to: String },
+}
+
+impl Range {
+    /// `[from, to)`; an error unless `from < to`.
+    pub fn new(from: i64, to: i64) -> Result<Range, RangeError> {
+        if from < to {
+            Ok(Range { from, to })
+        } else {
+            Err(RangeError::Empty {
+                from: crate::core::rfc3339(from),
+                to: crate::core::rfc3339(to),
+            })
+        }
+    }
+
+    /// A calendar month in UTC, written `YYYY-MM`.
+    pub fn month(text: &str) -> Result<Range, RangeError> {
+        let bad = || RangeError::Month(text.to_string());
+        let (y, m) = text.split_once('-').ok_or_else(bad)?;
+        if y.len() != 4 || m.len() != 2 {
+            return Err(bad());
+        }
+        let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        let start = NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(bad)?;
+        let next = if m == 12 {
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(y, m + 1, 1)
+        }
+        .ok_or_else(bad)?;
+        let secs = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
+        Range::new(secs(start).ok_or_else(bad)?, secs(next).ok_or_else(bad)?)
+    }
+
+    /// `[from, to)` from two RFC 3339 instants.
+    pub fn parse(from: &str, to: &str) -> Result<Range, RangeError> {
+        let at = |which: &'static str, text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.timestamp())
+                .map_err(|_| RangeError::Time {
+                    which,
+                    text: text.to_string(),
+                })
+        };
+        Range::new(at("from", from)?, at("to", to)?)
+    }
+}
+
+/// Which series of an SLO a row is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupOf {
+    /// An SLO without `group_by`.
+    Ungrouped,
+    /// One group of a grouped SLO, by its labels.
+    Labels(Vec<(String, String)>),
+    /// All groups of a grouped SLO summed (how many).
+    All(usize),
+}
+
+/// The UTC day with the most bad events in the range (the most of its budget consumed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Day {
+    /// Its midnight (unix seconds).
+    pub start: i64,
+    pub counts: Counts,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub service: String,
+    pub slo: String,
+    pub group: GroupOf,
+    /// Bad and total events in the covered range.
+    pub counts: Counts,
+    /// From the stored metadata, else the specs; `None`: unknown.
+    pub objective: Option<Objective>,
+    pub worst_day: Option<Day>,
+    /// Seconds of the range the history holds with no event.
+    pub no_data_secs: i64,
+    /// Seconds of the range before the history begins or after its newest data.
+    pub not_held_secs: i64,
+    /// The range the numbers cover: the requested one widened to whole coarse buckets or
+    /// minutes at its edges, within what the history holds; `None` when it holds none of it.
+    pub covered: Option<(i64, i64)>,
+    /// The coarse bucket width, when coarse buckets were counted.
+    pub coarse_res: Option<i64>,
+    /// Where minutes were counted from (to the end of the covered range), when any were.
+    pub minutes_from: Option<i64>,
+}
+
+impl Row {
+    /// The achieved SLI (good / total), `None` without events.
+    pub fn sli(&self) -> Option<f64> {
+        (self.counts.total > 0.0).then(|| 1.0 - error_ratio(self.counts))
+    }
+
+    /// The share of the range's budget consumed: bad / (total x (1 - objective)); 0 without
+    /// events (as the remaining budget is 1), `None` when the objective is unknown.
+    pub fn budget_consumed(&self) -> Option<f64> {
+        Some(error_ratio(self.counts) / self.objective?.budget())
+    }
+
+    /// The share of the range's budget a day consumed.
+    pub fn day_consumed(&self, day: &Day) -> Option<f64> {
+        let o = self.objective?;
+        (self.counts.total > 0.0).then(|| day.counts.bad / (self.counts.total * o.budget()))
+    }
+}
+
+/// A part of the covered range, counted from one tier: a coarse bucket, or the minutes of one
+/// slot of the coarse grid.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    start: i64,
+    end: i64,
+    tier: Tier,
+    /// Seconds of the requested range inside it (for the data gaps).
+    inside: i64,
+}
+
+/// Where the stored history of an SLO begins and ends, and its tiers.
+struct Layout {
+    res: i64,
+    begins: i64,
+    newest: i64,
+    /// The span the minutes hold: `[fine_from, newest)`.
+    fine_from: Option<i64>,
+}
+
+fn layout(stored: &StoredSlo) -> Option<Layout> {
+    let meta = &stored.meta;
+    let newest = meta.fine_fed_until.max(meta.coarse_fed_until)?;
+    let coarse: Vec<i64> = {
+        let mut s: Vec<i64> = stored
+            .buckets
+            .values()
+            .flatten()
+            .filter(|b| b.tier == Tier::Coarse)
+            .map(|b| b.start)
+            .collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    // Files written before the resolution was kept: the narrowest spacing of the buckets.
+    let res = meta
+        .coarse_res
+        .or_else(|| coarse.windows(2).map(|w| w[1] - w[0]).min())
+        .filter(|r| *r > 0)
+        .unwrap_or(HOUR);
+    // The fine tier holds the 3 days of minutes up to the newest read.
+    let fine_from = meta
+        .fine_fed_until
+        .map(|fed| ceil(fed, FINE_SECS) - FINE_SPAN_SECS);
+    let begins = meta
+        .coarse_from
+        .or_else(|| coarse.first().copied())
+        .or(fine_from)
+        .unwrap_or(newest);
+    Some(Layout {
+        res,
+        begins,
+        newest,
+        fine_from,
+    })
+}
+
+fn floor(t: i64, step: i64) -> i64 {
+    t.div_euclid(step) * step
+}
+
+fn ceil(t: i64, step: i64) -> i64 {
+    -(-t).div_euclid(step) * step
+}
+
+/// The parts of `range` the history holds, oldest first.
+fn parts(l: &Layout, range: Range) -> Vec<Part> {
+    let (a, b) = (range.from.max(l.begins), range.to.min(l.newest));
+    let mut out = Vec::new();
+    let mut s = floor(a, l.res);
+    while s < b {
+        let (lo, hi) = (s.max(a), (s + l.res).min(b));
+        let fine = l.fine_from.is_some_and(|f| lo >= f);
+        let (start, end, tier) = if fine {
+            (floor(lo, FINE_SECS), ceil(hi, FINE_SECS), Tier::Fine)
+        } else {
+            (s, s + l.res, Tier::Coarse)
+        };
+        out.push(Part {
+            start: start.max(l.begins),
+            end: end.min(l.newest),
+            tier,
+            inside: hi - lo,
+        });
+        s += l.res;
+    }
+    out
+}
+
+/// The events of each part in one group's buckets.
+fn count(parts: &[Part], buckets: &[Bucket]) -> Vec<Counts> {
+    let mut fine = BTreeMap::new();
+    let mut coarse = BTreeMap::new();
+    for b in buckets {
+        let map = match b.tier {
+            Tier::Fine => &mut fine,
+            Tier::Coarse => &mut coarse,
+        };
+        *map.entry(b.start).or_insert_with(Counts::default) += b.counts;
+    }
+    parts
+        .iter()
+        .map(|p| match p.tier {
+            Tier::Fine => fine
+                .range(p.start..p.end)
+                .map(|(_, c)| *c)
+                .fold(Counts::default(), |s, c| s + c),
+            Tier::Coarse => coarse.get(&p.start).copied().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn row(
+    (service, slo): (&str, &str),
+    group: GroupOf,
+    objective: Option<Objective>,
+    range: Range,
+    parts: &[Part],
+    counts: &[Counts],
+    res: i64,
+) -> Row {
+    let mut total = Counts::default();
+    let mut days: BTreeMap<i64, Counts> = BTreeMap::new();
+    let mut no_data = 0;
+    for (p, c) in parts.iter().zip(counts) {
+        total += *c;
+        *days.entry(floor(p.start, DAY)).or_default() += *c;
+        if c.total <= 0.0 {
+            no_data += p.inside;
+        }
+    }
+    let held: i64 = parts.iter().map(|p| p.inside).sum();
+    // The most bad events; the earliest of equals.
+    let worst_day = days
+        .iter()
+        .filter(|(_, c)| c.bad > 0.0)
+        .fold(None::<(i64, Counts)>, |best, (d, c)| match best {
+            Some((_, b)) if b.bad >= c.bad => best,
+            _ => Some((*d, *c)),
+        })
+        .map(|(start, counts)| Day { start, counts });
+    Row {
+        service: service.to_string(),
+        slo: slo.to_string(),
+        group,
+        counts: total,
+        objective,
+        worst_day,
+        no_data_secs: no_data,
+        not_held_secs: range.to - range.from - held,
+        covered: parts
+            .first()
+            .zip(parts.last())
+            .map(|(f, l)| (f.start, l.end)),
+        coarse_res: parts.iter().any(|p| p.tier == Tier::Coarse).then_some(res),
+        minutes_from: parts.iter().find(|p| p.tier == Tier::Fine).map(|p| p.start),
+    }
+}
+
+/// The rows of one stored SLO (`id` is `service/slo`) over `range`: one per group, and for a
+/// grouped SLO one of all groups together after them.
+pub fn rows(id: &str, stored: &StoredSlo, objective: Option<Objective>, range: Range) -> Vec<Row> {
+    let name = id.split_once('/').unwrap_or((id, ""));
+    let Some(l) = layout(stored) else {
+        // Nothing read yet: the whole range is not held.
+        return vec![row(
+            name,
+            GroupOf::Ungrouped,
+            objective,
+            range,
+            &[],
+            &[],
+            HOUR,
+        )];
+    };
+    let parts = parts(&l, range);
+    let grouped = stored.meta.groups.len() > 1 || stored.meta.groups.keys().any(|k| !k.is_empty());
+    let mut out = Vec::new();
+    let mut all = vec![Counts::default(); parts.len()];
+    for (key, labels) in &stored.meta.groups {
+        let counts = count(
+            &parts,
+            stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        for (a, c) in all.iter_mut().zip(&counts) {
+            *a += *c;
+        }
+        let group = if grouped {
+            GroupOf::Labels(labels.clone())
+        } else {
+            GroupOf::Ungrouped
+        };
+        out.push(row(name, group, objective, range, &parts, &counts, l.res));
+    }
+    if grouped {
+        let n = stored.meta.groups.len();
+        out.push(row(
+            name,
+            GroupOf::All(n),
+            objective,
+            range,
+            &parts,
+            &all,
+            l.res,
+        ));
+    } else if out.is_empty() {
+        out.push(row(
+            name,
+            GroupOf::Ungrouped,
+            objective,
+            range,
+            &parts,
+            &all,
+            l.res,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! The report's rows as Markdown (for people), CSV (for spreadsheets) or JSON (for tools).
+
+use serde_json::{Value, json};
+
+use super::{GroupOf, Range, Row};
+use crate::core::{number, rfc3339};
+
+/// A share as a percent, 4 decimals at most: 0.99 -> "99".
+fn percent(v: f64) -> String {
+    number((v * 100.0 * 1e4).round() / 1e4)
+}
+
+fn hours(secs: i64) -> String {
+    number(secs as f64 / 3600.0)
+}
+
+fn day(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d").to_string())
+}
+
+fn width(secs: i64) -> String {
+    if secs % 3600 == 0 {
+        format!("{}h", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+fn group(g: &GroupOf) -> String {
+    match g {
+        GroupOf::Ungrouped => "-".into(),
+        GroupOf::Labels(labels) => labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        GroupOf::All(n) => format!("all ({n})"),
+    }
+}
+
+/// Which tiers the numbers come from: `1h`, `1m`, or `1h, 1m from <instant>`.
+pub fn resolution(r: &Row) -> String {
+    match (r.coarse_res, r.minutes_from) {
+        (Some(res), None) => width(res),
+        (None, Some(_)) => "1m".into(),
+        (Some(res), Some(from)) => format!("{}, 1m from {}", width(res), rfc3339(from)),
+        (None, None) => "-".into(),
+    }
+}
+
+const UNKNOWN: &str = "unknown";
+
+/// The report as a Markdown table with a title naming the range.
+pub fn markdown(range: Range, rows: &[Row]) -> String {
+    let cell = |s: String| s.replace('|', "\\|");
+    let mut out = format!(
+        "# SLO report {} to {}\n\n",
+        rfc3339(range.from),
+        rfc3339(range.to)
+    );
+    out.push_str("| service | slo | group | total | bad | SLI | objective | budget consumed | worst day (bad/total, budget) | no data | not held | resolution | covered |\n");
+    out.push_str("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|---|---|\n");
+    for r in rows {
+        let objective = r
+            .objective
+            .map_or(UNKNOWN.into(), |o| format!("{}%", percent(o.ratio())));
+        let consumed = r
+            .budget_consumed()
+            .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)));
+        let worst = r.worst_day.as_ref().map_or("-".into(), |d| {
+            format!(
+                "{} ({}/{}, {})",
+                day(d.start),
+                number(d.counts.bad),
+                number(d.counts.total),
+                r.day_consumed(d)
+                    .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)))
+            )
+        });
+        let covered = r.covered.map_or("-".into(), |(a, b)| {
+            format!("{} to {}", rfc3339(a), rfc3339(b))
+        });
+        let cells = [
+            r.service.clone(),
+            r.slo.clone(),
+            group(&r.group),
+            number(r.counts.total),
+            number(r.counts.bad),
+            r.sli().map_or("-".into(), |s| format!("{}%", percent(s))),
+            objective,
+            consumed,
+            worst,
+            format!("{}h", hours(r.no_data_secs)),
+            format!("{}h", hours(r.not_held_secs)),
+            resolution(r),
+            covered,
+        ];
+        out.push_str("| ");
+        out.push_str(&cells.map(cell).join(" | "));
+        out.push_str(" |\n");
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: &str = "service,slo,group,total,bad,sli_percent,objective_percent,budget_consumed_percent,worst_day,worst_day_bad,worst_day_total,worst_day_budget_consumed_percent,no_data_hours,not_held_hours,resolution,covered_from,covered_to";
+
+/// The report as CSV, one row per line after the header; unknown numbers say `unknown`,
+/// absent ones are empty.
+pub fn csv(rows: &[Row]) -> String {
+    let mut out = format!("{CSV_HEADER}\n");
+    for r in rows {
+        let opt = |v: Option<f64>| v.map_or(String::new(), percent);
+        let unknown = |v: Option<f64>| v.map_or(UNKNOWN.into(), percent);
+        let w = r.worst_day.as_ref();
+        let fields = [
+            r.service.clone(),
+            r.slo.clone(),
+            group(&r.group),
+            number(r.counts.total),
+            number(r.counts.bad),
+            opt(r.sli()),
+            unknown(r.objective.map(|o| o.ratio())),
+            unknown(r.budget_consumed()),
+            w.map_or(String::new(), |d| day(d.start)),
+            w.map_or(String::new(), |d| number(d.counts.bad)),
+            w.map_or(String::new(), |d| number(d.counts.total)),
+            w.map_or(String::new(), |d| unknown(r.day_consumed(d))),
+            hours(r.no_data_secs),
+            hours(r.not_held_secs),
+            resolution(r),
+            r.covered.map_or(String::new(), |c| rfc3339(c.0)),
+            r.covered.map_or(String::new(), |c| rfc3339(c.1)),
+        ];
+        out.push_str(&fields.map(|f| csv_field(&f)).join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// The report as JSON: `{from, to, slos: [...]}`; unknown or absent numbers are `null`.
+pub fn json(range: Range, rows: &[Row]) -> Value {
+    let slos: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let group = match &r.group {
+                GroupOf::Ungrouped => Value::Null,
+                GroupOf::Labels(l) => l.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
+                GroupOf::All(_) => json!("all"),
+            };
+            let pct = |v: f64| v * 100.0;
+            json!({
+                "service": r.service,
+                "slo": r.slo,
+                "group": group,
+                "total": r.counts.total,
+                "bad": r.counts.bad,
+                "sli_percent": r.sli().map(pct),
+                "objective_percent": r.objective.map(|o| o.percent()),
+                "budget_consumed_percent": r.budget_consumed().map(pct),
+                "worst_day": r.worst_day.as_ref().map(|d| json!({
+                    "day": day(d.start),
+                    "bad": d.counts.bad,
+                    "total": d.counts.total,
+                    "budget_consumed_percent": r.day_consumed(d).map(pct),
+                })),
+                "no_data_hours": r.no_data_secs as f64 / 3600.0,
+                "not_held_hours": r.not_held_secs as f64 / 3600.0,
+                "resolution": resolution(r),
+                "coarse_seconds": r.coarse_res,
+                "minutes_from": r.minutes_from.map(rfc3339),
+                "covered_from": r.covered.map(|c| rfc3339(c.0)),
+                "covered_to": r.covered.map(|c| rfc3339(c.1)),
+            })
+        })
+        .collect();
+    json!({
+        "from": rfc3339(range.from),
+        "to": rfc3339(range.to),
+        "slos": slos,
+    })
+}

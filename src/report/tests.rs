@@ -1,0 +1,299 @@
+//! The report math on hand-built stored histories: 10 days of coarse hours `[D, D + 10d)`, the
+//! last 3 days also in minutes, with every count known.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::core::bucket::{Bucket, Tier};
+use crate::store::{SloMeta, StoredSlo};
+
+const DAY: i64 = 86400;
+const HOUR: i64 = 3600;
+const MIN: i64 = 60;
+/// A UTC midnight: 2026-11-01.
+const D: i64 = 1_793_491_200;
+
+/// 2 events a minute; the first minute of every hour has 1 bad; day 3, 05:00-05:25 all bad
+/// (50 bad that hour); day 8, 10:30-10:40 all bad; day 6, 00:00-04:00 no events.
+fn minute(t: i64) -> Counts {
+    let (day, hour, min) = ((t - D) / DAY, (t - D) % DAY / HOUR, (t - D) % HOUR / MIN);
+    if day == 6 && hour < 4 {
+        return Counts::default();
+    }
+    let bad = if (day == 3 && hour == 5 && min < 25)
+        || (day == 8 && hour == 10 && (30..40).contains(&min))
+    {
+        2.0
+    } else if min == 0 {
+        1.0
+    } else {
+        0.0
+    };
+    Counts { bad, total: 2.0 }
+}
+
+/// One group's stored buckets from `minute`, scaled by `scale`.
+fn buckets(scale: f64) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let end = D + 10 * DAY;
+    for h in (D..end).step_by(HOUR as usize) {
+        let mut sum = Counts::default();
+        for m in (h..h + HOUR).step_by(MIN as usize) {
+            let c = minute(m);
+            let c = Counts {
+                bad: c.bad * scale,
+                total: c.total * scale,
+            };
+            sum += c;
+            if m >= end - 3 * DAY && c.total > 0.0 {
+                out.push(Bucket {
+                    tier: Tier::Fine,
+                    start: m,
+                    counts: c,
+                });
+            }
+        }
+        if sum.total > 0.0 {
+            out.push(Bucket {
+                tier: Tier::Coarse,
+                start: h,
+                counts: sum,
+            });
+        }
+    }
+    out
+}
+
+fn stored(groups: &[(&str, f64)]) -> StoredSlo {
+    let meta = SloMeta {
+        fingerprint: "v1:1".into(),
+        fine_fed_until: Some(D + 10 * DAY),
+        coarse_fed_until: Some(D + 10 * DAY),
+        groups: groups
+            .iter()
+            .map(|(k, _)| {
+                let labels = if k.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![("route".to_string(), k.to_string())]
+                };
+                (k.to_string(), labels)
+            })
+            .collect(),
+        coarse_from: Some(D),
+        coarse_res: Some(HOUR),
+        objective: Some(0.99),
+        ..Default::default()
+    };
+    let buckets: BTreeMap<String, Vec<Bucket>> = groups
+        .iter()
+        .map(|(k, s)| (k.to_string(), buckets(*s)))
+        .collect();
+    StoredSlo { meta, buckets }
+}
+
+fn one(range: (i64, i64)) -> Row {
+    let s = stored(&[("", 1.0)]);
+    let o = Objective::from_ratio(0.99);
+    let rows = rows("shop/avail", &s, o, Range::new(range.0, range.1).unwrap());
+    assert_eq!(rows.len(), 1);
+    rows.into_iter().next().unwrap()
+}
+
+#[test]
+fn whole_days_in_coarse_hours_with_the_worst_day_and_time_before_the_history() {
+    let r = one((D - 2 * HOUR, D + 5 * DAY));
+    assert_eq!((r.service.as_str(), r.slo.as_str()), ("shop", "avail"));
+    assert_eq!(r.group, GroupOf::Ungrouped);
+    // 5 days of 24 hours of 120 events; 1 bad an hour, 50 in day 3's hour 5.
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 120.0 - 1.0 + 50.0,
+            total: 5.0 * 24.0 * 120.0
+        }
+    );
+    assert_eq!(r.not_held_secs, 2 * HOUR);
+    assert_eq!(r.no_data_secs, 0);
+    assert_eq!(r.covered, Some((D, D + 5 * DAY)));
+    assert_eq!((r.coarse_res, r.minutes_from), (Some(HOUR), None));
+    let worst = r.worst_day.clone().unwrap();
+    assert_eq!(worst.start, D + 3 * DAY);
+    assert_eq!(
+        worst.counts,
+        Counts {
+            bad: 23.0 + 50.0,
+            total: 24.0 * 120.0
+        }
+    );
+    // bad / (total x (1 - objective)): 169 / 144.
+    assert!((r.budget_consumed().unwrap() - 169.0 / 144.0).abs() < 1e-12);
+    assert!((r.day_consumed(&worst).unwrap() - 73.0 / 144.0).abs() < 1e-12);
+    assert!((r.sli().unwrap() - (1.0 - 169.0 / 14400.0)).abs() < 1e-12);
+}
+
+#[test]
+fn hours_without_events_are_a_data_gap() {
+    let r = one((D + 5 * DAY, D + 7 * DAY));
+    assert_eq!(r.no_data_secs, 4 * HOUR);
+    assert_eq!(r.counts.total, (48.0 - 4.0) * 120.0);
+}
+
+#[test]
+fn an_edge_inside_a_coarse_bucket_counts_the_whole_bucket_and_says_so() {
+    let r = one((D + DAY + 30 * MIN, D + 2 * DAY - 10 * MIN));
+    assert_eq!(r.covered, Some((D + DAY, D + 2 * DAY)));
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 24.0,
+            total: 24.0 * 120.0
+        }
+    );
+    assert_eq!((r.coarse_res, r.minutes_from), (Some(HOUR), None));
+}
+
+#[test]
+fn inside_the_fine_tier_edges_are_exact_to_the_minute() {
+    let from = D + 8 * DAY + 10 * HOUR + 35 * MIN;
+    let r = one((from, D + 8 * DAY + 11 * HOUR));
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 10.0,
+            total: 50.0
+        }
+    );
+    assert_eq!(r.covered, Some((from, D + 8 * DAY + 11 * HOUR)));
+    assert_eq!((r.coarse_res, r.minutes_from), (None, Some(from)));
+    // An edge inside a minute takes the whole minute.
+    let r = one((from + 30, D + 8 * DAY + 10 * HOUR + 40 * MIN + 1));
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 10.0,
+            total: 12.0
+        }
+    );
+    assert_eq!(r.covered, Some((from, D + 8 * DAY + 10 * HOUR + 41 * MIN)));
+}
+
+#[test]
+fn coarse_before_the_fine_tier_and_minutes_inside_it() {
+    let r = one((D + 6 * DAY, D + 8 * DAY));
+    assert_eq!(r.counts.total, 48.0 * 120.0 - 4.0 * 120.0);
+    assert_eq!(
+        (r.coarse_res, r.minutes_from),
+        (Some(HOUR), Some(D + 7 * DAY))
+    );
+    assert_eq!(r.worst_day.unwrap().start, D + 7 * DAY);
+}
+
+#[test]
+fn a_range_past_the_newest_data_is_not_held_there() {
+    let r = one((D + 9 * DAY, D + 11 * DAY));
+    assert_eq!(r.not_held_secs, DAY);
+    assert_eq!(r.covered, Some((D + 9 * DAY, D + 10 * DAY)));
+    let r = one((D + 20 * DAY, D + 21 * DAY));
+    assert_eq!(
+        (r.covered, r.not_held_secs, r.counts),
+        (None, DAY, Counts::default())
+    );
+    assert_eq!((r.sli(), r.worst_day), (None, None));
+}
+
+#[test]
+fn groups_each_and_all_together() {
+    let s = stored(&[("a", 1.0), ("b", 3.0)]);
+    let rows = rows("shop/routes", &s, None, Range::new(D, D + DAY).unwrap());
+    let groups: Vec<&GroupOf> = rows.iter().map(|r| &r.group).collect();
+    assert_eq!(
+        groups,
+        [
+            &GroupOf::Labels(vec![("route".into(), "a".into())]),
+            &GroupOf::Labels(vec![("route".into(), "b".into())]),
+            &GroupOf::All(2),
+        ]
+    );
+    assert_eq!(
+        rows[0].counts,
+        Counts {
+            bad: 24.0,
+            total: 2880.0
+        }
+    );
+    assert_eq!(
+        rows[1].counts,
+        Counts {
+            bad: 72.0,
+            total: 8640.0
+        }
+    );
+    assert_eq!(
+        rows[2].counts,
+        Counts {
+            bad: 96.0,
+            total: 11520.0
+        }
+    );
+    // No objective: no budget, but the SLI and the worst day (most bad events) stand.
+    assert_eq!(rows[2].budget_consumed(), None);
+    assert!(rows[2].sli().is_some());
+    assert_eq!(rows[2].worst_day.as_ref().unwrap().start, D);
+}
+
+#[test]
+fn no_bad_event_has_no_worst_day_and_ties_take_the_earliest() {
+    let mut s = stored(&[("", 1.0)]);
+    for b in s.buckets.get_mut("").unwrap() {
+        b.counts.bad = 0.0;
+    }
+    let o = Objective::from_ratio(0.99);
+    let r = &rows("x/y", &s, o, Range::new(D, D + 2 * DAY).unwrap())[0];
+    assert_eq!(r.worst_day, None);
+    assert_eq!(r.budget_consumed(), Some(0.0));
+    // Days 0 and 1 have the same bad events (1 an hour).
+    let r = one((D, D + 2 * DAY));
+    assert_eq!(r.worst_day.unwrap().start, D);
+}
+
+#[test]
+fn an_older_file_without_resolution_or_coarse_from_is_read_from_its_buckets() {
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.coarse_res = None;
+    s.meta.coarse_from = None;
+    let r = &rows("x/y", &s, None, Range::new(D - DAY, D + DAY).unwrap())[0];
+    assert_eq!((r.not_held_secs, r.coarse_res), (DAY, Some(HOUR)));
+}
+
+#[test]
+fn ranges_from_a_month_or_two_instants() {
+    assert_eq!(
+        Range::month("2026-11").unwrap(),
+        Range {
+            from: D,
+            to: D + 30 * DAY
+        }
+    );
+    assert_eq!(Range::month("2026-12").unwrap().to, D + 61 * DAY);
+    for bad in ["2026-13", "2026", "26-11", "2026-11-01", "november"] {
+        assert!(Range::month(bad).is_err(), "{bad}");
+    }
+    let r = Range::parse("2026-11-01T00:00:00Z", "2026-11-02T01:00:00+01:00").unwrap();
+    assert_eq!(
+        r,
+        Range {
+            from: D,
+            to: D + DAY
+        }
+    );
+    assert!(matches!(
+        Range::parse("2026-11-02T00:00:00Z", "2026-11-01T00:00:00Z"),
+        Err(RangeError::Empty { .. })
+    ));
+    assert!(matches!(
+        Range::parse("yesterday", "2026-11-01T00:00:00Z"),
+        Err(RangeError::Time { .. })
+    ));
+    assert!(Range::new(D, D).is_err());
+}
