@@ -121,8 +121,10 @@ fn usage_errors_exit_2() {
 fn help_is_stable() {
     let top = stdout(&sloburn(&["--help"]));
     let check = stdout(&sloburn(&["check", "--help"]));
+    let report = stdout(&sloburn(&["report", "--help"]));
     insta::assert_snapshot!("help", top);
     insta::assert_snapshot!("check_help", check);
+    insta::assert_snapshot!("report_help", report);
 }
 
 /// An alert row no burn rate can reach is a warning: the SLO loads, `check` names the row and

@@ -7,6 +7,7 @@ mod engine_setup;
 mod eval;
 mod gate;
 mod generate;
+mod report;
 mod run;
 mod state;
 
@@ -47,6 +48,9 @@ pub enum Command {
     /// List the SLO histories in the state directory, or delete them (e.g. of SLOs whose spec
     /// is gone, kept for a grace after it went missing).
     State(state::StateArgs),
+    /// Budgets over a month or a range from the state directory alone (no Prometheus): per SLO
+    /// and group, events, SLI, budget consumed, the worst day, data gaps and the resolution.
+    Report(report::ReportArgs),
 }
 
 /// How a command prints its result.
@@ -69,5 +73,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gate(args) => gate::run(args),
         Command::Convert(args) => convert::run(args),
         Command::State(args) => state::run(args),
+        Command::Report(args) => report::run(args),
     }
 }

@@ -1,0 +1,263 @@
+//! `sloburn report` end to end on a state directory written by the store with known counts:
+//! the real binary, no Prometheus. Markdown, CSV and JSON are snapshots; errors exit 2.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use sloburn::core::Counts;
+use sloburn::core::bucket::{Chunk, Tier};
+use sloburn::store::{ChunkChange, SloChanges, SloMeta, Store, change};
+
+const DAY: i64 = 86400;
+const HOUR: i64 = 3600;
+const MIN: i64 = 60;
+/// 2026-11-01T00:00:00Z.
+const D: i64 = 1_793_491_200;
+/// The history holds `[D, END)`: 5 days, the last 3 also in minutes.
+const END: i64 = D + 5 * DAY;
+
+fn sloburn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sloburn"))
+        .args(args)
+        .output()
+        .expect("run sloburn")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// 10 events a minute, the first minute of each hour all bad (10 an hour); 2026-11-02
+/// 10:00-10:30 all bad (300 that hour); 2026-11-04 00:00-02:00 no events. `scale` multiplies.
+fn minute(t: i64, scale: f64) -> Counts {
+    let (day, hour, min) = ((t - D) / DAY, (t - D) % DAY / HOUR, (t - D) % HOUR / MIN);
+    if day == 3 && hour < 2 {
+        return Counts::default();
+    }
+    let bad = if min == 0 || (day == 1 && hour == 10 && min < 30) {
+        10.0
+    } else {
+        0.0
+    };
+    Counts {
+        bad: bad * scale,
+        total: 10.0 * scale,
+    }
+}
+
+fn chunks(scale: f64) -> Vec<ChunkChange> {
+    let mut out = Vec::new();
+    for h in (D..END).step_by(HOUR as usize) {
+        let minutes: Vec<Counts> = (0..60).map(|m| minute(h + m * MIN, scale)).collect();
+        let sum = minutes.iter().fold(Counts::default(), |s, c| s + *c);
+        out.push(change(&Chunk {
+            tier: Tier::Coarse,
+            start: h,
+            counts: vec![sum],
+        }));
+        if h >= END - 3 * DAY {
+            out.push(change(&Chunk {
+                tier: Tier::Fine,
+                start: h,
+                counts: minutes,
+            }));
+        }
+    }
+    out
+}
+
+/// `shop/avail` (99.9%, stored) and `shop/routes` grouped by route, written before the
+/// objective was kept.
+fn state_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let base = SloMeta {
+        fingerprint: "v1:1".into(),
+        fine_fed_until: Some(END),
+        coarse_fed_until: Some(END),
+        coarse_from: Some(D),
+        coarse_res: Some(HOUR),
+        ..Default::default()
+    };
+    let avail = SloMeta {
+        groups: BTreeMap::from([(String::new(), Vec::new())]),
+        objective: Some(0.999),
+        ..base.clone()
+    };
+    let routes = SloMeta {
+        groups: ["a", "b"]
+            .iter()
+            .map(|r| (format!("route={r}"), vec![("route".into(), r.to_string())]))
+            .collect(),
+        ..base
+    };
+    let (one, a, b) = (chunks(1.0), chunks(1.0), chunks(2.0));
+    store
+        .save(&[
+            SloChanges {
+                id: "shop/avail",
+                meta: &avail,
+                chunks: vec![("", &one)],
+                prune: Vec::new(),
+                replace: false,
+            },
+            SloChanges {
+                id: "shop/routes",
+                meta: &routes,
+                chunks: vec![("route=a", &a), ("route=b", &b)],
+                prune: Vec::new(),
+                replace: false,
+            },
+        ])
+        .unwrap();
+    dir
+}
+
+const SPEC: &str = r#"
+version: sloburn/v1
+service: shop
+slos:
+  - name: routes
+    objective: 99
+    group_by: [route]
+    sli:
+      ratio:
+        errors: http_requests_total{job="shop",code="500"}
+        total: http_requests_total{job="shop"}
+"#;
+
+#[test]
+fn a_month_as_markdown_csv_and_json() {
+    let dir = state_dir();
+    let path = dir.path().to_str().unwrap();
+    let out = sloburn(&["report", "--state-dir", path, "--month", "2026-11"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    insta::assert_snapshot!("report_markdown", text(&out));
+
+    let out = sloburn(&[
+        "report",
+        "--state-dir",
+        path,
+        "--month",
+        "2026-11",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    insta::assert_snapshot!("report_csv", text(&out));
+
+    // With the specs, the routes' objective is known.
+    let spec = dir.path().join("shop.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let out = sloburn(&[
+        "report",
+        "--state-dir",
+        path,
+        "--month",
+        "2026-11",
+        "--format",
+        "json",
+        "--spec",
+        spec.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    insta::assert_snapshot!("report_json", text(&out));
+}
+
+#[test]
+fn a_range_with_edges_inside_hours_and_minutes() {
+    let dir = state_dir();
+    let path = dir.path().to_str().unwrap();
+    // 2026-11-02 09:30 to 2026-11-04 12:00:30: the first edge falls in coarse hours (counted
+    // from 09:00), the second in minutes (to 12:01).
+    let out = sloburn(&[
+        "report",
+        "--state-dir",
+        path,
+        "--from",
+        "2026-11-02T09:30:00Z",
+        "--to",
+        "2026-11-04T12:00:30Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let avail = &v["slos"][0];
+    assert_eq!(avail["slo"], "avail");
+    assert_eq!(avail["covered_from"], "2026-11-02T09:00:00+00:00");
+    assert_eq!(avail["covered_to"], "2026-11-04T12:01:00+00:00");
+    assert_eq!(avail["resolution"], "1h, 1m from 2026-11-03T00:00:00+00:00");
+    // Hours 09:00-24:00 of day 2 (15 of 600, 10 bad; 10:00 300 bad), all of day 3, day 4
+    // 02:00-12:01 (10 h of 600 and one minute of 10, the 12:00 minute bad).
+    let total = 15.0 * 600.0 + 24.0 * 600.0 + 10.0 * 600.0 + 10.0;
+    let bad = 15.0 * 10.0 + 290.0 + 24.0 * 10.0 + 10.0 * 10.0 + 10.0;
+    assert_eq!(avail["total"], total);
+    assert_eq!(avail["bad"], bad);
+    assert_eq!(avail["worst_day"]["day"], "2026-11-02");
+    assert_eq!(avail["no_data_hours"], 2.0);
+    assert_eq!(avail["not_held_hours"], 0.0);
+}
+
+#[test]
+fn bad_arguments_and_a_locked_store_exit_2_with_a_reason() {
+    let dir = state_dir();
+    let path = dir.path().to_str().unwrap();
+    for (args, says) in [
+        (vec!["--month", "2026-13"], "is no month"),
+        (vec!["--month", "11/2026"], "is no month"),
+        (
+            vec![
+                "--from",
+                "2026-11-02T00:00:00Z",
+                "--to",
+                "2026-11-02T00:00:00Z",
+            ],
+            "is not before",
+        ),
+        (
+            vec!["--from", "yesterday", "--to", "2026-11-02T00:00:00Z"],
+            "is no time",
+        ),
+        (
+            vec!["--month", "2026-11", "--format", "html"],
+            "invalid value 'html'",
+        ),
+        (vec!["--from", "2026-11-02T00:00:00Z"], "--to"),
+        (vec![], "--month"),
+    ] {
+        let mut all = vec!["report", "--state-dir", path];
+        all.extend(args.iter().copied());
+        let out = sloburn(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+        assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    }
+    let out = sloburn(&[
+        "report",
+        "--state-dir",
+        "/nonexistent/sloburn",
+        "--month",
+        "2026-11",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no history in /nonexistent/sloburn"),
+        "{}",
+        text(&out)
+    );
+
+    // Held open here as `sloburn run` holds it.
+    let _held = Store::open(dir.path()).unwrap();
+    let out = sloburn(&["report", "--state-dir", path, "--month", "2026-11"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("sloburn.redb is locked") && said.contains("stop it"),
+        "{said}"
+    );
+}
