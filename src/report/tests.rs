@@ -297,3 +297,43 @@ fn ranges_from_a_month_or_two_instants() {
     ));
     assert!(Range::new(D, D).is_err());
 }
+
+/// The fine tier begins inside an hour (3 days before a read that ended at :30): that hour is
+/// counted from its coarse bucket, never from the minutes it only partly holds.
+#[test]
+fn an_hour_the_minutes_hold_only_in_part_is_counted_coarse() {
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.fine_fed_until = Some(D + 10 * DAY - 30 * MIN);
+    s.meta.coarse_fed_until = s.meta.fine_fed_until;
+    let r = &rows(
+        "x/y",
+        &s,
+        None,
+        Range::new(D + 7 * DAY - HOUR, D + 7 * DAY).unwrap(),
+    )[0];
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 1.0,
+            total: 120.0
+        }
+    );
+    assert_eq!((r.coarse_res, r.minutes_from), (Some(HOUR), None));
+    let r = &rows(
+        "x/y",
+        &s,
+        None,
+        Range::new(D + 7 * DAY - HOUR, D + 7 * DAY + HOUR).unwrap(),
+    )[0];
+    assert_eq!(
+        r.counts,
+        Counts {
+            bad: 2.0,
+            total: 240.0
+        }
+    );
+    assert_eq!(
+        (r.coarse_res, r.minutes_from),
+        (Some(HOUR), Some(D + 7 * DAY))
+    );
+}
