@@ -5,8 +5,8 @@
 //! flight, whose minutes are queried again on restart because the markers did not move.
 //!
 //! Tables: `slos` maps an SLO id (`service/slo`) to its metadata (JSON: the fingerprint of its
-//! SLI definition, the fed-until markers, its groups); `chunks` maps (SLO id, group key, tier,
-//! chunk start) to the chunk's bytes ([`chunk`]). A changed fingerprint means the SLI's query
+//! SLI definition, the fed-until markers, its groups, its objective); `chunks` maps (SLO id,
+//! group key, tier, chunk start) to the chunk's bytes ([`chunk`]). A changed fingerprint means the SLI's query
 //! changed: the old history is dropped and a fresh one built.
 
 use std::collections::BTreeMap;
