@@ -167,8 +167,12 @@ struct Layout {
     res: i64,
     begins: i64,
     newest: i64,
-    /// The span the minutes hold: `[fine_from, newest)`.
+    /// The span the minutes hold: `[fine_from, fine_until)`.
     fine_from: Option<i64>,
+    /// Where the minutes end: the fine marker to the minute. The coarse marker may be past it
+    /// (the engine moves it before a minute read that can fail); slots ending after it are
+    /// counted from their coarse buckets.
+    fine_until: Option<i64>,
 }
 
 fn layout(stored: &StoredSlo) -> Option<Layout> {
@@ -206,6 +210,7 @@ fn layout(stored: &StoredSlo) -> Option<Layout> {
         begins,
         newest,
         fine_from,
+        fine_until: meta.fine_fed_until.map(|fed| ceil(fed, FINE_SECS)),
     })
 }
 
@@ -224,7 +229,7 @@ fn parts(l: &Layout, range: Range) -> Vec<Part> {
     let mut s = floor(a, l.res);
     while s < b {
         let (lo, hi) = (s.max(a), (s + l.res).min(b));
-        let fine = l.fine_from.is_some_and(|f| lo >= f);
+        let fine = l.fine_from.is_some_and(|f| lo >= f) && l.fine_until.is_some_and(|u| hi <= u);
         let (start, end, tier) = if fine {
             (floor(lo, FINE_SECS), ceil(hi, FINE_SECS), Tier::Fine)
         } else {

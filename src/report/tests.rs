@@ -337,3 +337,28 @@ fn an_hour_the_minutes_hold_only_in_part_is_counted_coarse() {
         (Some(HOUR), Some(D + 7 * DAY))
     );
 }
+
+/// The coarse buckets were fed a day past the minutes (the engine moves `coarse_fed_until`
+/// before a minute read that can fail): that day is counted from its coarse buckets, not read
+/// as a day of no events from minutes never stored.
+#[test]
+fn coarse_fed_past_the_minutes_is_counted_coarse() {
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.fine_fed_until = Some(D + 9 * DAY);
+    s.buckets
+        .get_mut("")
+        .unwrap()
+        .retain(|b| b.tier == Tier::Coarse || b.start < D + 9 * DAY);
+    let r = &rows(
+        "x/y",
+        &s,
+        None,
+        Range::new(D + 8 * DAY, D + 10 * DAY).unwrap(),
+    )[0];
+    assert_eq!(r.counts.total, 48.0 * 120.0);
+    assert_eq!(r.no_data_secs, 0);
+    assert_eq!(
+        (r.coarse_res, r.minutes_from),
+        (Some(HOUR), Some(D + 8 * DAY))
+    );
+}
