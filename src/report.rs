@@ -101,6 +101,8 @@ pub enum GroupOf {
 }
 
 /// The UTC day with the most bad events in the range (the most of its budget consumed).
+/// Approximate where coarse buckets cross midnight (widths that do not divide a day): such a
+/// bucket counts whole toward the day holding most of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Day {
     /// Its midnight (unix seconds).
@@ -160,6 +162,8 @@ struct Part {
     tier: Tier,
     /// Seconds of the requested range inside it (for the data gaps).
     inside: i64,
+    /// The UTC day it counts toward for the worst day.
+    day: i64,
 }
 
 /// Where the stored history of an SLO begins and ends, and its tiers.
@@ -222,7 +226,10 @@ fn ceil(t: i64, step: i64) -> i64 {
     -(-t).div_euclid(step) * step
 }
 
-/// The parts of `range` the history holds, oldest first.
+/// The parts of `range` the history holds, oldest first. Minutes are split at UTC midnight, so
+/// each minute part lies in one day; a coarse bucket across midnight (widths that do not divide
+/// a day, such as 5h, 7h or 11h for long periods) goes whole to the day holding most of it, the
+/// earlier on a tie.
 fn parts(l: &Layout, range: Range) -> Vec<Part> {
     let (a, b) = (range.from.max(l.begins), range.to.min(l.newest));
     let mut out = Vec::new();
@@ -230,17 +237,29 @@ fn parts(l: &Layout, range: Range) -> Vec<Part> {
     while s < b {
         let (lo, hi) = (s.max(a), (s + l.res).min(b));
         let fine = l.fine_from.is_some_and(|f| lo >= f) && l.fine_until.is_some_and(|u| hi <= u);
-        let (start, end, tier) = if fine {
-            (floor(lo, FINE_SECS), ceil(hi, FINE_SECS), Tier::Fine)
+        if fine {
+            let mut lo = lo;
+            while lo < hi {
+                let cut = hi.min(floor(lo, DAY) + DAY);
+                out.push(Part {
+                    start: floor(lo, FINE_SECS).max(l.begins),
+                    end: ceil(cut, FINE_SECS).min(l.newest),
+                    tier: Tier::Fine,
+                    inside: cut - lo,
+                    day: floor(lo, DAY),
+                });
+                lo = cut;
+            }
         } else {
-            (s, s + l.res, Tier::Coarse)
-        };
-        out.push(Part {
-            start: start.max(l.begins),
-            end: end.min(l.newest),
-            tier,
-            inside: hi - lo,
-        });
+            out.push(Part {
+                start: s.max(l.begins),
+                end: (s + l.res).min(l.newest),
+                tier: Tier::Coarse,
+                inside: hi - lo,
+                // The day of its middle; a middle at midnight (equal halves) is the earlier.
+                day: floor(s + (l.res - 1) / 2, DAY),
+            });
+        }
         s += l.res;
     }
     out
@@ -283,7 +302,7 @@ fn row(
     let mut no_data = 0;
     for (p, c) in parts.iter().zip(counts) {
         total += *c;
-        *days.entry(floor(p.start, DAY)).or_default() += *c;
+        *days.entry(p.day).or_default() += *c;
         if c.total <= 0.0 {
             no_data += p.inside;
         }

@@ -362,3 +362,82 @@ fn coarse_fed_past_the_minutes_is_counted_coarse() {
         (Some(HOUR), Some(D + 8 * DAY))
     );
 }
+
+/// 5h coarse buckets (long periods) cross UTC midnight: a bucket goes to the day holding most
+/// of it, and minutes are split at midnight.
+#[test]
+fn the_worst_day_splits_minutes_at_midnight_and_gives_a_bucket_to_its_larger_day() {
+    const RES: i64 = 5 * HOUR;
+    // The 5h grid from the epoch: a bucket runs [D - 2h, D + 3h).
+    assert_eq!((D - 2 * HOUR) % RES, 0);
+    let from = D - 22 * HOUR;
+    let mut buckets = Vec::new();
+    for k in 0..5 {
+        let start = from + k * RES;
+        // Only the bucket across midnight has bad events; 3 of its 5 hours are on day D.
+        let bad = if start == D - 2 * HOUR { 30.0 } else { 0.0 };
+        buckets.push(Bucket {
+            tier: Tier::Coarse,
+            start,
+            counts: Counts { bad, total: 600.0 },
+        });
+    }
+    let mut s = StoredSlo {
+        meta: SloMeta {
+            fingerprint: "v1:1".into(),
+            coarse_fed_until: Some(D + 3 * HOUR),
+            groups: [(String::new(), Vec::new())].into(),
+            coarse_from: Some(from),
+            coarse_res: Some(RES),
+            ..Default::default()
+        },
+        buckets: [(String::new(), buckets)].into(),
+    };
+    let range = Range::new(from, D + 3 * HOUR).unwrap();
+    let r = &rows("x/y", &s, None, range)[0];
+    assert_eq!(r.coarse_res, Some(RES));
+    let worst = r.worst_day.clone().unwrap();
+    assert_eq!(
+        (worst.start, worst.counts),
+        (
+            D,
+            Counts {
+                bad: 30.0,
+                total: 600.0
+            }
+        )
+    );
+    // The same bucket in minutes: 2h before midnight all good, 3h after all bad.
+    s.meta.fine_fed_until = Some(D + 3 * HOUR);
+    let minutes = (D - 2 * HOUR..D + 3 * HOUR)
+        .step_by(MIN as usize)
+        .map(|m| Bucket {
+            tier: Tier::Fine,
+            start: m,
+            counts: Counts {
+                bad: if m >= D { 1.0 } else { 0.0 },
+                total: 1.0,
+            },
+        });
+    s.buckets.get_mut("").unwrap().extend(minutes);
+    let r = &rows(
+        "x/y",
+        &s,
+        None,
+        Range::new(D - 2 * HOUR, D + 3 * HOUR).unwrap(),
+    )[0];
+    assert_eq!(r.minutes_from, Some(D - 2 * HOUR));
+    assert_eq!(r.counts.total, 300.0);
+    let worst = r.worst_day.clone().unwrap();
+    assert_eq!(
+        (worst.start, worst.counts),
+        (
+            D,
+            Counts {
+                bad: 180.0,
+                total: 180.0
+            }
+        )
+    );
+    assert_eq!(r.covered, Some((D - 2 * HOUR, D + 3 * HOUR)));
+}
