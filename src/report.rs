@@ -140,10 +140,12 @@ impl Row {
         (self.counts.total > 0.0).then(|| 1.0 - error_ratio(self.counts))
     }
 
-    /// The share of the range's budget consumed: bad / (total x (1 - objective)); 0 without
-    /// events (as the remaining budget is 1), `None` when the objective is unknown.
+    /// The share of the range's budget consumed: bad / (total x (1 - objective)); `None`
+    /// without events (a range the history does not hold is no perfect one) or when the
+    /// objective is unknown.
     pub fn budget_consumed(&self) -> Option<f64> {
-        Some(error_ratio(self.counts) / self.objective?.budget())
+        let o = self.objective?;
+        (self.counts.total > 0.0).then(|| error_ratio(self.counts) / o.budget())
     }
 
     /// The share of the range's budget a day consumed.

@@ -199,7 +199,10 @@ fn a_range_past_the_newest_data_is_not_held_there() {
         (r.covered, r.not_held_secs, r.counts),
         (None, DAY, Counts::default())
     );
-    assert_eq!((r.sli(), r.worst_day), (None, None));
+    assert_eq!((r.sli(), r.worst_day.clone()), (None, None));
+    // No event: the budget consumed is unknown, not a perfect 0%.
+    assert_eq!(r.objective, Objective::from_ratio(0.99));
+    assert_eq!(r.budget_consumed(), None);
 }
 
 #[test]
