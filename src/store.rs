@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{
+    Database, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::core::bucket::{Bucket, Chunk, Tier};
@@ -126,8 +128,16 @@ pub struct SloChanges<'a> {
     pub replace: bool,
 }
 
+/// The open file: for writing ([`Store::open`]) or only for reading ([`Store::open_existing`]).
+enum Db {
+    Write(Database),
+    Read(ReadOnlyDatabase),
+    /// A repaired temporary copy of a file not shut down cleanly, already unlinked: read only.
+    Copy(Database),
+}
+
 pub struct Store {
-    db: Database,
+    db: Db,
     file: String,
     /// Makes every write fail, for tests of what a failed save keeps.
     #[cfg(test)]
@@ -165,7 +175,7 @@ impl Store {
                 },
             })?;
         let store = Self {
-            db,
+            db: Db::Write(db),
             file,
             #[cfg(test)]
             fail_writes: Default::default(),
@@ -179,8 +189,11 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the history under `dir` only if it exists (never creates one): for readers such
-    /// as `sloburn report`.
+    /// Opens the history under `dir` only to read it, if it exists (never creates one, never
+    /// writes to it): for readers such as `sloburn report`, which work on a read-only copy too.
+    /// A table missing from the file reads as empty. A file not shut down cleanly (a crashed or
+    /// killed `sloburn run`) needs a repair redb makes only as a writer: a temporary copy of it
+    /// is repaired and read instead, and removed.
     pub fn open_existing(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(FILE_NAME);
         if !path.is_file() {
@@ -189,7 +202,58 @@ impl Store {
                 file: FILE_NAME.to_string(),
             });
         }
-        Self::open(dir)
+        let file = path.display().to_string();
+        let fail = |e: redb::DatabaseError| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { file: file.clone() },
+            e => StoreError::Db {
+                file: file.clone(),
+                message: e.to_string(),
+            },
+        };
+        let builder = || {
+            let mut b = redb::Builder::new();
+            b.set_cache_size(CACHE_BYTES);
+            b
+        };
+        let db = match builder().open_read_only(&path) {
+            Ok(db) => Db::Read(db),
+            Err(redb::DatabaseError::RepairAborted) => {
+                let copy = std::env::temp_dir().join(format!(
+                    "sloburn-report-{}-{}.redb",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos())
+                ));
+                let copied = std::fs::copy(&path, &copy)
+                    .map_err(|e| StoreError::Db {
+                        file: file.clone(),
+                        message: format!(
+                            "not shut down cleanly; copying it to {} to repair: {e}",
+                            copy.display()
+                        ),
+                    })
+                    .and_then(|_| builder().open(&copy).map_err(fail));
+                // Open or not, the copy goes: an open file reads on without its name.
+                let _ = std::fs::remove_file(&copy);
+                Db::Copy(copied?)
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        Ok(Self {
+            db,
+            file,
+            #[cfg(test)]
+            fail_writes: Default::default(),
+        })
+    }
+
+    fn begin_read(&self) -> Result<ReadTransaction, StoreError> {
+        match &self.db {
+            Db::Write(db) | Db::Copy(db) => db.begin_read(),
+            Db::Read(db) => db.begin_read(),
+        }
+        .map_err(|e| self.err(e))
     }
 
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
@@ -203,7 +267,10 @@ impl Store {
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let Db::Write(db) = &self.db else {
+            return Err(self.err("opened only to read"));
+        };
+        let txn = db.begin_write().map_err(|e| self.err(e))?;
         #[cfg(test)]
         if self.fail_writes.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(StoreError::Db {
@@ -215,10 +282,25 @@ impl Store {
         txn.commit().map_err(|e| self.err(e))
     }
 
+    /// A table to read; `None` when the file has none of that name (a reader never creates it).
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        txn: &ReadTransaction,
+        def: TableDefinition<K, V>,
+    ) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+        match txn.open_table(def) {
+            Ok(t) => Ok(Some(t)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
     /// The ids of every stored SLO.
     pub fn slo_ids(&self) -> Result<Vec<String>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let table = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let txn = self.begin_read()?;
+        let Some(table) = self.table(&txn, SLOS)? else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| self.err(e))? {
             let (k, _) = row.map_err(|e| self.err(e))?;
@@ -229,8 +311,10 @@ impl Store {
 
     /// Loads one SLO, if stored.
     pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let slos = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let txn = self.begin_read()?;
+        let Some(slos) = self.table(&txn, SLOS)? else {
+            return Ok(None);
+        };
         let Some(raw) = slos.get(id).map_err(|e| self.err(e))? else {
             return Ok(None);
         };
@@ -239,8 +323,10 @@ impl Store {
             // Unreadable metadata: start afresh rather than fail the SLO forever.
             Err(_) => return Ok(None),
         };
-        let chunks = txn.open_table(CHUNKS).map_err(|e| self.err(e))?;
         let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
+        let Some(chunks) = self.table(&txn, CHUNKS)? else {
+            return Ok(Some(StoredSlo { meta, buckets }));
+        };
         let range = chunks
             .range((id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX))
             .map_err(|e| self.err(e))?;
@@ -312,8 +398,10 @@ impl Store {
     /// Every stored SLO's metadata (no buckets), for `sloburn state list`; `None` for a record
     /// that cannot be read.
     pub fn metas(&self) -> Result<Vec<(String, Option<SloMeta>)>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let table = txn.open_table(SLOS).map_err(|e| self.err(e))?;
+        let txn = self.begin_read()?;
+        let Some(table) = self.table(&txn, SLOS)? else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| self.err(e))? {
             let (k, v) = row.map_err(|e| self.err(e))?;

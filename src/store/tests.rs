@@ -213,3 +213,58 @@ fn open_existing_neither_creates_nor_hides_a_lock() {
     assert_eq!(old.meta.objective, None);
     assert_eq!(old.meta.fine_fed_until, Some(60));
 }
+
+/// `sloburn report` never writes: a history on read-only files reads, its bytes and mtime stay
+/// as they were, and a file without the tables reads as empty.
+#[test]
+fn open_existing_reads_read_only_files_without_writing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            slos.insert(
+                "api/x",
+                br#"{"fingerprint":"v1:1","groups":{"":[]}}"#.as_slice(),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let path = dir.path().join(FILE_NAME);
+    let before = (
+        std::fs::read(&path).unwrap(),
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+    );
+    let chmod = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    chmod(&path, 0o444).unwrap();
+    chmod(dir.path(), 0o555).unwrap();
+    let read = (|| {
+        let store = Store::open_existing(dir.path())?;
+        let ids = store.slo_ids()?;
+        let loaded = store.load("api/x")?.map(|s| s.meta.fingerprint);
+        let metas = store.metas()?.len();
+        Ok::<_, StoreError>((ids, loaded, metas))
+    })();
+    chmod(dir.path(), 0o755).unwrap();
+    chmod(&path, 0o644).unwrap();
+    assert_eq!(
+        read.unwrap(),
+        (vec!["api/x".to_string()], Some("v1:1".to_string()), 1)
+    );
+    // As root the modes do not stop a write: the bytes and mtime tell.
+    let after = (
+        std::fs::read(&path).unwrap(),
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+    );
+    assert!(before == after, "the report changed the history file");
+
+    // A file with no tables yet (created, never written): empty, not an error.
+    let dir = tempfile::tempdir().unwrap();
+    drop(redb::Database::create(dir.path().join(FILE_NAME)).unwrap());
+    let store = Store::open_existing(dir.path()).unwrap();
+    assert_eq!(store.slo_ids().unwrap(), Vec::<String>::new());
+    assert!(store.load("api/x").unwrap().is_none());
+    assert!(store.metas().unwrap().is_empty());
+}
