@@ -9,7 +9,8 @@
 //! number is weighted, and at whole-bucket edges every number is exact.
 //!
 //! The history holds `[begins, newest)`: from where the coarse buckets were first read
-//! (`SloMeta::coarse_from`, else the oldest stored bucket) to the newest instant read. Time of
+//! (`SloMeta::coarse_from`, else the oldest stored bucket), or the oldest minute held when that
+//! is older (periods under 3 days), to the newest instant read. Time of
 //! the range outside it is *not held*; time inside it in buckets with no event is *no data*.
 
 use std::collections::BTreeMap;
@@ -206,11 +207,25 @@ fn layout(stored: &StoredSlo) -> Option<Layout> {
     let fine_from = meta
         .fine_fed_until
         .map(|fed| ceil(fed, FINE_SECS) - FINE_SPAN_SECS);
-    let begins = meta
-        .coarse_from
-        .or_else(|| coarse.first().copied())
-        .or(fine_from)
-        .unwrap_or(newest);
+    // The minutes held: from the fine tier's start, but no earlier than the oldest stored minute
+    // (a history younger than 3 days has not read them all).
+    let oldest_minute = stored
+        .buckets
+        .values()
+        .flatten()
+        .filter(|b| b.tier == Tier::Fine)
+        .map(|b| b.start)
+        .min();
+    let minutes_begin = fine_from.zip(oldest_minute).map(|(f, m)| f.max(m));
+    // Periods under 3 days keep minutes further back than their coarse buckets.
+    let begins = [
+        meta.coarse_from.or_else(|| coarse.first().copied()),
+        minutes_begin,
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .unwrap_or(newest);
     Some(Layout {
         res,
         begins,

@@ -444,3 +444,25 @@ fn the_worst_day_splits_minutes_at_midnight_and_gives_a_bucket_to_its_larger_day
     );
     assert_eq!(r.covered, Some((D - 2 * HOUR, D + 3 * HOUR)));
 }
+
+/// A period under 3 days: the coarse buckets begin after the minutes do. The history begins at
+/// the oldest minute, so those minutes are held, not "not held".
+#[test]
+fn the_history_begins_at_the_minutes_when_they_reach_further_back() {
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.coarse_from = Some(D + 8 * DAY);
+    s.buckets
+        .get_mut("")
+        .unwrap()
+        .retain(|b| b.tier == Tier::Fine || b.start >= D + 8 * DAY);
+    let r = &rows(
+        "x/y",
+        &s,
+        None,
+        Range::new(D + 6 * DAY, D + 8 * DAY).unwrap(),
+    )[0];
+    assert_eq!(r.not_held_secs, DAY);
+    assert_eq!(r.counts.total, 24.0 * 120.0);
+    assert_eq!(r.covered, Some((D + 7 * DAY, D + 8 * DAY)));
+    assert_eq!((r.coarse_res, r.minutes_from), (None, Some(D + 7 * DAY)));
+}
