@@ -71,7 +71,7 @@ fn chunks(scale: f64) -> Vec<ChunkChange> {
 }
 
 /// `shop/avail` (99.9%, stored) and `shop/routes` grouped by route, written before the
-/// objective was kept.
+/// objective was kept; one route's value holds `,`, `"`, `|` and a newline.
 fn state_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
@@ -89,13 +89,15 @@ fn state_dir() -> tempfile::TempDir {
         ..base.clone()
     };
     let routes = SloMeta {
-        groups: ["a", "b"]
+        groups: ["a", "b", ODD]
             .iter()
             .map(|r| (format!("route={r}"), vec![("route".into(), r.to_string())]))
             .collect(),
         ..base
     };
     let (one, a, b) = (chunks(1.0), chunks(1.0), chunks(2.0));
+    let odd = chunks(1.0);
+    let odd_key = format!("route={ODD}");
     store
         .save(&[
             SloChanges {
@@ -108,7 +110,7 @@ fn state_dir() -> tempfile::TempDir {
             SloChanges {
                 id: "shop/routes",
                 meta: &routes,
-                chunks: vec![("route=a", &a), ("route=b", &b)],
+                chunks: vec![("route=a", &a), ("route=b", &b), (&odd_key, &odd)],
                 prune: Vec::new(),
                 replace: false,
             },
@@ -116,6 +118,9 @@ fn state_dir() -> tempfile::TempDir {
         .unwrap();
     dir
 }
+
+/// A label value a table or CSV must quote or escape.
+const ODD: &str = "x,\"y\"|z\nw";
 
 const SPEC: &str = r#"
 version: sloburn/v1
@@ -137,6 +142,16 @@ fn a_month_as_markdown_csv_and_json() {
     let out = sloburn(&["report", "--state-dir", path, "--month", "2026-11"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     insta::assert_snapshot!("report_markdown", text(&out));
+    // The odd label keeps every row on one line: `|` escaped, the newline written `\n`.
+    let md = text(&out);
+    let table: Vec<&str> = md.lines().skip(2).collect();
+    assert_eq!(table.len(), 2 + 5, "{md}");
+    let mut rows = table.iter().skip(2);
+    assert!(
+        rows.all(|l| l.starts_with("| ") && l.ends_with(" |")),
+        "{md}"
+    );
+    assert!(md.contains(r#"| route=x,"y"\|z\nw |"#), "{md}");
 
     let out = sloburn(&[
         "report",
@@ -149,6 +164,12 @@ fn a_month_as_markdown_csv_and_json() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     insta::assert_snapshot!("report_csv", text(&out));
+    // RFC 4180: the field quoted, its quotes doubled, the newline kept inside the quotes.
+    assert!(
+        text(&out).contains("shop,routes,\"route=x,\"\"y\"\"|z\nw\",70800,"),
+        "{}",
+        text(&out)
+    );
 
     // With the specs, the routes' objective is known.
     let spec = dir.path().join("shop.yaml");

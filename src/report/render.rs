@@ -55,7 +55,13 @@ const UNKNOWN: &str = "unknown";
 
 /// The report as a Markdown table with a title naming the range.
 pub fn markdown(range: Range, rows: &[Row]) -> String {
-    let cell = |s: String| s.replace('|', "\\|");
+    // One row a line: `\`, `|` and line breaks escaped (a label value may hold any of them).
+    let cell = |s: String| {
+        s.replace('\\', "\\\\")
+            .replace('|', "\\|")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r")
+    };
     let mut out = format!(
         "# SLO report {} to {}\n\n",
         rfc3339(range.from),
