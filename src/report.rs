@@ -122,7 +122,8 @@ pub struct Row {
     /// From the stored metadata, else the specs; `None`: unknown.
     pub objective: Option<Objective>,
     pub worst_day: Option<Day>,
-    /// Seconds of the range the history holds with no event.
+    /// Seconds of the range the history holds with no event, in whole slots of the coarse grid
+    /// (minutes too are summed per slot): a gap inside a slot with events does not count.
     pub no_data_secs: i64,
     /// Seconds of the range before the history begins or after its newest data.
     pub not_held_secs: i64,
