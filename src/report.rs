@@ -186,24 +186,8 @@ struct Layout {
 fn layout(stored: &StoredSlo) -> Option<Layout> {
     let meta = &stored.meta;
     let newest = meta.fine_fed_until.max(meta.coarse_fed_until)?;
-    let coarse: Vec<i64> = {
-        let mut s: Vec<i64> = stored
-            .buckets
-            .values()
-            .flatten()
-            .filter(|b| b.tier == Tier::Coarse)
-            .map(|b| b.start)
-            .collect();
-        s.sort_unstable();
-        s.dedup();
-        s
-    };
-    // Files written before the resolution was kept: the narrowest spacing of the buckets.
-    let res = meta
-        .coarse_res
-        .or_else(|| coarse.windows(2).map(|w| w[1] - w[0]).min())
-        .filter(|r| *r > 0)
-        .unwrap_or(HOUR);
+    // Files written before the resolution was kept: as the runner restores them.
+    let res = stored.coarse_res().filter(|r| *r > 0).unwrap_or(HOUR);
     // The fine tier holds the 3 days of minutes up to the newest read.
     let fine_from = meta
         .fine_fed_until
@@ -219,14 +203,11 @@ fn layout(stored: &StoredSlo) -> Option<Layout> {
         .min();
     let minutes_begin = fine_from.zip(oldest_minute).map(|(f, m)| f.max(m));
     // Periods under 3 days keep minutes further back than their coarse buckets.
-    let begins = [
-        meta.coarse_from.or_else(|| coarse.first().copied()),
-        minutes_begin,
-    ]
-    .into_iter()
-    .flatten()
-    .min()
-    .unwrap_or(newest);
+    let begins = [stored.coarse_from(), minutes_begin]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(newest);
     Some(Layout {
         res,
         begins,

@@ -9,7 +9,7 @@
 //! group key, tier, chunk start) to the chunk's bytes ([`chunk`]). A changed fingerprint means the SLI's query
 //! changed: the old history is dropped and a fresh one built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use redb::{
@@ -105,6 +105,38 @@ pub struct StoredSeries {
 pub struct StoredSlo {
     pub meta: SloMeta,
     pub buckets: BTreeMap<String, Vec<Bucket>>,
+}
+
+impl StoredSlo {
+    /// The starts of the stored coarse buckets, every group's, in order.
+    fn coarse_starts(&self) -> BTreeSet<i64> {
+        self.buckets
+            .values()
+            .flatten()
+            .filter(|b| b.tier == Tier::Coarse)
+            .map(|b| b.start)
+            .collect()
+    }
+
+    /// The coarse buckets' width: as stored, or for files written before it was kept, the
+    /// narrowest spacing of the stored coarse buckets (`None`: fewer than two).
+    pub fn coarse_res(&self) -> Option<i64> {
+        self.meta.coarse_res.or_else(|| {
+            let starts = self.coarse_starts();
+            starts
+                .iter()
+                .zip(starts.iter().skip(1))
+                .map(|(a, b)| b - a)
+                .min()
+        })
+    }
+
+    /// Where the coarse buckets begin: as stored, or for older files the oldest stored bucket.
+    pub fn coarse_from(&self) -> Option<i64> {
+        self.meta
+            .coarse_from
+            .or_else(|| self.coarse_starts().first().copied())
+    }
 }
 
 /// A stored chunk change: `(tier, chunk start, bytes or None to delete)`.

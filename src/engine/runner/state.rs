@@ -107,27 +107,11 @@ impl SloState {
             let res = crate::engine::history::coarse_resolution(&state.slo.period);
             // Stored at another resolution (the period changed while stopped): rebuilt, and
             // saved whole at the next save.
-            // Files written before the resolution was kept: the narrowest spacing of the stored
-            // coarse buckets tells it, and the oldest of them where they begin.
-            let coarse_starts: BTreeSet<i64> = stored
-                .buckets
-                .values()
-                .flatten()
-                .filter(|b| b.tier == crate::core::bucket::Tier::Coarse)
-                .map(|b| b.start)
-                .collect();
-            let stored_res = stored.meta.coarse_res.or_else(|| {
-                coarse_starts
-                    .iter()
-                    .zip(coarse_starts.iter().skip(1))
-                    .map(|(a, b)| b - a)
-                    .min()
-            });
+            // Files written before the resolution and the start were kept: read from the
+            // stored buckets ([`StoredSlo::coarse_res`]).
+            let stored_res = stored.coarse_res();
             state.rewrite = stored_res.is_some_and(|r| r != res);
-            state.coarse_from = stored
-                .meta
-                .coarse_from
-                .or_else(|| coarse_starts.first().copied());
+            state.coarse_from = stored.coarse_from();
             for (key, labels) in &stored.meta.groups {
                 let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
                 let history = History::restore_from(
