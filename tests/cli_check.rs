@@ -1,15 +1,10 @@
 //! `sloburn check` end to end: the real binary on real folders.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
-fn sloburn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run sloburn")
-}
+use std::path::Path;
+use std::process::Output;
+use support::eval::sloburn;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -1,12 +1,14 @@
 //! `sloburn report` end to end on a state directory written by the store with known counts:
 //! the real binary, no Prometheus. Markdown, CSV and JSON are snapshots; errors exit 2.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
 
 use sloburn::core::Counts;
 use sloburn::core::bucket::{Chunk, Tier};
 use sloburn::store::{ChunkChange, SloChanges, SloMeta, Store, change};
+use support::eval::{sloburn, text};
 
 const DAY: i64 = 86400;
 const HOUR: i64 = 3600;
@@ -15,21 +17,6 @@ const MIN: i64 = 60;
 const D: i64 = 1_793_491_200;
 /// The history holds `[D, END)`: 5 days, the last 3 also in minutes.
 const END: i64 = D + 5 * DAY;
-
-fn sloburn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args(args)
-        .output()
-        .expect("run sloburn")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// 10 events a minute, the first minute of each hour all bad (10 an hour); 2026-11-02
 /// 10:00-10:30 all bad (300 that hour); 2026-11-04 00:00-02:00 no events. `scale` multiplies.

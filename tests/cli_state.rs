@@ -1,23 +1,9 @@
 //! `sloburn state` end to end: the real binary on a state directory written by the store.
 
-use std::process::{Command, Output};
+mod support;
 
 use sloburn::store::{SloChanges, SloMeta, Store};
-
-fn sloburn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args(args)
-        .output()
-        .expect("run sloburn")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::eval::{sloburn, text};
 
 /// Two stored SLOs, one of them missing from the specs since a known instant.
 fn state_dir() -> tempfile::TempDir {

@@ -11,7 +11,7 @@ mod support;
 use serde_json::Value;
 use support::backfill::scenario;
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute};
-use support::eval::sloburn_eval;
+use support::eval::{series, sloburn_eval};
 use support::prometheus::Prometheus;
 
 const SPECS: &str = r#"
@@ -104,15 +104,6 @@ fn build() -> Fixture {
         slow,
         hot,
     }
-}
-
-fn series<'a>(snapshot: &'a Value, slo: &str, group: Option<&str>) -> &'a Value {
-    snapshot["slos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["slo"] == slo && group.is_none_or(|g| s["group"][0][1].as_str() == Some(g)))
-        .unwrap_or_else(|| panic!("no series {slo} {group:?} in {snapshot:#}"))
 }
 
 /// True (bad, total) in (a, b] for an SLO of the fixture, by kind.

@@ -6,9 +6,8 @@
 
 mod support;
 
-use serde_json::Value;
 use support::backfill::{Backfill, HOUR, MINUTE, STEP, now_minute};
-use support::eval::sloburn_eval;
+use support::eval::{series, sloburn_eval};
 use support::prometheus::Prometheus;
 
 const SPECS: &str = r#"
@@ -29,15 +28,6 @@ slos:
     alerting:
       exhaustion: {within: 13d, severity: page}
 "#;
-
-fn series<'a>(snapshot: &'a Value, slo: &str) -> &'a Value {
-    snapshot["slos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["slo"] == slo)
-        .unwrap_or_else(|| panic!("no series {slo} in {snapshot:#}"))
-}
 
 #[test]
 fn the_exhaustion_alert_fires_on_the_forecast_from_the_counts() {
@@ -76,7 +66,7 @@ fn the_exhaustion_alert_fires_on_the_forecast_from_the_counts() {
     let days = forecast / 86400.0;
     assert!((15.0..15.2).contains(&days), "{days}");
 
-    let fires = series(&snapshot, "within-17d");
+    let fires = series(&snapshot, "within-17d", None);
     let got = fires["exhaustion_seconds"].as_f64().unwrap();
     // The engine counts the counters' samples exactly: the same number, to float noise.
     assert!(
@@ -88,7 +78,7 @@ fn the_exhaustion_alert_fires_on_the_forecast_from_the_counts() {
     assert_eq!(alert["severity"], "ticket", "{alert}");
     assert_eq!(alert["within"], "17d", "{alert}");
 
-    let quiet = &series(&snapshot, "within-13d")["exhaustion_alert"];
+    let quiet = &series(&snapshot, "within-13d", None)["exhaustion_alert"];
     assert_eq!(quiet["active"], false, "{quiet}");
     assert_eq!(quiet["severity"], "page", "{quiet}");
 }

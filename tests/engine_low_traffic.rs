@@ -6,9 +6,8 @@
 
 mod support;
 
-use serde_json::Value;
 use support::backfill::{Backfill, HOUR, MINUTE, now_minute};
-use support::eval::sloburn_eval;
+use support::eval::{series, sloburn_eval};
 use support::prometheus::Prometheus;
 
 const SPECS: &str = r#"
@@ -34,15 +33,6 @@ slos:
       min_events: 10
 "#;
 
-fn series<'a>(snapshot: &'a Value, slo: &str) -> &'a Value {
-    snapshot["slos"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["slo"] == slo)
-        .unwrap_or_else(|| panic!("no series {slo} in {snapshot:#}"))
-}
-
 #[test]
 fn a_page_at_night_fires_above_the_guard_and_is_held_back_below_it() {
     let end = (now_minute() / HOUR) * HOUR - HOUR;
@@ -60,9 +50,9 @@ fn a_page_at_night_fires_above_the_guard_and_is_held_back_below_it() {
     std::fs::write(&specs, SPECS).unwrap();
     let snapshot = sloburn_eval(&prometheus.url, end - MINUTE, &specs).ok();
 
-    let page = |slo: &str| series(&snapshot, slo)["alerts"][0].clone();
+    let page = |slo: &str| series(&snapshot, slo, None)["alerts"][0].clone();
     let total = |w: &str| {
-        series(&snapshot, "unguarded")["windows"]
+        series(&snapshot, "unguarded", None)["windows"]
             .as_array()
             .unwrap()
             .iter()

@@ -6,17 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use support::eval::sloburn;
 use support::process::require_binary;
-
-fn sloburn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run sloburn")
-}
 
 fn promtool_check(path: &Path) {
     let out = Command::new(require_binary("promtool"))

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::backfill::scenario::Traffic;
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute};
+use support::eval::text;
 use support::process::{ChildGuard, free_port, wait_for_http_ok};
 use support::prometheus::Prometheus;
 use support::truth::{Sli, counts};
@@ -34,14 +35,6 @@ fn report(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run sloburn report")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn rfc3339(t: i64) -> String {

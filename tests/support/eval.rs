@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::fmt::Display;
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Output};
 
 use serde_json::Value;
 
@@ -59,4 +59,34 @@ pub fn sloburn_eval(prometheus_url: &str, at: impl Display, specs: impl AsRef<Os
         snapshot,
         stderr,
     }
+}
+
+/// Runs the real `sloburn` binary with `args` from the crate's folder (relative fixture paths
+/// work) and waits for it.
+pub fn sloburn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sloburn"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run sloburn")
+}
+
+/// A run's stdout then stderr, as text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The series of SLO `slo` (and group value `group`, for a one-label `group_by`) in a JSON
+/// snapshot; panics with the snapshot when it is missing.
+pub fn series<'a>(snapshot: &'a Value, slo: &str, group: Option<&str>) -> &'a Value {
+    snapshot["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["slo"] == slo && group.is_none_or(|g| s["group"][0][1].as_str() == Some(g)))
+        .unwrap_or_else(|| panic!("no series {slo} {group:?} in {snapshot:#}"))
 }
