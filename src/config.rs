@@ -35,6 +35,10 @@ pub struct Config {
     /// Whether `POST /-/reload` re-reads the specs (SIGHUP always does).
     #[serde(default)]
     pub enable_reload: bool,
+    /// TLS, basic auth and response headers of the HTTP server, in the Prometheus
+    /// exporter-toolkit web config format (`--web.config.file`).
+    #[serde(default)]
+    pub web_config_file: Option<PathBuf>,
     #[serde(default)]
     pub source: SourceConfig,
 }
@@ -121,6 +125,7 @@ impl Default for Config {
             absent_history_grace: None,
             evaluation_interval: default_interval(),
             enable_reload: false,
+            web_config_file: None,
             source: SourceConfig::default(),
         }
     }

@@ -27,6 +27,14 @@ pub struct DemoArgs {
     /// (0s for none).
     #[arg(long, default_value = "30d")]
     pub history: PromDuration,
+    /// TLS, basic auth and response headers of the server: a Prometheus exporter-toolkit web
+    /// config file.
+    #[arg(
+        long = "web.config.file",
+        env = "SLOBURN_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    pub web_config_file: Option<PathBuf>,
     #[arg(long, env = "SLOBURN_LOG", default_value = "warn")]
     pub log: String,
 }
@@ -56,6 +64,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         absent_history_grace: None,
         evaluation_interval: Duration::from_secs(10),
         enable_reload: true,
+        web_config_file: args.web_config_file.clone(),
         source: SourceConfig {
             prometheus: None,
             scrape: Some(ScrapeConfig {
@@ -78,15 +87,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 prefill(engine, history, start)
             }) as Box<dyn FnOnce(&mut sloburn::engine::runner::Engine) + Send>
         }),
-        on_listening: Some(Box::new(move |address| print_tour(address, &shop_url))),
+        on_listening: Some(Box::new(move |address, tls| {
+            print_tour(address, tls, &shop_url)
+        })),
     };
     let code = serve_engine(cfg, hooks).await?;
     drop(shop);
     Ok(code)
 }
 
-fn print_tour(address: std::net::SocketAddr, shop: &str) {
-    let base = format!("http://{address}");
+fn print_tour(address: std::net::SocketAddr, tls: bool, shop: &str) {
+    let scheme = if tls { "https" } else { "http" };
+    let base = format!("{scheme}://{address}");
     println!(
         r#"sloburn demo is running (Ctrl-C stops it).
 

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
-use sloburn::http::{AppState, HistoryRequest, ReloadRequest, serve};
+use sloburn::http::{
+    AppState, HistoryRequest, ReloadRequest, ServeConfig, WebConfigSource, serve_with,
+};
 use sloburn::scrape::{ScrapeFeed, Scraper};
 use sloburn::spec::load_paths;
 use sloburn::store::Store;
@@ -47,6 +49,14 @@ pub struct RunArgs {
     /// Allow POST /-/reload to re-read the specs (SIGHUP always does).
     #[arg(long, env = "SLOBURN_ENABLE_RELOAD")]
     pub enable_reload: bool,
+    /// TLS, basic auth and response headers of the server: a Prometheus exporter-toolkit web
+    /// config file (re-read when it or a file it names changes).
+    #[arg(
+        long = "web.config.file",
+        env = "SLOBURN_WEB_CONFIG_FILE",
+        value_name = "FILE"
+    )]
+    pub web_config_file: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, env = "SLOBURN_LOG", default_value = "info")]
     pub log: String,
@@ -72,6 +82,9 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
     }
     if args.enable_reload {
         cfg.enable_reload = true;
+    }
+    if let Some(web) = &args.web_config_file {
+        cfg.web_config_file = Some(web.clone());
     }
     if let Some(url) = &args.prometheus_url {
         match &mut cfg.source.prometheus {
@@ -110,8 +123,8 @@ pub type Prefill = Box<dyn FnOnce(&mut Engine) + Send>;
 #[derive(Default)]
 pub struct Hooks {
     pub prefill: Option<Prefill>,
-    /// Told the address the server listens on.
-    pub on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
+    /// Told the address the server listens on, and whether it speaks TLS.
+    pub on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr, bool) + Send>>,
 }
 
 /// The running engine's source: Prometheus queried per tick, or a scraper filling in the
@@ -122,6 +135,18 @@ enum Feed {
 }
 
 pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode> {
+    // A web config that does not load stops the start: serving open instead would not be safe.
+    let web = match &cfg.web_config_file {
+        Some(path) => {
+            let source = WebConfigSource::open(path)?;
+            for warning in source.warnings() {
+                tracing::warn!("{warning}");
+            }
+            Some(Arc::new(source))
+        }
+        None => None,
+    };
+    let tls = web.as_ref().is_some_and(|w| w.current().tls.is_some());
     let report = load_paths(&cfg.specs);
     for e in report.errors() {
         tracing::error!("{e}");
@@ -184,13 +209,17 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let address = listener.local_addr().context("the listening address")?;
-    tracing::info!(%address, "serving /metrics, /api/v1/slos and /");
+    tracing::info!(%address, tls, "serving /metrics, /api/v1/slos and /");
     if let Some(told) = hooks.on_listening {
-        told(address);
+        told(address, tls);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(serve(listener, state, async move {
+    let serve_config = ServeConfig {
+        web,
+        ..ServeConfig::default()
+    };
+    let server = tokio::spawn(serve_with(listener, state, serve_config, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 

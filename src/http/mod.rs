@@ -22,11 +22,13 @@
 //! ```
 
 mod api;
+mod auth;
 mod body;
 mod decode;
 mod page;
 mod routes;
 mod server;
+mod web_config;
 
 #[cfg(test)]
 mod tests;
@@ -39,7 +41,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::exporter::{Exporter, SnapshotCell};
 
+pub use auth::Users;
 pub use server::{serve, serve_with};
+pub use web_config::{WebConfigError, WebConfigSource, WebSecurity};
 
 /// What a reload request sends to whoever owns the configuration: a channel for the answer
 /// (`Err` carries the message shown to the caller).
@@ -71,24 +75,36 @@ pub struct AppState {
 /// Limits of the server; [`ServeConfig::default`] suits production.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// A client must send a whole request head within this time, or it is disconnected
-    /// (defends against slow-header clients holding connections open).
+    /// A client must finish the TLS handshake, and then send each whole request head, within
+    /// this time, or it is disconnected (defends against slow-header clients holding
+    /// connections open).
     pub header_read_timeout: Duration,
+    /// Largest request head (request line and headers) read; a larger one is answered 431 and
+    /// the connection closed. At least 8 KiB (hyper's floor).
+    pub max_header_bytes: usize,
+    /// Connections served at once; further clients wait in the kernel's accept queue until one
+    /// closes.
+    pub max_connections: usize,
     /// Largest request body accepted (only `POST /-/reload` reads one); larger ones get 413.
     pub max_body_bytes: usize,
     /// How long in-flight requests may run after shutdown begins before they are cut off.
     pub shutdown_grace: Duration,
     /// How long `POST /-/reload` waits for the reload to finish before answering 504.
     pub reload_timeout: Duration,
+    /// TLS, basic auth and response headers (`--web.config.file`); `None`: plain HTTP, open.
+    pub web: Option<Arc<WebConfigSource>>,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
+            max_connections: 512,
             max_body_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(10),
             reload_timeout: Duration::from_secs(60),
+            web: None,
         }
     }
 }

@@ -5,13 +5,20 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use super::web_config::WebSecurity;
 use super::{AppState, ServeConfig, routes};
 
 /// Serves `state` on `listener` with [`ServeConfig::default`] until `shutdown` resolves.
@@ -39,13 +46,29 @@ pub async fn serve_with(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // One permit per connection served; while none is free, new clients wait in the kernel's
+    // accept queue rather than being accepted and dropped.
+    let slots = Arc::new(Semaphore::new(shared.1.max_connections.max(1)));
     loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                // Never closed while in scope.
+                Err(_) => break,
+            },
+        };
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     tracing::trace!(%peer, "connection accepted");
-                    connections.spawn(connection(stream, Arc::clone(&shared), stop_rx.clone()));
+                    let shared = Arc::clone(&shared);
+                    let stop = stop_rx.clone();
+                    connections.spawn(async move {
+                        connection(stream, shared, stop).await;
+                        drop(permit);
+                    });
                 }
                 Err(error) => {
                     // Usually out of file descriptors or a connection reset before accept:
@@ -77,23 +100,52 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// One connection: the web config in force when it opened applies to all of its requests.
 async fn connection(
     stream: TcpStream,
     shared: Arc<(AppState, ServeConfig)>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    let web = shared.1.web.as_ref().map(|source| source.current());
+    match web.as_ref().and_then(|w| w.tls.clone()) {
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            // The handshake is bounded like a request head, so a silent client cannot hold a
+            // connection slot before HTTP's own timeout starts.
+            let timeout = shared.1.header_read_timeout;
+            match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                Ok(Ok(stream)) => http(stream, shared, web, stop).await,
+                Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
+            }
+        }
+        None => http(stream, shared, web, stop).await,
+    }
+}
+
+/// Serves HTTP/1.1 on a connection (plain or TLS) until it closes or shutdown ends it.
+async fn http<S>(
+    stream: S,
+    shared: Arc<(AppState, ServeConfig)>,
+    web: Option<Arc<WebSecurity>>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let config = &shared.1;
     let service = {
         let shared = Arc::clone(&shared);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
-            async move { Ok::<_, Infallible>(routes::handle(request, &shared.0, &shared.1).await) }
+            let web = web.clone();
+            async move { Ok::<_, Infallible>(guarded(request, &shared, web.as_deref()).await) }
         })
     };
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_header_bytes.max(8192));
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     let result = tokio::select! {
@@ -108,6 +160,46 @@ async fn connection(
         // Timeouts and clients hanging up are routine; they are not the server's errors.
         tracing::debug!(%error, "connection ended with an error");
     }
+}
+
+/// Basic auth first (when configured), then the route; the configured headers go on every
+/// answer, refusals included.
+async fn guarded(
+    request: Request<Incoming>,
+    shared: &(AppState, ServeConfig),
+    web: Option<&WebSecurity>,
+) -> Response<Full<Bytes>> {
+    let Some(web) = web else {
+        return routes::handle(request, &shared.0, &shared.1).await;
+    };
+    let allowed = match &web.users {
+        Some(users) => users.allows(request.headers().get(AUTHORIZATION)).await,
+        None => true,
+    };
+    let mut reply = if allowed {
+        routes::handle(request, &shared.0, &shared.1).await
+    } else {
+        unauthorized()
+    };
+    for (name, value) in &web.headers {
+        reply.headers_mut().insert(name.clone(), value.clone());
+    }
+    reply
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    let mut reply = Response::new(Full::new(Bytes::from_static(b"unauthorized\n")));
+    *reply.status_mut() = StatusCode::UNAUTHORIZED;
+    let headers = reply.headers_mut();
+    headers.insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"sloburn\", charset=\"UTF-8\""),
+    );
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    reply
 }
 
 /// Resolves once shutdown begins.

@@ -15,6 +15,8 @@
 //! - [`eval`]: `sloburn eval -o json` (the real binary), run once.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
 //! - [`target`]: a live scrape target whose error share the test drives.
+//! - [`tls`]: a CA, server and client certificates made in the test (rcgen), HTTPS clients
+//!   that trust a given CA and present a given client certificate.
 //!
 //! Typical use in a tokio test:
 //!
@@ -40,4 +42,5 @@ pub mod fake_http;
 pub mod process;
 pub mod prometheus;
 pub mod target;
+pub mod tls;
 pub mod truth;

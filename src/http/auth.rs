@@ -1,0 +1,111 @@
+//! Basic auth against bcrypt hashes, as the exporter toolkit does it.
+//!
+//! bcrypt is slow by design (about 70 ms at cost 10), so a verified (user, password, hash) is
+//! remembered by its SHA-256 and a scrape every 15 s costs one hash lookup, not a bcrypt. Only
+//! successes are remembered: every wrong password pays a full bcrypt, and so does an unknown
+//! user (against a dummy hash of the highest configured cost), so the time of a refusal tells
+//! neither whether the user exists nor how close the guess was.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use hyper::header::HeaderValue;
+
+/// Verified credentials remembered at most; past it the cache starts over (a flood of distinct
+/// right passwords cannot happen, so this only bounds memory).
+const MAX_CACHED: usize = 1024;
+
+/// The users of a web config.
+#[derive(Debug)]
+pub struct Users {
+    hashes: HashMap<String, String>,
+    /// Verified for users that do not exist, so their refusal costs as much as a wrong password.
+    dummy: String,
+    verified: Arc<Mutex<HashSet<[u8; 32]>>>,
+}
+
+impl Users {
+    /// `(user, bcrypt hash, its cost)` each, hashes already checked to parse.
+    pub(super) fn new(users: Vec<(String, String, u32)>) -> Result<Self, String> {
+        let cost = users
+            .iter()
+            .map(|u| u.2)
+            .max()
+            .unwrap_or(bcrypt::DEFAULT_COST);
+        let dummy = bcrypt::hash("sloburn: no such user", cost)
+            .map_err(|e| format!("cannot make the dummy hash: {e}"))?;
+        Ok(Self {
+            hashes: users.into_iter().map(|(u, h, _)| (u, h)).collect(),
+            dummy,
+            verified: Arc::default(),
+        })
+    }
+
+    /// Whether an `Authorization` header names a user with the right password.
+    pub(super) async fn allows(&self, header: Option<&HeaderValue>) -> bool {
+        let Some((user, password)) = header.and_then(credentials) else {
+            return false;
+        };
+        let (known, hash) = match self.hashes.get(&user) {
+            Some(hash) => (true, hash.clone()),
+            None => (false, self.dummy.clone()),
+        };
+        let key = cache_key(&user, &password, &hash);
+        if known && self.lock().contains(&key) {
+            return true;
+        }
+        let verified =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password.as_bytes(), &hash))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(false);
+        let allowed = known && verified;
+        if allowed {
+            let mut cache = self.lock();
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+            cache.insert(key);
+        }
+        allowed
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
+        match self.verified.lock() {
+            Ok(cache) => cache,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+/// `Basic base64(user:password)` to its parts; `None` for any other shape.
+fn credentials(header: &HeaderValue) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = header.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// SHA-256 over the three, length-prefixed so no two triples share an input.
+fn cache_key(user: &str, password: &str, hash: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in [user, password, hash] {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+use super::*;
+
+fn parse(text: &str) -> Result<WebSecurity, WebConfigError> {
+    WebSecurity::parse("web.yml", text.as_bytes(), Path::new("."))
+}
+
+#[test]
+fn an_empty_file_is_plain_http() {
+    for text in ["", "{}\n", "# nothing\n", "tls_server_config: {}\n"] {
+        let web = parse(text).unwrap();
+        assert!(
+            web.tls.is_none() && web.users.is_none() && web.headers.is_empty(),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn tls_versions_between_min_and_max() {
+    let cx = Context {
+        file: "web.yml",
+        index: &LocIndex::default(),
+        base: Path::new("."),
+        warnings: Vec::new(),
+        files: Vec::new(),
+    };
+    let names = |min, max| -> Result<Vec<String>, WebConfigError> {
+        Ok(cx
+            .versions(min, max)?
+            .iter()
+            .map(|v| format!("{:?}", v.version))
+            .collect())
+    };
+    assert_eq!(names(None, None).unwrap(), ["TLSv1_2", "TLSv1_3"]);
+    assert_eq!(names(Some("TLS13"), None).unwrap(), ["TLSv1_3"]);
+    assert_eq!(names(None, Some("TLS12")).unwrap(), ["TLSv1_2"]);
+    assert_eq!(names(Some(""), Some("")).unwrap(), ["TLSv1_2", "TLSv1_3"]);
+    assert!(names(Some("TLS13"), Some("TLS12")).is_err());
+    assert!(names(Some("TLS11"), None).is_err());
+    assert!(names(Some("tls12"), None).is_err());
+}
+
+#[test]
+fn headers_follow_the_toolkit() {
+    let ok = parse(
+        "http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n    X-Frame-Options: sameorigin\n    Strict-Transport-Security: max-age=31536000\n    X-XSS-Protection: \"\"\n",
+    )
+    .unwrap();
+    let got: Vec<(String, String)> = ok
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "strict-transport-security".into(),
+                "max-age=31536000".into()
+            ),
+            ("x-content-type-options".into(), "nosniff".into()),
+            ("x-frame-options".into(), "sameorigin".into()),
+        ]
+    );
+    // The toolkit matches names exactly; so does sloburn.
+    let e = parse("http_server_config:\n  headers:\n    x-frame-options: deny\n").unwrap_err();
+    assert!(e.to_string().starts_with("web.yml:3:22: "), "{e}");
+    let e =
+        parse("http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n").unwrap_err();
+    assert!(e.message.contains("accepted: nosniff"), "{e}");
+}
+
+#[test]
+fn user_names_and_hashes() {
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let e = parse(&format!("basic_auth_users:\n  \"a:b\": {hash}\n")).unwrap_err();
+    assert!(e.message.contains("cannot hold ':'"), "{e}");
+    // An empty list means no auth, as in the toolkit.
+    assert!(parse("basic_auth_users: {}\n").unwrap().users.is_none());
+    let web = parse(&format!("basic_auth_users:\n  alice: {hash}\n")).unwrap();
+    assert!(web.users.is_some());
+    assert!(web.warnings[0].contains("clear text"), "{:?}", web.warnings);
+}
+
+/// A changed file is read on the next connection; a change that does not load keeps the last
+/// good config.
+#[test]
+fn a_source_follows_changes_and_keeps_the_last_good_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yml");
+    std::fs::write(
+        &path,
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    )
+    .unwrap();
+    let source = WebConfigSource::open(&path).unwrap();
+    let frame = |w: &WebSecurity| w.headers[0].1.to_str().unwrap().to_string();
+    assert_eq!(frame(&source.current()), "deny");
+    let first = source.current();
+    assert!(
+        Arc::ptr_eq(&first, &source.current()),
+        "re-read without a change"
+    );
+    std::fs::write(
+        &path,
+        "http_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n",
+    )
+    .unwrap();
+    assert_eq!(frame(&source.current()), "sameorigin");
+    std::fs::write(
+        &path,
+        "http_server_config:\n  headers:\n    X-Frame-Options: [\n",
+    )
+    .unwrap();
+    assert_eq!(frame(&source.current()), "sameorigin");
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(frame(&source.current()), "sameorigin");
+}
