@@ -463,3 +463,64 @@ fn percent_decoding() {
     assert_eq!(query_param(None, "service"), Ok(None));
     assert_eq!(query_param(Some("service=%zz"), "service"), Err(()));
 }
+
+/// With every connection slot taken, a new client waits (in the accept queue) and is served
+/// once a slot frees.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let config = ServeConfig {
+        max_connections: 1,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(state(None), config).await;
+    // An idle connection holds the only slot (well within the header timeout).
+    let holder = TcpStream::connect(server.addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waiting = tokio::spawn({
+        let url = server.url("/healthz");
+        async move { client().get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "served past the connection cap");
+    drop(holder);
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once the slot freed")
+        .expect("task")
+        .expect("request");
+    assert_eq!(status, StatusCode::OK);
+    server.stop().await;
+}
+
+/// A request head larger than the limit is refused (431) and not served.
+#[tokio::test]
+async fn an_oversized_request_head_is_refused() {
+    let config = ServeConfig {
+        max_header_bytes: 16 * 1024,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(state(None), config).await;
+    let ok = client()
+        .get(server.url("/healthz"))
+        .header("x-filler", "a".repeat(8 * 1024))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: lo\r\nx-filler: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    // The server may close before reading it all; a failed write is a refusal too.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer}"
+    );
+    server.stop().await;
+}
