@@ -117,7 +117,9 @@ fn help_is_stable() {
     let top = stdout(&sloburn(&["--help"]));
     let check = stdout(&sloburn(&["check", "--help"]));
     let report = stdout(&sloburn(&["report", "--help"]));
+    let run = stdout(&sloburn(&["run", "--help"]));
     insta::assert_snapshot!("help", top);
+    insta::assert_snapshot!("run_help", run);
     insta::assert_snapshot!("check_help", check);
     insta::assert_snapshot!("report_help", report);
 }

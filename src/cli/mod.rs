@@ -3,6 +3,7 @@
 mod check;
 mod convert;
 mod demo;
+mod docs;
 mod engine_setup;
 mod eval;
 mod gate;
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// SLO error budgets from specs declared as YAML.
 #[derive(Debug, Parser)]
-#[command(name = "sloburn", version, about, long_about = None)]
+#[command(name = "sloburn", version = docs::version(), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -51,6 +52,10 @@ pub enum Command {
     /// Budgets over a month or a range from the state directory alone (no Prometheus): per SLO
     /// and group, events, SLI, budget consumed, the worst day, data gaps and the resolution.
     Report(report::ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a folder with --dir.
+    Man(docs::ManArgs),
 }
 
 /// How a command prints its result.
@@ -74,5 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args),
         Command::State(args) => state::run(args),
         Command::Report(args) => report::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }
