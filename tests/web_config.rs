@@ -193,3 +193,21 @@ fn run_stops_on_a_bad_web_config() {
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// `examples/web-config.yml` loads (beside the certificates it names) and guards as it says.
+#[test]
+fn the_example_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("test CA");
+    write_server_files(dir.path(), &ca);
+    std::fs::write(dir.path().join("clients-ca.pem"), Ca::new("clients").pem()).unwrap();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web-config.yml"))
+            .unwrap();
+    let path = dir.path().join("web-config.yml");
+    std::fs::write(&path, example).unwrap();
+    let web = WebSecurity::load(&path).expect("the example loads");
+    assert!(web.tls.is_some() && web.users.is_some());
+    assert_eq!(web.headers.len(), 3);
+    assert!(web.warnings.is_empty(), "{:?}", web.warnings);
+}
