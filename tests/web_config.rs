@@ -201,9 +201,11 @@ fn the_example_loads() {
     let ca = Ca::new("test CA");
     write_server_files(dir.path(), &ca);
     std::fs::write(dir.path().join("clients-ca.pem"), Ca::new("clients").pem()).unwrap();
-    let example =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web-config.yml"))
-            .unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/web-config.yml"
+    ))
+    .unwrap();
     let path = dir.path().join("web-config.yml");
     std::fs::write(&path, example).unwrap();
     let web = WebSecurity::load(&path).expect("the example loads");

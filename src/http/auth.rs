@@ -4,7 +4,9 @@
 //! remembered by its SHA-256 and a scrape every 15 s costs one hash lookup, not a bcrypt. Only
 //! successes are remembered: every wrong password pays a full bcrypt, and so does an unknown
 //! user (against a dummy hash of the highest configured cost), so the time of a refusal tells
-//! neither whether the user exists nor how close the guess was.
+//! neither whether the user exists nor how close the guess was. (The dummy is the configured
+//! hash of the highest cost, so it costs nothing to make; an unknown user is refused whatever
+//! it verifies to.)
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -19,26 +21,25 @@ const MAX_CACHED: usize = 1024;
 #[derive(Debug)]
 pub struct Users {
     hashes: HashMap<String, String>,
-    /// Verified for users that do not exist, so their refusal costs as much as a wrong password.
+    /// Verified for users that do not exist, so their refusal costs as much as a wrong password:
+    /// the hash of the highest cost.
     dummy: String,
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
 }
 
 impl Users {
     /// `(user, bcrypt hash, its cost)` each, hashes already checked to parse.
-    pub(super) fn new(users: Vec<(String, String, u32)>) -> Result<Self, String> {
-        let cost = users
+    pub(super) fn new(users: Vec<(String, String, u32)>) -> Self {
+        let dummy = users
             .iter()
-            .map(|u| u.2)
-            .max()
-            .unwrap_or(bcrypt::DEFAULT_COST);
-        let dummy = bcrypt::hash("sloburn: no such user", cost)
-            .map_err(|e| format!("cannot make the dummy hash: {e}"))?;
-        Ok(Self {
+            .max_by_key(|u| u.2)
+            .map(|u| u.1.clone())
+            .unwrap_or_default();
+        Self {
             hashes: users.into_iter().map(|(u, h, _)| (u, h)).collect(),
             dummy,
             verified: Arc::default(),
-        })
+        }
     }
 
     /// Whether an `Authorization` header names a user with the right password.

@@ -106,7 +106,19 @@ async fn connection(
     shared: Arc<(AppState, ServeConfig)>,
     stop: watch::Receiver<bool>,
 ) {
-    let web = shared.1.web.as_ref().map(|source| source.current());
+    // Looking for changes stats files, and a reload reads and parses them: off the async
+    // threads.
+    let web = match shared.1.web.clone() {
+        Some(source) => match tokio::task::spawn_blocking(move || source.current()).await {
+            Ok(web) => Some(web),
+            // Only a panic in loading lands here; refusing the connection is the safe answer.
+            Err(error) => {
+                tracing::error!(%error, "reading the web config failed");
+                return;
+            }
+        },
+        None => None,
+    };
     match web.as_ref().and_then(|w| w.tls.clone()) {
         Some(tls) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(tls);

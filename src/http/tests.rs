@@ -524,3 +524,32 @@ async fn an_oversized_request_head_is_refused() {
     );
     server.stop().await;
 }
+
+/// A kept-alive connection that goes quiet after a request is closed after the header read
+/// timeout too, so idle clients cannot hold every connection slot.
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let timeout = Duration::from_millis(300);
+    let config = ServeConfig {
+        header_read_timeout: timeout,
+        ..ServeConfig::default()
+    };
+    let server = TestServer::start(state(None), config).await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: lo\r\n\r\n")
+        .await
+        .expect("write a request");
+    let mut answer = vec![0u8; 4096];
+    let n = stream.read(&mut answer).await.expect("read the answer");
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "an idle kept-alive connection still open after 5s"
+    );
+    assert!(started.elapsed() >= timeout - Duration::from_millis(100));
+    server.stop().await;
+}

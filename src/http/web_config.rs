@@ -290,7 +290,7 @@ impl Context<'_> {
                 })?;
             checked.push((user, hash, cost));
         }
-        Users::new(checked).map_err(|e| self.error("basic_auth_users", e))
+        Ok(Users::new(checked))
     }
 
     fn tls(&mut self, t: TlsFile) -> Result<Option<Arc<rustls::ServerConfig>>, WebConfigError> {
