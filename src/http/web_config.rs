@@ -295,13 +295,21 @@ impl Context<'_> {
 
     fn tls(&mut self, t: TlsFile) -> Result<Option<Arc<rustls::ServerConfig>>, WebConfigError> {
         const P: &str = "tls_server_config";
+        // Any field set means TLS was meant: a config with, say, only `min_version` is an
+        // error (no certificate), never plain HTTP in silence.
         let empty = t.cert.is_none()
             && t.key.is_none()
             && t.cert_file.is_none()
             && t.key_file.is_none()
             && t.client_ca.is_none()
             && t.client_ca_file.is_none()
-            && t.client_auth_type.is_none();
+            && t.client_auth_type.is_none()
+            && t.min_version.is_none()
+            && t.max_version.is_none()
+            && t.cipher_suites.is_none()
+            && t.curve_preferences.is_none()
+            && t.client_allowed_sans.is_none()
+            && t.prefer_server_cipher_suites.is_none();
         if empty {
             return Ok(None);
         }

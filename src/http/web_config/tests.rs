@@ -15,6 +15,23 @@ fn an_empty_file_is_plain_http() {
     }
 }
 
+/// A TLS section without a certificate is an error, never plain HTTP in silence.
+#[test]
+fn a_tls_section_without_a_certificate_is_refused() {
+    for text in [
+        "tls_server_config:\n  min_version: TLS13\n",
+        "tls_server_config:\n  client_auth_type: NoClientCert\n",
+        "tls_server_config:\n  key_file: k.pem\n  cert_file: \"\"\n",
+    ] {
+        let e = parse(text).map(|_| ()).unwrap_err();
+        assert!(
+            e.location.starts_with("web.yml:2:") || e.location.starts_with("web.yml:3:"),
+            "{text:?}: {e}"
+        );
+        assert!(e.message.contains("cert"), "{text:?}: {e}");
+    }
+}
+
 #[test]
 fn tls_versions_between_min_and_max() {
     let cx = Context {
