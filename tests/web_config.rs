@@ -160,38 +160,49 @@ fn a_full_config_loads_with_warnings_for_what_has_no_effect() {
     insta::assert_snapshot!("warnings", warnings.join("\n"));
 }
 
-/// `sloburn run` refuses to start on a bad web config (before reading specs or Prometheus).
+/// `sloburn run` refuses to start on a bad web config (before reading specs or Prometheus),
+/// whether it is named by the flag, the variable or `web_config_file` in the config file.
 #[test]
 fn run_stops_on_a_bad_web_config() {
     let dir = tempfile::tempdir().unwrap();
     let web = dir.path().join("web.yml");
     std::fs::write(&web, "basic_auth_users:\n  alice: hunter2\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args([
+    let config = dir.path().join("sloburn.yaml");
+    std::fs::write(&config, format!("web_config_file: {}\n", web.display())).unwrap();
+    let run = |how: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sloburn"));
+        cmd.args([
             "run",
             "--spec",
             "slo-specs",
             "--prometheus-url",
             "http://127.0.0.1:1",
         ])
-        .arg("--web.config.file")
-        .arg(&web)
         .arg("--state-dir")
         .arg(dir.path().join("state"))
         .env_remove("SLOBURN_WEB_CONFIG_FILE")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "{}:2:10: basic_auth_users.alice: not a bcrypt hash",
-            web.display()
-        )),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("hunter2"), "{stderr}");
+        .env_remove("SLOBURN_CONFIG")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
+        match how {
+            "flag" => cmd.arg("--web.config.file").arg(&web),
+            "variable" => cmd.env("SLOBURN_WEB_CONFIG_FILE", &web),
+            _ => cmd.arg("--config").arg(&config),
+        };
+        cmd.output().unwrap()
+    };
+    for how in ["flag", "variable", "config file"] {
+        let out = run(how);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{how}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}:2:10: basic_auth_users.alice: not a bcrypt hash",
+                web.display()
+            )),
+            "{how}: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
 }
 
 /// `examples/web-config.yml` loads (beside the certificates it names) and guards as it says.

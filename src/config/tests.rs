@@ -75,3 +75,13 @@ fn an_unset_query_lag_is_learned_and_a_set_one_kept() {
         Some(Duration::from_secs(90))
     );
 }
+
+#[test]
+fn the_web_config_file_is_named_in_the_file() {
+    let cfg = Config::parse("c.yaml", "web_config_file: /etc/sloburn/web.yml\n").unwrap();
+    assert_eq!(
+        cfg.web_config_file.as_deref(),
+        Some(Path::new("/etc/sloburn/web.yml"))
+    );
+    assert_eq!(Config::default().web_config_file, None);
+}
