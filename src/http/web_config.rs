@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use hyper::header::{HeaderName, HeaderValue};
 use rustls::pki_types::pem::PemObject;
@@ -523,42 +523,61 @@ fn stamp(files: &[PathBuf]) -> Stamp {
 
 /// The web config file, re-read when it or a file it names changes (checked on each new
 /// connection: a few `stat` calls), so rotated certificates and changed users apply without a
-/// restart. A change that does not load keeps the last good config and is logged once.
+/// restart. A change that does not load keeps the last good config; it is logged once per
+/// distinct error and tried again at most every [`RETRY_FAILED`] (a fix may be in a file the
+/// last good config does not name, such as a new key file).
 #[derive(Debug)]
 pub struct WebConfigSource {
     path: PathBuf,
+    retry: Duration,
     state: Mutex<Loaded>,
 }
+
+/// How often a web config that failed to load is tried again while its files look unchanged.
+pub const RETRY_FAILED: Duration = Duration::from_secs(5);
 
 #[derive(Debug)]
 struct Loaded {
     current: Arc<WebSecurity>,
     /// Stamp of the files when `current` was read, or when a reload last failed.
     seen: Stamp,
+    /// The last failed reload: when, and its message (logged once).
+    failed: Option<(Instant, String)>,
 }
 
 impl WebConfigSource {
     /// Loads the file; an error here keeps sloburn from starting.
     pub fn open(path: &Path) -> Result<Self, WebConfigError> {
+        Self::open_retrying(path, RETRY_FAILED)
+    }
+
+    fn open_retrying(path: &Path, retry: Duration) -> Result<Self, WebConfigError> {
         let current = WebSecurity::load(path)?;
         let seen = stamp(&current.files);
         Ok(Self {
             path: path.to_path_buf(),
+            retry,
             state: Mutex::new(Loaded {
                 current: Arc::new(current),
                 seen,
+                failed: None,
             }),
         })
     }
 
-    /// The config in force, re-read first if a file changed since.
+    /// The config in force, re-read first if a file changed since (or a failed reload is due
+    /// to be tried again).
     pub fn current(&self) -> Arc<WebSecurity> {
         let mut state = match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
         };
         let now = stamp(&state.current.files);
-        if now == state.seen {
+        let retry_due = state
+            .failed
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() >= self.retry);
+        if now == state.seen && !retry_due {
             return Arc::clone(&state.current);
         }
         match WebSecurity::load(&self.path) {
@@ -569,10 +588,15 @@ impl WebConfigSource {
                 tracing::info!(file = %self.path.display(), "web config reloaded");
                 state.seen = stamp(&web.files);
                 state.current = Arc::new(web);
+                state.failed = None;
             }
             Err(error) => {
-                tracing::error!(%error, "the changed web config does not load; keeping the previous one");
+                let message = error.to_string();
+                if state.failed.as_ref().is_none_or(|(_, m)| *m != message) {
+                    tracing::error!(%error, "the changed web config does not load; keeping the previous one");
+                }
                 state.seen = now;
+                state.failed = Some((Instant::now(), message));
             }
         }
         Arc::clone(&state.current)

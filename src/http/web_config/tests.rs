@@ -133,3 +133,30 @@ fn a_source_follows_changes_and_keeps_the_last_good_config() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(frame(&source.current()), "sameorigin");
 }
+
+/// A fix made in a file the last good config does not name (a new key file) applies once the
+/// failed reload is tried again, with no further change to the web config itself.
+#[test]
+fn a_failed_reload_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yml");
+    let users = |hash: &str| format!("basic_auth_users:\n  alice: {hash}\n");
+    std::fs::write(&path, users(&bcrypt::hash("one", 4).unwrap())).unwrap();
+    let source = WebConfigSource::open_retrying(&path, Duration::ZERO).unwrap();
+    assert!(source.current().tls.is_none());
+    // Names files that are not there yet: refused, the plain config kept.
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(
+        &path,
+        "tls_server_config:\n  cert_file: new.pem\n  key_file: new-key.pem\n",
+    )
+    .unwrap();
+    assert!(source.current().tls.is_none());
+    std::fs::write(dir.path().join("new.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("new-key.pem"),
+        cert.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    assert!(source.current().tls.is_some(), "the fix was not picked up");
+}
