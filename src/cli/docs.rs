@@ -27,10 +27,19 @@ pub struct ManArgs {
 
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let mut command = Cli::command();
-    let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut command, "sloburn", &mut out);
-    out.flush().context("writing the completions")?;
+    let mut text = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "sloburn", &mut text);
+    print(&text).context("writing the completions")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout; a reader that stopped early (`sloburn man | head`) is no failure.
+fn print(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
@@ -42,11 +51,11 @@ pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing man pages into {}", dir.display()))?;
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut page = Vec::new();
             clap_mangen::Man::new(command)
-                .render(&mut out)
-                .context("writing the man page")?;
-            out.flush().context("writing the man page")?;
+                .render(&mut page)
+                .context("rendering the man page")?;
+            print(&page).context("writing the man page")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,6 +9,7 @@
 //! it verifies to.)
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hyper::header::HeaderValue;
@@ -25,6 +26,8 @@ pub struct Users {
     /// the hash of the highest cost.
     dummy: String,
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
+    /// bcrypt verifications run so far (what the cache saves, and what a refusal costs).
+    bcrypt_runs: AtomicU64,
 }
 
 impl Users {
@@ -39,6 +42,7 @@ impl Users {
             hashes: users.into_iter().map(|(u, h, _)| (u, h)).collect(),
             dummy,
             verified: Arc::default(),
+            bcrypt_runs: AtomicU64::new(0),
         }
     }
 
@@ -47,14 +51,13 @@ impl Users {
         let Some((user, password)) = header.and_then(credentials) else {
             return false;
         };
-        let (known, hash) = match self.hashes.get(&user) {
-            Some(hash) => (true, hash.clone()),
-            None => (false, self.dummy.clone()),
-        };
+        let (known, hash) = self.hash_to_verify(&user);
+        let hash = hash.to_string();
         let key = cache_key(&user, &password, &hash);
         if known && self.lock().contains(&key) {
             return true;
         }
+        self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
         let verified =
             tokio::task::spawn_blocking(move || bcrypt::verify(password.as_bytes(), &hash))
                 .await
@@ -70,6 +73,21 @@ impl Users {
             cache.insert(key);
         }
         allowed
+    }
+
+    /// Whether `user` exists, and the hash its password is verified against: its own, or for an
+    /// unknown user the dummy (the hash of the highest configured cost).
+    fn hash_to_verify(&self, user: &str) -> (bool, &str) {
+        match self.hashes.get(user) {
+            Some(hash) => (true, hash),
+            None => (false, &self.dummy),
+        }
+    }
+
+    /// bcrypt verifications run so far.
+    #[cfg(test)]
+    pub(super) fn bcrypt_runs(&self) -> u64 {
+        self.bcrypt_runs.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
