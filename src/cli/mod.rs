@@ -7,6 +7,7 @@ mod engine_setup;
 mod eval;
 mod gate;
 mod generate;
+mod probe;
 mod report;
 mod run;
 mod state;
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// SLO error budgets from specs declared as YAML.
 #[derive(Debug, Parser)]
-#[command(name = "sloburn", version, about, long_about = None)]
+#[command(name = "sloburn", version, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -51,6 +52,9 @@ pub enum Command {
     /// Budgets over a month or a range from the state directory alone (no Prometheus): per SLO
     /// and group, events, SLI, budget consumed, the worst day, data gaps and the resolution.
     Report(report::ReportArgs),
+    /// Health check for containers without curl: GET a URL (default: this host's /readyz),
+    /// exit 0 on a 2xx answer, 1 otherwise.
+    Probe(probe::ProbeArgs),
 }
 
 /// How a command prints its result.
@@ -74,5 +78,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args),
         Command::State(args) => state::run(args),
         Command::Report(args) => report::run(args),
+        Command::Probe(args) => probe::run(args),
     }
 }
