@@ -8,6 +8,7 @@ mod engine_setup;
 mod eval;
 mod gate;
 mod generate;
+mod probe;
 mod report;
 mod run;
 mod state;
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// SLO error budgets from specs declared as YAML.
 #[derive(Debug, Parser)]
-#[command(name = "sloburn", version = docs::version(), about, long_about = None)]
+#[command(name = "sloburn", version = docs::version(), long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -56,6 +57,9 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print the man page (roff), or write one page per command into a folder with --dir.
     Man(docs::ManArgs),
+    /// Health check for containers without curl: GET a URL (default: this host's /readyz),
+    /// exit 0 on a 2xx answer, 1 otherwise.
+    Probe(probe::ProbeArgs),
 }
 
 /// How a command prints its result.
@@ -81,5 +85,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
+        Command::Probe(args) => probe::run(args),
     }
 }
