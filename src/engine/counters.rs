@@ -656,9 +656,9 @@ async fn flagged_hours(
     let first = from.div_euclid(HOUR_SECS) * HOUR_SECS + HOUR_SECS;
     let whole = to.div_euclid(HOUR_SECS) * HOUR_SECS;
     let mut answers = Vec::new();
-    if whole >= first {
+    for (start, end) in anomaly_pieces(first, whole) {
         answers.push(
-            q.range(&anomalies(sel, HOUR_SECS), first, whole, HOUR_SECS)
+            q.range(&anomalies(sel, HOUR_SECS), start, end, HOUR_SECS)
                 .await?,
         );
     }
@@ -685,6 +685,27 @@ async fn flagged_hours(
             .extend(s.points.iter().map(|&(t, _)| t.div_euclid(1000)));
     }
     Ok(flagged)
+}
+
+/// Hour ends per range query of the hourly checks: 14 days. VictoriaMetrics evaluates the
+/// check's 1-minute subquery over the query's whole range (plus the subquery's own) at once and
+/// refuses more than 30,000 points per series (its `-search.maxPointsPerTimeseries` default):
+/// a 30-day period in one query would be 43,000. 14 days is 20,221; Prometheus, which
+/// evaluates the subquery per step, reads the same samples either way.
+const ANOMALY_HOURS_PER_READ: i64 = 14 * 24;
+
+/// The hour ends `first..=whole` (hour multiples) cut into the ranges of the hourly checks'
+/// range queries, oldest first, at most [`ANOMALY_HOURS_PER_READ`] each: none when
+/// `whole < first`.
+fn anomaly_pieces(first: i64, whole: i64) -> Vec<(i64, i64)> {
+    let mut pieces = Vec::new();
+    let mut start = first;
+    while start <= whole {
+        let end = (start + (ANOMALY_HOURS_PER_READ - 1) * HOUR_SECS).min(whole);
+        pieces.push((start, end));
+        start = end + HOUR_SECS;
+    }
+    pieces
 }
 
 /// The series flagged over the `span` seconds (whole minutes) ending at the evaluation instant:

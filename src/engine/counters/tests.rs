@@ -68,3 +68,28 @@ fn good_reads_leave_bad_as_total_minus_good() {
         }
     );
 }
+
+proptest::proptest! {
+    /// The hourly checks of a backfill are asked in pieces that cover every hour end from
+    /// `first` to `whole` once, in order, each small enough for VictoriaMetrics: it evaluates
+    /// the check's 1-minute subquery over a piece's whole range plus the subquery's range at
+    /// once, and refuses more than 30,000 points per series (`-search.maxPointsPerTimeseries`).
+    #[test]
+    fn anomaly_pieces_cover_every_hour_once_within_victoriametrics_points(
+        first_hour in 0i64..1_000_000,
+        hours in 0i64..5_000,
+    ) {
+        let first = first_hour * HOUR_SECS;
+        let whole = first + hours * HOUR_SECS;
+        let pieces = anomaly_pieces(first, whole);
+        let mut ends = Vec::new();
+        for &(start, end) in &pieces {
+            proptest::prop_assert!(start <= end);
+            let subquery_range = HOUR_SECS + 59;
+            proptest::prop_assert!((end - start + subquery_range) / 60 + 1 <= 30_000);
+            ends.extend((start..=end).step_by(HOUR_SECS as usize));
+        }
+        let want: Vec<i64> = (first..=whole).step_by(HOUR_SECS as usize).collect();
+        proptest::prop_assert_eq!(ends, want);
+    }
+}
