@@ -656,7 +656,7 @@ async fn flagged_hours(
     let first = from.div_euclid(HOUR_SECS) * HOUR_SECS + HOUR_SECS;
     let whole = to.div_euclid(HOUR_SECS) * HOUR_SECS;
     let mut answers = Vec::new();
-    for (start, end) in anomaly_pieces(first, whole) {
+    for (start, end) in subquery_pieces(first, whole, HOUR_SECS, HOUR_SECS + 59, 60) {
         answers.push(
             q.range(&anomalies(sel, HOUR_SECS), start, end, HOUR_SECS)
                 .await?,
@@ -687,23 +687,32 @@ async fn flagged_hours(
     Ok(flagged)
 }
 
-/// Hour ends per range query of the hourly checks: 14 days. VictoriaMetrics evaluates the
-/// check's 1-minute subquery over the query's whole range (plus the subquery's own) at once and
-/// refuses more than 30,000 points per series (its `-search.maxPointsPerTimeseries` default):
-/// a 30-day period in one query would be 43,000. 14 days is 20,221; Prometheus, which
-/// evaluates the subquery per step, reads the same samples either way.
-const ANOMALY_HOURS_PER_READ: i64 = 14 * 24;
+/// Points per series a subquery may produce in one range query. VictoriaMetrics evaluates a
+/// subquery over the range query's whole range (plus the subquery's own) at once and refuses
+/// more than 30,000 points per series (its `-search.maxPointsPerTimeseries` default): the hourly
+/// checks' 1-minute subquery over a 30-day period would be 43,000. Prometheus evaluates
+/// subqueries step by step and reads the same samples however the range is cut.
+pub(crate) const SUBQUERY_POINTS: i64 = 25_000;
 
-/// The hour ends `first..=whole` (hour multiples) cut into the ranges of the hourly checks'
-/// range queries, oldest first, at most [`ANOMALY_HOURS_PER_READ`] each: none when
-/// `whole < first`.
-fn anomaly_pieces(first: i64, whole: i64) -> Vec<(i64, i64)> {
+/// Evaluation instants `first, first + step, ..., last` cut into the `(start, end)` ranges of
+/// range queries whose subquery (range `sub_range`, step `sub_step` seconds) stays within
+/// [`SUBQUERY_POINTS`] per series, oldest first; at least one step each, none when
+/// `last < first`.
+pub(crate) fn subquery_pieces(
+    first: i64,
+    last: i64,
+    step: i64,
+    sub_range: i64,
+    sub_step: i64,
+) -> Vec<(i64, i64)> {
+    let span = ((SUBQUERY_POINTS - 1) * sub_step.max(1) - sub_range).max(0);
+    let steps = (span / step.max(1)).max(0);
     let mut pieces = Vec::new();
     let mut start = first;
-    while start <= whole {
-        let end = (start + (ANOMALY_HOURS_PER_READ - 1) * HOUR_SECS).min(whole);
+    while start <= last {
+        let end = (start + steps * step).min(last);
         pieces.push((start, end));
-        start = end + HOUR_SECS;
+        start = end + step;
     }
     pieces
 }

@@ -62,6 +62,13 @@ pub struct CounterRead {
     pub matchers: Vec<Matcher>,
 }
 
+/// The range of a threshold SLI's slice subquery for buckets of `step`. A subquery range includes
+/// both ends in Prometheus 2 (left-open in 3): one second less keeps (t - step, t] and never
+/// counts a boundary slice twice.
+fn slice_range(step: PromDuration) -> PromDuration {
+    PromDuration::from_secs(step.as_secs().saturating_sub(1).max(1))
+}
+
 /// The two expressions of an SLO for one bucket width.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketQueries {
@@ -180,6 +187,22 @@ impl QueryPlan {
     /// assert_eq!(q.bad, r#"sum(increase(http_requests_total{code=~"5.."}[1m]))"#);
     /// ```
     pub fn bucket_queries(&self, step: PromDuration) -> BucketQueries {
+        self.bucket_queries_of(step)
+    }
+
+    /// The subquery of [`QueryPlan::bucket_queries`] for `step`, `(range, step)` in seconds:
+    /// threshold SLIs' slices. A range query of them is cut so that the subquery stays within
+    /// what VictoriaMetrics evaluates at once.
+    pub fn bucket_subquery(&self, step: PromDuration) -> Option<(i64, i64)> {
+        match &self.sli {
+            Sli::Threshold { slice, .. } => {
+                Some((slice_range(step).as_secs() as i64, slice.as_secs() as i64))
+            }
+            _ => None,
+        }
+    }
+
+    fn bucket_queries_of(&self, step: PromDuration) -> BucketQueries {
         let secs = step.as_secs();
         let by = self.by_clause();
         match &self.sli {
@@ -233,9 +256,7 @@ impl QueryPlan {
                 slice,
             } => {
                 let fails = negate(*op).as_str();
-                // A subquery range includes both ends in Prometheus 2 (left-open in 3): one
-                // second less keeps (t - step, t] and never counts a boundary slice twice.
-                let range = PromDuration::from_secs(secs.saturating_sub(1).max(1));
+                let range = slice_range(step);
                 // `q == q` drops a NaN value: no measurement, neither a good nor a bad slice
                 // (as the scrape source counts it).
                 let measured = format!("(({query}) == ({query}))");
