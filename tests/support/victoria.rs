@@ -235,3 +235,98 @@ impl Drop for Victoria {
         self.stop();
     }
 }
+
+/// A running `vmalert` (from the same Debian package) evaluating rule files against a
+/// VictoriaMetrics, writing recorded series and alert state back to it; killed on drop.
+pub struct Vmalert {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    log_path: PathBuf,
+    child: ChildGuard,
+}
+
+impl Vmalert {
+    /// Starts `vmalert -rule=<rules> -datasource.url=<vm> -remoteWrite.url=<vm>` evaluating
+    /// every `interval` (groups without their own `interval`), its log in `dir`. Notifications
+    /// go to a port nothing listens on (the test reads alert states from vmalert's API).
+    /// Returns once `/health` answers 200.
+    pub fn start(vm: &Victoria, rules: &Path, interval: &str, dir: &Path) -> Vmalert {
+        let binary = require_vm_binary("vmalert");
+        let log_path = dir.join("vmalert.log");
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .unwrap_or_else(|e| panic!("open {}: {e}", log_path.display()));
+            let mut command = Command::new(&binary);
+            command
+                .arg(format!("-rule={}", rules.display()))
+                .arg(format!("-datasource.url={}", vm.url))
+                .arg(format!("-remoteWrite.url={}", vm.url))
+                .arg(format!("-notifier.url=http://127.0.0.1:{}", free_port()))
+                .arg(format!("-evaluationInterval={interval}"))
+                .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone log handle"))
+                .stderr(log);
+            let mut child = ChildGuard::spawn(command, "vmalert");
+            let url = format!("http://127.0.0.1:{port}");
+            let result = wait_for_http_ok_while(&format!("{url}/health"), READY_TIMEOUT, || {
+                match child.exited() {
+                    Some(status) => Err(format!("vmalert exited during startup ({status})")),
+                    None => Ok(()),
+                }
+            });
+            match result {
+                Ok(()) => {
+                    return Vmalert {
+                        url,
+                        log_path,
+                        child,
+                    };
+                }
+                Err(why) => {
+                    child.stop();
+                    last = format!("{why}\n--- vmalert log ---\n{}", tail(&log_path, 30));
+                    if !std::fs::read_to_string(&log_path)
+                        .unwrap_or_default()
+                        .contains("address already in use")
+                    {
+                        panic!("vmalert did not start: {last}");
+                    }
+                }
+            }
+        }
+        panic!("vmalert could not bind a free port in 5 attempts: {last}");
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log_path, lines)
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.exited().is_none()
+    }
+}
+
+/// Runs `vmalert -dryRun -rule=<rules>` (parses and validates every rule with MetricsQL and
+/// its templates): (success, output).
+pub fn vmalert_dry_run(rules: &Path) -> (bool, String) {
+    let out = Command::new(require_vm_binary("vmalert"))
+        .arg("-dryRun")
+        .arg(format!("-rule={}", rules.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("run vmalert -dryRun: {e}"));
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
