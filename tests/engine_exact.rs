@@ -28,6 +28,9 @@
 //! (`alerts[0]`, page 1h/5m) while it lasts at every interval. All failures are collected and
 //! reported together, summarized per interval and SLO. A second test follows `sloburn run`'s
 //! live ticks across a restart (see [`live_ticks_across_a_restart_are_exact`]).
+//!
+//! Both also run on a real VictoriaMetrics holding the same samples (imported through its API;
+//! the exact-truth test at 15 s and 2 m only, for time), with the same checks.
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -41,7 +44,6 @@ use support::backend::{Backend, Source};
 use support::backfill::scenario::{self, Regime, Requests};
 use support::backfill::{Backfill, CounterOpts, DAY, HOUR, MINUTE, Schedule, now_minute};
 use support::eval::sloburn_eval;
-use support::prometheus::Prometheus;
 use support::truth::{Sli, counts, groups};
 
 /// Scrape intervals, seconds (Prometheus's default 60 s and a slow 2 m among them); each has its
@@ -525,6 +527,18 @@ fn every_window_and_budget_is_exact(backend: Backend, intervals: &[i64]) {
 /// both intervals, against the truth: each window's burn rate, the remaining budget, `fresh`.
 #[test]
 fn live_ticks_across_a_restart_are_exact() {
+    live_ticks_across_a_restart(Backend::Prometheus);
+}
+
+/// The same live ticks on a real VictoriaMetrics with its defaults: its 30 s
+/// `-search.latencyOffset` answers instant vectors within 30 s of now as of 30 s earlier, but
+/// not the raw range reads the ticks make.
+#[test]
+fn live_ticks_across_a_restart_are_exact_on_victoriametrics() {
+    live_ticks_across_a_restart(Backend::VictoriaMetrics);
+}
+
+fn live_ticks_across_a_restart(backend: Backend) {
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp();
     let end = now_minute() + 10 * MINUTE;
@@ -537,7 +551,7 @@ fn live_ticks_across_a_restart_are_exact() {
         let requests = Requests::new(b.start() - DAY, 1_000);
         add_checkout(&mut b, interval, &requests, &[restart]);
     }
-    let prometheus = Prometheus::backfilled(&b);
+    let prometheus = Source::backfilled(backend, &b);
     let dir = tempfile::tempdir().unwrap();
     let spec_text: Vec<String> = [15, 60].iter().map(|&i| spec(i)).collect();
     let mut sloburn =
