@@ -97,7 +97,8 @@ proptest::proptest! {
             proptest::prop_assert!(start <= end);
             // One step at least, even if that one is too much.
             if end > start {
-                proptest::prop_assert!((end - start + sub_range) / sub_step + 1 <= 30_000);
+                let points = (end - start + sub_range) / sub_step + 1;
+                proptest::prop_assert!(points <= 30_000, "{points} points");
             }
             ends.extend((start..=end).step_by(step as usize));
         }
