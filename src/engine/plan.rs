@@ -187,22 +187,6 @@ impl QueryPlan {
     /// assert_eq!(q.bad, r#"sum(increase(http_requests_total{code=~"5.."}[1m]))"#);
     /// ```
     pub fn bucket_queries(&self, step: PromDuration) -> BucketQueries {
-        self.bucket_queries_of(step)
-    }
-
-    /// The subquery of [`QueryPlan::bucket_queries`] for `step`, `(range, step)` in seconds:
-    /// threshold SLIs' slices. A range query of them is cut so that the subquery stays within
-    /// what VictoriaMetrics evaluates at once.
-    pub fn bucket_subquery(&self, step: PromDuration) -> Option<(i64, i64)> {
-        match &self.sli {
-            Sli::Threshold { slice, .. } => {
-                Some((slice_range(step).as_secs() as i64, slice.as_secs() as i64))
-            }
-            _ => None,
-        }
-    }
-
-    fn bucket_queries_of(&self, step: PromDuration) -> BucketQueries {
         let secs = step.as_secs();
         let by = self.by_clause();
         match &self.sli {
@@ -267,6 +251,18 @@ impl QueryPlan {
                     total: format!("count_over_time({measured}[{range}:{slice}])"),
                 }
             }
+        }
+    }
+
+    /// The subquery of [`QueryPlan::bucket_queries`] for `step`, `(range, step)` in seconds:
+    /// threshold SLIs' slices. A range query of them is cut so that the subquery stays within
+    /// what VictoriaMetrics evaluates at once.
+    pub fn bucket_subquery(&self, step: PromDuration) -> Option<(i64, i64)> {
+        match &self.sli {
+            Sli::Threshold { slice, .. } => {
+                Some((slice_range(step).as_secs() as i64, slice.as_secs() as i64))
+            }
+            _ => None,
         }
     }
 
