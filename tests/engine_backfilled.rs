@@ -9,10 +9,11 @@
 mod support;
 
 use serde_json::Value;
+use support::backend::{Backend, Source};
 use support::backfill::scenario;
 use support::backfill::{Backfill, DAY, HOUR, MINUTE, now_minute};
 use support::eval::{series, sloburn_eval};
-use support::prometheus::Prometheus;
+use support::prometheus::{Prometheus, QueryApi};
 
 const SPECS: &str = r#"
 version: sloburn/v1
@@ -187,8 +188,19 @@ const ALL: [(&str, Option<&str>); 10] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn budgets_burn_rates_and_alerts_match_the_truth_and_prometheus() {
+    budgets_burn_rates_and_alerts(Backend::Prometheus).await;
+}
+
+/// The same on a real VictoriaMetrics: the engine against the truth, and against VM's own
+/// `increase()` (which does not extrapolate: it starts from the last sample before the window).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_burn_rates_and_alerts_match_the_truth_and_victoriametrics() {
+    budgets_burn_rates_and_alerts(Backend::VictoriaMetrics).await;
+}
+
+async fn budgets_burn_rates_and_alerts(backend: Backend) {
     let f = build();
-    let prometheus = Prometheus::backfilled(&f.b);
+    let prometheus = Source::backfilled(backend, &f.b);
     let dir = tempfile::tempdir().unwrap();
     let specs = dir.path().join("specs.yaml");
     std::fs::write(&specs, SPECS).unwrap();
@@ -233,7 +245,7 @@ async fn budgets_burn_rates_and_alerts_match_the_truth_and_prometheus() {
                 {
                     assert!(
                         (got - prom).abs() <= 0.02 * prom.max(0.05),
-                        "{slo} {group:?} at {at}: burn({}) {got} vs Prometheus {prom}",
+                        "{slo} {group:?} at {at}: burn({}) {got} vs {backend:?} {prom}",
                         w["window"]
                     );
                 }
@@ -428,7 +440,7 @@ slos:
 
 /// Prometheus's own burn rate for the SLOs whose SLI it can compute with `increase` directly.
 async fn prometheus_burn(
-    p: &Prometheus,
+    p: &QueryApi,
     slo: &str,
     group: Option<&str>,
     window: &Value,

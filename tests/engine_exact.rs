@@ -28,6 +28,9 @@
 //! (`alerts[0]`, page 1h/5m) while it lasts at every interval. All failures are collected and
 //! reported together, summarized per interval and SLO. A second test follows `sloburn run`'s
 //! live ticks across a restart (see [`live_ticks_across_a_restart_are_exact`]).
+//!
+//! Both also run on a real VictoriaMetrics holding the same samples (imported through its API;
+//! the exact-truth test at 15 s and 2 m only, for time), with the same checks.
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -37,10 +40,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::backend::{Backend, Source};
 use support::backfill::scenario::{self, Regime, Requests};
 use support::backfill::{Backfill, CounterOpts, DAY, HOUR, MINUTE, Schedule, now_minute};
 use support::eval::sloburn_eval;
-use support::prometheus::Prometheus;
 use support::truth::{Sli, counts, groups};
 
 /// Scrape intervals, seconds (Prometheus's default 60 s and a slow 2 m among them); each has its
@@ -448,11 +451,25 @@ fn close_burn(got: f64, truth: f64) -> bool {
 
 #[test]
 fn every_window_and_budget_is_exact_at_15s_30s_60s_and_2m() {
+    every_window_and_budget_is_exact(Backend::Prometheus, &INTERVALS);
+}
+
+/// The same data, specs, instants and checks in a real VictoriaMetrics (its import API instead
+/// of promtool), at the 15 s and 2 m intervals (the shortest and the one whose scrapes are
+/// further apart than a minute), to keep the test's time down.
+#[test]
+fn every_window_and_budget_is_exact_on_victoriametrics() {
+    every_window_and_budget_is_exact(Backend::VictoriaMetrics, &[15, 120]);
+}
+
+/// 30 days of the scenario at `intervals`, in a store of kind `backend`; `sloburn eval` at every
+/// instant of the timeline, checked against the truth.
+fn every_window_and_budget_is_exact(backend: Backend, intervals: &[i64]) {
     let started = Instant::now();
     let end = (now_minute() / HOUR) * HOUR - 2 * HOUR;
     let mut b = Backfill::thirty_days(end);
     let tl = Timeline::new(&b);
-    for interval in INTERVALS {
+    for &interval in intervals {
         add_interval(&mut b, &tl, interval);
     }
     eprintln!(
@@ -460,23 +477,23 @@ fn every_window_and_budget_is_exact_at_15s_30s_60s_and_2m() {
         b.total_samples(),
         started.elapsed()
     );
-    let prometheus = Prometheus::backfilled(&b);
+    let source = Source::backfilled(backend, &b);
     let dir = tempfile::tempdir().unwrap();
     let specs = dir.path().join("specs.yaml");
-    let text: Vec<String> = INTERVALS.iter().map(|&i| spec(i)).collect();
+    let text: Vec<String> = intervals.iter().map(|&i| spec(i)).collect();
     std::fs::write(&specs, text.join("---\n")).unwrap();
-    let slos: Vec<Slo> = INTERVALS.iter().flat_map(|&i| slos(i)).collect();
+    let slos: Vec<Slo> = intervals.iter().flat_map(|&i| slos(i)).collect();
 
     let mut report = Report::default();
     for (name, at) in tl.instants(&b) {
         let evaluated = Instant::now();
         // Exit 1 only says some SLO is not fresh, which is checked per SLO.
-        let snapshot = sloburn_eval(&prometheus.url, at, &specs).snapshot;
+        let snapshot = sloburn_eval(&source.url, at, &specs).snapshot;
         eprintln!("{name} ({at}): evaluated in {:?}", evaluated.elapsed());
         check_snapshot(&mut report, &b, &snapshot, &slos, &name, at);
         // The outage pages while it lasts, at every interval.
         if name.starts_with("outage +6m") {
-            for interval in INTERVALS {
+            for &interval in intervals {
                 let service = job(interval);
                 let page = entry(&snapshot, &service, "requests", None).map(|s| &s["alerts"][0]);
                 let paging = page.is_some_and(|a| {
@@ -510,6 +527,18 @@ fn every_window_and_budget_is_exact_at_15s_30s_60s_and_2m() {
 /// both intervals, against the truth: each window's burn rate, the remaining budget, `fresh`.
 #[test]
 fn live_ticks_across_a_restart_are_exact() {
+    live_ticks_across_a_restart(Backend::Prometheus);
+}
+
+/// The same live ticks on a real VictoriaMetrics with its defaults: its 30 s
+/// `-search.latencyOffset` answers instant vectors within 30 s of now as of 30 s earlier, but
+/// not the raw range reads the ticks make.
+#[test]
+fn live_ticks_across_a_restart_are_exact_on_victoriametrics() {
+    live_ticks_across_a_restart(Backend::VictoriaMetrics);
+}
+
+fn live_ticks_across_a_restart(backend: Backend) {
     let started = Instant::now();
     let now = chrono::Utc::now().timestamp();
     let end = now_minute() + 10 * MINUTE;
@@ -522,7 +551,7 @@ fn live_ticks_across_a_restart_are_exact() {
         let requests = Requests::new(b.start() - DAY, 1_000);
         add_checkout(&mut b, interval, &requests, &[restart]);
     }
-    let prometheus = Prometheus::backfilled(&b);
+    let prometheus = Source::backfilled(backend, &b);
     let dir = tempfile::tempdir().unwrap();
     let spec_text: Vec<String> = [15, 60].iter().map(|&i| spec(i)).collect();
     let mut sloburn =

@@ -1,4 +1,5 @@
-//! The engine's steady path minute by minute, against the exact truth, on a real Prometheus.
+//! The engine's steady path minute by minute, against the exact truth, on a real Prometheus (and
+//! the same on a real VictoriaMetrics).
 //!
 //! Two days of data shaped like real scrapes (30 s and 2 m intervals off the minute grid, with
 //! jitter and millisecond timestamps) are backfilled; the engine (the library, with a real
@@ -22,9 +23,9 @@ use sloburn::engine::snapshot::Snapshot;
 use sloburn::source::prometheus::Client;
 use sloburn::spec::Slo;
 use sloburn::store::Store;
+use support::backend::{Backend, Source};
 use support::backfill::scenario::{self, Regime, Requests};
 use support::backfill::{Backfill, CounterOpts, DAY, HOUR, MINUTE, Schedule, now_minute};
-use support::prometheus::Prometheus;
 use support::truth::{Sli, counts};
 
 const SPEC: &str = r#"
@@ -201,9 +202,20 @@ fn check(b: &Backfill, snapshot: &Snapshot, at: i64, what: &str, wrong: &mut Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_restart_are_exact() {
+    ticks_are_exact(Backend::Prometheus).await;
+}
+
+/// The same ticks on the same data in a real VictoriaMetrics (left-open ranges, no lookback
+/// delta, its own subquery evaluation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_are_exact_on_victoriametrics() {
+    ticks_are_exact(Backend::VictoriaMetrics).await;
+}
+
+async fn ticks_are_exact(backend: Backend) {
     let end = (now_minute() / HOUR) * HOUR - HOUR;
     let (b, tl) = build(end);
-    let prometheus = Prometheus::backfilled(&b);
+    let prometheus = Source::backfilled(backend, &b);
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
     let mut wrong = Vec::new();
@@ -303,9 +315,18 @@ async fn ticks_inside_minutes_across_a_reset_a_new_series_a_vanished_one_and_a_r
 /// the vanished one inside the gap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_gap_after_a_tick_inside_a_minute_is_exact() {
+    a_long_gap_is_exact(Backend::Prometheus).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_gap_after_a_tick_inside_a_minute_is_exact_on_victoriametrics() {
+    a_long_gap_is_exact(Backend::VictoriaMetrics).await;
+}
+
+async fn a_long_gap_is_exact(backend: Backend) {
     let end = (now_minute() / HOUR) * HOUR - HOUR;
     let (b, tl) = build(end);
-    let prometheus = Prometheus::backfilled(&b);
+    let prometheus = Source::backfilled(backend, &b);
     let mut wrong = Vec::new();
     let mut sloburn = engine(&prometheus.url, None);
     let start = tl.cold - 5 * HOUR;

@@ -656,9 +656,9 @@ async fn flagged_hours(
     let first = from.div_euclid(HOUR_SECS) * HOUR_SECS + HOUR_SECS;
     let whole = to.div_euclid(HOUR_SECS) * HOUR_SECS;
     let mut answers = Vec::new();
-    if whole >= first {
+    for (start, end) in subquery_pieces(first, whole, HOUR_SECS, HOUR_SECS + 59, 60) {
         answers.push(
-            q.range(&anomalies(sel, HOUR_SECS), first, whole, HOUR_SECS)
+            q.range(&anomalies(sel, HOUR_SECS), start, end, HOUR_SECS)
                 .await?,
         );
     }
@@ -685,6 +685,36 @@ async fn flagged_hours(
             .extend(s.points.iter().map(|&(t, _)| t.div_euclid(1000)));
     }
     Ok(flagged)
+}
+
+/// Points per series a subquery may produce in one range query. VictoriaMetrics evaluates a
+/// subquery over the range query's whole range (plus the subquery's own) at once and refuses
+/// more than 30,000 points per series (its `-search.maxPointsPerTimeseries` default): the hourly
+/// checks' 1-minute subquery over a 30-day period would be 43,000. Prometheus evaluates
+/// subqueries step by step and reads the same samples however the range is cut.
+pub(crate) const SUBQUERY_POINTS: i64 = 25_000;
+
+/// Evaluation instants `first, first + step, ..., last` cut into the `(start, end)` ranges of
+/// range queries whose subquery (range `sub_range`, step `sub_step` seconds) stays within
+/// [`SUBQUERY_POINTS`] per series, oldest first; at least one step each, none when
+/// `last < first`.
+pub(crate) fn subquery_pieces(
+    first: i64,
+    last: i64,
+    step: i64,
+    sub_range: i64,
+    sub_step: i64,
+) -> Vec<(i64, i64)> {
+    let span = ((SUBQUERY_POINTS - 1) * sub_step.max(1) - sub_range).max(0);
+    let steps = (span / step.max(1)).max(0);
+    let mut pieces = Vec::new();
+    let mut start = first;
+    while start <= last {
+        let end = (start + steps * step).min(last);
+        pieces.push((start, end));
+        start = end + step;
+    }
+    pieces
 }
 
 /// The series flagged over the `span` seconds (whole minutes) ending at the evaluation instant:

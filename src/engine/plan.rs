@@ -62,6 +62,13 @@ pub struct CounterRead {
     pub matchers: Vec<Matcher>,
 }
 
+/// The range of a threshold SLI's slice subquery for buckets of `step`. A subquery range includes
+/// both ends in Prometheus 2 (left-open in 3): one second less keeps (t - step, t] and never
+/// counts a boundary slice twice.
+fn slice_range(step: PromDuration) -> PromDuration {
+    PromDuration::from_secs(step.as_secs().saturating_sub(1).max(1))
+}
+
 /// The two expressions of an SLO for one bucket width.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketQueries {
@@ -233,9 +240,7 @@ impl QueryPlan {
                 slice,
             } => {
                 let fails = negate(*op).as_str();
-                // A subquery range includes both ends in Prometheus 2 (left-open in 3): one
-                // second less keeps (t - step, t] and never counts a boundary slice twice.
-                let range = PromDuration::from_secs(secs.saturating_sub(1).max(1));
+                let range = slice_range(step);
                 // `q == q` drops a NaN value: no measurement, neither a good nor a bad slice
                 // (as the scrape source counts it).
                 let measured = format!("(({query}) == ({query}))");
@@ -246,6 +251,18 @@ impl QueryPlan {
                     total: format!("count_over_time({measured}[{range}:{slice}])"),
                 }
             }
+        }
+    }
+
+    /// The subquery of [`QueryPlan::bucket_queries`] for `step`, `(range, step)` in seconds:
+    /// threshold SLIs' slices. A range query of them is cut so that the subquery stays within
+    /// what VictoriaMetrics evaluates at once.
+    pub fn bucket_subquery(&self, step: PromDuration) -> Option<(i64, i64)> {
+        match &self.sli {
+            Sli::Threshold { slice, .. } => {
+                Some((slice_range(step).as_secs() as i64, slice.as_secs() as i64))
+            }
+            _ => None,
         }
     }
 

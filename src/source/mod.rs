@@ -13,6 +13,23 @@ pub struct Series {
     pub points: Vec<(i64, f64)>,
 }
 
+/// The answers of range queries over consecutive ranges, oldest first, joined: one series per
+/// label set, with its points of every answer in time order (a series absent from one range
+/// simply has no points there).
+pub fn join_ranges(answers: Vec<Vec<Series>>) -> Vec<Series> {
+    let mut joined: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> = BTreeMap::new();
+    for series in answers.into_iter().flatten() {
+        joined
+            .entry(series.labels)
+            .or_default()
+            .extend(series.points);
+    }
+    joined
+        .into_iter()
+        .map(|(labels, points)| Series { labels, points })
+        .collect()
+}
+
 /// Why a query gave no usable answer. Each variant is one `outcome` of
 /// `sloburn_source_requests_total`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,3 +58,6 @@ impl SourceError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -659,6 +659,18 @@ impl Backfill {
     /// Writes the OpenMetrics text: one `# TYPE` line per family (families in order of first
     /// appearance), then each of its series' samples in time order, then `# EOF`.
     pub fn write_openmetrics(&self, path: &Path) -> std::io::Result<u64> {
+        self.write_text(path, format_timestamp)
+    }
+
+    /// Writes the same samples as [`Backfill::write_openmetrics`] in the Prometheus text format
+    /// with millisecond timestamps (`x{a="b"} 150 1790000000123`), which VictoriaMetrics
+    /// imports on `/api/v1/import/prometheus` (it skips the `#` lines).
+    pub fn write_prometheus_text(&self, path: &Path) -> std::io::Result<u64> {
+        self.write_text(path, |ms| ms.to_string())
+    }
+
+    /// The text of [`Backfill::write_openmetrics`], timestamps written by `timestamp` (from ms).
+    fn write_text(&self, path: &Path, timestamp: fn(i64) -> String) -> std::io::Result<u64> {
         let file = std::fs::File::create(path)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let mut families: Vec<(String, &'static str)> = Vec::new();
@@ -680,12 +692,7 @@ impl Backfill {
                 let selector = g.series.selector();
                 for &(t, value) in &g.samples {
                     line.clear();
-                    let _ = writeln!(
-                        line,
-                        "{selector} {} {}",
-                        format_value(value),
-                        format_timestamp(t)
-                    );
+                    let _ = writeln!(line, "{selector} {} {}", format_value(value), timestamp(t));
                     out.write_all(line.as_bytes())?;
                     written += line.len() as u64;
                 }

@@ -7,6 +7,9 @@
 //! - [`process`]: free ports, a child-process guard that kills and waits on drop, binary lookup
 //!   that fails with "run scripts/test, which installs it", a tiny blocking HTTP status probe.
 //! - [`prometheus`]: start / stop / restart a real Prometheus on a data dir; async query helpers.
+//! - [`victoria`]: the same for a real VictoriaMetrics (Debian package `victoria-metrics`): the
+//!   backfill imported through its import API; [`backend`]: either store behind one type, so a
+//!   backfilled-truth test body runs against both.
 //! - [`backfill`]: synthetic history whose true counts are known, written as OpenMetrics and
 //!   turned into TSDB blocks by `promtool`; per-series sample schedules (interval, phase,
 //!   jitter, fractional timestamps, appear/vanish, gaps, resets); ready-made 30-day scenarios.
@@ -36,6 +39,7 @@
 //! queries are async (reqwest), for the engine's tokio tests.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod backfill;
 pub mod eval;
 pub mod fake_http;
@@ -44,3 +48,4 @@ pub mod prometheus;
 pub mod target;
 pub mod tls;
 pub mod truth;
+pub mod victoria;

@@ -36,7 +36,7 @@ pub struct Prometheus {
     config_path: PathBuf,
     log_path: PathBuf,
     child: Option<ChildGuard>,
-    client: reqwest::Client,
+    api: QueryApi,
     /// Set by [`Prometheus::backfilled`]: removed after the process is stopped.
     owned_dir: Option<tempfile::TempDir>,
 }
@@ -72,7 +72,7 @@ impl Prometheus {
             config_path,
             log_path: data_dir.join("prometheus.log"),
             child: None,
-            client: http_client(Duration::from_secs(30)),
+            api: QueryApi::new(String::new()),
             owned_dir: None,
         };
         // The port is free when asked for but may be taken before Prometheus binds: retry.
@@ -183,6 +183,7 @@ impl Prometheus {
         let mut child = ChildGuard::spawn(command, "prometheus");
         self.port = port;
         self.url = format!("http://127.0.0.1:{port}");
+        self.api = QueryApi::new(self.url.clone());
         let ready = format!("{}/-/ready", self.url);
         let result = wait_for_http_ok_while(&ready, READY_TIMEOUT, || match child.exited() {
             Some(status) => Err(format!("Prometheus exited during startup ({status})")),
@@ -211,6 +212,24 @@ impl Prometheus {
                     Err(Launch::Failed(msg))
                 }
             }
+        }
+    }
+}
+
+/// The query side of the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`) on one
+/// base URL. Prometheus and VictoriaMetrics ([`super::victoria::Victoria`]) both deref to it,
+/// so a test body can query either.
+pub struct QueryApi {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub url: String,
+    client: reqwest::Client,
+}
+
+impl QueryApi {
+    pub fn new(url: String) -> QueryApi {
+        QueryApi {
+            url,
+            client: http_client(Duration::from_secs(30)),
         }
     }
 
@@ -347,6 +366,14 @@ impl Prometheus {
             "query_range {expr:?}: {body:.500}"
         );
         json["data"].take()
+    }
+}
+
+impl std::ops::Deref for Prometheus {
+    type Target = QueryApi;
+
+    fn deref(&self) -> &QueryApi {
+        &self.api
     }
 }
 

@@ -315,12 +315,23 @@ async fn source_buckets(
     to: i64,
     step: i64,
 ) -> Result<BTreeMap<String, GroupRead>, TickError> {
-    let queries = state
-        .plan
-        .bucket_queries(PromDuration::from_secs(step as u64));
-    let (bad, total) = tokio::try_join!(
-        q.range(&queries.bad, from + step, to, step),
-        q.range(&queries.total, from + step, to, step),
-    )?;
-    pair(&state.slo.group_by, bad, total)
+    let width = PromDuration::from_secs(step as u64);
+    let queries = state.plan.bucket_queries(width);
+    let pieces = match state.plan.bucket_subquery(width) {
+        Some((range, slice)) => {
+            crate::engine::counters::subquery_pieces(from + step, to, step, range, slice)
+        }
+        None => vec![(from + step, to)],
+    };
+    let (mut bad, mut total) = (Vec::new(), Vec::new());
+    for (start, end) in pieces {
+        let (b, t) = tokio::try_join!(
+            q.range(&queries.bad, start, end, step),
+            q.range(&queries.total, start, end, step),
+        )?;
+        bad.push(b);
+        total.push(t);
+    }
+    let join = crate::source::join_ranges;
+    pair(&state.slo.group_by, join(bad), join(total))
 }
