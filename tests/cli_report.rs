@@ -88,6 +88,7 @@ fn state_dir() -> tempfile::TempDir {
     store
         .save(&[
             SloChanges {
+                records: Vec::new(),
                 id: "shop/avail",
                 meta: &avail,
                 chunks: vec![("", &one)],
@@ -95,6 +96,7 @@ fn state_dir() -> tempfile::TempDir {
                 replace: false,
             },
             SloChanges {
+                records: Vec::new(),
                 id: "shop/routes",
                 meta: &routes,
                 chunks: vec![("route=a", &a), ("route=b", &b), (&odd_key, &odd)],

@@ -165,6 +165,7 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             .max()
             .unwrap_or(Duration::from_secs(30 * 86_400))
     });
+    engine.record_gap = sloburn::engine::runner::record_gap(cfg.evaluation_interval);
     engine.retire_absent(now_secs() as i64);
     tracing::info!(slos = engine.slos.len(), source = %source, state_dir = %cfg.state_dir.display(), "sloburn starting");
 

@@ -89,7 +89,11 @@ fn stored(groups: &[(&str, f64)]) -> StoredSlo {
         .iter()
         .map(|(k, s)| (k.to_string(), buckets(*s)))
         .collect();
-    StoredSlo { meta, buckets }
+    StoredSlo {
+        meta,
+        buckets,
+        records: Default::default(),
+    }
 }
 
 fn one(range: (i64, i64)) -> Row {
@@ -395,6 +399,7 @@ fn the_worst_day_splits_minutes_at_midnight_and_gives_a_bucket_to_its_larger_day
             ..Default::default()
         },
         buckets: [(String::new(), buckets)].into(),
+        records: Default::default(),
     };
     let range = Range::new(from, D + 3 * HOUR).unwrap();
     let r = &rows("x/y", &s, None, range)[0];

@@ -18,7 +18,13 @@ const QUIET: Active = Active {
 #[test]
 fn a_state_opens_at_the_evaluation_it_became_active_and_closes_at_the_one_it_stopped() {
     let mut r = Record::default();
-    for (t, a) in [(0, QUIET), (60, PAGE), (120, PAGE), (180, QUIET), (240, QUIET)] {
+    for (t, a) in [
+        (0, QUIET),
+        (60, PAGE),
+        (120, PAGE),
+        (180, QUIET),
+        (240, QUIET),
+    ] {
         assert!(r.observe(t, Some(a), 90));
     }
     assert_eq!(r.page, vec![(60, 180)]);
@@ -59,7 +65,10 @@ fn nothing_changes_without_new_data() {
     assert!(!r.observe(0, None, 90));
     assert!(r.observe(0, Some(QUIET), 90));
     assert!(!r.observe(0, Some(QUIET), 90));
-    assert!(!r.observe(-60, Some(PAGE), 90), "time going back adds nothing");
+    assert!(
+        !r.observe(-60, Some(PAGE), 90),
+        "time going back adds nothing"
+    );
     assert_eq!(r.last, Some((0, QUIET)));
 }
 
@@ -84,7 +93,10 @@ fn a_flapping_state_keeps_at_most_max_spans() {
         r.observe(k * 60, Some(if k % 2 == 0 { PAGE } else { QUIET }), 90);
     }
     assert_eq!(r.page.len(), MAX_SPANS);
-    assert_eq!(r.recorded[0].0, r.page[0].0, "the recording starts where its spans do");
+    assert_eq!(
+        r.recorded[0].0, r.page[0].0,
+        "the recording starts where its spans do"
+    );
 }
 
 #[test]

@@ -284,6 +284,7 @@ fn a_history_stored_under_the_legacy_identity_is_kept() {
                 },
             }],
         )]),
+        records: BTreeMap::new(),
     };
     let five = PromDuration::from_secs(300);
     let kept = SloState::new(slo.clone(), Some(stored(legacy_fingerprint(&slo))));
@@ -373,6 +374,7 @@ fn a_changed_sli_deletes_the_stored_history_at_start() {
     })];
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: &slo.id(),
             meta: &old_meta,
             chunks: vec![("", &old_rows)],
@@ -501,6 +503,7 @@ fn a_returning_spec_with_another_sli_drops_its_old_rows() {
     };
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: &slo.id(),
             meta: &meta,
             chunks: Vec::new(),
@@ -543,6 +546,7 @@ fn a_legacy_history_started_with_a_longer_period_keeps_its_events() {
             ..Default::default()
         },
         buckets: BTreeMap::from([(String::new(), buckets)]),
+        records: BTreeMap::new(),
     };
     let state = SloState::new(slo("    period: 45d\n"), Some(stored));
     assert!(state.rewrite, "2-hour buckets now: saved anew");
