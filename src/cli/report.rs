@@ -87,7 +87,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let text = match args.format {
         Format::Markdown => render::markdown(range, &out),
-        Format::Csv => render::csv(&out),
+        Format::Csv => render::csv(range, &out),
         Format::Json => format!("{:#}\n", render::json(range, &out)),
     };
     std::io::stdout().write_all(text.as_bytes())?;
