@@ -35,8 +35,13 @@ pub struct Range {
     pub to: i64,
 }
 
+/// What is wrong with a report's request (the CLI's flags or the API's parameters).
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum RangeError {
+    #[error("give --month YYYY-MM, or --from and --to")]
+    Missing,
+    #[error("--format {0:?} is unknown: write markdown, html, csv or json")]
+    Format(String),
     #[error("--month {0:?} is no month: write it as YYYY-MM, e.g. 2026-11")]
     Month(String),
     #[error("--{which} {text:?} is no time: write it as RFC 3339, e.g. 2026-11-01T00:00:00Z")]
@@ -77,6 +82,20 @@ impl Range {
         Range::new(secs(start).ok_or_else(bad)?, secs(next).ok_or_else(bad)?)
     }
 
+    /// The range a request names: a month, or `from` and `to` (both); a month with either is
+    /// refused too (the CLI's flags conflict the same way).
+    pub fn from_request(
+        month: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Range, RangeError> {
+        match (month, from, to) {
+            (Some(month), None, None) => Range::month(month),
+            (None, Some(from), Some(to)) => Range::parse(from, to),
+            _ => Err(RangeError::Missing),
+        }
+    }
+
     /// `[from, to)` from two RFC 3339 instants.
     pub fn parse(from: &str, to: &str) -> Result<Range, RangeError> {
         let at = |which: &'static str, text: &str| {
@@ -88,6 +107,48 @@ impl Range {
                 })
         };
         Range::new(at("from", from)?, at("to", to)?)
+    }
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Markdown,
+    Html,
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// `markdown`, `html`, `csv` or `json`.
+    pub fn parse(text: &str) -> Result<Format, RangeError> {
+        match text {
+            "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            _ => Err(RangeError::Format(text.to_string())),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// The report of `rows` over `range` in this format.
+    pub fn write(self, range: Range, rows: &[Row]) -> String {
+        match self {
+            Format::Markdown => render::markdown(range, rows),
+            Format::Html => render::html(range, rows),
+            Format::Csv => render::csv(range, rows),
+            Format::Json => format!("{:#}\n", render::json(range, rows)),
+        }
     }
 }
 
@@ -436,15 +497,7 @@ pub fn rows(id: &str, stored: &StoredSlo, objective: Option<Objective>, range: R
     }
     if grouped {
         let n = stored.meta.groups.len();
-        let mut r = row(
-            name,
-            GroupOf::All(n),
-            objective,
-            range,
-            &parts,
-            &all,
-            l.res,
-        );
+        let mut r = row(name, GroupOf::All(n), objective, range, &parts, &all, l.res);
         let records = stored
             .meta
             .groups

@@ -234,8 +234,8 @@ fn bad_arguments_and_a_locked_store_exit_2_with_a_reason() {
             "is no time",
         ),
         (
-            vec!["--month", "2026-11", "--format", "html"],
-            "invalid value 'html'",
+            vec!["--month", "2026-11", "--format", "pdf"],
+            "invalid value 'pdf'",
         ),
         (vec!["--from", "2026-11-02T00:00:00Z"], "--to"),
         (vec![], "--month"),
@@ -267,7 +267,9 @@ fn bad_arguments_and_a_locked_store_exit_2_with_a_reason() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("sloburn.redb is locked") && said.contains("stop it"),
+        said.contains("sloburn.redb is locked")
+            && said.contains("stop it")
+            && said.contains("GET /api/v1/report?month="),
         "{said}"
     );
 }

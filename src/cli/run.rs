@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
-use sloburn::http::{AppState, HistoryRequest, ReloadRequest, serve};
+use sloburn::http::{AppState, HistoryRequest, ReloadRequest, ReportRequest, serve};
 use sloburn::scrape::{ScrapeFeed, Scraper};
 use sloburn::spec::load_paths;
 use sloburn::store::Store;
@@ -174,12 +174,14 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     let ready = Arc::new(AtomicBool::new(false));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (history_tx, mut history_rx) = mpsc::channel::<HistoryRequest>(16);
+    let (report_tx, mut report_rx) = mpsc::channel::<ReportRequest>(4);
     let state = AppState {
         snapshot: cell.clone(),
         exporter,
         ready: ready.clone(),
         reload: cfg.enable_reload.then_some(reload_tx),
         history: Some(history_tx),
+        report: Some(report_tx),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -225,6 +227,9 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             }
             Some((service, slo, reply)) = history_rx.recv() => {
                 let _ = reply.send(engine.chart(&service, &slo));
+            }
+            Some((range, reply)) = report_rx.recv() => {
+                let _ = reply.send(engine.report(range));
             }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,

@@ -241,6 +241,34 @@ impl Engine {
         )
     }
 
+    /// The report over `range` of every SLO the engine runs, from its in-memory history and
+    /// alert records: the same rows `sloburn report` makes from what these states save.
+    pub fn report(&self, range: crate::report::Range) -> Vec<crate::report::Row> {
+        let mut out = Vec::new();
+        for s in &self.slos {
+            let stored = StoredSlo {
+                meta: s.meta(),
+                buckets: s
+                    .groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.history.buckets()))
+                    .collect(),
+                records: s
+                    .groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.record.clone()))
+                    .collect(),
+            };
+            out.extend(crate::report::rows(
+                &s.slo.id(),
+                &stored,
+                Some(s.slo.objective),
+                range,
+            ));
+        }
+        out
+    }
+
     /// The numbers of every SLO series as they stand.
     pub fn snapshot(&self, now: f64, took: Duration) -> Snapshot {
         let mut slos = Vec::new();

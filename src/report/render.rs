@@ -1,4 +1,8 @@
-//! The report's rows as Markdown (for people), CSV (for spreadsheets) or JSON (for tools).
+//! The report's rows as Markdown (for people), HTML (for people, with charts), CSV (for
+//! spreadsheets) or JSON (for tools).
+
+mod html;
+pub use html::html;
 
 use serde_json::{Value, json};
 
@@ -75,64 +79,106 @@ fn recorded(range: Range, r: &Row) -> String {
     }
 }
 
+/// The columns of the Markdown and HTML tables, with whether each holds a number.
+pub const COLUMNS: [(&str, bool); 18] = [
+    ("service", false),
+    ("slo", false),
+    ("group", false),
+    ("total", true),
+    ("bad", true),
+    ("SLI", true),
+    ("objective", true),
+    ("budget consumed", true),
+    ("worst day (bad/total, budget)", false),
+    ("no data", true),
+    ("not held", true),
+    ("resolution", false),
+    ("covered", false),
+    ("page alert", true),
+    ("ticket alert", true),
+    ("exhaustion alert", true),
+    ("freeze", true),
+    ("alerts recorded", false),
+];
+
+/// One row's cells for people, in the order of [`COLUMNS`] (unescaped).
+pub fn cells(range: Range, r: &Row) -> [String; 18] {
+    let objective = r
+        .objective
+        .map_or(UNKNOWN.into(), |o| format!("{}%", percent(o.ratio())));
+    let consumed = r
+        .budget_consumed()
+        .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)));
+    let worst = r.worst_day.as_ref().map_or("-".into(), |d| {
+        format!(
+            "{} ({}/{}, {})",
+            day(d.start),
+            number(d.counts.bad),
+            number(d.counts.total),
+            r.day_consumed(d)
+                .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)))
+        )
+    });
+    let covered = r.covered.map_or("-".into(), |(a, b)| {
+        format!("{} to {}", rfc3339(a), rfc3339(b))
+    });
+    [
+        r.service.clone(),
+        r.slo.clone(),
+        group(&r.group),
+        number(r.counts.total),
+        number(r.counts.bad),
+        r.sli().map_or("-".into(), |s| format!("{}%", percent(s))),
+        objective,
+        consumed,
+        worst,
+        format!("{}h", hours(r.no_data_secs)),
+        format!("{}h", hours(r.not_held_secs)),
+        resolution(r),
+        covered,
+        alert_hours(r, r.alerts.page_secs),
+        alert_hours(r, r.alerts.ticket_secs),
+        alert_hours(r, r.alerts.exhaustion_secs),
+        alert_hours(r, r.alerts.freeze_secs),
+        recorded(range, r),
+    ]
+}
+
+/// The report's title line.
+pub fn title(range: Range) -> String {
+    format!(
+        "SLO report {} to {}",
+        rfc3339(range.from),
+        rfc3339(range.to)
+    )
+}
+
 /// The report as a Markdown table with a title naming the range.
 pub fn markdown(range: Range, rows: &[Row]) -> String {
-    // One row a line: `\`, `|` and line breaks escaped (a label value may hold any of them).
+    // One row a line: `\`, `|` and line breaks escaped (a label value may hold any of them),
+    // and `<`, `>` so a viewer that renders HTML in Markdown shows them as text.
     let cell = |s: String| {
         s.replace('\\', "\\\\")
             .replace('|', "\\|")
+            .replace('<', "\\<")
+            .replace('>', "\\>")
             .replace('\n', "\\n")
             .replace('\r', "\\r")
     };
-    let mut out = format!(
-        "# SLO report {} to {}\n\n",
-        rfc3339(range.from),
-        rfc3339(range.to)
-    );
-    out.push_str("| service | slo | group | total | bad | SLI | objective | budget consumed | worst day (bad/total, budget) | no data | not held | resolution | covered | page alert | ticket alert | exhaustion alert | freeze | alerts recorded |\n");
-    out.push_str("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|---|---|--:|--:|--:|--:|---|\n");
+    let mut out = format!("# {}\n\n", title(range));
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let rule: Vec<&str> = COLUMNS
+        .iter()
+        .map(|c| if c.1 { "--:" } else { "---" })
+        .collect();
+    out.push_str(&format!(
+        "| {} |\n|{}|\n",
+        names.join(" | "),
+        rule.join("|")
+    ));
     for r in rows {
-        let objective = r
-            .objective
-            .map_or(UNKNOWN.into(), |o| format!("{}%", percent(o.ratio())));
-        let consumed = r
-            .budget_consumed()
-            .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)));
-        let worst = r.worst_day.as_ref().map_or("-".into(), |d| {
-            format!(
-                "{} ({}/{}, {})",
-                day(d.start),
-                number(d.counts.bad),
-                number(d.counts.total),
-                r.day_consumed(d)
-                    .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)))
-            )
-        });
-        let covered = r.covered.map_or("-".into(), |(a, b)| {
-            format!("{} to {}", rfc3339(a), rfc3339(b))
-        });
-        let cells = [
-            r.service.clone(),
-            r.slo.clone(),
-            group(&r.group),
-            number(r.counts.total),
-            number(r.counts.bad),
-            r.sli().map_or("-".into(), |s| format!("{}%", percent(s))),
-            objective,
-            consumed,
-            worst,
-            format!("{}h", hours(r.no_data_secs)),
-            format!("{}h", hours(r.not_held_secs)),
-            resolution(r),
-            covered,
-            alert_hours(r, r.alerts.page_secs),
-            alert_hours(r, r.alerts.ticket_secs),
-            alert_hours(r, r.alerts.exhaustion_secs),
-            alert_hours(r, r.alerts.freeze_secs),
-            recorded(range, r),
-        ];
         out.push_str("| ");
-        out.push_str(&cells.map(cell).join(" | "));
+        out.push_str(&cells(range, r).map(cell).join(" | "));
         out.push_str(" |\n");
     }
     out

@@ -533,5 +533,10 @@ fn alert_time_per_group_and_any_group_within_the_recorded_time() {
 }
 
 fn rows_of(s: &StoredSlo, (from, to): (i64, i64)) -> Vec<Row> {
-    rows("shop/avail", s, Objective::from_ratio(0.99), Range::new(from, to).unwrap())
+    rows(
+        "shop/avail",
+        s,
+        Objective::from_ratio(0.99),
+        Range::new(from, to).unwrap(),
+    )
 }
