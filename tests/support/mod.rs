@@ -14,6 +14,7 @@
 //!   written from the definition, never from engine code.
 //! - [`eval`]: `sloburn eval -o json` (the real binary), run once.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
+//! - [`chromium`]: a real headless Chromium (`--dump-dom` of a URL), killed with its helpers.
 //! - [`target`]: a live scrape target whose error share the test drives.
 //!
 //! Typical use in a tokio test:
@@ -35,6 +36,7 @@
 #![allow(dead_code)]
 
 pub mod backfill;
+pub mod chromium;
 pub mod eval;
 pub mod fake_http;
 pub mod process;
