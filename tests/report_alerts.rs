@@ -78,12 +78,10 @@ fn page_and_freeze_time_of_a_controlled_outage_within_bounds_after_kill_9() {
     let started = now_unix();
     let mut sloburn = Sloburn::start(&args, &dir.path().join("sloburn.log"));
     let slo = [("service", "rec"), ("slo", "requests")];
-    sloburn.wait_metrics(
-        "clean traffic read",
-        Duration::from_secs(90),
-        "slo_",
-        |m| m.fresh("rec", "requests") == Some(true) && m.value("slo_period_total_events", &slo) > 1000.0,
-    );
+    sloburn.wait_metrics("clean traffic read", Duration::from_secs(90), "slo_", |m| {
+        m.fresh("rec", "requests") == Some(true)
+            && m.value("slo_period_total_events", &slo) > 1000.0
+    });
     // A minute of clean traffic first, so the windows start clean.
     std::thread::sleep(Duration::from_secs(60));
     let began = now_unix();
@@ -95,8 +93,16 @@ fn page_and_freeze_time_of_a_controlled_outage_within_bounds_after_kill_9() {
     // Long enough for the page to clear: the upper bound's 90 s and the slack.
     std::thread::sleep(Duration::from_secs_f64(90.0 + 2.0 * SLACK));
     let m = sloburn.metrics();
-    let page = [("service", "rec"), ("slo", "requests"), ("severity", "page")];
-    assert_eq!(m.get("slo_burn_alert_active", &page), Some(0.0), "the page cleared");
+    let page = [
+        ("service", "rec"),
+        ("slo", "requests"),
+        ("severity", "page"),
+    ];
+    assert_eq!(
+        m.get("slo_burn_alert_active", &page),
+        Some(0.0),
+        "the page cleared"
+    );
     let killed = now_unix();
     sloburn.stop(); // SIGKILL
     drop(prometheus);
@@ -105,11 +111,21 @@ fn page_and_freeze_time_of_a_controlled_outage_within_bounds_after_kill_9() {
     let from = (started as i64).div_euclid(hour) * hour;
     let to = (killed as i64).div_euclid(hour) * hour + hour;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sloburn"))
-        .args(["report", "--state-dir", state.to_str().unwrap(), "--format", "json"])
+        .args([
+            "report",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .args(["--from", &rfc3339(from), "--to", &rfc3339(to)])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = &v["slos"][0];
     eprintln!("{row:#}");
@@ -134,8 +150,13 @@ fn page_and_freeze_time_of_a_controlled_outage_within_bounds_after_kill_9() {
     // Recorded: from the first evaluation with data to the last, nothing before the start.
     let recorded = hours("alerts_recorded_hours");
     let since = row["alerts_recorded_since"].as_str().unwrap();
-    let since = chrono::DateTime::parse_from_rfc3339(since).unwrap().timestamp() as f64;
-    assert!(since >= started - SLACK && since <= began, "recorded since {since}");
+    let since = chrono::DateTime::parse_from_rfc3339(since)
+        .unwrap()
+        .timestamp() as f64;
+    assert!(
+        since >= started - SLACK && since <= began,
+        "recorded since {since}"
+    );
     assert!(
         recorded <= killed - since + 1.0 && recorded >= killed - since - 2.0 * SLACK,
         "recorded {recorded:.0}s from {since} to the kill at {killed:.0}"
