@@ -591,7 +591,12 @@ async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart(
     }
     let t1 = engine.slos[0].groups[""].history.read_until().unwrap();
     let snap = engine.tick(Reach::minute(minute(10)), t1 as f64).await;
-    assert!(snap.slos[0].alerts.iter().any(|a| a.severity == "page" && a.active));
+    assert!(
+        snap.slos[0]
+            .alerts
+            .iter()
+            .any(|a| a.severity == "page" && a.active)
+    );
     feed(&mut engine, 11, true);
     let t2 = engine.slos[0].groups[""].history.read_until().unwrap();
     assert!(t2 > t1);
@@ -601,7 +606,10 @@ async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart(
     let record = &engine.slos[0].groups[""].record;
     assert_eq!(record.page, vec![(t1, t2)]);
     assert_eq!(record.recorded, vec![(t1, t2)]);
-    assert!(engine.slos[0].groups[""].record_unsaved, "the failed save is marked");
+    assert!(
+        engine.slos[0].groups[""].record_unsaved,
+        "the failed save is marked"
+    );
     // A stale tick: the span to it counts with the page, nothing after it.
     feed(&mut engine, 12, false);
     let t3 = engine.slos[0].groups[""].history.read_until().unwrap();
