@@ -165,6 +165,7 @@ fn bench(c: &mut Criterion) {
                     .iter()
                     .zip(dirty.iter())
                     .map(|(id, (rows, floor, meta))| SloChanges {
+                        records: Vec::new(),
                         id,
                         meta,
                         chunks: vec![("", rows.as_slice())],

@@ -10,6 +10,7 @@ pub mod core;
 pub mod demo;
 pub mod engine;
 pub mod exporter;
+pub mod html;
 pub mod http;
 pub mod report;
 pub mod rules;

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate};
 
 use crate::core::bucket::{Bucket, FINE_SECS, Tier};
+use crate::core::record::{Record, Span, overlap, union};
 use crate::core::{Counts, Objective, error_ratio};
 use crate::engine::history::FINE_SPAN_SECS;
 use crate::store::StoredSlo;
@@ -34,8 +35,13 @@ pub struct Range {
     pub to: i64,
 }
 
+/// What is wrong with a report's request (the CLI's flags or the API's parameters).
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum RangeError {
+    #[error("give --month YYYY-MM, or --from and --to")]
+    Missing,
+    #[error("--format {0:?} is unknown: write markdown, html, csv or json")]
+    Format(String),
     #[error("--month {0:?} is no month: write it as YYYY-MM, e.g. 2026-11")]
     Month(String),
     #[error("--{which} {text:?} is no time: write it as RFC 3339, e.g. 2026-11-01T00:00:00Z")]
@@ -76,6 +82,20 @@ impl Range {
         Range::new(secs(start).ok_or_else(bad)?, secs(next).ok_or_else(bad)?)
     }
 
+    /// The range a request names: a month, or `from` and `to` (both); a month with either is
+    /// refused too (the CLI's flags conflict the same way).
+    pub fn from_request(
+        month: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Range, RangeError> {
+        match (month, from, to) {
+            (Some(month), None, None) => Range::month(month),
+            (None, Some(from), Some(to)) => Range::parse(from, to),
+            _ => Err(RangeError::Missing),
+        }
+    }
+
     /// `[from, to)` from two RFC 3339 instants.
     pub fn parse(from: &str, to: &str) -> Result<Range, RangeError> {
         let at = |which: &'static str, text: &str| {
@@ -87,6 +107,48 @@ impl Range {
                 })
         };
         Range::new(at("from", from)?, at("to", to)?)
+    }
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Markdown,
+    Html,
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// `markdown`, `html`, `csv` or `json`.
+    pub fn parse(text: &str) -> Result<Format, RangeError> {
+        match text {
+            "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            _ => Err(RangeError::Format(text.to_string())),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Markdown => "text/markdown; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+
+    /// The report of `rows` over `range` in this format.
+    pub fn write(self, range: Range, rows: &[Row]) -> String {
+        match self {
+            Format::Markdown => render::markdown(range, rows),
+            Format::Html => render::html(range, rows),
+            Format::Csv => render::csv(range, rows),
+            Format::Json => format!("{:#}\n", render::json(range, rows)),
+        }
     }
 }
 
@@ -111,7 +173,54 @@ pub struct Day {
     pub counts: Counts,
 }
 
+/// How long the alerts fired and the series froze in the range, from the alert record the
+/// engine keeps ([`crate::core::record`]): only time the recording covers counts, so time not
+/// recorded (before recording began, the engine down or behind, no data) is neither quiet nor
+/// alerting. For the `all (n)` row: the time any group was in the state, and any was recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertTime {
+    /// Seconds of the range the recording covers.
+    pub recorded_secs: i64,
+    /// The oldest instant the record holds (`None`: nothing recorded, e.g. a history written
+    /// before sloburn recorded alerts).
+    pub recorded_since: Option<i64>,
+    pub page_secs: i64,
+    pub ticket_secs: i64,
+    pub exhaustion_secs: i64,
+    pub freeze_secs: i64,
+}
+
+impl AlertTime {
+    fn of(record: &Record, range: Range) -> AlertTime {
+        let secs = |l: &[Span]| overlap(l, range.from, range.to);
+        AlertTime {
+            recorded_secs: secs(&record.recorded),
+            recorded_since: record.recorded.first().map(|s| s.0),
+            page_secs: secs(&record.page),
+            ticket_secs: secs(&record.ticket),
+            exhaustion_secs: secs(&record.exhaustion),
+            freeze_secs: secs(&record.freeze),
+        }
+    }
+}
+
+/// The records of several groups as one: each list the union of theirs.
+fn union_of<'a>(records: impl Iterator<Item = &'a Record> + Clone) -> Record {
+    let of = |f: fn(&Record) -> &[Span]| union(records.clone().map(f));
+    Record {
+        recorded: of(|r| &r.recorded),
+        page: of(|r| &r.page),
+        ticket: of(|r| &r.ticket),
+        exhaustion: of(|r| &r.exhaustion),
+        freeze: of(|r| &r.freeze),
+        last: None,
+    }
+}
+
 /// One row of the report.
+///
+/// Corrections (issue #16, built separately) join here: the corrections applied to the row's
+/// range, beside `counts` as counted before and after them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub service: String,
@@ -122,6 +231,11 @@ pub struct Row {
     /// From the stored metadata, else the specs; `None`: unknown.
     pub objective: Option<Objective>,
     pub worst_day: Option<Day>,
+    /// Every UTC day of the range the history holds, oldest first, with its events (for
+    /// charts).
+    pub days: Vec<Day>,
+    /// Alert and freeze time in the range.
+    pub alerts: AlertTime,
     /// Seconds of the range the history holds with no event, in whole slots of the coarse grid
     /// (minutes too are summed per slot): a gap inside a slot with events does not count.
     pub no_data_secs: i64,
@@ -323,6 +437,14 @@ fn row(
         counts: total,
         objective,
         worst_day,
+        days: days
+            .iter()
+            .map(|(start, counts)| Day {
+                start: *start,
+                counts: *counts,
+            })
+            .collect(),
+        alerts: AlertTime::default(),
         no_data_secs: no_data,
         not_held_secs: range.to - range.from - held,
         covered: parts
@@ -367,19 +489,22 @@ pub fn rows(id: &str, stored: &StoredSlo, objective: Option<Objective>, range: R
         } else {
             GroupOf::Ungrouped
         };
-        out.push(row(name, group, objective, range, &parts, &counts, l.res));
+        let mut r = row(name, group, objective, range, &parts, &counts, l.res);
+        if let Some(record) = stored.records.get(key) {
+            r.alerts = AlertTime::of(record, range);
+        }
+        out.push(r);
     }
     if grouped {
         let n = stored.meta.groups.len();
-        out.push(row(
-            name,
-            GroupOf::All(n),
-            objective,
-            range,
-            &parts,
-            &all,
-            l.res,
-        ));
+        let mut r = row(name, GroupOf::All(n), objective, range, &parts, &all, l.res);
+        let records = stored
+            .meta
+            .groups
+            .keys()
+            .filter_map(|k| stored.records.get(k));
+        r.alerts = AlertTime::of(&union_of(records), range);
+        out.push(r);
     } else if out.is_empty() {
         out.push(row(
             name,

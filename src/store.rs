@@ -6,7 +6,9 @@
 //!
 //! Tables: `slos` maps an SLO id (`service/slo`) to its metadata (JSON: the fingerprint of its
 //! SLI definition, the fed-until markers, its groups, its objective); `chunks` maps (SLO id,
-//! group key, tier, chunk start) to the chunk's bytes ([`chunk`]). A changed fingerprint means the SLI's query
+//! group key, tier, chunk start) to the chunk's bytes ([`chunk`]); `alerts` maps (SLO id, group
+//! key) to the spans its alerts and freeze were active ([`Record`], JSON; files without the
+//! table read as recording nothing). A changed fingerprint means the SLI's query
 //! changed: the old history is dropped and a fresh one built.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,11 +20,14 @@ use redb::{
 use serde::{Deserialize, Serialize};
 
 use crate::core::bucket::{Bucket, Chunk, Tier};
+use crate::core::record::Record;
 
 pub mod chunk;
 
 const SLOS: TableDefinition<&str, &[u8]> = TableDefinition::new("slos");
 const CHUNKS: TableDefinition<(&str, &str, u8, i64), &[u8]> = TableDefinition::new("chunks");
+/// (SLO id, group key) to the group's alert record (JSON, [`Record`]).
+const ALERTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("alerts");
 
 /// redb's page cache (its default is far larger than sloburn needs).
 const CACHE_BYTES: usize = 4 * 1024 * 1024;
@@ -105,6 +110,9 @@ pub struct StoredSeries {
 pub struct StoredSlo {
     pub meta: SloMeta,
     pub buckets: BTreeMap<String, Vec<Bucket>>,
+    /// Per group key, its alert record (none for groups never recorded; an unreadable one is
+    /// left out: it records nothing).
+    pub records: BTreeMap<String, Record>,
 }
 
 impl StoredSlo {
@@ -158,6 +166,8 @@ pub struct SloChanges<'a> {
     /// Every stored row of the SLO is deleted first (its buckets were rebuilt at another
     /// resolution and `chunks` holds all of them).
     pub replace: bool,
+    /// Per group key, its changed alert record (a dropped group's goes with its rows).
+    pub records: Vec<(&'a str, &'a Record)>,
 }
 
 /// The open file: for writing ([`Store::open`]) or only for reading ([`Store::open_existing`]).
@@ -216,6 +226,7 @@ impl Store {
         store.write(|txn| {
             txn.open_table(SLOS)?;
             txn.open_table(CHUNKS)?;
+            txn.open_table(ALERTS)?;
             Ok(())
         })?;
         Ok(store)
@@ -356,8 +367,24 @@ impl Store {
             Err(_) => return Ok(None),
         };
         let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
+        let mut records = BTreeMap::new();
+        if let Some(alerts) = self.table(&txn, ALERTS)? {
+            let range = alerts
+                .range((id, "")..=(id, "\u{10FFFF}"))
+                .map_err(|e| self.err(e))?;
+            for row in range {
+                let (k, v) = row.map_err(|e| self.err(e))?;
+                if let Ok(r) = serde_json::from_slice::<Record>(v.value()) {
+                    records.insert(k.value().1.to_string(), r);
+                }
+            }
+        }
         let Some(chunks) = self.table(&txn, CHUNKS)? else {
-            return Ok(Some(StoredSlo { meta, buckets }));
+            return Ok(Some(StoredSlo {
+                meta,
+                buckets,
+                records,
+            }));
         };
         let range = chunks
             .range((id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX))
@@ -371,7 +398,11 @@ impl Store {
                 .or_default()
                 .extend(chunk::decode(tier, start, v.value()).buckets());
         }
-        Ok(Some(StoredSlo { meta, buckets }))
+        Ok(Some(StoredSlo {
+            meta,
+            buckets,
+            records,
+        }))
     }
 
     /// Writes one tick's changes in one durable transaction.
@@ -379,6 +410,7 @@ impl Store {
         self.write(|txn| {
             let mut slos = txn.open_table(SLOS)?;
             let mut chunks = txn.open_table(CHUNKS)?;
+            let mut alerts = txn.open_table(ALERTS)?;
             for c in changes {
                 let meta = serde_json::to_vec(c.meta).unwrap_or_default();
                 slos.insert(c.id, meta.as_slice())?;
@@ -396,7 +428,12 @@ impl Store {
                             (c.id, *group, 0u8, i64::MIN)..=(c.id, *group, u8::MAX, i64::MAX),
                             |_, _| false,
                         )?;
+                        alerts.remove((c.id, *group))?;
                     }
+                }
+                for (group, record) in &c.records {
+                    let bytes = serde_json::to_vec(record).unwrap_or_default();
+                    alerts.insert((c.id, *group), bytes.as_slice())?;
                 }
                 for (group, rows) in &c.chunks {
                     for (tier, start, bytes) in rows.iter() {
@@ -490,6 +527,8 @@ impl Store {
                 (id, "", 0u8, i64::MIN)..=(id, "\u{10FFFF}", u8::MAX, i64::MAX),
                 |_, _| false,
             )?;
+            let mut alerts = txn.open_table(ALERTS)?;
+            alerts.retain_in((id, "")..=(id, "\u{10FFFF}"), |_, _| false)?;
             Ok(())
         })
     }

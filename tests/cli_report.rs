@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::chromium::dump_dom;
+
 use std::collections::BTreeMap;
 
 use sloburn::core::Counts;
@@ -88,6 +90,7 @@ fn state_dir() -> tempfile::TempDir {
     store
         .save(&[
             SloChanges {
+                records: Vec::new(),
                 id: "shop/avail",
                 meta: &avail,
                 chunks: vec![("", &one)],
@@ -95,6 +98,7 @@ fn state_dir() -> tempfile::TempDir {
                 replace: false,
             },
             SloChanges {
+                records: Vec::new(),
                 id: "shop/routes",
                 meta: &routes,
                 chunks: vec![("route=a", &a), ("route=b", &b), (&odd_key, &odd)],
@@ -106,8 +110,8 @@ fn state_dir() -> tempfile::TempDir {
     dir
 }
 
-/// A label value a table or CSV must quote or escape.
-const ODD: &str = "x,\"y\"|z\nw";
+/// A label value a table, CSV or HTML must quote or escape.
+const ODD: &str = "x,\"y\"|<script>&z\nw";
 
 const SPEC: &str = r#"
 version: sloburn/v1
@@ -138,7 +142,7 @@ fn a_month_as_markdown_csv_and_json() {
         rows.all(|l| l.starts_with("| ") && l.ends_with(" |")),
         "{md}"
     );
-    assert!(md.contains(r#"| route=x,"y"\|z\nw |"#), "{md}");
+    assert!(md.contains(r#"| route=x,"y"\|\<script\>&z\nw |"#), "{md}");
 
     let out = sloburn(&[
         "report",
@@ -153,7 +157,7 @@ fn a_month_as_markdown_csv_and_json() {
     insta::assert_snapshot!("report_csv", text(&out));
     // RFC 4180: the field quoted, its quotes doubled, the newline kept inside the quotes.
     assert!(
-        text(&out).contains("shop,routes,\"route=x,\"\"y\"\"|z\nw\",70800,"),
+        text(&out).contains("shop,routes,\"route=x,\"\"y\"\"|<script>&z\nw\",70800,"),
         "{}",
         text(&out)
     );
@@ -232,8 +236,8 @@ fn bad_arguments_and_a_locked_store_exit_2_with_a_reason() {
             "is no time",
         ),
         (
-            vec!["--month", "2026-11", "--format", "html"],
-            "invalid value 'html'",
+            vec!["--month", "2026-11", "--format", "pdf"],
+            "invalid value 'pdf'",
         ),
         (vec!["--from", "2026-11-02T00:00:00Z"], "--to"),
         (vec![], "--month"),
@@ -265,7 +269,122 @@ fn bad_arguments_and_a_locked_store_exit_2_with_a_reason() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("sloburn.redb is locked") && said.contains("stop it"),
+        said.contains("sloburn.redb is locked")
+            && said.contains("stop it")
+            && said.contains("GET /api/v1/report?month="),
         "{said}"
     );
+}
+
+/// The HTML report rendered by a real headless Chromium from a `file://` URL: every row the
+/// JSON report has, with the same numbers; per row an SVG chart of the daily SLI with a point
+/// for each day of the history (all 5 have events) and one of the budget consumed (a point a
+/// day where the objective is known); the `<script>` and `&` of a label shown as text; and
+/// nothing that could load from anywhere (a CSP of `default-src 'none'`, no URL but the SVG
+/// namespace).
+#[test]
+fn a_month_as_html_in_chromium() {
+    let dir = state_dir();
+    let path = dir.path().to_str().unwrap();
+    let spec = dir.path().join("routes.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let args = |format: &str| {
+        let spec = spec.to_str().unwrap().to_string();
+        vec![
+            "report".to_string(),
+            "--state-dir".into(),
+            path.into(),
+            "--month".into(),
+            "2026-11".into(),
+            "--spec".into(),
+            spec,
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let run = |format: &str| {
+        let a = args(format);
+        let out = sloburn(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let html = run("html");
+    let file = dir.path().join("report.html");
+    std::fs::write(&file, &html).unwrap();
+    let dom = dump_dom(&format!("file://{}", file.display()));
+
+    // Nothing to load: the policy, and no URL in the file but the SVG namespace.
+    assert!(dom.contains("default-src 'none'; style-src 'unsafe-inline'"));
+    let urls = html.matches("://").count();
+    let svg_ns = html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count();
+    assert_eq!(urls, svg_ns, "a URL besides the SVG namespace");
+    for never in ["src=", "href=", "url(", "@import", "<link", "<script"] {
+        assert!(!html.contains(never), "{never} in the report");
+    }
+    // The label's script is text in the rendered DOM, not an element.
+    assert!(!dom.contains("<script"), "{dom:.3000}");
+    assert!(dom.contains("&lt;script&gt;&amp;z"), "{dom:.3000}");
+
+    let slos = json["slos"].as_array().unwrap();
+    let rows: Vec<&str> = dom.split("<tr class=\"row\">").skip(1).collect();
+    assert_eq!(rows.len(), slos.len(), "{dom:.3000}");
+    let cell = |row: &str, column: &str| -> String {
+        let at = format!("data-column=\"{column}\">");
+        let rest = &row[row.find(&at).unwrap_or_else(|| panic!("{column} in {row}")) + at.len()..];
+        rest[..rest.find("</td>").unwrap()].to_string()
+    };
+    let number = |s: String| -> f64 {
+        s.trim_end_matches(['%', 'h'])
+            .parse()
+            .unwrap_or_else(|_| panic!("{s:?}"))
+    };
+    for (row, slo) in rows.iter().zip(slos) {
+        assert_eq!(cell(row, "service"), slo["service"].as_str().unwrap());
+        assert_eq!(cell(row, "slo"), slo["slo"].as_str().unwrap());
+        assert_eq!(number(cell(row, "total")), slo["total"].as_f64().unwrap());
+        assert_eq!(number(cell(row, "bad")), slo["bad"].as_f64().unwrap());
+        let sli = slo["sli_percent"].as_f64().unwrap();
+        assert!((number(cell(row, "SLI")) - sli).abs() < 1e-4, "{row}");
+        match slo["budget_consumed_percent"].as_f64() {
+            Some(c) => assert!((number(cell(row, "budget consumed")) - c).abs() < 1e-4),
+            None => assert_eq!(cell(row, "budget consumed"), "unknown"),
+        }
+        assert_eq!(
+            number(cell(row, "no data")),
+            slo["no_data_hours"].as_f64().unwrap()
+        );
+        assert_eq!(cell(row, "page alert"), "not recorded");
+    }
+    // Charts: one pair per row, a point per day.
+    let charts: Vec<&str> = dom.split("<section class=\"slo\"").skip(1).collect();
+    assert_eq!(charts.len(), slos.len());
+    for (section, slo) in charts.iter().zip(slos) {
+        let days = slo["days"].as_array().unwrap();
+        assert_eq!(days.len(), 5);
+        let sli_chart = &section[section.find("class=\"chart sli\"").unwrap()..];
+        let sli_chart = &sli_chart[..sli_chart.find("</svg>").unwrap()];
+        for d in days {
+            let day = d["day"].as_str().unwrap();
+            let sli = 100.0 * (1.0 - d["bad"].as_f64().unwrap() / d["total"].as_f64().unwrap());
+            let at = format!("data-day=\"{day}\" data-sli-percent=\"");
+            let shown =
+                &sli_chart[sli_chart.find(&at).unwrap_or_else(|| panic!("{day}")) + at.len()..];
+            let shown: f64 = shown[..shown.find('"').unwrap()].parse().unwrap();
+            assert!((shown - sli).abs() < 1e-4, "{day}: {shown} vs {sli}");
+        }
+        let budget = &section[section.find("class=\"chart budget\"").unwrap()..];
+        let budget = &budget[..budget.find("</svg>").unwrap()];
+        let points = budget.matches("data-consumed-percent=").count();
+        match slo["budget_consumed_percent"].as_f64() {
+            Some(total) => {
+                assert_eq!(points, days.len());
+                // The last day's point is the whole range's consumption.
+                let last = budget.rsplit("data-consumed-percent=\"").next().unwrap();
+                let last: f64 = last[..last.find('"').unwrap()].parse().unwrap();
+                assert!((last - total).abs() < 1e-3, "{last} vs {total}");
+            }
+            None => assert_eq!(points, 0),
+        }
+    }
 }

@@ -18,6 +18,7 @@ fn state_dir() -> tempfile::TempDir {
         };
         store
             .save(&[SloChanges {
+                records: Vec::new(),
                 id,
                 meta: &meta,
                 chunks: Vec::new(),

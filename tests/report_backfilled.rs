@@ -111,6 +111,58 @@ async fn the_report_of_a_backfilled_run_gives_the_true_counts() {
     // A few ticks more: saved.
     tokio::time::sleep(Duration::from_secs(3)).await;
 
+    // The running engine's own report, over whole hours of the backfill (minutes at the end):
+    // its counts are the truth's, and equal the offline report's below.
+    let sli = Sli::ratio(
+        r#"http_requests_total{job="report",code="500"}"#,
+        r#"http_requests_total{job="report"}"#,
+    );
+    let (api_from, api_to) = (midnight + DAY, end.div_euclid(HOUR) * HOUR);
+    let base = format!("http://127.0.0.1:{port}");
+    let api = |query: String| {
+        let url = format!("{base}/api/v1/report?{query}");
+        async move {
+            let r = reqwest::get(&url).await.unwrap();
+            let status = r.status().as_u16();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            (status, kind, r.text().await.unwrap())
+        }
+    };
+    let range = format!("from={}&to={}", rfc3339(api_from), rfc3339(api_to)).replace('+', "%2B");
+    let (status, kind, body) = api(range.clone()).await;
+    assert_eq!((status, kind.as_str()), (200, "application/json"), "{body}");
+    let live: Value = serde_json::from_str(&body).unwrap();
+    let truth = counts(&b, &sli, None, api_from, api_to);
+    assert_eq!(live["slos"][0]["total"].as_f64().unwrap(), truth.total);
+    assert_eq!(live["slos"][0]["bad"].as_f64().unwrap(), truth.bad);
+    let (status, kind, body) = api(format!("{range}&format=csv")).await;
+    assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+    assert!(body.contains(&format!("e2e,avail,-,{},{},", truth.total, truth.bad)));
+    // Bad parameters: 400 with the CLI's words.
+    let (status, _, body) = api("month=2026-13".into()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("is no month"), "{body}");
+    // The status page links this month's and last month's HTML report, and both answer.
+    let page = reqwest::get(format!("{base}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let links: Vec<String> = page
+        .split("href=\"")
+        .skip(1)
+        .map(|h| h[..h.find('"').unwrap()].replace("&amp;", "&"))
+        .filter(|h| h.starts_with("/api/v1/report?"))
+        .collect();
+    assert_eq!(links.len(), 2, "{page}");
+    for link in links {
+        let r = reqwest::get(format!("{base}{link}")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{link}");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert!(r.text().await.unwrap().contains("<svg class=\"chart sli\""));
+    }
+
     // While it runs, the file is locked: the report says so.
     let locked = report(&["--state-dir", state_arg, "--month", "2026-11"]);
     assert_eq!(locked.status.code(), Some(2), "{}", text(&locked));
@@ -147,10 +199,22 @@ async fn the_report_of_a_backfilled_run_gives_the_true_counts() {
     let row = &v["slos"][0];
     eprintln!("{row:#}");
 
-    let sli = Sli::ratio(
-        r#"http_requests_total{job="report",code="500"}"#,
-        r#"http_requests_total{job="report"}"#,
-    );
+    // The offline report over the API's range, after the stop: the same counts.
+    let offline = report(&[
+        "--state-dir",
+        state_arg,
+        "--from",
+        &rfc3339(api_from),
+        "--to",
+        &rfc3339(api_to),
+        "--format",
+        "json",
+    ]);
+    let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+    for field in ["total", "bad", "sli_percent", "worst_day", "no_data_hours"] {
+        assert_eq!(offline["slos"][0][field], live["slos"][0][field], "{field}");
+    }
+
     let truth = counts(&b, &sli, None, from, to);
     assert_eq!(row["total"].as_f64().unwrap(), truth.total);
     assert_eq!(row["bad"].as_f64().unwrap(), truth.bad);

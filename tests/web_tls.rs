@@ -48,6 +48,7 @@ impl Server {
             ready: Arc::new(AtomicBool::new(true)),
             reload: Some(reload_tx),
             history: None,
+            report: None,
         };
         let mut config = ServeConfig {
             web: Some(Arc::new(WebConfigSource::open(web).expect("web config"))),

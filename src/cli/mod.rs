@@ -51,7 +51,8 @@ pub enum Command {
     /// is gone, kept for a grace after it went missing).
     State(state::StateArgs),
     /// Budgets over a month or a range from the state directory alone (no Prometheus): per SLO
-    /// and group, events, SLI, budget consumed, the worst day, data gaps and the resolution.
+    /// and group, events, SLI, budget consumed, the worst day, data gaps, the resolution, and
+    /// the time alerts fired and the series froze, as `sloburn run` recorded it.
     Report(report::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
     Completions(docs::CompletionsArgs),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, ValueEnum};
 use sloburn::core::Objective;
-use sloburn::report::{Range, render, rows};
+use sloburn::report::{self, Range, rows};
 use sloburn::spec::load_paths;
 use sloburn::store::{Store, StoreError};
 
@@ -41,6 +41,9 @@ pub enum Format {
     /// A Markdown table.
     #[default]
     Markdown,
+    /// One self-contained HTML file with the table and charts per SLO (no script, nothing
+    /// from the network).
+    Html,
     /// One line per SLO (and group), with a header.
     Csv,
     /// For tools.
@@ -48,11 +51,11 @@ pub enum Format {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let range = match (&args.month, &args.from, &args.to) {
-        (Some(month), _, _) => Range::month(month)?,
-        (None, Some(from), Some(to)) => Range::parse(from, to)?,
-        _ => anyhow::bail!("give --month YYYY-MM, or --from and --to"),
-    };
+    let range = Range::from_request(
+        args.month.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+    )?;
     let mut objectives: BTreeMap<String, Objective> = BTreeMap::new();
     if !args.spec.is_empty() {
         let report = load_paths(&args.spec);
@@ -68,7 +71,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         Ok(store) => store,
         Err(StoreError::Locked { file }) => anyhow::bail!(
             "{file} is locked: `sloburn run` is using this state directory; stop it to report \
-             from the file (a report from the running engine's API is not there yet)"
+             from the file, or ask the running engine: GET /api/v1/report?month=YYYY-MM"
         ),
         Err(e) => return Err(e.into()),
     };
@@ -85,11 +88,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             .or_else(|| objectives.get(&id).copied());
         out.extend(rows(&id, &stored, objective, range));
     }
-    let text = match args.format {
-        Format::Markdown => render::markdown(range, &out),
-        Format::Csv => render::csv(&out),
-        Format::Json => format!("{:#}\n", render::json(range, &out)),
+    let format = match args.format {
+        Format::Markdown => report::Format::Markdown,
+        Format::Html => report::Format::Html,
+        Format::Csv => report::Format::Csv,
+        Format::Json => report::Format::Json,
     };
+    let text = format.write(range, &out);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

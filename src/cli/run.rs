@@ -14,7 +14,8 @@ use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{
-    AppState, HistoryRequest, ReloadRequest, ServeConfig, WebConfigSource, serve_with,
+    AppState, HistoryRequest, ReloadRequest, ReportRequest, ServeConfig, WebConfigSource,
+    serve_with,
 };
 use sloburn::scrape::{ScrapeFeed, Scraper};
 use sloburn::spec::load_paths;
@@ -190,6 +191,7 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             .max()
             .unwrap_or(Duration::from_secs(30 * 86_400))
     });
+    engine.record_gap = sloburn::engine::runner::record_gap(cfg.evaluation_interval);
     engine.retire_absent(now_secs() as i64);
     tracing::info!(slos = engine.slos.len(), source = %source, state_dir = %cfg.state_dir.display(), "sloburn starting");
 
@@ -198,12 +200,14 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     let ready = Arc::new(AtomicBool::new(false));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (history_tx, mut history_rx) = mpsc::channel::<HistoryRequest>(16);
+    let (report_tx, mut report_rx) = mpsc::channel::<ReportRequest>(4);
     let state = AppState {
         snapshot: cell.clone(),
         exporter,
         ready: ready.clone(),
         reload: cfg.enable_reload.then_some(reload_tx),
         history: Some(history_tx),
+        report: Some(report_tx),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -253,6 +257,9 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             }
             Some((service, slo, reply)) = history_rx.recv() => {
                 let _ = reply.send(engine.chart(&service, &slo));
+            }
+            Some((range, reply)) = report_rx.recv() => {
+                let _ = reply.send(engine.report(range));
             }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,

@@ -8,6 +8,7 @@ pub mod counter;
 pub mod duration;
 pub mod forecast;
 pub mod period;
+pub mod record;
 
 pub use alerts::{
     AlertState, BurnWindow, Severity, ThresholdSpec, WindowTable, decide, threshold_for,

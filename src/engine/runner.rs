@@ -26,7 +26,7 @@ use crate::core::{Counts, PromDuration, rfc3339};
 use crate::engine::batch;
 use crate::engine::counters::{self, Prefetched, SeriesState};
 use crate::engine::evaluate::{Freshness, SloNames, evaluate_series, services};
-use crate::engine::history::{FINE_SECS, History};
+use crate::engine::history::{FINE_SECS, FINE_SPAN_SECS, History};
 use crate::engine::plan::{CounterRead, QueryPlan, Role};
 use crate::engine::read_plan::{self, FineRead, ReadPlan, Span};
 use crate::engine::snapshot::{ChartPoint, ChartSeries, EngineStats, Histogram, Pairs, Snapshot};
@@ -81,6 +81,9 @@ pub struct Engine {
     pub tasks: usize,
     /// How long the stored history of an SLO missing from the specs is kept.
     pub absent_grace: Duration,
+    /// The longest time between two evaluations of a series that its alert record counts as
+    /// recorded (longer: the engine was down or behind; see [`crate::core::record`]).
+    pub record_gap: Duration,
 }
 
 impl Engine {
@@ -101,6 +104,7 @@ impl Engine {
             progress: Default::default(),
             tasks: 16,
             absent_grace: Duration::from_secs(30 * 86_400),
+            record_gap: record_gap(Duration::from_secs(30)),
         }
     }
 
@@ -148,14 +152,49 @@ impl Engine {
             };
             source.advance(&mut self.slos, tick).await;
         }
+        // Evaluated before the save, so the alert records of this evaluation are saved with it.
+        let mut snapshot = self.snapshot(now, started.elapsed());
+        self.record(&snapshot);
         self.persist().await;
         // The tick's answers and encoded chunks are freed by now; without this a cold start's
         // peak would stay for good (a call costs well under a millisecond: `cargo bench --bench
         // memory`).
         crate::allocator::release_free_memory();
-        let snapshot = self.snapshot(now, started.elapsed());
+        snapshot.engine.evaluation_duration_seconds = started.elapsed().as_secs_f64();
         tracing::debug!(slos = self.slos.len(), elapsed = ?started.elapsed(), "evaluation done");
         snapshot
+    }
+
+    /// Adds each series' evaluation in `snapshot` (built by [`Engine::snapshot`] from these
+    /// states, in their order) to its alert record, at the instant its history is read to.
+    fn record(&mut self, snapshot: &Snapshot) {
+        let gap = self.record_gap.as_secs() as i64;
+        let mut series = snapshot.slos.iter();
+        for s in &mut self.slos {
+            // The history kept: the period, or the 3 days of minutes when longer.
+            let keep = (s.slo.period.nominal().as_secs() as i64).max(FINE_SPAN_SECS);
+            let fresh = s.fresh;
+            for g in s.groups.values_mut() {
+                let Some(e) = series.next() else {
+                    return;
+                };
+                let Some(at) = g.history.read_until() else {
+                    continue;
+                };
+                let active = (fresh && e.data_present).then(|| crate::core::record::Active {
+                    page: fires(e, "page"),
+                    ticket: fires(e, "ticket"),
+                    exhaustion: e
+                        .exhaustion_alert
+                        .as_ref()
+                        .is_some_and(|x| x.active && !x.disabled),
+                    freeze: crate::engine::evaluate::freezes(e),
+                });
+                let changed = g.record.observe(at, active, gap);
+                let pruned = g.record.retain_from(at - keep);
+                g.record_unsaved |= changed || pruned;
+            }
+        }
     }
 
     /// How far behind now ticks read: the source's lag (none without a source).
@@ -200,6 +239,34 @@ impl Engine {
                 })
                 .collect(),
         )
+    }
+
+    /// The report over `range` of every SLO the engine runs, from its in-memory history and
+    /// alert records: the same rows `sloburn report` makes from what these states save.
+    pub fn report(&self, range: crate::report::Range) -> Vec<crate::report::Row> {
+        let mut out = Vec::new();
+        for s in &self.slos {
+            let stored = StoredSlo {
+                meta: s.meta(),
+                buckets: s
+                    .groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.history.buckets()))
+                    .collect(),
+                records: s
+                    .groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.record.clone()))
+                    .collect(),
+            };
+            out.extend(crate::report::rows(
+                &s.slo.id(),
+                &stored,
+                Some(s.slo.objective),
+                range,
+            ));
+        }
+        out
     }
 
     /// The numbers of every SLO series as they stand.
@@ -321,6 +388,19 @@ impl Engine {
             tracing::error!(slo = %id, error = %e, "cannot remove the SLO's stored history");
         }
     }
+}
+
+/// Whether an alert of this severity fires for a series (an alert turned off never does).
+fn fires(s: &crate::engine::snapshot::SloSnapshot, severity: &str) -> bool {
+    s.alerts
+        .iter()
+        .any(|a| a.severity == severity && a.active && !a.disabled)
+}
+
+/// The gap an alert record bridges when evaluations come every `interval`: two intervals (one
+/// tick may run late) plus a minute (templated SLIs read whole minutes).
+pub fn record_gap(interval: Duration) -> Duration {
+    interval * 2 + Duration::from_secs(60)
 }
 
 /// The end of the newest complete minute to query at `now` (unix seconds) with `lag`.

@@ -15,6 +15,7 @@
 //!     ready: Arc::new(AtomicBool::new(false)),
 //!     reload: None,
 //!     history: None,
+//!     report: None,
 //! };
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:9099").await?;
 //! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
@@ -57,6 +58,13 @@ pub type HistoryRequest = (
     oneshot::Sender<Option<Vec<crate::engine::snapshot::ChartSeries>>>,
 );
 
+/// A request for the report over a range of every SLO the engine runs, answered by the
+/// engine's owner between evaluations.
+pub type ReportRequest = (
+    crate::report::Range,
+    oneshot::Sender<Vec<crate::report::Row>>,
+);
+
 /// What every request handler can see.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -70,6 +78,8 @@ pub struct AppState {
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
     /// Where to ask for an SLO's history (`None`: the detail API answers without it).
     pub history: Option<mpsc::Sender<HistoryRequest>>,
+    /// Where to ask for a report (`None`: `/api/v1/report` answers 503).
+    pub report: Option<mpsc::Sender<ReportRequest>>,
 }
 
 /// Limits of the server; [`ServeConfig::default`] suits production.

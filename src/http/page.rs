@@ -14,6 +14,8 @@ mod tests;
 
 use std::fmt::Write;
 
+pub(crate) use crate::html::escape;
+
 use crate::engine::snapshot::{AlertSnapshot, ChartSeries, ServiceSnapshot, SloSnapshot, Snapshot};
 
 /// Seconds between automatic reloads of the pages.
@@ -84,8 +86,32 @@ pub(super) fn render(snapshot: &Snapshot) -> String {
         service_section(&mut html, snapshot, service, i);
     }
     html.push_str("</main>\n");
+    report_links(&mut html, snapshot);
     footer(&mut html, snapshot);
     html
+}
+
+/// `YYYY-MM` of the month holding `at` and of the month before it (UTC).
+fn months(at: f64) -> Option<(String, String)> {
+    use chrono::Datelike;
+    let t = datetime(at)?;
+    let (y, m) = (t.year(), t.month());
+    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    Some((format!("{y:04}-{m:02}"), format!("{py:04}-{pm:02}")))
+}
+
+/// Links to this month's report (so far) and last month's, as HTML from the running engine.
+/// The month is the last evaluation's (UTC): the page has no clock of its own.
+fn report_links(html: &mut String, snapshot: &Snapshot) {
+    let Some((this, last)) = snapshot.evaluated_at.and_then(months) else {
+        return;
+    };
+    let _ = writeln!(
+        html,
+        "<p class=\"meta\">Reports: <a class=\"report\" href=\"/api/v1/report?month={this}&amp;format=html\">{this} so far</a> · \
+         <a class=\"report\" href=\"/api/v1/report?month={last}&amp;format=html\">{last}</a> \
+         (also as <code>format=markdown</code>, <code>csv</code> or <code>json</code>)</p>"
+    );
 }
 
 /// The page of one SLO, or `None` when the snapshot has no such SLO. `history` is the engine's
@@ -741,21 +767,6 @@ fn encode_segment(segment: &str) -> String {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
         }
     }
     out

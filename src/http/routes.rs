@@ -36,7 +36,12 @@ pub(super) async fn handle(
     if method != Method::GET && method != Method::HEAD {
         let known = matches!(
             path.as_str(),
-            "/" | "/metrics" | "/healthz" | "/readyz" | "/api/v1/slos" | "/api/v1/gate"
+            "/" | "/metrics"
+                | "/healthz"
+                | "/readyz"
+                | "/api/v1/slos"
+                | "/api/v1/gate"
+                | "/api/v1/report"
         ) || path.starts_with("/api/v1/slos/")
             || path.starts_with("/slo/");
         if known {
@@ -59,6 +64,7 @@ pub(super) async fn handle(
         ),
         "/api/v1/slos" => json(StatusCode::OK, &SloList::new(&state.snapshot.load())),
         "/api/v1/gate" => gate(request.uri().query(), state),
+        "/api/v1/report" => report(request.uri().query(), state).await,
         _ => match path.strip_prefix("/api/v1/slos/") {
             Some(rest) => slo_detail(rest, state).await,
             None => match path.strip_prefix("/slo/") {
@@ -207,6 +213,51 @@ async fn chart_history(
         .ok()
         .and_then(Result::ok)
         .flatten()
+}
+
+/// `GET /api/v1/report?month=YYYY-MM` or `?from=..&to=..`, `&format=json|markdown|csv|html`
+/// (json by default): `sloburn report` from the running engine's own history (the store file
+/// is the engine's while it runs). Bad parameters: 400 with the CLI's words.
+async fn report(query: Option<&str>, state: &AppState) -> Reply {
+    use crate::report::{Format, Range};
+    let param = |name| query_param(query, name);
+    let (Ok(month), Ok(from), Ok(to), Ok(format)) =
+        (param("month"), param("from"), param("to"), param("format"))
+    else {
+        return json_error(StatusCode::BAD_REQUEST, "malformed query string");
+    };
+    let asked =
+        Range::from_request(month.as_deref(), from.as_deref(), to.as_deref()).and_then(|range| {
+            Ok((
+                range,
+                format.as_deref().map_or(Ok(Format::Json), Format::parse)?,
+            ))
+        });
+    let (range, format) = match asked {
+        Ok(asked) => asked,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let Some(ask) = &state.report else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no engine to report from");
+    };
+    let (tx, rx) = oneshot::channel();
+    if ask.send((range, tx)).await.is_err() {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "the engine is not running");
+    }
+    let rows = match tokio::time::timeout(std::time::Duration::from_secs(30), rx).await {
+        Ok(Ok(rows)) => rows,
+        _ => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the engine did not answer in time",
+            );
+        }
+    };
+    with_type(
+        StatusCode::OK,
+        format.content_type(),
+        format.write(range, &rows),
+    )
 }
 
 fn gate(query: Option<&str>, state: &AppState) -> Reply {

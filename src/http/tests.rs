@@ -130,6 +130,7 @@ fn state(reload: Option<mpsc::Sender<ReloadRequest>>) -> AppState {
         ready: Arc::new(AtomicBool::new(false)),
         reload,
         history: None,
+        report: None,
     }
 }
 
@@ -551,5 +552,96 @@ async fn an_idle_kept_alive_connection_is_closed() {
         "an idle kept-alive connection still open after 5s"
     );
     assert!(started.elapsed() >= timeout - Duration::from_millis(100));
+    server.stop().await;
+}
+
+/// `/api/v1/report`: the engine's rows for the range asked, in the format asked, with its
+/// content type; bad parameters are 400 with the CLI's words; no engine is 503.
+#[tokio::test]
+async fn report_parameters_formats_and_errors() {
+    use crate::report::{GroupOf, Range, Row};
+    let mut s = state(None);
+    let (tx, mut rx) = mpsc::channel::<crate::http::ReportRequest>(4);
+    s.report = Some(tx);
+    // The engine: one row over whatever range is asked, 100 events of which 3 bad, named with
+    // characters that must be escaped.
+    tokio::spawn(async move {
+        while let Some((range, reply)) = rx.recv().await {
+            let range: Range = range;
+            let row = Row {
+                service: "a&b".into(),
+                slo: "<script>".into(),
+                group: GroupOf::Ungrouped,
+                counts: crate::core::Counts {
+                    bad: 3.0,
+                    total: 100.0,
+                },
+                objective: crate::core::Objective::from_ratio(0.99),
+                worst_day: None,
+                days: Vec::new(),
+                alerts: Default::default(),
+                no_data_secs: 0,
+                not_held_secs: 0,
+                covered: Some((range.from, range.to)),
+                coarse_res: Some(3600),
+                minutes_from: None,
+            };
+            let _ = reply.send(vec![row]);
+        }
+    });
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let (status, kind, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "application/json")
+    );
+    let v = parse(&body);
+    assert_eq!(v["from"], "2026-11-01T00:00:00+00:00");
+    assert_eq!(v["to"], "2026-12-01T00:00:00+00:00");
+    assert_eq!(v["slos"][0]["bad"], 3.0);
+    let consumed = v["slos"][0]["budget_consumed_percent"].as_f64().unwrap();
+    assert!((consumed - 300.0).abs() < 1e-9, "{consumed}");
+    for (format, want) in [
+        ("markdown", "text/markdown; charset=utf-8"),
+        ("csv", "text/csv; charset=utf-8"),
+        ("html", "text/html; charset=utf-8"),
+    ] {
+        let url = format!(
+            "/api/v1/report?from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&format={format}"
+        );
+        let (status, kind, body) = get(&server.url(&url)).await;
+        assert_eq!((status, kind.as_str()), (StatusCode::OK, want), "{body}");
+        // Raw in CSV (a spreadsheet runs nothing); escaped where a viewer renders HTML.
+        assert_eq!(
+            body.contains("<script>"),
+            format == "csv",
+            "{format}: {body}"
+        );
+    }
+    for (query, says) in [
+        ("", "give --month YYYY-MM, or --from and --to"),
+        ("month=2026-13", "--month \"2026-13\" is no month"),
+        ("from=2026-11-01T00:00:00Z", "give --month"),
+        ("month=2026-11&from=2026-11-01T00:00:00Z", "give --month"),
+        (
+            "from=yesterday&to=2026-11-02T00:00:00Z",
+            "--from \"yesterday\" is no time",
+        ),
+        (
+            "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+            "the range is empty",
+        ),
+        ("month=2026-11&format=pdf", "--format \"pdf\" is unknown"),
+        ("month=%zz", "malformed query string"),
+    ] {
+        let (status, _, body) = get(&server.url(&format!("/api/v1/report?{query}"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        let error = parse(&body)["error"].as_str().unwrap().to_string();
+        assert!(error.contains(says), "{query}: {error}");
+    }
+    server.stop().await;
+    let server = TestServer::start(state(None), ServeConfig::default()).await;
+    let (status, _, _) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     server.stop().await;
 }

@@ -1,4 +1,8 @@
-//! The report's rows as Markdown (for people), CSV (for spreadsheets) or JSON (for tools).
+//! The report's rows as Markdown (for people), HTML (for people, with charts), CSV (for
+//! spreadsheets) or JSON (for tools).
+
+mod html;
+pub use html::html;
 
 use serde_json::{Value, json};
 
@@ -53,62 +57,136 @@ pub fn resolution(r: &Row) -> String {
 
 const UNKNOWN: &str = "unknown";
 
+/// Time in a state as hours, or "not recorded" when no time of the range was recorded (zero
+/// would read as quiet).
+fn alert_hours(r: &Row, secs: i64) -> String {
+    recorded_hours(r, secs).map_or(NOT_RECORDED.into(), |h| format!("{h}h"))
+}
+
+const NOT_RECORDED: &str = "not recorded";
+
+/// What the alert recording covers: `700h since <instant>, 20h not recorded`.
+fn recorded(range: Range, r: &Row) -> String {
+    let not = range.to - range.from - r.alerts.recorded_secs;
+    match r.alerts.recorded_since {
+        None => NOT_RECORDED.into(),
+        Some(since) => format!(
+            "{}h since {}, {}h not recorded",
+            hours(r.alerts.recorded_secs),
+            rfc3339(since),
+            hours(not)
+        ),
+    }
+}
+
+/// The columns of the Markdown and HTML tables, with whether each holds a number.
+pub const COLUMNS: [(&str, bool); 18] = [
+    ("service", false),
+    ("slo", false),
+    ("group", false),
+    ("total", true),
+    ("bad", true),
+    ("SLI", true),
+    ("objective", true),
+    ("budget consumed", true),
+    ("worst day (bad/total, budget)", false),
+    ("no data", true),
+    ("not held", true),
+    ("resolution", false),
+    ("covered", false),
+    ("page alert", true),
+    ("ticket alert", true),
+    ("exhaustion alert", true),
+    ("freeze", true),
+    ("alerts recorded", false),
+];
+
+/// One row's cells for people, in the order of [`COLUMNS`] (unescaped).
+pub fn cells(range: Range, r: &Row) -> [String; 18] {
+    let objective = r
+        .objective
+        .map_or(UNKNOWN.into(), |o| format!("{}%", percent(o.ratio())));
+    let consumed = r
+        .budget_consumed()
+        .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)));
+    let worst = r.worst_day.as_ref().map_or("-".into(), |d| {
+        format!(
+            "{} ({}/{}, {})",
+            day(d.start),
+            number(d.counts.bad),
+            number(d.counts.total),
+            r.day_consumed(d)
+                .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)))
+        )
+    });
+    let covered = r.covered.map_or("-".into(), |(a, b)| {
+        format!("{} to {}", rfc3339(a), rfc3339(b))
+    });
+    [
+        r.service.clone(),
+        r.slo.clone(),
+        group(&r.group),
+        number(r.counts.total),
+        number(r.counts.bad),
+        r.sli().map_or("-".into(), |s| format!("{}%", percent(s))),
+        objective,
+        consumed,
+        worst,
+        format!("{}h", hours(r.no_data_secs)),
+        format!("{}h", hours(r.not_held_secs)),
+        resolution(r),
+        covered,
+        alert_hours(r, r.alerts.page_secs),
+        alert_hours(r, r.alerts.ticket_secs),
+        alert_hours(r, r.alerts.exhaustion_secs),
+        alert_hours(r, r.alerts.freeze_secs),
+        recorded(range, r),
+    ]
+}
+
+/// The report's title line.
+pub fn title(range: Range) -> String {
+    format!(
+        "SLO report {} to {}",
+        rfc3339(range.from),
+        rfc3339(range.to)
+    )
+}
+
 /// The report as a Markdown table with a title naming the range.
 pub fn markdown(range: Range, rows: &[Row]) -> String {
-    // One row a line: `\`, `|` and line breaks escaped (a label value may hold any of them).
+    // One row a line: `\`, `|` and line breaks escaped (a label value may hold any of them),
+    // and `<`, `>` so a viewer that renders HTML in Markdown shows them as text.
     let cell = |s: String| {
         s.replace('\\', "\\\\")
             .replace('|', "\\|")
+            .replace('<', "\\<")
+            .replace('>', "\\>")
             .replace('\n', "\\n")
             .replace('\r', "\\r")
     };
-    let mut out = format!(
-        "# SLO report {} to {}\n\n",
-        rfc3339(range.from),
-        rfc3339(range.to)
-    );
-    out.push_str("| service | slo | group | total | bad | SLI | objective | budget consumed | worst day (bad/total, budget) | no data | not held | resolution | covered |\n");
-    out.push_str("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|---|---|\n");
+    let mut out = format!("# {}\n\n", title(range));
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.0).collect();
+    let rule: Vec<&str> = COLUMNS
+        .iter()
+        .map(|c| if c.1 { "--:" } else { "---" })
+        .collect();
+    out.push_str(&format!(
+        "| {} |\n|{}|\n",
+        names.join(" | "),
+        rule.join("|")
+    ));
     for r in rows {
-        let objective = r
-            .objective
-            .map_or(UNKNOWN.into(), |o| format!("{}%", percent(o.ratio())));
-        let consumed = r
-            .budget_consumed()
-            .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)));
-        let worst = r.worst_day.as_ref().map_or("-".into(), |d| {
-            format!(
-                "{} ({}/{}, {})",
-                day(d.start),
-                number(d.counts.bad),
-                number(d.counts.total),
-                r.day_consumed(d)
-                    .map_or(UNKNOWN.into(), |c| format!("{}%", percent(c)))
-            )
-        });
-        let covered = r.covered.map_or("-".into(), |(a, b)| {
-            format!("{} to {}", rfc3339(a), rfc3339(b))
-        });
-        let cells = [
-            r.service.clone(),
-            r.slo.clone(),
-            group(&r.group),
-            number(r.counts.total),
-            number(r.counts.bad),
-            r.sli().map_or("-".into(), |s| format!("{}%", percent(s))),
-            objective,
-            consumed,
-            worst,
-            format!("{}h", hours(r.no_data_secs)),
-            format!("{}h", hours(r.not_held_secs)),
-            resolution(r),
-            covered,
-        ];
         out.push_str("| ");
-        out.push_str(&cells.map(cell).join(" | "));
+        out.push_str(&cells(range, r).map(cell).join(" | "));
         out.push_str(" |\n");
     }
     out
+}
+
+/// Hours in a state, `None` when no time of the range was recorded.
+fn recorded_hours(r: &Row, secs: i64) -> Option<String> {
+    (r.alerts.recorded_secs > 0).then(|| hours(secs))
 }
 
 fn csv_field(s: &str) -> String {
@@ -120,11 +198,11 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: &str = "service,slo,group,total,bad,sli_percent,objective_percent,budget_consumed_percent,worst_day,worst_day_bad,worst_day_total,worst_day_budget_consumed_percent,no_data_hours,not_held_hours,resolution,covered_from,covered_to";
+pub const CSV_HEADER: &str = "service,slo,group,total,bad,sli_percent,objective_percent,budget_consumed_percent,worst_day,worst_day_bad,worst_day_total,worst_day_budget_consumed_percent,no_data_hours,not_held_hours,resolution,covered_from,covered_to,page_alert_hours,ticket_alert_hours,exhaustion_alert_hours,freeze_hours,alerts_recorded_hours,alerts_not_recorded_hours,alerts_recorded_since";
 
 /// The report as CSV, one row per line after the header; unknown numbers say `unknown`,
-/// absent ones are empty.
-pub fn csv(rows: &[Row]) -> String {
+/// absent ones are empty (alert hours too when no time of the range was recorded).
+pub fn csv(range: Range, rows: &[Row]) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for r in rows {
         let opt = |v: Option<f64>| v.map_or(String::new(), percent);
@@ -148,6 +226,13 @@ pub fn csv(rows: &[Row]) -> String {
             resolution(r),
             r.covered.map_or(String::new(), |c| rfc3339(c.0)),
             r.covered.map_or(String::new(), |c| rfc3339(c.1)),
+            recorded_hours(r, r.alerts.page_secs).unwrap_or_default(),
+            recorded_hours(r, r.alerts.ticket_secs).unwrap_or_default(),
+            recorded_hours(r, r.alerts.exhaustion_secs).unwrap_or_default(),
+            recorded_hours(r, r.alerts.freeze_secs).unwrap_or_default(),
+            hours(r.alerts.recorded_secs),
+            hours(range.to - range.from - r.alerts.recorded_secs),
+            r.alerts.recorded_since.map_or(String::new(), rfc3339),
         ];
         out.push_str(&fields.map(|f| csv_field(&f)).join(","));
         out.push('\n');
@@ -166,6 +251,9 @@ pub fn json(range: Range, rows: &[Row]) -> Value {
                 GroupOf::All(_) => json!("all"),
             };
             let pct = |v: f64| v * 100.0;
+            // `null` when no time of the range was recorded (0 would read as quiet).
+            let in_hours =
+                |secs: i64| (r.alerts.recorded_secs > 0).then(|| secs as f64 / 3600.0);
             json!({
                 "service": r.service,
                 "slo": r.slo,
@@ -188,6 +276,18 @@ pub fn json(range: Range, rows: &[Row]) -> Value {
                 "minutes_from": r.minutes_from.map(rfc3339),
                 "covered_from": r.covered.map(|c| rfc3339(c.0)),
                 "covered_to": r.covered.map(|c| rfc3339(c.1)),
+                "page_alert_hours": in_hours(r.alerts.page_secs),
+                "ticket_alert_hours": in_hours(r.alerts.ticket_secs),
+                "exhaustion_alert_hours": in_hours(r.alerts.exhaustion_secs),
+                "freeze_hours": in_hours(r.alerts.freeze_secs),
+                "alerts_recorded_hours": r.alerts.recorded_secs as f64 / 3600.0,
+                "alerts_not_recorded_hours": (range.to - range.from - r.alerts.recorded_secs) as f64 / 3600.0,
+                "alerts_recorded_since": r.alerts.recorded_since.map(rfc3339),
+                "days": r.days.iter().map(|d| json!({
+                    "day": day(d.start),
+                    "bad": d.counts.bad,
+                    "total": d.counts.total,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();

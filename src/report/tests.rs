@@ -89,7 +89,11 @@ fn stored(groups: &[(&str, f64)]) -> StoredSlo {
         .iter()
         .map(|(k, s)| (k.to_string(), buckets(*s)))
         .collect();
-    StoredSlo { meta, buckets }
+    StoredSlo {
+        meta,
+        buckets,
+        records: Default::default(),
+    }
 }
 
 fn one(range: (i64, i64)) -> Row {
@@ -395,6 +399,7 @@ fn the_worst_day_splits_minutes_at_midnight_and_gives_a_bucket_to_its_larger_day
             ..Default::default()
         },
         buckets: [(String::new(), buckets)].into(),
+        records: Default::default(),
     };
     let range = Range::new(from, D + 3 * HOUR).unwrap();
     let r = &rows("x/y", &s, None, range)[0];
@@ -465,4 +470,73 @@ fn the_history_begins_at_the_minutes_when_they_reach_further_back() {
     assert_eq!(r.counts.total, 24.0 * 120.0);
     assert_eq!(r.covered, Some((D + 7 * DAY, D + 8 * DAY)));
     assert_eq!((r.coarse_res, r.minutes_from), (None, Some(D + 7 * DAY)));
+}
+
+/// Records built by the engine's own bookkeeping from evaluations a minute apart whose states
+/// the test chose: group a pages 10:00-11:00 on day 2 and freezes from then on; group b pages
+/// 10:30-12:00; recording begins on day 1 and misses 02:00-03:00 on day 4 (engine down).
+#[test]
+fn alert_time_per_group_and_any_group_within_the_recorded_time() {
+    use crate::core::record::{Active, Record};
+    let mut s = stored(&[("a", 1.0), ("b", 1.0)]);
+    let mut a = Record::default();
+    let mut b = Record::default();
+    for t in (D + DAY..=D + 10 * DAY).step_by(MIN as usize) {
+        if (D + 4 * DAY + 2 * HOUR + MIN..D + 4 * DAY + 3 * HOUR).contains(&t) {
+            continue;
+        }
+        let on = |from: i64, to: i64| (from..to).contains(&t);
+        let day2 = D + 2 * DAY;
+        a.observe(
+            t,
+            Some(Active {
+                page: on(day2 + 10 * HOUR, day2 + 11 * HOUR),
+                freeze: t >= day2 + 11 * HOUR,
+                ..Default::default()
+            }),
+            90,
+        );
+        b.observe(
+            t,
+            Some(Active {
+                page: on(day2 + 10 * HOUR + 30 * MIN, day2 + 12 * HOUR),
+                ticket: on(day2, day2 + HOUR),
+                ..Default::default()
+            }),
+            90,
+        );
+    }
+    s.records = [("a".to_string(), a), ("b".to_string(), b)].into();
+    let range = Range::new(D, D + 10 * DAY).unwrap();
+    let rows = rows("shop/avail", &s, Objective::from_ratio(0.99), range);
+    let [ra, rb, all] = rows.as_slice() else {
+        panic!("{rows:?}")
+    };
+    // 9 days recorded, less the hour down.
+    let recorded = 9 * DAY - HOUR;
+    for r in [ra, rb, all] {
+        assert_eq!(r.alerts.recorded_secs, recorded);
+        assert_eq!(r.alerts.recorded_since, Some(D + DAY));
+    }
+    assert_eq!((ra.alerts.page_secs, rb.alerts.page_secs), (HOUR, 90 * MIN));
+    assert_eq!((ra.alerts.ticket_secs, rb.alerts.ticket_secs), (0, HOUR));
+    // Frozen from day 2 11:00 to the end, less the hour down.
+    let frozen = 8 * DAY - 11 * HOUR - HOUR;
+    assert_eq!((ra.alerts.freeze_secs, rb.alerts.freeze_secs), (frozen, 0));
+    // Any group: 10:00-12:00.
+    assert_eq!(all.alerts.page_secs, 2 * HOUR);
+    assert_eq!(all.alerts.freeze_secs, frozen);
+    // A range before recording began records nothing: its alert hours read "not recorded".
+    let before = rows_of(&s, (D, D + DAY));
+    assert_eq!(before[0].alerts.recorded_secs, 0);
+    assert!(render::markdown(Range::new(D, D + DAY).unwrap(), &before).contains("not recorded"));
+}
+
+fn rows_of(s: &StoredSlo, (from, to): (i64, i64)) -> Vec<Row> {
+    rows(
+        "shop/avail",
+        s,
+        Objective::from_ratio(0.99),
+        Range::new(from, to).unwrap(),
+    )
 }

@@ -41,6 +41,7 @@ fn saves_loads_prunes_and_removes() {
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: "api/avail",
             meta: &meta,
             chunks: vec![("", &dirty)],
@@ -83,6 +84,7 @@ fn absent_histories_are_kept_for_the_grace_then_deleted() {
     for id in ["api/kept", "api/gone"] {
         store
             .save(&[SloChanges {
+                records: Vec::new(),
                 id,
                 meta: &meta,
                 chunks: Vec::new(),
@@ -150,6 +152,7 @@ fn a_dropped_group_recreated_before_the_save_keeps_its_new_rows() {
     })];
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: "api/x",
             meta: &meta,
             chunks: vec![("route=/a", &rows)],
@@ -267,4 +270,75 @@ fn open_existing_reads_read_only_files_without_writing() {
     assert_eq!(store.slo_ids().unwrap(), Vec::<String>::new());
     assert!(store.load("api/x").unwrap().is_none());
     assert!(store.metas().unwrap().is_empty());
+}
+
+/// Alert records survive a reopen (and a read-only open), go with a dropped group and with
+/// the SLO; a file without the table reads as recording nothing.
+#[test]
+fn alert_records_survive_reopen_and_go_with_their_group_and_slo() {
+    use crate::core::record::{Active, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let meta = SloMeta {
+        fingerprint: "v1:1".into(),
+        groups: BTreeMap::from([("a".into(), Vec::new()), ("b".into(), Vec::new())]),
+        ..Default::default()
+    };
+    let mut a = Record::default();
+    let paging = Active {
+        page: true,
+        ..Default::default()
+    };
+    a.observe(0, Some(paging), 90);
+    a.observe(60, Some(Active::default()), 90);
+    let mut b = Record::default();
+    b.observe(0, Some(Active::default()), 90);
+    let save = |records: Vec<(&str, &Record)>, prune: Vec<(&str, (i64, i64))>| {
+        store
+            .save(&[SloChanges {
+                records,
+                id: "api/avail",
+                meta: &meta,
+                chunks: Vec::new(),
+                prune,
+                replace: false,
+            }])
+            .unwrap()
+    };
+    save(vec![("a", &a), ("b", &b)], Vec::new());
+    // No change to `b`: saved only `a` again, `b` stays.
+    a.observe(120, Some(paging), 90);
+    save(vec![("a", &a)], Vec::new());
+    drop(store);
+    let reader = Store::open_existing(dir.path()).unwrap();
+    let loaded = reader.load("api/avail").unwrap().unwrap();
+    assert_eq!(loaded.records["a"], a);
+    assert_eq!(loaded.records["a"].page, vec![(0, 60)]);
+    assert_eq!(loaded.records["b"], b);
+    drop(reader);
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .save(&[SloChanges {
+            records: Vec::new(),
+            id: "api/avail",
+            meta: &meta,
+            chunks: Vec::new(),
+            prune: vec![("b", (i64::MAX, i64::MAX))],
+            replace: false,
+        }])
+        .unwrap();
+    let loaded = store.load("api/avail").unwrap().unwrap();
+    assert_eq!(loaded.records.keys().collect::<Vec<_>>(), ["a"]);
+    store.remove("api/avail").unwrap();
+    store
+        .save(&[SloChanges {
+            records: Vec::new(),
+            id: "api/avail",
+            meta: &meta,
+            chunks: Vec::new(),
+            prune: Vec::new(),
+            replace: false,
+        }])
+        .unwrap();
+    assert!(store.load("api/avail").unwrap().unwrap().records.is_empty());
 }

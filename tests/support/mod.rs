@@ -17,6 +17,7 @@
 //!   written from the definition, never from engine code.
 //! - [`eval`]: `sloburn eval -o json` (the real binary), run once.
 //! - [`fake_http`]: a fake HTTP server with a changeable fault mode.
+//! - [`chromium`]: a real headless Chromium (`--dump-dom` of a URL), killed with its helpers.
 //! - [`target`]: a live scrape target whose error share the test drives.
 //! - [`tls`]: a CA, server and client certificates made in the test (rcgen), HTTPS clients
 //!   that trust a given CA and present a given client certificate.
@@ -41,6 +42,7 @@
 
 pub mod backend;
 pub mod backfill;
+pub mod chromium;
 pub mod eval;
 pub mod fake_http;
 pub mod process;

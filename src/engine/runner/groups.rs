@@ -60,6 +60,8 @@ pub fn group_of<'a>(state: &'a mut SloState, key: &str) -> &'a mut Group {
                 labels: Pairs::default(),
                 history,
                 seen: None,
+                record: Default::default(),
+                record_unsaved: false,
             }),
         );
     }

@@ -20,12 +20,24 @@ impl Engine {
         while next < self.slos.len() {
             let mut metas = Vec::new();
             let mut dirty = Vec::new();
+            let mut records = Vec::new();
             let mut bytes = 0;
             while bytes < BATCH_BYTES
                 && let Some(s) = self.slos.get_mut(next)
             {
                 next += 1;
                 metas.push((s.slo.id(), s.meta(), std::mem::take(&mut s.rewrite)));
+                // Changed alert records (cloned: a failed save marks them unsaved again).
+                records.push(
+                    s.groups
+                        .iter_mut()
+                        .filter(|(_, g)| g.record_unsaved)
+                        .map(|(k, g)| {
+                            g.record_unsaved = false;
+                            (k.clone(), g.record.clone())
+                        })
+                        .collect::<Vec<_>>(),
+                );
                 let mut groups: Vec<(String, _, _)> = s
                     .groups
                     .iter_mut()
@@ -62,10 +74,12 @@ impl Engine {
                 let changes: Vec<SloChanges> = metas
                     .iter()
                     .zip(dirty.iter())
-                    .map(|((id, meta, replace), groups)| SloChanges {
+                    .zip(records.iter())
+                    .map(|(((id, meta, replace), groups), records)| SloChanges {
                         id,
                         meta,
                         replace: *replace,
+                        records: records.iter().map(|(k, r)| (k.as_str(), r)).collect(),
                         chunks: groups
                             .iter()
                             .map(|(k, rows, _)| (k.as_str(), rows.as_slice()))
@@ -78,15 +92,22 @@ impl Engine {
                     .collect();
                 let outcome = store.save(&changes);
                 drop(changes);
-                (outcome, metas, dirty)
+                (outcome, metas, dirty, records)
             })
             .await;
             match saved {
-                Ok((Ok(()), _, _)) => {}
-                Ok((Err(e), metas, dirty)) => {
-                    for (k, ((_, _, replace), groups)) in metas.into_iter().zip(dirty).enumerate() {
+                Ok((Ok(()), ..)) => {}
+                Ok((Err(e), metas, dirty, records)) => {
+                    for (k, (((_, _, replace), groups), records)) in
+                        metas.into_iter().zip(dirty).zip(records).enumerate()
+                    {
                         let state = &mut self.slos[first + k];
                         state.rewrite |= replace;
+                        for (key, _) in records {
+                            if let Some(g) = state.groups.get_mut(&key) {
+                                g.record_unsaved = true;
+                            }
+                        }
                         for (key, rows, _) in groups {
                             let marks = rows.iter().map(|(t, s, _)| (*t, *s));
                             match state.groups.get_mut(&key) {
@@ -106,6 +127,7 @@ impl Engine {
                         state.rewrite = true;
                         for g in state.groups.values_mut() {
                             g.history.mark_all_unsaved();
+                            g.record_unsaved = true;
                         }
                     }
                     result = Some(format!(

@@ -2,6 +2,7 @@
 //! the log has said; and the fingerprint that decides whether a stored history continues.
 
 use super::*;
+use crate::core::record::Record;
 use crate::store::StoreError;
 
 /// One group of an SLO (the only one for an ungrouped SLO, with key `""`).
@@ -12,6 +13,10 @@ pub struct Group {
     /// Unix seconds of the newest instant the source showed this group any series (for
     /// counter SLIs, of its `total` selector); `None` until it has.
     pub seen: Option<i64>,
+    /// When its alerts and freeze were active ([`Record`]), and whether that changed since the
+    /// last save.
+    pub record: Record,
+    pub record_unsaved: bool,
 }
 
 /// Everything the engine keeps about one SLO.
@@ -136,6 +141,8 @@ impl SloState {
                         labels: labels.as_slice().into(),
                         history,
                         seen: stored.meta.seen.get(key).copied(),
+                        record: stored.records.get(key).cloned().unwrap_or_default(),
+                        record_unsaved: false,
                     }),
                 );
             }

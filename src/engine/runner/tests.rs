@@ -284,6 +284,7 @@ fn a_history_stored_under_the_legacy_identity_is_kept() {
                 },
             }],
         )]),
+        records: BTreeMap::new(),
     };
     let five = PromDuration::from_secs(300);
     let kept = SloState::new(slo.clone(), Some(stored(legacy_fingerprint(&slo))));
@@ -373,6 +374,7 @@ fn a_changed_sli_deletes_the_stored_history_at_start() {
     })];
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: &slo.id(),
             meta: &old_meta,
             chunks: vec![("", &old_rows)],
@@ -501,6 +503,7 @@ fn a_returning_spec_with_another_sli_drops_its_old_rows() {
     };
     store
         .save(&[SloChanges {
+            records: Vec::new(),
             id: &slo.id(),
             meta: &meta,
             chunks: Vec::new(),
@@ -543,6 +546,7 @@ fn a_legacy_history_started_with_a_longer_period_keeps_its_events() {
             ..Default::default()
         },
         buckets: BTreeMap::from([(String::new(), buckets)]),
+        records: BTreeMap::new(),
     };
     let state = SloState::new(slo("    period: 45d\n"), Some(stored));
     assert!(state.rewrite, "2-hour buckets now: saved anew");
@@ -553,4 +557,71 @@ fn a_legacy_history_started_with_a_longer_period_keeps_its_events() {
         Some(start),
         "the buckets begin at the oldest stored"
     );
+}
+
+/// The engine records each series' alert states per tick at the instant its history is read
+/// to, saves the record with the tick (again after a failed save), and a restart restores it;
+/// a stale tick records nothing after it.
+#[tokio::test]
+async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    let slo = slo("");
+    let minute = |k: i64| 1_700_000_040 + k * 60;
+    let all_bad = Counts {
+        bad: 10.0,
+        total: 10.0,
+    };
+    let mut engine = Engine::new(vec![SloState::new(slo.clone(), None)]);
+    engine.store = Some(store.clone());
+    engine.record_gap = Duration::from_secs(120);
+    // Minutes 1..=k all bad, read and fresh: every page row burns at 100x.
+    let feed = |engine: &mut Engine, k: i64, fresh: bool| {
+        let s = &mut engine.slos[0];
+        s.group_mut("", Vec::new()).push_minute(minute(k), all_bad);
+        s.fine_fed_until = Some(minute(k));
+        s.coarse_fed_until = Some(minute(k));
+        s.answered = true;
+        s.fresh = fresh;
+        s.groups.get_mut("").unwrap().seen = Some(minute(k));
+    };
+    for k in 1..=10 {
+        feed(&mut engine, k, true);
+    }
+    let t1 = engine.slos[0].groups[""].history.read_until().unwrap();
+    let snap = engine.tick(Reach::minute(minute(10)), t1 as f64).await;
+    assert!(
+        snap.slos[0]
+            .alerts
+            .iter()
+            .any(|a| a.severity == "page" && a.active)
+    );
+    feed(&mut engine, 11, true);
+    let t2 = engine.slos[0].groups[""].history.read_until().unwrap();
+    assert!(t2 > t1);
+    store.fail_writes.store(true, Ordering::Relaxed);
+    engine.tick(Reach::minute(minute(11)), t2 as f64).await;
+    store.fail_writes.store(false, Ordering::Relaxed);
+    let record = &engine.slos[0].groups[""].record;
+    assert_eq!(record.page, vec![(t1, t2)]);
+    assert_eq!(record.recorded, vec![(t1, t2)]);
+    assert!(
+        engine.slos[0].groups[""].record_unsaved,
+        "the failed save is marked"
+    );
+    // A stale tick: the span to it counts with the page, nothing after it.
+    feed(&mut engine, 12, false);
+    let t3 = engine.slos[0].groups[""].history.read_until().unwrap();
+    engine.tick(Reach::minute(minute(12)), t3 as f64).await;
+    feed(&mut engine, 13, true);
+    let t4 = engine.slos[0].groups[""].history.read_until().unwrap();
+    engine.tick(Reach::minute(minute(13)), t4 as f64).await;
+    let record = engine.slos[0].groups[""].record.clone();
+    assert_eq!(record.recorded, vec![(t1, t3)]);
+    assert_eq!(record.page, vec![(t1, t3)]);
+    assert!(record.freeze.is_empty() || record.freeze == vec![(t1, t3)]);
+    assert!(!engine.slos[0].groups[""].record_unsaved);
+    let restored = SloState::new(slo, store.load(&engine.slos[0].slo.id()).unwrap());
+    assert_eq!(restored.groups[""].record, record, "saved and restored");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{render, render_slo, slo_href};
+use super::{months, render, render_slo, slo_href};
 use crate::engine::snapshot::{
     AlertSnapshot, ChartPoint, ChartSeries, FreezeReason, ServiceSnapshot, SloSnapshot, Snapshot,
     WindowSnapshot,
@@ -320,6 +320,7 @@ async fn server() -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<()>) 
         ready: Arc::new(AtomicBool::new(true)),
         reload: None,
         history: Some(tx),
+        report: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -549,4 +550,28 @@ fn the_slo_page_shows_the_exhaustion_alert() {
     assert!(page(&snap).contains("<span class=\"state quiet\">ok</span> ticket when"));
     snap.slos[0].exhaustion_alert = Some(alert(false, true));
     assert!(page(&snap).contains("<span class=\"state off\">disabled</span> ticket when"));
+}
+
+#[test]
+fn the_status_page_links_this_and_last_months_reports() {
+    // NOW is 2023-11-14 (UTC).
+    let body = render(&snapshot());
+    assert!(
+        body.contains("href=\"/api/v1/report?month=2023-11&amp;format=html\""),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/api/v1/report?month=2023-10&amp;format=html\""));
+    // Across a year: January's previous month is December of the year before.
+    let january = chrono::NaiveDate::from_ymd_opt(2027, 1, 31)
+        .unwrap()
+        .and_hms_opt(23, 59, 59)
+        .unwrap()
+        .and_utc()
+        .timestamp() as f64;
+    assert_eq!(
+        months(january),
+        Some(("2027-01".to_string(), "2026-12".to_string()))
+    );
+    // No evaluation yet: no month to link.
+    assert!(!render(&Snapshot::default()).contains("/api/v1/report"));
 }
