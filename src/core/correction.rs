@@ -155,13 +155,10 @@ fn instant(tz: Tz, local: chrono::NaiveDateTime, latest: bool) -> Option<i64> {
             // In a gap: the first instant whose local time is past `local` (the gap's end).
             // Gaps are at most a few hours; search minute by minute from the same UTC time.
             let naive = local.and_utc().timestamp();
-            (-26 * 60..=26 * 60)
-                .map(|k| naive + k * 60)
-                .find(|&t| {
-                    DateTime::from_timestamp(t, 0).is_some_and(|u: DateTime<Utc>| {
-                        u.with_timezone(&tz).naive_local() >= local
-                    })
-                })
+            (-26 * 60..=26 * 60).map(|k| naive + k * 60).find(|&t| {
+                DateTime::from_timestamp(t, 0)
+                    .is_some_and(|u: DateTime<Utc>| u.with_timezone(&tz).naive_local() >= local)
+            })
         }
     }
 }
