@@ -64,6 +64,7 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
         fresh: true,
         last_evaluation: 1_700_000_000.0,
         freeze_below: 0.0,
+        ..SloSnapshot::default()
     }
 }
 
@@ -74,6 +75,7 @@ fn exhaustion_alert(active: bool) -> ExhaustionAlertSnapshot {
         within_seconds: 7200.0,
         active,
         disabled: false,
+        held_by_correction: false,
     }
 }
 

@@ -79,6 +79,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
         fresh: group != Some("/cart"),
         last_evaluation: NOW - 20.0,
         freeze_below: 0.1,
+        ..SloSnapshot::default()
     }
 }
 
@@ -536,6 +537,7 @@ fn the_slo_page_shows_the_exhaustion_alert() {
         within_seconds: 7200.0,
         active,
         disabled,
+        held_by_correction: false,
     };
     snap.slos[0].exhaustion_alert = Some(alert(true, false));
     assert!(
