@@ -470,3 +470,39 @@ fn the_query_lag_in_use_is_a_gauge_only_with_a_source() {
     let text = encode(&exporter, Format::Classic);
     assert!(!text.contains("sloburn_source_query_lag_seconds"), "{text}");
 }
+
+#[test]
+fn corrections_are_exported_only_for_slos_that_have_them() {
+    use crate::engine::snapshot::CorrectionSnapshot;
+    let mut snap = fixture();
+    let corrected = &mut snap.slos[0];
+    corrected.period_excluded_total = 6000.0;
+    corrected.period_excluded_bad = 3000.0;
+    corrected.correction_active = true;
+    corrected.corrections = vec![CorrectionSnapshot {
+        reason: "known outage".into(),
+        ..CorrectionSnapshot::default()
+    }];
+    let (_, exporter) = exporter_with(snap);
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = encode(&exporter, format);
+        for (name, want) in [
+            ("slo_period_excluded_events", "6000.0"),
+            ("slo_period_excluded_bad_events", "3000.0"),
+            ("slo_correction_active", "1.0"),
+        ] {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{format:?} {name}"
+            );
+            let got = samples(&text, name);
+            assert_eq!(got.len(), 1, "{format:?} {name}: {got:?}");
+            assert!(
+                got[0].starts_with(&format!("{name}{{service=\"checkout\",slo=\"availability\",team=\"core\",route=\"/pay\"}}"))
+                    && got[0].ends_with(&format!(" {want}")),
+                "{format:?}: {}",
+                got[0]
+            );
+        }
+    }
+}
