@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::snapshot::{
-    AlertSnapshot, CorrectionSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot, Snapshot,
-    WindowSnapshot,
+    AlertSnapshot, CorrectionSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot,
+    Snapshot, WindowSnapshot,
 };
 
 /// `GET /api/v1/slos`.

@@ -253,10 +253,19 @@ async fn slo_api() {
     assert_eq!(series["correction_active"], true);
     let c = &series["corrections"][0];
     assert_eq!(c["reason"], "nightly backup window");
-    assert_eq!((c["kind"].as_str(), c["alerts"].as_str()), (Some("recurring"), Some("silence")));
+    assert_eq!(
+        (c["kind"].as_str(), c["alerts"].as_str()),
+        (Some("recurring"), Some("silence"))
+    );
     assert_eq!(c["intervals"][0]["from"], 1_699_927_200);
     assert_eq!(c["next"]["to"], 1_700_017_200);
-    assert_eq!((c["excluded_total"].as_f64(), c["resolution_seconds"].as_i64()), (Some(600.0), Some(60)));
+    assert_eq!(
+        (
+            c["excluded_total"].as_f64(),
+            c["resolution_seconds"].as_i64()
+        ),
+        (Some(600.0), Some(60))
+    );
     // Without corrections: an empty list.
     assert_eq!(list["slos"][0]["corrections"], serde_json::json!([]));
 
