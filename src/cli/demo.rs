@@ -27,6 +27,9 @@ pub struct DemoArgs {
     /// (0s for none).
     #[arg(long, default_value = "30d")]
     pub history: PromDuration,
+    /// A corrections file naming service `shop` (reloaded with SIGHUP like the specs).
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     #[arg(long, env = "SLOBURN_LOG", default_value = "warn")]
     pub log: String,
 }
@@ -51,6 +54,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(specs.join("shop.yaml"), SPECS)?;
     let cfg = Config {
         specs: vec![specs],
+        corrections: args.corrections.clone(),
         listen: args.listen.clone(),
         state_dir: args.state_dir.clone(),
         absent_history_grace: None,

@@ -12,7 +12,6 @@ use sloburn::config::PrometheusConfig;
 use sloburn::engine::plan::QueryPlan;
 use sloburn::engine::runner::{Reach, Source};
 use sloburn::engine::snapshot::Snapshot;
-use sloburn::spec::load_paths;
 
 use super::Output;
 use super::engine_setup::{build_engine_from, init_logging, now_secs, prometheus_source};
@@ -22,6 +21,9 @@ pub struct EvalArgs {
     /// Spec files or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// A corrections file (budget corrections naming service and slo), as `run --corrections`.
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     /// The Prometheus-compatible API to read.
     #[arg(long, env = "SLOBURN_PROMETHEUS_URL")]
     pub prometheus_url: String,
@@ -58,9 +60,20 @@ fn parse_time(s: &str) -> Result<f64, String> {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     init_logging(&args.log);
-    let report = load_paths(&args.paths);
+    let report = sloburn::spec::corrections::load_with(&args.paths, args.corrections.as_deref());
     for e in report.errors() {
         eprintln!("error  {e}");
+    }
+    // The corrections file's warnings: entries that name no loaded SLO.
+    let corrections = args.corrections.as_ref().map(|p| p.display().to_string());
+    for f in report
+        .files
+        .iter()
+        .filter(|f| Some(&f.file) == corrections.as_ref())
+    {
+        for w in &f.warnings {
+            eprintln!("warn   {w}");
+        }
     }
     let slos: Vec<_> = report.slos().cloned().collect();
     if slos.is_empty() {

@@ -66,6 +66,9 @@ pub(crate) enum Scope {
 /// A correction of the corrections file and what it applies to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Targeted {
+    /// Where the entry is written, for warnings about it.
+    pub file: String,
+    pub pos: crate::spec::yaml::Pos,
     pub service: String,
     /// `None`: every SLO of the service.
     pub slo: Option<String>,
@@ -82,7 +85,7 @@ pub(crate) fn read_list(
     path: &str,
     value: &Value,
     scope: Scope,
-) -> Vec<(Option<String>, Option<String>, Correction)> {
+) -> Vec<(String, Option<String>, Option<String>, Correction)> {
     let Some(items) = value.as_array() else {
         sink.error(
             path,
@@ -119,9 +122,9 @@ pub(crate) fn read_list(
         let before = sink.errors.len();
         let correction = read_one(sink, &p, raw, scope);
         if sink.errors.len() == before
-            && let Some(c) = correction
+            && let Some((service, slo, c)) = correction
         {
-            out.push(c);
+            out.push((p, service, slo, c));
         }
     }
     out
@@ -386,11 +389,13 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> FileCorrections {
         }
         if let Some(raw) = read.value {
             let list = Value::Array(raw.corrections);
-            for (service, slo, correction) in
+            for (path, service, slo, correction) in
                 read_list(&mut sink, "corrections", &list, Scope::File)
             {
                 if let Some(service) = service {
                     out.corrections.push(Targeted {
+                        file: name.to_string(),
+                        pos: sink.pos(&path),
                         service,
                         slo,
                         correction,
@@ -405,7 +410,10 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> FileCorrections {
 
 /// Adds the file's corrections to the SLOs they name; returns a warning for each that names
 /// no loaded service or SLO (a spec may be removed before its corrections).
-pub fn apply<'a>(slos: impl IntoIterator<Item = &'a mut Slo>, file: &[Targeted]) -> Vec<String> {
+pub fn apply<'a>(
+    slos: impl IntoIterator<Item = &'a mut Slo>,
+    file: &[Targeted],
+) -> Vec<Diagnostic> {
     let mut matched = vec![false; file.len()];
     for slo in slos {
         for (t, m) in file.iter().zip(matched.iter_mut()) {
@@ -419,26 +427,98 @@ pub fn apply<'a>(slos: impl IntoIterator<Item = &'a mut Slo>, file: &[Targeted])
         .zip(matched)
         .filter(|(_, m)| !m)
         .map(|(t, _)| {
-            let what = match &t.slo {
-                Some(slo) => format!("SLO {}/{slo}", t.service),
-                None => format!("service {}", t.service),
+            let (field, what) = match &t.slo {
+                Some(slo) => ("slo", format!("SLO {}/{slo}", t.service)),
+                None => ("service", format!("service {}", t.service)),
             };
-            format!(
-                "{}: the correction {:?} names {what}, which no loaded spec defines; it applies to nothing",
-                t.correction.origin,
-                t.correction.label()
+            Diagnostic::new(
+                &t.file,
+                Some(t.pos),
+                field,
+                format!(
+                    "the correction {:?} names {what}, which no loaded spec defines; it applies to nothing",
+                    t.correction.label()
+                ),
             )
         })
         .collect()
 }
 
-/// Adds a corrections file's entries to the SLOs of a load, as `run`, `eval` and `check` do;
-/// returns the warnings of [`apply`].
-pub fn attach_file(report: &mut load::LoadReport, file: &FileCorrections) -> Vec<String> {
-    apply(
-        report.files.iter_mut().flat_map(|f| f.slos.iter_mut()),
-        &file.corrections,
-    )
+/// Loads specs (files or folders) and, if given, a corrections file, whose entries are added to
+/// the SLOs they name. The corrections file is one more file of the report: its errors make
+/// the load fail as a spec's do (a reload keeps the running set), its good entries still apply,
+/// and entries naming no loaded SLO are its warnings.
+pub fn load_with<P: AsRef<Path>>(specs: &[P], corrections: Option<&Path>) -> load::LoadReport {
+    let mut report = load::load_paths(specs);
+    if let Some(path) = corrections {
+        let file = load_file(path);
+        let warnings = apply(
+            report.files.iter_mut().flat_map(|f| f.slos.iter_mut()),
+            &file.corrections,
+        );
+        report.files.push(load::FileReport {
+            file: path.display().to_string(),
+            slos: Vec::new(),
+            errors: file.errors,
+            warnings,
+            notes: vec![format!(
+                "corrections file: {} correction(s)",
+                file.corrections.len()
+            )],
+        });
+    }
+    report
+}
+
+/// One audit line per correction added, removed or changed between two SLO sets (`old` empty at
+/// start), naming service, SLO, the correction and its range. A correction is known by its name,
+/// else its reason.
+pub fn audit<'a>(
+    old: impl IntoIterator<Item = &'a Slo>,
+    new: impl IntoIterator<Item = &'a Slo>,
+) -> Vec<String> {
+    use std::collections::BTreeMap;
+    type Key = (String, String, String);
+    let index = |slos: &mut dyn Iterator<Item = &'a Slo>| {
+        let mut m: BTreeMap<Key, &'a Correction> = BTreeMap::new();
+        for slo in slos {
+            for c in &slo.corrections {
+                m.insert(
+                    (slo.service.clone(), slo.name.clone(), c.label().to_string()),
+                    c,
+                );
+            }
+        }
+        m
+    };
+    let old = index(&mut old.into_iter());
+    let new = index(&mut new.into_iter());
+    let line = |what: &str, (service, slo, _): &Key, c: &Correction| {
+        format!(
+            "correction {what}: service={service} slo={slo} correction={:?} reason={:?} when={:?} alerts={} from={}",
+            c.label(),
+            c.reason,
+            c.describe_when(),
+            c.alerts.as_str(),
+            c.origin
+        )
+    };
+    let mut out = Vec::new();
+    for (k, c) in &new {
+        match old.get(k) {
+            None => out.push(line("added", k, c)),
+            Some(o) if (&o.when, o.alerts, &o.reason) != (&c.when, c.alerts, &c.reason) => {
+                out.push(line("changed", k, c));
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, c) in &old {
+        if !new.contains_key(k) {
+            out.push(line("removed", k, c));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

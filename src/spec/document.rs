@@ -247,7 +247,7 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
         (Some(list), SpecVersion::SloburnV1) => {
             corrections::read_list(sink, "corrections", list, Scope::Service)
                 .into_iter()
-                .map(|(_, _, c)| c)
+                .map(|(_, _, _, c)| c)
                 .collect()
         }
     };
@@ -350,7 +350,7 @@ fn read_slo(
         all_corrections.extend(
             corrections::read_list(sink, &format!("{path}.corrections"), list, Scope::Slo)
                 .into_iter()
-                .map(|(_, _, c)| c),
+                .map(|(_, _, _, c)| c),
         );
     }
     if raw.plugins.is_some() {

@@ -17,8 +17,9 @@ fn a_file_names_services_and_slos_and_apply_warns_of_unknown_ones() {
     );
     let warnings = apply(std::iter::empty(), &read.corrections);
     assert_eq!(warnings.len(), 2);
-    assert!(warnings[1].contains("service nowhere"), "{}", warnings[1]);
-    assert!(warnings[1].starts_with("c.yaml:7:5"), "{}", warnings[1]);
+    let w = warnings[1].to_string();
+    assert!(w.contains("service nowhere"), "{w}");
+    assert!(w.starts_with("c.yaml:7:5: service: "), "{w}");
 }
 
 #[test]
@@ -35,4 +36,36 @@ fn a_file_entry_without_a_service_is_refused_with_its_position() {
         "{}",
         read.errors[0]
     );
+}
+
+#[test]
+fn audit_names_each_added_changed_and_removed_correction() {
+    let spec = |corrections: &str| {
+        let text = format!(
+            "version: sloburn/v1\nservice: shop\nslos:\n  - name: checkout\n    objective: 99\n    sli:\n      ratio:\n        errors: e{{code=\"5\"}}\n        total: e\n    corrections:\n{corrections}"
+        );
+        let r = load::load_bytes("s.yaml", text.as_bytes());
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.slos
+    };
+    let a = "      - name: mig\n        reason: migration\n        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T11:00:00Z\n      - reason: backups\n        schedule: {start: \"02:00\", end: \"03:00\"}\n";
+    let b = "      - name: mig\n        reason: migration\n        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T12:00:00Z\n      - reason: deploys\n        schedule: {days: [fri], start: \"16:00\", end: \"17:00\"}\n";
+    let (old, new) = (spec(a), spec(b));
+    let start = audit(&[], &old);
+    assert_eq!(start.len(), 2, "{start:?}");
+    assert!(
+        start
+            .iter()
+            .all(|l| l.starts_with("correction added: service=shop slo=checkout"))
+    );
+    let lines = audit(&old, &new);
+    assert_eq!(
+        lines,
+        [
+            "correction added: service=shop slo=checkout correction=\"deploys\" reason=\"deploys\" when=\"fri 16:00-17:00 UTC\" alerts=fire from=s.yaml:15:9",
+            "correction changed: service=shop slo=checkout correction=\"mig\" reason=\"migration\" when=\"2026-03-01T10:00:00+00:00 to 2026-03-01T12:00:00+00:00\" alerts=fire from=s.yaml:11:9",
+            "correction removed: service=shop slo=checkout correction=\"backups\" reason=\"backups\" when=\"daily 02:00-03:00 UTC\" alerts=fire from=s.yaml:15:9",
+        ]
+    );
+    assert!(audit(&new, &new).is_empty());
 }
