@@ -395,7 +395,11 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> FileCorrections {
                 if let Some(service) = service {
                     out.corrections.push(Targeted {
                         file: name.to_string(),
-                        pos: sink.pos(&path),
+                        // Where the name the warning is about is written.
+                        pos: sink.pos(&format!(
+                            "{path}.{}",
+                            if slo.is_some() { "slo" } else { "service" }
+                        )),
                         service,
                         slo,
                         correction,

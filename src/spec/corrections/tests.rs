@@ -19,7 +19,7 @@ fn a_file_names_services_and_slos_and_apply_warns_of_unknown_ones() {
     assert_eq!(warnings.len(), 2);
     let w = warnings[1].to_string();
     assert!(w.contains("service nowhere"), "{w}");
-    assert!(w.starts_with("c.yaml:7:5: service: "), "{w}");
+    assert!(w.starts_with("c.yaml:7:14: service: "), "{w}");
 }
 
 #[test]
