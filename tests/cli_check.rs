@@ -184,7 +184,9 @@ fn check_validates_a_corrections_file() {
     .unwrap();
     let path = file.to_str().unwrap();
     let out = sloburn(&["check", "--corrections", path, specs]);
-    let text = stdout(&out).replace(path, "<corrections>").replace(specs, "<specs>");
+    let text = stdout(&out)
+        .replace(path, "<corrections>")
+        .replace(specs, "<specs>");
     assert_eq!(out.status.code(), Some(0), "{text}");
     insta::assert_snapshot!("corrections_unknown_service", text);
 
@@ -194,7 +196,9 @@ fn check_validates_a_corrections_file() {
     )
     .unwrap();
     let out = sloburn(&["check", "--corrections", path, specs]);
-    let text = stdout(&out).replace(path, "<corrections>").replace(specs, "<specs>");
+    let text = stdout(&out)
+        .replace(path, "<corrections>")
+        .replace(specs, "<specs>");
     assert_eq!(out.status.code(), Some(1), "{text}");
     insta::assert_snapshot!("corrections_bad_entry", text);
 }
