@@ -5,13 +5,13 @@
 
 use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A half-open span of unix seconds, `[from, to)`.
 pub type Interval = (i64, i64);
 
-/// One correction, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One correction, validated. Stored with an SLO's history (`SloMeta::corrections`) as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Correction {
     pub name: Option<String>,
     /// Why its events do not count (one line).
@@ -24,7 +24,7 @@ pub struct Correction {
 }
 
 /// When a correction is in effect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum When {
     /// Once, `[from, to)` in unix seconds.
@@ -34,7 +34,7 @@ pub enum When {
 }
 
 /// A weekly schedule in a time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schedule {
     /// Monday first; a window belongs to the day it starts on.
     pub days: [bool; 7],
@@ -42,7 +42,7 @@ pub struct Schedule {
     pub start: u32,
     /// Minutes after local midnight; at or before `start`, the window runs past midnight.
     pub end: u32,
-    #[serde(serialize_with = "tz_name")]
+    #[serde(serialize_with = "tz_name", deserialize_with = "tz_parse")]
     pub timezone: Tz,
 }
 
@@ -50,8 +50,14 @@ fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(tz.name())
 }
 
+fn tz_parse<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse()
+        .map_err(|_| serde::de::Error::custom(format!("unknown time zone {name:?}")))
+}
+
 /// What the alerts of the SLO do while a correction is in effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertMode {
     /// Alerts are unaffected: a correction changes the budget, not the pager.
