@@ -189,12 +189,14 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
         let mut alerts: Vec<String> = s
             .alerts
             .iter()
-            .filter(|a| a.active || a.low_traffic)
+            .filter(|a| a.active || a.low_traffic || a.held_by_correction)
             .map(|a| {
-                // A burn the low-traffic guard holds back is shown, marked (in the status
-                // page's words), not hidden.
+                // A burn the low-traffic guard or a correction holds back is shown, marked (in
+                // the status page's words), not hidden.
                 let held = if a.active {
                     ""
+                } else if a.held_by_correction {
+                    " held (correction)"
                 } else {
                     " held back (low traffic)"
                 };
@@ -203,6 +205,12 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             .collect();
         if let Some(e) = s.exhaustion_alert.as_ref().filter(|e| e.active) {
             alerts.push(format!("{} running out within {}", e.severity, e.within));
+        }
+        if let Some(e) = s.exhaustion_alert.as_ref().filter(|e| e.held_by_correction) {
+            alerts.push(format!(
+                "{} running out within {} held (correction)",
+                e.severity, e.within
+            ));
         }
         writeln!(
             out,
@@ -361,6 +369,7 @@ mod tests {
             within_seconds: 7200.0,
             active,
             disabled: false,
+            held_by_correction: false,
         };
         snap.slos[0].exhaustion_alert = Some(alert(false));
         assert!(!table(&snap).contains("running out"));
