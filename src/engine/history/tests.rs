@@ -921,3 +921,43 @@ fn corrections_exclude_only_coarse_buckets_wholly_inside_beyond_the_minutes() {
         "{all:?} vs {p:?}"
     );
 }
+
+proptest! {
+    /// Against the minutes fed (the truth): a correction takes out exactly the whole minutes
+    /// inside it, never more than the period holds, and nothing when it covers nothing.
+    #[test]
+    fn excluded_minutes_are_the_whole_minutes_inside_and_never_exceed_the_period(
+        feed in proptest::collection::vec((0u32..20, 0u32..200), 1..600),
+        spans in proptest::collection::vec((0i64..40_000, 0i64..20_000), 0..4),
+    ) {
+        let period = Period::Rolling(d("7d"));
+        let mut h = History::new(&period, &windows());
+        let start = 1_700_000_040;
+        let mut fed = Vec::new();
+        for (k, (bad, extra)) in feed.iter().enumerate() {
+            let c = Counts { bad: f64::from(*bad), total: f64::from(bad + extra) };
+            let end = start + (k as i64 + 1) * 60;
+            h.push_minute(end, c);
+            fed.push((end, c));
+        }
+        let intervals = crate::core::correction::merge(
+            spans.iter().map(|(a, len)| (start + a, start + a + len)).collect(),
+        );
+        let got = h.excluded(&intervals);
+        // A minute ending at `e` is taken out when [e - 60, e) lies inside a span.
+        let mut want = Counts::default();
+        for (e, c) in &fed {
+            if intervals.iter().any(|(a, b)| *a <= e - 60 && *e <= *b) {
+                want += *c;
+            }
+        }
+        prop_assert!((got.counts.bad - want.bad).abs() < 1e-6 && (got.counts.total - want.total).abs() < 1e-6,
+            "{:?} vs {:?}", got.counts, want);
+        let p = h.period(&period);
+        prop_assert!(got.counts.total <= p.total + 1e-6 && got.counts.bad <= p.bad + 1e-6);
+        prop_assert!(!got.coarse);
+        if intervals.is_empty() {
+            prop_assert_eq!(got.counts, Counts::default());
+        }
+    }
+}

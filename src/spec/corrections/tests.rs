@@ -69,3 +69,26 @@ fn audit_names_each_added_changed_and_removed_correction() {
     );
     assert!(audit(&new, &new).is_empty());
 }
+
+/// Sloth's format has no corrections: written there, they are a warning that they have no
+/// effect, and the SLO loads without them.
+#[test]
+fn corrections_in_sloths_format_have_no_effect_and_say_so() {
+    let text = "version: prometheus/v1\nservice: shop\ncorrections:\n  - reason: x\n    from: 2026-03-01T10:00:00Z\n    to: 2026-03-01T11:00:00Z\nslos:\n  - name: up\n    objective: 99\n    sli:\n      raw:\n        error_ratio_query: sum(rate(e[{{.window}}])) / sum(rate(r[{{.window}}]))\n    corrections:\n      - reason: y\n        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T11:00:00Z\n";
+    let r = load::load_bytes("s.yaml", text.as_bytes());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert!(r.slos[0].corrections.is_empty());
+    let warnings: Vec<String> = r.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "s.yaml:4:3: corrections: `corrections` is a sloburn/v1 field and has no effect here"
+        ),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1]
+            .starts_with("s.yaml:14:7: slos[0].corrections: `corrections` is a sloburn/v1 field"),
+        "{warnings:?}"
+    );
+}
