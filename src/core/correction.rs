@@ -191,8 +191,9 @@ impl Correction {
         match &self.when {
             When::OneOff { from, to } => (*to > t).then_some((*from, *to)),
             When::Recurring(s) => {
-                let whole = s.intervals(t - 3 * 86400, t + 9 * 86400);
-                // Clipping at t - 3d leaves every window ending after t whole.
+                // Clipping at t - 2d leaves every window ending after t whole (a window lasts
+                // at most a day and a DST hour); every weekday comes within 8 days.
+                let whole = s.intervals(t - 2 * 86400, t + 8 * 86400);
                 whole.into_iter().find(|(_, e)| *e > t)
             }
         }
@@ -235,16 +236,6 @@ pub fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
         }
     }
     out
-}
-
-/// Every interval of `corrections` within `[from, to)`, merged.
-pub fn merged_intervals(corrections: &[Correction], from: i64, to: i64) -> Vec<Interval> {
-    merge(
-        corrections
-            .iter()
-            .flat_map(|c| c.intervals(from, to))
-            .collect(),
-    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::core::correction::{AlertMode, merged_intervals};
+use crate::core::correction::{AlertMode, merge};
 use crate::core::{
     Counts, Period, PromDuration, burn_rate, decide, error_ratio, exhaustion_alert_active,
     exhaustion_seconds, remaining_budget,
@@ -246,10 +246,14 @@ fn correct(slo: &Slo, history: &History, raw: Counts) -> Corrected {
     let range = history.period_range();
     // "Now" for the corrections is the newest second read.
     let now = history.read_until().or(range.map(|r| r.1)).map(|t| t - 1);
+    let mut all = Vec::new();
     for c in &slo.corrections {
+        // Each correction's spans are expanded once per evaluation (a recurring one's are a
+        // few dozen time-zone conversions); "in effect" is read from them, as the newest
+        // second read lies in the period.
         let intervals = range.map_or_else(Vec::new, |(a, b)| c.intervals(a, b));
         let excluded = history.excluded(&intervals);
-        let active = now.is_some_and(|t| c.active_at(t));
+        let active = now.is_some_and(|t| intervals.iter().any(|(a, b)| *a <= t && t < *b));
         out.active |= active;
         out.silenced |= active && c.alerts == AlertMode::Silence;
         let skip = intervals.len().saturating_sub(MAX_LISTED_INTERVALS);
@@ -271,11 +275,17 @@ fn correct(slo: &Slo, history: &History, raw: Counts) -> Corrected {
             },
             origin: c.origin.as_str().into(),
         });
+        all.push((intervals, excluded.counts));
     }
-    if let Some((a, b)) = range {
-        let merged = merged_intervals(&slo.corrections, a, b);
-        out.excluded = history.excluded(&merged).counts;
-    }
+    // One correction: its own sum. Several: the union, so shared spans count once.
+    out.excluded = match all.as_slice() {
+        [(_, counts)] => *counts,
+        _ => {
+            history
+                .excluded(&merge(all.into_iter().flat_map(|(i, _)| i).collect()))
+                .counts
+        }
+    };
     // Never more than the period holds, nor more bad than total.
     let total = (raw.total - out.excluded.total).max(0.0);
     let bad = (raw.bad - out.excluded.bad).clamp(0.0, total);
