@@ -111,6 +111,48 @@ fn bench(c: &mut Criterion) {
             b.iter(|| exporter.encode(Format::Classic))
         });
     }
+    // SLOs with corrections pay for them each tick: a one-off over 2 hours of the minutes and a
+    // daily hour (its spans in minutes and in hours).
+    {
+        use sloburn::core::correction::{AlertMode, Correction, Schedule, When};
+        let mut s = slos(1_000);
+        let mut hs = histories(&s);
+        let now = START + 3 * 1440 * 60;
+        for slo in &mut s {
+            slo.corrections = vec![
+                Correction {
+                    name: None,
+                    reason: "outage".into(),
+                    when: When::OneOff {
+                        from: now - 10 * 3600,
+                        to: now - 8 * 3600,
+                    },
+                    alerts: AlertMode::Fire,
+                    origin: String::new(),
+                },
+                Correction {
+                    name: None,
+                    reason: "batch".into(),
+                    when: When::Recurring(Schedule {
+                        days: [true; 7],
+                        start: 120,
+                        end: 180,
+                        timezone: chrono_tz::Europe::Berlin,
+                    }),
+                    alerts: AlertMode::Fire,
+                    origin: String::new(),
+                },
+            ];
+        }
+        let s = named(s);
+        let mut minute = now;
+        group.bench_function("evaluation_tick_1000_slos_with_2_corrections", |b| {
+            b.iter(|| {
+                minute += 60;
+                tick(&s, &mut hs, minute)
+            })
+        });
+    }
     let s = slos(1_000);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("store: {e}"));

@@ -16,6 +16,9 @@ pub struct Config {
     /// Spec files or folders.
     #[serde(default)]
     pub specs: Vec<PathBuf>,
+    /// A corrections file (entries naming service and slo), reloaded with the specs.
+    #[serde(default)]
+    pub corrections: Option<PathBuf>,
     /// Address of the HTTP server (`/metrics`, API, status page).
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -120,6 +123,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             specs: Vec::new(),
+            corrections: None,
             listen: default_listen(),
             state_dir: default_state_dir(),
             absent_history_grace: None,

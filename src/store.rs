@@ -83,6 +83,10 @@ pub struct SloMeta {
     /// before it was kept), for `sloburn report` without the specs.
     #[serde(default)]
     pub objective: Option<f64>,
+    /// The budget corrections in effect when last saved (definition, reason, where declared),
+    /// for `sloburn report` without the specs; empty for SLOs without any and in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<crate::core::correction::Correction>,
 }
 
 /// What happened to the stored history of an SLO missing from the specs.

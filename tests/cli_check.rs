@@ -170,3 +170,37 @@ fn check_validates_and_lists_the_exhaustion_alert() {
         "{text}"
     );
 }
+
+/// A corrections file is checked with the specs: a bad entry is a positioned error (exit 1),
+/// an entry naming no loaded SLO a warning (exit 0).
+#[test]
+fn check_validates_a_corrections_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("slo-specs/availability.yaml");
+    let specs = specs.to_str().unwrap();
+    let file = dir.path().join("corrections.yaml");
+    std::fs::write(
+        &file,
+        "corrections:\n  - service: nowhere\n    reason: gone\n    from: 2026-03-01T10:00:00Z\n    to: 2026-03-01T11:00:00Z\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = sloburn(&["check", "--corrections", path, specs]);
+    let text = stdout(&out)
+        .replace(path, "<corrections>")
+        .replace(specs, "<specs>");
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    insta::assert_snapshot!("corrections_unknown_service", text);
+
+    std::fs::write(
+        &file,
+        "corrections:\n  - service: checkout\n    reason: backups\n    schedule: {days: [sun], start: \"2:00\", end: \"04:00\", timezone: Mars/Olympus}\n",
+    )
+    .unwrap();
+    let out = sloburn(&["check", "--corrections", path, specs]);
+    let text = stdout(&out)
+        .replace(path, "<corrections>")
+        .replace(specs, "<specs>");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    insta::assert_snapshot!("corrections_bad_entry", text);
+}

@@ -453,3 +453,28 @@ fn alertmanager_example_routes_generated_alerts_on_their_tier_whatever_their_sev
         }
     }
 }
+
+/// Recording rules cannot leave out declared spans: ruler mode writes the rules of an SLO with
+/// corrections (counting every event) and warns, naming the SLO and where it is written;
+/// engine mode does not warn.
+#[test]
+fn corrections_are_warned_about_in_ruler_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("corrected.yaml");
+    std::fs::write(
+        &spec,
+        "version: sloburn/v1\nservice: shop\nslos:\n  - name: checkout\n    objective: 99.9\n    sli:\n      ratio:\n        errors: http_requests_total{code=\"500\"}\n        total: http_requests_total\n    corrections:\n      - reason: backups\n        schedule: {start: \"02:00\", end: \"03:00\"}\n",
+    )
+    .unwrap();
+    let path = spec.to_str().unwrap();
+    let out = sloburn(&["generate", path]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("warn   {path}:4:5: shop/checkout has 1 budget correction(s), which ruler mode cannot express")),
+        "{err}"
+    );
+    let out = sloburn(&["generate", path, "--mode", "engine"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("correction"));
+}

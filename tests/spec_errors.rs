@@ -917,3 +917,54 @@ fn exhaustion_has_no_effect_in_sloth_format() {
     );
     assert_eq!(report.slos[0].alerting.exhaustion, None);
 }
+
+/// An SLO with `corrections:` holding `entry` (indented as a list item's fields).
+fn corrected(entry: &str) -> String {
+    native(&format!(
+        "    objective: 99.9\n{RATIO_SLI}    corrections:\n      - reason: planned maintenance\n{entry}"
+    ))
+}
+
+case!(
+    correction_bad_instant,
+    corrected("        from: 2026-03-01 10:00\n        to: 2026-03-01T12:00:00Z\n")
+);
+case!(
+    correction_from_not_before_to,
+    corrected("        from: 2026-03-01T12:00:00Z\n        to: 2026-03-01T12:00:00Z\n")
+);
+case!(
+    correction_unknown_day,
+    corrected("        schedule: {days: [sun, funday], start: \"02:00\", end: \"04:00\"}\n")
+);
+case!(
+    correction_bad_time,
+    corrected("        schedule:\n          start: \"2:00\"\n          end: \"24:00\"\n")
+);
+case!(
+    correction_unknown_timezone,
+    corrected("        schedule: {start: \"02:00\", end: \"04:00\", timezone: Europe/Berlln}\n")
+);
+case!(
+    correction_both_one_off_and_schedule,
+    corrected(
+        "        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T12:00:00Z\n        schedule: {start: \"02:00\", end: \"04:00\"}\n"
+    )
+);
+case!(correction_neither, corrected("        name: nothing\n"));
+case!(
+    correction_unknown_field,
+    corrected(
+        "        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T12:00:00Z\n        alert: silence\n"
+    )
+);
+case!(
+    correction_without_reason_at_service_level,
+    "version: sloburn/v1\nservice: checkout\ncorrections:\n  - from: 2026-03-01T10:00:00Z\n    to: 2026-03-01T12:00:00Z\n    slo: availability\nslos:\n  - name: availability\n    objective: 99.9\n    sli:\n      ratio:\n        errors: e{code=\"5\"}\n        total: e\n"
+);
+case!(
+    correction_unknown_alerts_mode,
+    corrected(
+        "        from: 2026-03-01T10:00:00Z\n        to: 2026-03-01T12:00:00Z\n        alerts: mute\n"
+    )
+);

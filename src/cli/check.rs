@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
-use sloburn::spec::{LoadReport, Slo, load_paths};
+use sloburn::spec::{LoadReport, Slo};
 
 use super::Output;
 
@@ -20,6 +20,9 @@ pub struct CheckArgs {
     /// Spec files or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// A corrections file (budget corrections naming service and slo), as `run --corrections`.
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t)]
     pub output: Output,
@@ -38,7 +41,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let report = load_paths(&args.paths);
+    let report = sloburn::spec::corrections::load_with(&args.paths, args.corrections.as_deref());
     let live = match &args.prometheus_url {
         Some(url) => {
             let slos: Vec<&Slo> = report.slos().collect();

@@ -35,6 +35,9 @@ pub struct DemoArgs {
         value_name = "FILE"
     )]
     pub web_config_file: Option<PathBuf>,
+    /// A corrections file naming service `shop` (reloaded with SIGHUP like the specs).
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     #[arg(long, env = "SLOBURN_LOG", default_value = "warn")]
     pub log: String,
 }
@@ -59,6 +62,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(specs.join("shop.yaml"), SPECS)?;
     let cfg = Config {
         specs: vec![specs],
+        corrections: args.corrections.clone(),
         listen: args.listen.clone(),
         state_dir: args.state_dir.clone(),
         absent_history_grace: None,

@@ -12,7 +12,6 @@ use sloburn::config::PrometheusConfig;
 use sloburn::engine::plan::QueryPlan;
 use sloburn::engine::runner::{Reach, Source};
 use sloburn::engine::snapshot::Snapshot;
-use sloburn::spec::load_paths;
 
 use super::Output;
 use super::engine_setup::{build_engine_from, init_logging, now_secs, prometheus_source};
@@ -22,6 +21,9 @@ pub struct EvalArgs {
     /// Spec files or folders.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// A corrections file (budget corrections naming service and slo), as `run --corrections`.
+    #[arg(long)]
+    pub corrections: Option<PathBuf>,
     /// The Prometheus-compatible API to read.
     #[arg(long, env = "SLOBURN_PROMETHEUS_URL")]
     pub prometheus_url: String,
@@ -58,9 +60,20 @@ fn parse_time(s: &str) -> Result<f64, String> {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     init_logging(&args.log);
-    let report = load_paths(&args.paths);
+    let report = sloburn::spec::corrections::load_with(&args.paths, args.corrections.as_deref());
     for e in report.errors() {
         eprintln!("error  {e}");
+    }
+    // The corrections file's warnings: entries that name no loaded SLO.
+    let corrections = args.corrections.as_ref().map(|p| p.display().to_string());
+    for f in report
+        .files
+        .iter()
+        .filter(|f| Some(&f.file) == corrections.as_ref())
+    {
+        for w in &f.warnings {
+            eprintln!("warn   {w}");
+        }
     }
     let slos: Vec<_> = report.slos().cloned().collect();
     if slos.is_empty() {
@@ -176,12 +189,14 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
         let mut alerts: Vec<String> = s
             .alerts
             .iter()
-            .filter(|a| a.active || a.low_traffic)
+            .filter(|a| a.active || a.low_traffic || a.held_by_correction)
             .map(|a| {
-                // A burn the low-traffic guard holds back is shown, marked (in the status
-                // page's words), not hidden.
+                // A burn the low-traffic guard or a correction holds back is shown, marked (in
+                // the status page's words), not hidden.
                 let held = if a.active {
                     ""
+                } else if a.held_by_correction {
+                    " held (correction)"
                 } else {
                     " held back (low traffic)"
                 };
@@ -190,6 +205,12 @@ fn write_table(out: &mut impl Write, snapshot: &Snapshot) -> std::io::Result<()>
             .collect();
         if let Some(e) = s.exhaustion_alert.as_ref().filter(|e| e.active) {
             alerts.push(format!("{} running out within {}", e.severity, e.within));
+        }
+        if let Some(e) = s.exhaustion_alert.as_ref().filter(|e| e.held_by_correction) {
+            alerts.push(format!(
+                "{} running out within {} held (correction)",
+                e.severity, e.within
+            ));
         }
         writeln!(
             out,
@@ -348,6 +369,7 @@ mod tests {
             within_seconds: 7200.0,
             active,
             disabled: false,
+            held_by_correction: false,
         };
         snap.slos[0].exhaustion_alert = Some(alert(false));
         assert!(!table(&snap).contains("running out"));

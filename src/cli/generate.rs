@@ -74,6 +74,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     for r in &refusals {
         eprintln!("refused  {r}");
     }
+    if matches!(args.mode, Mode::Ruler) {
+        for w in sloburn::rules::ruler_correction_warnings(&slos) {
+            eprintln!("warn   {w}");
+        }
+    }
     let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     let command = format!("sloburn generate --mode {mode} {}", paths.join(" "));
     let operator = matches!(args.format, Format::PrometheusOperator).then_some(args.name.as_str());

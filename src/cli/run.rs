@@ -18,7 +18,7 @@ use sloburn::http::{
     serve_with,
 };
 use sloburn::scrape::{ScrapeFeed, Scraper};
-use sloburn::spec::load_paths;
+use sloburn::spec::corrections;
 use sloburn::store::Store;
 
 use super::engine_setup::{build_engine, build_scrape_engine, init_logging, now_secs};
@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Spec files or folders; replaces `specs` of the file. Repeat, or separate with commas.
     #[arg(long = "spec", env = "SLOBURN_SPECS", value_delimiter = ',')]
     pub specs: Vec<PathBuf>,
+    /// A corrections file (budget corrections naming service and slo), reloaded with the specs;
+    /// replaces `corrections` of the file.
+    #[arg(long, env = "SLOBURN_CORRECTIONS")]
+    pub corrections: Option<PathBuf>,
     /// Address to serve /metrics, the API and the status page on.
     #[arg(long, env = "SLOBURN_LISTEN")]
     pub listen: Option<String>,
@@ -71,6 +75,9 @@ fn effective_config(args: &RunArgs) -> anyhow::Result<Config> {
     };
     if !args.specs.is_empty() {
         cfg.specs = args.specs.clone();
+    }
+    if let Some(c) = &args.corrections {
+        cfg.corrections = Some(c.clone());
     }
     if let Some(l) = &args.listen {
         cfg.listen = l.clone();
@@ -148,11 +155,15 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         None => None,
     };
     let tls = web.as_ref().is_some_and(|w| w.current().tls.is_some());
-    let report = load_paths(&cfg.specs);
-    for e in report.errors() {
+    let loaded = corrections::load_with(&cfg.specs, cfg.corrections.as_deref());
+    for e in loaded.errors() {
         tracing::error!("{e}");
     }
-    let slos: Vec<_> = report.slos().cloned().collect();
+    warn_corrections(&loaded, &cfg);
+    let slos: Vec<_> = loaded.slos().cloned().collect();
+    for line in corrections::audit([], &slos) {
+        tracing::info!(target: "sloburn::audit", "{line}");
+    }
     if slos.is_empty() {
         bail!("no valid SLO in {:?}", cfg.specs);
     }
@@ -179,7 +190,7 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         }
         (None, None) => bail!("no source configured"),
     };
-    engine.reload_success = report.is_ok();
+    engine.reload_success = loaded.is_ok();
     if let Some(prefill) = hooks.prefill {
         prefill(&mut engine);
     }
@@ -301,12 +312,25 @@ async fn scrape_loop(rx: tokio::sync::watch::Receiver<Arc<Scraper>>) {
     }
 }
 
+/// Logs the corrections file's warnings (entries that name no loaded SLO).
+fn warn_corrections(loaded: &sloburn::spec::LoadReport, cfg: &Config) {
+    let Some(path) = &cfg.corrections else {
+        return;
+    };
+    let name = path.display().to_string();
+    for f in loaded.files.iter().filter(|f| f.file == name) {
+        for w in &f.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+}
+
 /// Re-reads the specs; an invalid set is refused and the running one kept.
 fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> {
-    let report = load_paths(&cfg.specs);
+    let loaded = corrections::load_with(&cfg.specs, cfg.corrections.as_deref());
     engine.reload_timestamp = now_secs();
-    if !report.is_ok() {
-        let errors: Vec<String> = report.errors().map(|e| e.to_string()).collect();
+    if !loaded.is_ok() {
+        let errors: Vec<String> = loaded.errors().map(|e| e.to_string()).collect();
         for e in &errors {
             tracing::error!("reload refused: {e}");
         }
@@ -316,7 +340,8 @@ fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> 
             errors.join("; ")
         ));
     }
-    let mut slos: Vec<_> = report.slos().cloned().collect();
+    warn_corrections(&loaded, cfg);
+    let mut slos: Vec<_> = loaded.slos().cloned().collect();
     if let (Feed::Scrape(tx), Some(scrape)) = (feed, &cfg.source.scrape) {
         let (scraper, refused) = Scraper::new(scrape.clone(), &slos)?;
         for r in &refused {
@@ -328,6 +353,9 @@ fn reload(engine: &mut Engine, cfg: &Config, feed: &Feed) -> Result<(), String> 
         let scraper = Arc::new(scraper);
         engine.source = Some(Box::new(ScrapeFeed(scraper.clone())));
         let _ = tx.send(scraper);
+    }
+    for line in corrections::audit(engine.slos.iter().map(|s| &s.slo), &slos) {
+        tracing::info!(target: "sloburn::audit", "{line}");
     }
     tracing::info!(slos = slos.len(), "specs reloaded");
     engine.replace_slos(slos);

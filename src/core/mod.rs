@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod bucket;
 pub mod budget;
+pub mod correction;
 pub mod counter;
 pub mod duration;
 pub mod forecast;

@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::core::correction::{AlertMode, merge};
 use crate::core::{
     Counts, Period, PromDuration, burn_rate, decide, error_ratio, exhaustion_alert_active,
     exhaustion_seconds, remaining_budget,
 };
 use crate::engine::history::History;
 use crate::engine::snapshot::{
-    AlertSnapshot, ExhaustionAlertSnapshot, FreezeReason, NoDataReason, Pairs, ServiceSnapshot,
-    SloSnapshot, WindowSnapshot,
+    AlertSnapshot, CorrectionSnapshot, ExhaustionAlertSnapshot, FreezeReason, MAX_LISTED_INTERVALS,
+    NoDataReason, Pairs, ServiceSnapshot, SloSnapshot, WindowSnapshot,
 };
 use crate::spec::Slo;
 
@@ -135,6 +136,9 @@ pub fn evaluate_series(
             .position(|(d, _)| *d == w)
             .map_or(0.0, |i| windows[i].total)
     };
+    let raw_period: Counts = history.period(&slo.period);
+    let corrected = correct(slo, history, raw_period);
+    let held = corrected.silenced;
     let alerts = decide(table, burn_of, total_of)
         .into_iter()
         .map(|a| AlertSnapshot {
@@ -142,7 +146,8 @@ pub fn evaluate_series(
             long_window: names.window(a.window.long),
             short_window: names.window(a.window.short),
             threshold: a.window.threshold,
-            active: a.active && data_present,
+            active: a.active && data_present && !held,
+            held_by_correction: a.active && data_present && held,
             disabled: match a.window.severity {
                 crate::core::Severity::Page => slo.alerting.page.disable,
                 crate::core::Severity::Ticket => slo.alerting.ticket.disable,
@@ -151,7 +156,7 @@ pub fn evaluate_series(
             low_traffic: a.low_traffic && data_present,
         })
         .collect();
-    let period_counts: Counts = history.period(&slo.period);
+    let period_counts = corrected.counts;
     let remaining = remaining_budget(period_counts, objective);
     let end = history.fed_until().unwrap_or(0);
     let (period_seconds, elapsed, secs_left) = match slo.period {
@@ -169,6 +174,9 @@ pub fn evaluate_series(
     // The current burn: the fastest page row's long window (1h by default).
     let current_burn = table.rows.first().map(|r| burn_of(r.long)).unwrap_or(0.0);
     let exhaustion = exhaustion_seconds(&slo.period, remaining, current_burn, elapsed, secs_left);
+    let firing_exhaustion = |e: &crate::spec::ExhaustionSpec| {
+        exhaustion_alert_active(exhaustion.filter(|_| data_present), remaining, e.within)
+    };
     SloSnapshot {
         service: names.service.clone(),
         slo: names.slo.clone(),
@@ -185,6 +193,10 @@ pub fn evaluate_series(
         error_budget_remaining: with_data(remaining),
         period_good_events: (period_counts.total - period_counts.bad).max(0.0),
         period_total_events: period_counts.total,
+        period_excluded_total: corrected.excluded.total,
+        period_excluded_bad: corrected.excluded.bad,
+        correction_active: corrected.active,
+        corrections: corrected.list,
         alerts,
         exhaustion_seconds: exhaustion.filter(|_| data_present),
         exhaustion_alert: slo
@@ -197,17 +209,88 @@ pub fn evaluate_series(
                 within_seconds: e.within.as_secs_f64(),
                 // The forecast is already withheld without data, so no data never fires; a
                 // spent budget is SLOErrorBudgetExhausted's, not running out.
-                active: exhaustion_alert_active(
-                    exhaustion.filter(|_| data_present),
-                    remaining,
-                    e.within,
-                ),
+                active: !held && firing_exhaustion(e),
+                held_by_correction: held && firing_exhaustion(e),
                 disabled: e.alert.disable,
             }),
         fresh: freshness.fresh,
         last_evaluation: freshness.last_evaluation,
         freeze_below: slo.policy.freeze_below_percent / 100.0,
     }
+}
+
+/// A series' period counts after its corrections, and what they took out.
+struct Corrected {
+    counts: Counts,
+    excluded: Counts,
+    active: bool,
+    /// A correction with `alerts: silence` is in effect.
+    silenced: bool,
+    list: Vec<CorrectionSnapshot>,
+}
+
+/// Takes the corrections' events out of the period's counts, re-summed from the history each
+/// evaluation (the history itself keeps every event, so a removed correction gives the
+/// original numbers back). SLOs without corrections pay nothing here.
+fn correct(slo: &Slo, history: &History, raw: Counts) -> Corrected {
+    let mut out = Corrected {
+        counts: raw,
+        excluded: Counts::default(),
+        active: false,
+        silenced: false,
+        list: Vec::new(),
+    };
+    if slo.corrections.is_empty() {
+        return out;
+    }
+    let range = history.period_range();
+    // "Now" for the corrections is the newest second read.
+    let now = history.read_until().or(range.map(|r| r.1)).map(|t| t - 1);
+    let mut all = Vec::new();
+    for c in &slo.corrections {
+        // Each correction's spans are expanded once per evaluation (a recurring one's are a
+        // few dozen time-zone conversions); "in effect" is read from them, as the newest
+        // second read lies in the period.
+        let intervals = range.map_or_else(Vec::new, |(a, b)| c.intervals(a, b));
+        let excluded = history.excluded(&intervals);
+        let active = now.is_some_and(|t| intervals.iter().any(|(a, b)| *a <= t && t < *b));
+        out.active |= active;
+        out.silenced |= active && c.alerts == AlertMode::Silence;
+        let skip = intervals.len().saturating_sub(MAX_LISTED_INTERVALS);
+        out.list.push(CorrectionSnapshot {
+            name: c.name.as_deref().map(Arc::from),
+            reason: c.reason.as_str().into(),
+            kind: c.kind(),
+            when: c.describe_when().into(),
+            next: now.and_then(|t| c.next_after(t)),
+            intervals: intervals[skip..].to_vec(),
+            active,
+            alerts: c.alerts.as_str(),
+            excluded_total: excluded.counts.total,
+            excluded_bad: excluded.counts.bad,
+            resolution_seconds: if excluded.coarse {
+                history.coarse_res()
+            } else {
+                crate::engine::history::FINE_SECS
+            },
+            origin: c.origin.as_str().into(),
+        });
+        all.push((intervals, excluded.counts));
+    }
+    // One correction: its own sum. Several: the union, so shared spans count once.
+    out.excluded = match all.as_slice() {
+        [(_, counts)] => *counts,
+        _ => {
+            history
+                .excluded(&merge(all.into_iter().flat_map(|(i, _)| i).collect()))
+                .counts
+        }
+    };
+    // Never more than the period holds, nor more bad than total.
+    let total = (raw.total - out.excluded.total).max(0.0);
+    let bad = (raw.bad - out.excluded.bad).clamp(0.0, total);
+    out.counts = Counts { bad, total };
+    out
 }
 
 /// Whether a series' budget freezes its service: below `freeze_below`, or spent. A series

@@ -27,6 +27,7 @@
 //! 28 KiB (fractions, e.g. rates times seconds; 36 KiB at worst, raw f32), against 34 KiB for a
 //! plain ring of 3 days of minutes.
 
+use crate::core::correction::Interval;
 use crate::core::{Counts, Period, PromDuration};
 
 mod block;
@@ -180,6 +181,14 @@ struct Window {
     minutes: i64,
     sum: Counts,
     edge: Cursor,
+}
+
+/// The events a correction takes out of a period, and whether any came from coarse buckets
+/// (then the correction is counted at that resolution, not by the minute).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Excluded {
+    pub counts: Counts,
+    pub coarse: bool,
 }
 
 /// The history of one SLO series.
@@ -685,6 +694,69 @@ impl History {
             start += FINE_SECS;
         }
         Some(s)
+    }
+
+    /// The current period's span `[from, end)` for the data held (`None` while empty).
+    pub fn period_range(&self) -> Option<Interval> {
+        let end = self.fine_fed_until.or(self.coarse_fed_until)?;
+        Some((self.period_start(end).0, end))
+    }
+
+    /// The events of the current period inside `intervals` (sorted and disjoint, as
+    /// [`crate::core::correction::merge`] gives them): what budget corrections take out.
+    ///
+    /// Never counts an event outside the intervals: where the fine tier holds the minutes (the
+    /// last 3 days), the whole minutes inside; before that, the coarse buckets wholly inside
+    /// (a bucket an interval cuts is kept whole, so older corrections are exact at bucket
+    /// edges and short of the truth by the cut buckets otherwise).
+    pub fn excluded(&self, intervals: &[Interval]) -> Excluded {
+        let mut out = Excluded::default();
+        let Some((from, end)) = self.period_range() else {
+            return out;
+        };
+        // The open minute holds its events up to here.
+        let read_end = self.read_until().unwrap_or(end).min(end);
+        let res = self.coarse.res;
+        let (_, first) = self.period_start(end);
+        let fine_from = self
+            .fine
+            .head()
+            .map_or(i64::MAX, |h| h - (FINE_LEN as i64 - 1) * FINE_SECS);
+        let mut cursor = Cursor::default();
+        for &(a, b) in intervals {
+            let (a, b) = (a.max(from), b.min(end));
+            if a >= b {
+                continue;
+            }
+            if a < fine_from {
+                out.coarse = true;
+                if let Some(head) = self.coarse.head {
+                    // Whole buckets of the period inside `[a, b)` and before the minutes.
+                    let mut s = (a.div_euclid(res) * res
+                        + if a.rem_euclid(res) == 0 { 0 } else { res })
+                    .max(first);
+                    while s <= head && s + res <= fine_from && (s + res).min(end) <= b {
+                        out.counts += self.coarse.get(s);
+                        s += res;
+                    }
+                }
+            }
+            if fine_from != i64::MAX {
+                let m0 = a.max(fine_from);
+                let mut m = m0.div_euclid(FINE_SECS) * FINE_SECS
+                    + if m0.rem_euclid(FINE_SECS) == 0 {
+                        0
+                    } else {
+                        FINE_SECS
+                    };
+                while m < read_end && (m + FINE_SECS).min(read_end) <= b {
+                    out.counts += self.fine.read(m, &mut cursor).counts();
+                    m += FINE_SECS;
+                }
+            }
+        }
+        out.counts = clamp(out.counts);
+        out
     }
 
     /// The coarse buckets of the current period, oldest first: `(bucket end, counts)`, the

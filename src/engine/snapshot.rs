@@ -51,8 +51,16 @@ pub struct SloSnapshot {
     pub period_error_ratio: Option<f64>,
     /// 1 untouched, 0 spent, negative overspent; `None` while there is no data.
     pub error_budget_remaining: Option<f64>,
+    /// Events of the period counted for the budget: corrections' events already taken out.
     pub period_good_events: f64,
     pub period_total_events: f64,
+    /// Events the corrections took out of the period (each span once, however many cover it).
+    pub period_excluded_total: f64,
+    pub period_excluded_bad: f64,
+    /// Whether a correction is in effect at the newest data read.
+    pub correction_active: bool,
+    /// The SLO's corrections and what each takes out; empty for SLOs without any.
+    pub corrections: Vec<CorrectionSnapshot>,
     pub alerts: Vec<AlertSnapshot>,
     /// Seconds until the budget is spent at the current burn; `None` while it is not burning
     /// faster than it refills, or while there is no data.
@@ -67,6 +75,37 @@ pub struct SloSnapshot {
     /// `policy.freeze_below` as a ratio of the budget (0.1 for 10%).
     pub freeze_below: f64,
 }
+
+/// One budget correction of an SLO series, as it stands in the current period.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorrectionSnapshot {
+    pub name: Option<Arc<str>>,
+    pub reason: Arc<str>,
+    /// `one-off` or `recurring`.
+    pub kind: &'static str,
+    /// As people read it: `2026-03-01T10:00:00+00:00 to ...`, `sun 02:00-04:00 Europe/Berlin`.
+    pub when: Arc<str>,
+    /// Its spans inside the current period, `[from, to)` unix seconds, oldest first (a
+    /// recurring one's most recent [`MAX_LISTED_INTERVALS`]).
+    pub intervals: Vec<(i64, i64)>,
+    /// The span in effect now, or the next one; `None` when it is over for good.
+    pub next: Option<(i64, i64)>,
+    pub active: bool,
+    /// `fire` or `silence`.
+    pub alerts: &'static str,
+    /// Events inside its spans in the current period (on its own: spans shared with another
+    /// correction count for both here, once in the SLO's `period_excluded_*`).
+    pub excluded_total: f64,
+    pub excluded_bad: f64,
+    /// The coarsest resolution its sum was taken at: 60 (whole minutes) while it lies within
+    /// the last 3 days, else the coarse bucket width (only buckets wholly inside count).
+    pub resolution_seconds: i64,
+    /// `file:line:column` where it is declared.
+    pub origin: Arc<str>,
+}
+
+/// The most spans a correction lists in a snapshot (a daily one has 30 in a 30d period).
+pub const MAX_LISTED_INTERVALS: usize = 40;
 
 /// Numbers over one alert window.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -97,6 +136,8 @@ pub struct AlertSnapshot {
     /// Both windows burn above the threshold but one holds fewer than `min_events` events, so
     /// the guard holds the alert back (`active` is false). Always false without data.
     pub low_traffic: bool,
+    /// A correction with `alerts: silence` in effect holds the alert back (`active` is false).
+    pub held_by_correction: bool,
 }
 
 /// The exhaustion alert of one SLO series: active while the budget is not yet spent and
@@ -111,6 +152,8 @@ pub struct ExhaustionAlertSnapshot {
     pub active: bool,
     /// Whether the spec disabled it (the state is still computed and exported).
     pub disabled: bool,
+    /// A correction with `alerts: silence` in effect holds it back (`active` is false).
+    pub held_by_correction: bool,
 }
 
 /// The freeze decision of one service.

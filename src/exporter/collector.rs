@@ -137,7 +137,8 @@ fn encode_slos(
     slo_gauge(
         encoder,
         "slo_period_good_events",
-        "Good events (or good time slices) in the period; falls as old events leave it.",
+        "Good events (or good time slices) in the period, after budget corrections (what \
+         slo_period_excluded_events took out); falls as old events leave it.",
         None,
         slos,
         table,
@@ -146,11 +147,45 @@ fn encode_slos(
     slo_gauge(
         encoder,
         "slo_period_total_events",
-        "All events (or time slices) in the period; falls as old events leave it.",
+        "All events (or time slices) in the period, after budget corrections (what \
+         slo_period_excluded_events took out); falls as old events leave it.",
         None,
         slos,
         table,
         |s| Some(s.period_total_events),
+    )?;
+    // Only SLOs with corrections: the others pay nothing and export nothing here.
+    let corrected = |s: &SloSnapshot| !s.corrections.is_empty();
+    slo_gauge(
+        encoder,
+        "slo_period_excluded_events",
+        "Events of the period inside budget corrections, taken out of the budget (whole \
+         minutes within the last 3 days, whole coarse buckets before); only for SLOs with \
+         corrections.",
+        None,
+        slos,
+        table,
+        |s| corrected(s).then_some(s.period_excluded_total),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_period_excluded_bad_events",
+        "Bad events of the period inside budget corrections, taken out of the budget; only \
+         for SLOs with corrections.",
+        None,
+        slos,
+        table,
+        |s| corrected(s).then_some(s.period_excluded_bad),
+    )?;
+    slo_gauge(
+        encoder,
+        "slo_correction_active",
+        "1 while a budget correction of the SLO is in effect, 0 otherwise; only for SLOs with \
+         corrections.",
+        None,
+        slos,
+        table,
+        |s| corrected(s).then_some(bool01(s.correction_active) as f64),
     )?;
     encode_alerts(encoder, table)?;
     slo_gauge(

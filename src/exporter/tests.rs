@@ -64,6 +64,7 @@ fn slo(service: &str, name: &str) -> SloSnapshot {
         fresh: true,
         last_evaluation: 1_700_000_000.0,
         freeze_below: 0.0,
+        ..SloSnapshot::default()
     }
 }
 
@@ -74,6 +75,7 @@ fn exhaustion_alert(active: bool) -> ExhaustionAlertSnapshot {
         within_seconds: 7200.0,
         active,
         disabled: false,
+        held_by_correction: false,
     }
 }
 
@@ -467,4 +469,40 @@ fn the_query_lag_in_use_is_a_gauge_only_with_a_source() {
     let (_, exporter) = exporter_with(snapshot);
     let text = encode(&exporter, Format::Classic);
     assert!(!text.contains("sloburn_source_query_lag_seconds"), "{text}");
+}
+
+#[test]
+fn corrections_are_exported_only_for_slos_that_have_them() {
+    use crate::engine::snapshot::CorrectionSnapshot;
+    let mut snap = fixture();
+    let corrected = &mut snap.slos[0];
+    corrected.period_excluded_total = 6000.0;
+    corrected.period_excluded_bad = 3000.0;
+    corrected.correction_active = true;
+    corrected.corrections = vec![CorrectionSnapshot {
+        reason: "known outage".into(),
+        ..CorrectionSnapshot::default()
+    }];
+    let (_, exporter) = exporter_with(snap);
+    for format in [Format::Classic, Format::OpenMetrics] {
+        let text = encode(&exporter, format);
+        for (name, want) in [
+            ("slo_period_excluded_events", "6000.0"),
+            ("slo_period_excluded_bad_events", "3000.0"),
+            ("slo_correction_active", "1.0"),
+        ] {
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{format:?} {name}"
+            );
+            let got = samples(&text, name);
+            assert_eq!(got.len(), 1, "{format:?} {name}: {got:?}");
+            assert!(
+                got[0].starts_with(&format!("{name}{{service=\"checkout\",slo=\"availability\",team=\"core\",route=\"/pay\"}}"))
+                    && got[0].ends_with(&format!(" {want}")),
+                "{format:?}: {}",
+                got[0]
+            );
+        }
+    }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::snapshot::{
-    AlertSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot, Snapshot,
-    WindowSnapshot,
+    AlertSnapshot, CorrectionSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot,
+    Snapshot, WindowSnapshot,
 };
 
 /// `GET /api/v1/slos`.
@@ -70,6 +70,11 @@ struct SloView<'a> {
     error_budget_remaining: Option<f64>,
     period_good_events: f64,
     period_total_events: f64,
+    /// Events the corrections took out of the period (the counts above are after that).
+    period_excluded_events: f64,
+    period_excluded_bad_events: f64,
+    correction_active: bool,
+    corrections: Vec<CorrectionView<'a>>,
     alerts: &'a [AlertSnapshot],
     exhaustion_seconds: Option<f64>,
     fresh: bool,
@@ -100,11 +105,64 @@ impl<'a> SloView<'a> {
             error_budget_remaining: s.error_budget_remaining,
             period_good_events: s.period_good_events,
             period_total_events: s.period_total_events,
+            period_excluded_events: s.period_excluded_total,
+            period_excluded_bad_events: s.period_excluded_bad,
+            correction_active: s.correction_active,
+            corrections: s.corrections.iter().map(CorrectionView::new).collect(),
             alerts: &s.alerts,
             exhaustion_seconds: s.exhaustion_seconds,
             fresh: s.fresh,
             last_evaluation: s.last_evaluation,
             freeze_below: s.freeze_below,
+        }
+    }
+}
+
+/// A span `[from, to)` in unix seconds.
+#[derive(Serialize)]
+struct Span {
+    from: i64,
+    to: i64,
+}
+
+/// One correction of an SLO series.
+#[derive(Serialize)]
+struct CorrectionView<'a> {
+    name: Option<&'a str>,
+    reason: &'a str,
+    /// `one-off` or `recurring`.
+    kind: &'a str,
+    when: &'a str,
+    /// Its spans inside the current period.
+    intervals: Vec<Span>,
+    /// The span in effect now, or the next; null when it is over.
+    next: Option<Span>,
+    active: bool,
+    /// `fire` or `silence`.
+    alerts: &'a str,
+    excluded_total: f64,
+    excluded_bad: f64,
+    /// Seconds: 60 where whole minutes were summed, the coarse bucket width otherwise.
+    resolution_seconds: i64,
+    origin: &'a str,
+}
+
+impl<'a> CorrectionView<'a> {
+    fn new(c: &'a CorrectionSnapshot) -> Self {
+        let span = |&(from, to): &(i64, i64)| Span { from, to };
+        Self {
+            name: c.name.as_deref(),
+            reason: &c.reason,
+            kind: c.kind,
+            when: &c.when,
+            intervals: c.intervals.iter().map(span).collect(),
+            next: c.next.as_ref().map(span),
+            active: c.active,
+            alerts: c.alerts,
+            excluded_total: c.excluded_total,
+            excluded_bad: c.excluded_bad,
+            resolution_seconds: c.resolution_seconds,
+            origin: &c.origin,
         }
     }
 }

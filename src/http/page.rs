@@ -420,6 +420,11 @@ fn slo_row(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
     if !group.is_empty() {
         let _ = write!(html, "<span class=\"group\">{}</span>", escape(&group));
     }
+    if s.correction_active {
+        html.push_str("<span class=\"group\">correction in effect</span>");
+    } else if !s.corrections.is_empty() {
+        html.push_str("<span class=\"group\">corrected</span>");
+    }
     html.push_str("</th>");
     let _ = write!(
         html,
@@ -566,11 +571,21 @@ fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
     html.push_str("<dl class=\"numbers\">\n");
     let _ = writeln!(
         html,
-        "<dt>SLI over the period</dt><dd>{}</dd>\n<dt>Events (good / total)</dt><dd>{} / {}</dd>",
+        "<dt>SLI over the period</dt><dd>{}</dd>\n<dt>Events (good / total)</dt><dd>{} / {}{}</dd>",
         sli_text(s),
         count(s.period_good_events),
-        count(s.period_total_events)
+        count(s.period_total_events),
+        if s.corrections.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " <span class=\"group\" style=\"display:inline\">after corrections took out {} ({} bad)</span>",
+                count(s.period_excluded_total),
+                count(s.period_excluded_bad)
+            )
+        }
     );
+    corrections_list(html, s);
     html.push_str("<dt>Error budget remaining</dt><dd>");
     budget_bar(html, s);
     html.push_str("</dd>\n");
@@ -586,7 +601,11 @@ fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
         }
     );
     if let Some(e) = &s.exhaustion_alert {
-        let (class, word) = state(e.active, e.disabled, s.data_present, false);
+        let (class, word) = if e.held_by_correction && !e.disabled {
+            ("held", "held (correction)")
+        } else {
+            state(e.active, e.disabled, s.data_present, false)
+        };
         let _ = writeln!(
             html,
             "<dt>Exhaustion alert</dt><dd><span class=\"state {class}\">{word}</span> {} when the budget is forecast to be spent within {}</dd>",
@@ -597,6 +616,64 @@ fn series_numbers(html: &mut String, snapshot: &Snapshot, s: &SloSnapshot) {
     html.push_str("<dt>Data</dt><dd>");
     freshness(html, snapshot, s);
     html.push_str("</dd>\n</dl>\n");
+}
+
+/// Each correction: reason, when, whether in effect (or its next span), what it took out of
+/// the period and at which resolution.
+fn corrections_list(html: &mut String, s: &SloSnapshot) {
+    if s.corrections.is_empty() {
+        return;
+    }
+    html.push_str("<dt>Corrections</dt><dd><ul class=\"plain\">");
+    for c in &s.corrections {
+        let name = c
+            .name
+            .as_deref()
+            .map(|n| format!("<strong>{}</strong>: ", escape(n)))
+            .unwrap_or_default();
+        let state = if c.active {
+            "<span class=\"state held\">IN EFFECT</span> ".to_string()
+        } else {
+            String::new()
+        };
+        let next = match c.next {
+            Some((from, to)) if !c.active => format!(
+                "; next {} to {}",
+                human_time(from as f64),
+                human_time(to as f64)
+            ),
+            Some((_, to)) => format!("; until {}", human_time(to as f64)),
+            None => String::new(),
+        };
+        let resolution = if c.resolution_seconds <= 60 {
+            "whole minutes".to_string()
+        } else {
+            let r = c.resolution_seconds;
+            if r % 3600 == 0 {
+                format!(
+                    "whole {} h buckets (a bucket partly inside is kept)",
+                    r / 3600
+                )
+            } else {
+                format!("whole {r} s buckets (a bucket partly inside is kept)")
+            }
+        };
+        let alerts = if c.alerts == "silence" {
+            "; alerts held while in effect"
+        } else {
+            ""
+        };
+        let _ = write!(
+            html,
+            "<li data-correction-active=\"{}\">{state}{name}{} <span class=\"group\" style=\"display:inline\">({}{next}): {} events excluded ({} bad), counted in {resolution}{alerts}</span></li>",
+            c.active,
+            escape(&c.reason),
+            escape(&c.when),
+            count(c.excluded_total),
+            count(c.excluded_bad),
+        );
+    }
+    html.push_str("</ul></dd>\n");
 }
 
 fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
@@ -652,6 +729,9 @@ fn series_tables(html: &mut String, s: &SloSnapshot, i: usize) {
 /// data an enabled tier cannot fire, which is no "ok"; nor is a burn the low-traffic guard
 /// holds back.
 fn alert_state(a: &AlertSnapshot, data_present: bool) -> (&'static str, &'static str) {
+    if a.held_by_correction && !a.disabled {
+        return ("held", "held (correction)");
+    }
     state(a.active, a.disabled, data_present, a.low_traffic)
 }
 

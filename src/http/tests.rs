@@ -87,13 +87,35 @@ fn without_data(mut s: SloSnapshot) -> SloSnapshot {
 
 const NO_SERIES: &str = "no series matches payments_total{job=\"pay\"}";
 
+/// A series with one recurring correction in effect.
+fn with_correction(mut s: SloSnapshot) -> SloSnapshot {
+    s.period_excluded_total = 600.0;
+    s.period_excluded_bad = 40.0;
+    s.correction_active = true;
+    s.corrections = vec![crate::engine::snapshot::CorrectionSnapshot {
+        name: Some("backups".into()),
+        reason: "nightly backup window".into(),
+        kind: "recurring",
+        when: "daily 02:00-03:00 UTC".into(),
+        intervals: vec![(1_699_927_200, 1_699_930_800)],
+        next: Some((1_700_013_600, 1_700_017_200)),
+        active: true,
+        alerts: "silence",
+        excluded_total: 600.0,
+        excluded_bad: 40.0,
+        resolution_seconds: 60,
+        origin: "specs/a.yaml:9:9".into(),
+    }];
+    s
+}
+
 fn fixture() -> Snapshot {
     Snapshot {
         evaluated_at: Some(1_700_000_000.0),
         slos: vec![
             slo("checkout", "availability", Some("/pay"), 0.8),
             slo("checkout", "availability", Some("/cart"), 0.9),
-            slo("my service", "a/b", None, -0.5),
+            with_correction(slo("my service", "a/b", None, -0.5)),
             without_data(slo("payments", "charge", Some("/eu"), 1.0)),
         ],
         services: vec![
@@ -224,7 +246,29 @@ async fn slo_api() {
     // Path segments are percent-decoded after splitting, so `%2F` stays inside the name.
     let (status, _, body) = get(&server.url("/api/v1/slos/my%20service/a%2Fb")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(parse(&body)["series"][0]["error_budget_remaining"], -0.5);
+    let series = &parse(&body)["series"][0];
+    assert_eq!(series["error_budget_remaining"], -0.5);
+    // Its correction, as the snapshot has it.
+    assert_eq!(series["period_excluded_events"], 600.0);
+    assert_eq!(series["period_excluded_bad_events"], 40.0);
+    assert_eq!(series["correction_active"], true);
+    let c = &series["corrections"][0];
+    assert_eq!(c["reason"], "nightly backup window");
+    assert_eq!(
+        (c["kind"].as_str(), c["alerts"].as_str()),
+        (Some("recurring"), Some("silence"))
+    );
+    assert_eq!(c["intervals"][0]["from"], 1_699_927_200);
+    assert_eq!(c["next"]["to"], 1_700_017_200);
+    assert_eq!(
+        (
+            c["excluded_total"].as_f64(),
+            c["resolution_seconds"].as_i64()
+        ),
+        (Some(600.0), Some(60))
+    );
+    // Without corrections: an empty list.
+    assert_eq!(list["slos"][0]["corrections"], serde_json::json!([]));
 
     // Without data: said so, and every judging number is null, never a healthy-looking 1 or 0.
     let (status, _, body) = get(&server.url("/api/v1/slos/payments/charge")).await;

@@ -27,6 +27,23 @@ use crate::spec::{ExhaustionSpec, Labels, Slo};
 pub use engine::engine_rules;
 pub use ruler::ruler_rules;
 
+/// Budget corrections cannot be written as recording rules faithfully (a rule over
+/// `[30d]` cannot leave out declared spans, least of all recurring local-time ones), so ruler
+/// mode leaves them out: one warning per SLO that has any, said where it is written.
+pub fn ruler_correction_warnings(slos: &[crate::spec::Slo]) -> Vec<String> {
+    slos.iter()
+        .filter(|s| !s.corrections.is_empty())
+        .map(|s| {
+            format!(
+                "{}: {} has {} budget correction(s), which ruler mode cannot express: its rules count every event, corrected or not; run the engine (`sloburn run`, `generate --mode engine`) for corrected budgets",
+                s.origin,
+                s.id(),
+                s.corrections.len()
+            )
+        })
+        .collect()
+}
+
 /// A rule file: the `groups` of Prometheus's format.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleFile {

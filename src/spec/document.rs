@@ -6,10 +6,12 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::core::correction::Correction;
 use crate::core::{
     BurnWindow, CalendarUnit, Objective, Period, PromDuration, Severity, ThresholdSpec,
     WindowTable, number, threshold_for,
 };
+use crate::spec::corrections::{self, Scope};
 use crate::spec::diag::Sink;
 use crate::spec::labels::{
     LabelValue, RESERVED_ALERT_LABELS, RESERVED_SERIES_LABELS, RawLabels, TIER_LABEL,
@@ -46,6 +48,9 @@ struct RawDoc {
     #[serde(default)]
     labels: RawLabels,
     slos: Vec<Value>,
+    /// sloburn/v1: corrections for every SLO of the service.
+    #[serde(default)]
+    corrections: Option<Value>,
     /// Sloth's SLO plugins: refused by name rather than as an unknown field.
     #[serde(default)]
     slo_plugins: Option<Value>,
@@ -74,6 +79,8 @@ struct RawSlo {
     max_groups: Option<u32>,
     #[serde(default)]
     policy: Option<RawPolicy>,
+    #[serde(default)]
+    corrections: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +234,23 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
     }
     let (service_raw, service_severity) = take_severity(&raw.labels);
     let service_labels = labels(sink, "labels", &service_raw, &reserved_slo_labels());
+    let service_corrections = match (&raw.corrections, version) {
+        (None, _) => Vec::new(),
+        (Some(_), SpecVersion::SlothV1) => {
+            sink.warn(
+                "corrections",
+                "`corrections` is a sloburn/v1 field and has no effect here: prometheus/v1 is Sloth's format, read as Sloth reads it (ignoring fields it does not know); set `version: sloburn/v1` to use it",
+            );
+            sink.ignored.push("corrections".into());
+            Vec::new()
+        }
+        (Some(list), SpecVersion::SloburnV1) => {
+            corrections::read_list(sink, "corrections", list, Scope::Service)
+                .into_iter()
+                .map(|(_, _, _, c)| c)
+                .collect()
+        }
+    };
     // A document-level mistake (`lables:`) concerns every SLO: none loads until it is fixed,
     // but each is still checked, so one run shows every error.
     let document_failed = sink.errors.len() > before;
@@ -250,6 +274,7 @@ pub(crate) fn read_document(doc: &Document, sink: &mut Sink) -> Vec<Slo> {
                 &path,
                 version,
                 (&raw.service, &service_labels, service_severity.as_deref()),
+                &service_corrections,
                 raw_slo,
             )
         });
@@ -317,8 +342,17 @@ fn read_slo(
     path: &str,
     version: SpecVersion,
     (service, service_labels, service_severity): (&str, &Labels, Option<&str>),
+    service_corrections: &[Correction],
     raw: RawSlo,
 ) -> Option<Slo> {
+    let mut all_corrections = service_corrections.to_vec();
+    if let Some(list) = &raw.corrections {
+        all_corrections.extend(
+            corrections::read_list(sink, &format!("{path}.corrections"), list, Scope::Slo)
+                .into_iter()
+                .map(|(_, _, _, c)| c),
+        );
+    }
     if raw.plugins.is_some() {
         sink.error(&format!("{path}.plugins"), SLO_PLUGINS);
     }
@@ -422,6 +456,7 @@ fn read_slo(
         max_groups,
         alerting: alerting?,
         policy,
+        corrections: all_corrections,
         version,
         origin: Origin {
             file: sink.file.to_string(),
@@ -1082,6 +1117,7 @@ const SLOBURN_ONLY: &[&str] = &[
     "group_by",
     "max_groups",
     "policy",
+    "corrections",
     "sli.ratio",
     "sli.latency",
     "sli.threshold",
@@ -1139,8 +1175,14 @@ fn report_problems(
             };
             let known = message
                 .split_once("expected one of ")
-                .map_or("", |(_, k)| k);
-            let warning = no_effect(key, &hint, "Sloth's reader of prometheus/v1 files", known);
+                .map_or(String::new(), |(_, k)| k.to_string());
+            // A document's `corrections` is sloburn/v1's, not a field Sloth knows.
+            let known = if prefix.is_empty() {
+                known.replace(", `corrections`", "")
+            } else {
+                known
+            };
+            let warning = no_effect(key, &hint, "Sloth's reader of prometheus/v1 files", &known);
             sink.warn(&path, warning);
             sink.ignored.push(path);
         } else {

@@ -1,6 +1,7 @@
 //! Spec loading: YAML files into the one validated model, with every problem placed by file,
 //! line, column and field path.
 
+pub mod corrections;
 pub mod diag;
 mod document;
 pub mod formats;

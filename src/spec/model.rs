@@ -80,6 +80,9 @@ pub struct Slo {
     pub max_groups: u32,
     pub alerting: Alerting,
     pub policy: Policy,
+    /// Budget corrections: the service's (the document's `corrections:`), then the SLO's own,
+    /// then a corrections file's; empty for most SLOs.
+    pub corrections: Vec<crate::core::correction::Correction>,
     pub version: SpecVersion,
     pub origin: Origin,
 }

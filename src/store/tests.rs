@@ -37,6 +37,7 @@ fn saves_loads_prunes_and_removes() {
         coarse_from: None,
         coarse_res: None,
         objective: Some(0.999),
+        corrections: Vec::new(),
     };
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
@@ -341,4 +342,59 @@ fn alert_records_survive_reopen_and_go_with_their_group_and_slo() {
         }])
         .unwrap();
     assert!(store.load("api/avail").unwrap().unwrap().records.is_empty());
+}
+
+/// The corrections in effect are stored with the SLO (for an offline report) and read back
+/// whole; a file written before they were kept reads as having none.
+#[test]
+fn corrections_are_stored_with_the_slo_and_older_files_read_without() {
+    use crate::core::correction::{AlertMode, Correction, Schedule, When};
+    let corrections = vec![
+        Correction {
+            name: Some("mig".into()),
+            reason: "migration".into(),
+            when: When::OneOff {
+                from: 1_700_000_000,
+                to: 1_700_003_600,
+            },
+            alerts: AlertMode::Silence,
+            origin: "a.yaml:9:9".into(),
+        },
+        Correction {
+            name: None,
+            reason: "backups".into(),
+            when: When::Recurring(Schedule {
+                days: [false, false, false, false, false, false, true],
+                start: 120,
+                end: 240,
+                timezone: chrono_tz::Europe::Berlin,
+            }),
+            alerts: AlertMode::Fire,
+            origin: "c.yaml:2:5".into(),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let meta = SloMeta {
+        fingerprint: "abc".into(),
+        corrections: corrections.clone(),
+        ..Default::default()
+    };
+    store
+        .save(&[SloChanges {
+            records: Vec::new(),
+            id: "s/x",
+            meta: &meta,
+            chunks: Vec::new(),
+            prune: Vec::new(),
+            replace: false,
+        }])
+        .unwrap();
+    let loaded = store.load("s/x").unwrap().unwrap();
+    assert_eq!(loaded.meta.corrections, corrections);
+    let old: SloMeta = serde_json::from_str(
+        r#"{"fingerprint":"abc","fine_fed_until":null,"coarse_fed_until":null,"groups":{}}"#,
+    )
+    .unwrap();
+    assert!(old.corrections.is_empty());
 }

@@ -265,3 +265,94 @@ fn a_spent_budget_leaves_the_exhaustion_alert_quiet() {
     let alert = s.exhaustion_alert.unwrap();
     assert!(!alert.active, "{alert:?}");
 }
+
+/// Two hours of 100 events a minute ending at `START`; the last hour an outage with 50 bad a
+/// minute, the hour before it clean.
+fn outage_history(slo: &Slo) -> History {
+    let mut h = History::new(&slo.period, &slo.alerting.windows.windows());
+    for m in (0..120).rev() {
+        let bad = if m < 60 { 50.0 } else { 0.0 };
+        h.push_minute(START - m * 60, Counts { bad, total: 100.0 });
+    }
+    h
+}
+
+fn over_the_outage(alerts: &str) -> String {
+    format!(
+        "    corrections:\n      - reason: known outage\n        from: {}\n        to: {}\n{alerts}",
+        crate::core::rfc3339(START - 3600),
+        crate::core::rfc3339(START)
+    )
+}
+
+#[test]
+fn a_correction_over_an_outage_restores_the_budget_but_not_the_pager() {
+    let slo = slo("a", &over_the_outage(""));
+    let s = evaluate_series(
+        &slo,
+        &SloNames::new(&slo),
+        &Pairs::default(),
+        &outage_history(&slo),
+        freshness(None),
+    );
+    // The truth without the outage: the clean hour alone, 6000 events, none bad.
+    assert_eq!(
+        (s.period_total_events, s.period_good_events),
+        (6000.0, 6000.0)
+    );
+    assert_eq!(s.error_budget_remaining, Some(1.0));
+    assert_eq!(s.period_error_ratio, Some(0.0));
+    assert_eq!(
+        (s.period_excluded_total, s.period_excluded_bad),
+        (6000.0, 3000.0)
+    );
+    assert!(!freezes(&s));
+    // Burn windows keep the outage: the page row fires (`alerts: fire`, the default).
+    assert!(s.alerts.iter().any(|a| a.active), "{:?}", s.alerts);
+    assert!(s.alerts.iter().all(|a| !a.held_by_correction));
+    let c = &s.corrections[0];
+    assert_eq!(
+        (c.kind, c.alerts, c.reason.as_ref()),
+        ("one-off", "fire", "known outage")
+    );
+    assert_eq!((c.excluded_total, c.excluded_bad), (6000.0, 3000.0));
+    assert_eq!(c.resolution_seconds, 60);
+    assert_eq!(c.intervals, [(START - 3600, START)]);
+    // In effect until START: the newest data (the minute ending at START) is inside.
+    assert!(c.active && s.correction_active);
+}
+
+#[test]
+fn a_silencing_correction_holds_the_alerts_while_in_effect() {
+    let slo = slo("a", &over_the_outage("        alerts: silence\n"));
+    let s = evaluate_series(
+        &slo,
+        &SloNames::new(&slo),
+        &Pairs::default(),
+        &outage_history(&slo),
+        freshness(None),
+    );
+    assert!(s.alerts.iter().all(|a| !a.active), "{:?}", s.alerts);
+    assert!(
+        s.alerts.iter().any(|a| a.held_by_correction),
+        "{:?}",
+        s.alerts
+    );
+}
+
+#[test]
+fn without_corrections_nothing_is_excluded() {
+    let slo = slo("a", "");
+    let s = evaluate_series(
+        &slo,
+        &SloNames::new(&slo),
+        &Pairs::default(),
+        &outage_history(&slo),
+        freshness(None),
+    );
+    assert_eq!(
+        (s.period_total_events, s.period_excluded_total),
+        (12000.0, 0.0)
+    );
+    assert!(s.corrections.is_empty() && !s.correction_active);
+}

@@ -844,3 +844,120 @@ fn a_finer_rebuild_keeps_the_newest_buckets_events() {
     let want = naive(&fed, end - 7 * 86_400, end);
     assert_eq!(back.period(&short), want);
 }
+
+/// Minute `k` of a synthetic feed: counts the test knows.
+fn minute_counts(k: i64) -> Counts {
+    Counts {
+        bad: (k % 5) as f64,
+        total: 50.0 + (k % 11) as f64,
+    }
+}
+
+#[test]
+fn corrections_exclude_whole_minutes_inside_from_the_fine_tier() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let start = 1_700_000_040 / 3600 * 3600;
+    let mut fed = Vec::new();
+    for k in 1..=3000 {
+        let end = start + k * 60;
+        h.push_minute(end, minute_counts(k));
+        fed.push((end, minute_counts(k)));
+    }
+    // Whole minutes 100..160 after the start: the minutes ending in (a, b].
+    let (a, b) = (start + 100 * 60, start + 160 * 60);
+    let got = h.excluded(&[(a, b)]);
+    assert_eq!(got.counts, naive(&fed, a, b));
+    assert!(!got.coarse);
+    // Edges inside a minute: only the whole minutes inside count (never a minute's events
+    // outside the declared range).
+    let got = h.excluded(&[(a - 30, b + 30)]);
+    assert_eq!(got.counts, naive(&fed, a, b));
+    // Two disjoint intervals add up.
+    let got = h.excluded(&[(a, a + 600), (b, b + 600)]);
+    let want = naive(&fed, a, a + 600) + naive(&fed, b, b + 600);
+    assert_eq!(got.counts, want);
+    // Outside the history: nothing.
+    assert_eq!(h.excluded(&[(0, 1000)]).counts, Counts::default());
+    assert_eq!(h.excluded(&[]).counts, Counts::default());
+}
+
+#[test]
+fn corrections_exclude_only_coarse_buckets_wholly_inside_beyond_the_minutes() {
+    let period = Period::Rolling(d("30d"));
+    let mut h = History::new(&period, &windows());
+    let start = 1_700_000_000 / 3600 * 3600;
+    // 20 days of hours, hour k holding k bad of 1000.
+    let hour = |k: i64| Counts {
+        bad: k as f64,
+        total: 1000.0,
+    };
+    for k in 1..=480 {
+        h.push_coarse(start + k * 3600, hour(k));
+    }
+    // Then 4 days of minutes (the fine tier holds the last 3 days).
+    let fine_from = start + 480 * 3600;
+    for k in 1..=(4 * 1440) {
+        h.push_minute(fine_from + k * 60, minute_counts(k));
+    }
+    assert_eq!(h.coarse_res(), 3600);
+    // Hours 10 to 13 whole (buckets starting at start + 10h .. + 12h, i.e. hours 11, 12, 13 of
+    // the feed), plus half an hour each side that must not count.
+    let a = start + 10 * 3600 - 1800;
+    let b = start + 13 * 3600 + 1800;
+    let got = h.excluded(&[(a, b)]);
+    assert_eq!(got.counts, hour(11) + hour(12) + hour(13));
+    assert!(got.coarse);
+    // A correction shorter than a bucket excludes nothing out there.
+    assert_eq!(
+        h.excluded(&[(start + 3600 + 60, start + 7200 - 60)]).counts,
+        Counts::default()
+    );
+    // Never more than the period holds, even for a correction over everything.
+    let all = h.excluded(&[(0, i64::MAX / 2)]).counts;
+    let p = h.period(&period);
+    assert!(
+        all.total <= p.total + 1e-6 && all.bad <= p.bad + 1e-6,
+        "{all:?} vs {p:?}"
+    );
+}
+
+proptest! {
+    /// Against the minutes fed (the truth): a correction takes out exactly the whole minutes
+    /// inside it, never more than the period holds, and nothing when it covers nothing.
+    #[test]
+    fn excluded_minutes_are_the_whole_minutes_inside_and_never_exceed_the_period(
+        feed in proptest::collection::vec((0u32..20, 0u32..200), 1..600),
+        spans in proptest::collection::vec((0i64..40_000, 0i64..20_000), 0..4),
+    ) {
+        let period = Period::Rolling(d("7d"));
+        let mut h = History::new(&period, &windows());
+        let start = 1_700_000_040;
+        let mut fed = Vec::new();
+        for (k, (bad, extra)) in feed.iter().enumerate() {
+            let c = Counts { bad: f64::from(*bad), total: f64::from(bad + extra) };
+            let end = start + (k as i64 + 1) * 60;
+            h.push_minute(end, c);
+            fed.push((end, c));
+        }
+        let intervals = crate::core::correction::merge(
+            spans.iter().map(|(a, len)| (start + a, start + a + len)).collect(),
+        );
+        let got = h.excluded(&intervals);
+        // A minute ending at `e` is taken out when [e - 60, e) lies inside a span.
+        let mut want = Counts::default();
+        for (e, c) in &fed {
+            if intervals.iter().any(|(a, b)| *a <= e - 60 && *e <= *b) {
+                want += *c;
+            }
+        }
+        prop_assert!((got.counts.bad - want.bad).abs() < 1e-6 && (got.counts.total - want.total).abs() < 1e-6,
+            "{:?} vs {:?}", got.counts, want);
+        let p = h.period(&period);
+        prop_assert!(got.counts.total <= p.total + 1e-6 && got.counts.bad <= p.bad + 1e-6);
+        prop_assert!(!got.coarse);
+        if intervals.is_empty() {
+            prop_assert_eq!(got.counts, Counts::default());
+        }
+    }
+}

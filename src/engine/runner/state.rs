@@ -328,6 +328,7 @@ impl SloState {
             coarse_from: self.coarse_covered_from(),
             coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
             objective: Some(self.slo.objective.ratio()),
+            corrections: self.slo.corrections.clone(),
         }
     }
 }

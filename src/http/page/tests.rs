@@ -79,6 +79,7 @@ fn slo(service: &str, name: &str, group: Option<&str>, remaining: f64) -> SloSna
         fresh: group != Some("/cart"),
         last_evaluation: NOW - 20.0,
         freeze_below: 0.1,
+        ..SloSnapshot::default()
     }
 }
 
@@ -537,6 +538,7 @@ fn the_slo_page_shows_the_exhaustion_alert() {
         within_seconds: 7200.0,
         active,
         disabled,
+        held_by_correction: false,
     };
     snap.slos[0].exhaustion_alert = Some(alert(true, false));
     assert!(
@@ -574,4 +576,55 @@ fn the_status_page_links_this_and_last_months_reports() {
     );
     // No evaluation yet: no month to link.
     assert!(!render(&Snapshot::default()).contains("/api/v1/report"));
+}
+
+/// The SLO page lists each correction (reason, when, what it took out) and marks one in
+/// effect; the overview marks the row; a held alert says why.
+#[test]
+fn the_status_page_shows_corrections() {
+    use crate::engine::snapshot::CorrectionSnapshot;
+    let mut snap = snapshot();
+    {
+        let s = &mut snap.slos[0];
+        s.period_excluded_total = 6000.0;
+        s.period_excluded_bad = 3000.0;
+        s.correction_active = true;
+        s.alerts[0].active = false;
+        s.alerts[0].held_by_correction = true;
+        s.corrections = vec![
+            CorrectionSnapshot {
+                name: Some("db-migration".into()),
+                reason: "planned <migration>".into(),
+                kind: "one-off",
+                when: "2023-11-14T20:00:00+00:00 to 2023-11-14T23:00:00+00:00".into(),
+                next: Some((1_699_992_000, 1_700_002_800)),
+                active: true,
+                alerts: "silence",
+                excluded_total: 6000.0,
+                excluded_bad: 3000.0,
+                resolution_seconds: 60,
+                ..CorrectionSnapshot::default()
+            },
+            CorrectionSnapshot {
+                reason: "backups".into(),
+                kind: "recurring",
+                when: "sun 02:00-04:00 Europe/Berlin".into(),
+                next: Some((1_700_355_600, 1_700_362_800)),
+                alerts: "fire",
+                resolution_seconds: 3600,
+                ..CorrectionSnapshot::default()
+            },
+        ];
+    }
+    let page = render_slo(&snap, "checkout", "availability", None).unwrap();
+    assert!(
+        page.contains("after corrections took out 6\u{202f}000 (3\u{202f}000 bad)"),
+        "{page}"
+    );
+    assert!(page.contains("<li data-correction-active=\"true\"><span class=\"state held\">IN EFFECT</span> <strong>db-migration</strong>: planned &lt;migration&gt; "), "{page}");
+    assert!(page.contains("until 2023-11-14 23:00:00 UTC): 6\u{202f}000 events excluded (3\u{202f}000 bad), counted in whole minutes; alerts held while in effect"), "{page}");
+    assert!(page.contains("<li data-correction-active=\"false\">backups <span class=\"group\" style=\"display:inline\">(sun 02:00-04:00 Europe/Berlin; next 2023-11-19 01:00:00 UTC to 2023-11-19 03:00:00 UTC): 0 events excluded (0 bad), counted in whole 1 h buckets (a bucket partly inside is kept)</span></li>"), "{page}");
+    assert!(page.contains("held (correction)"), "{page}");
+    let overview = render(&snap);
+    assert_eq!(count(&overview, "correction in effect"), 1, "{overview}");
 }
