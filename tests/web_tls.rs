@@ -1,7 +1,9 @@
 //! The server behind a `--web.config.file`, over real TLS handshakes (certificates made in the
 //! test): the right CA is served and a wrong one refused, client certificates required or
 //! optional, basic auth on every endpoint, the configured headers on every answer, changes
-//! picked up by new connections, and slow clients cut off during and after the handshake.
+//! picked up by new connections (users and headers by kept-alive ones too), a reload that
+//! would weaken TLS or basic auth refused, and slow clients cut off during and after the
+//! handshake.
 
 mod support;
 
@@ -290,7 +292,8 @@ async fn changes_apply_to_new_connections_and_a_broken_change_is_ignored() {
     let setup = Setup::new(&users("alice", "one"));
     let server = Server::start(&setup.web, |_| {}).await;
     let url = server.url("/metrics");
-    // A new client per step: a kept-alive connection keeps the config it opened with.
+    // A new client per step: a new connection looks at the files at once (a kept-alive one
+    // sees changed users only after the next background look, up to 2 s).
     let get = |user: &'static str, password: &'static str| {
         let https = client(&setup.ca.pem(), None);
         let url = url.clone();
