@@ -127,6 +127,43 @@ fn broken_pairs() {
     );
 }
 
+/// A bcrypt cost outside 4..=31 would load and then refuse everyone: refused at load.
+#[test]
+fn a_hash_of_a_cost_bcrypt_cannot_run() {
+    for (name, cost) in [("hash_cost_too_high", "99"), ("hash_cost_too_low", "03")] {
+        let bad = hash("secret").replacen("$04$", &format!("${cost}$"), 1);
+        insta::assert_snapshot!(
+            name,
+            refusal(&format!("basic_auth_users:\n  alice: {bad}\n"))
+        );
+    }
+}
+
+/// Users whose hashes differ in cost: a refusal of an unknown user takes as long as one of the
+/// dearest, so timing can tell users of cheaper hashes apart; warned at load.
+#[test]
+fn hashes_of_different_costs_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yml");
+    let dear = bcrypt::hash("secret", 5).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "basic_auth_users:\n  alice: {}\n  bob: {dear}\n",
+            hash("secret")
+        ),
+    )
+    .unwrap();
+    let web = WebSecurity::load(&path).expect("loads");
+    let warnings = web
+        .warnings
+        .iter()
+        .map(|w| w.replace(&dir.path().display().to_string(), "<dir>"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("hash_costs_differ", warnings);
+}
+
 /// What the toolkit accepts and sloburn can honour loads; what has no effect is a warning.
 #[test]
 fn a_full_config_loads_with_warnings_for_what_has_no_effect() {

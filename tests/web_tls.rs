@@ -1,7 +1,9 @@
 //! The server behind a `--web.config.file`, over real TLS handshakes (certificates made in the
 //! test): the right CA is served and a wrong one refused, client certificates required or
 //! optional, basic auth on every endpoint, the configured headers on every answer, changes
-//! picked up by new connections, and slow clients cut off during and after the handshake.
+//! picked up by new connections (users and headers by kept-alive ones too), a reload that
+//! would weaken TLS or basic auth refused, and slow clients cut off during and after the
+//! handshake.
 
 mod support;
 
@@ -291,7 +293,8 @@ async fn changes_apply_to_new_connections_and_a_broken_change_is_ignored() {
     let setup = Setup::new(&users("alice", "one"));
     let server = Server::start(&setup.web, |_| {}).await;
     let url = server.url("/metrics");
-    // A new client per step: a kept-alive connection keeps the config it opened with.
+    // A new client per step: a new connection looks at the files at once (a kept-alive one
+    // sees changed users only after the next background look, up to 2 s).
     let get = |user: &'static str, password: &'static str| {
         let https = client(&setup.ca.pem(), None);
         let url = url.clone();
@@ -336,6 +339,128 @@ async fn changes_apply_to_new_connections_and_a_broken_change_is_ignored() {
     server.stop().await;
 }
 
+/// A reload that would drop TLS or basic auth (an emptied, truncated or TLS-less file) is
+/// refused: new connections still get TLS and still need a password.
+#[tokio::test]
+async fn a_reload_never_drops_tls_or_basic_auth() {
+    let full = format!("{TLS}basic_auth_users:\n  alice: {}\n", hash("one"));
+    let setup = Setup::new(&full);
+    let server = Server::start(&setup.web, |_| {}).await;
+    let url = server.url("/metrics");
+    let plain_url = format!("http://127.0.0.1:{}/metrics", server.addr.port());
+    for weaker in [
+        String::new(),
+        "# emptied\n".to_string(),
+        TLS.to_string(),
+        format!("basic_auth_users:\n  alice: {}\n", hash("one")),
+    ] {
+        std::fs::write(&setup.web, &weaker).unwrap();
+        // A new client per step, so a new connection, which looks at the files again.
+        let https = client(&setup.ca.pem(), None);
+        assert_eq!(
+            status(&https, &url).await,
+            Ok(StatusCode::UNAUTHORIZED),
+            "{weaker:?} dropped basic auth"
+        );
+        let response = https
+            .get(&url)
+            .basic_auth("alice", Some("one"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{weaker:?}");
+        let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+        assert!(
+            !matches!(status(&plain, &plain_url).await, Ok(StatusCode::OK)),
+            "{weaker:?} dropped TLS"
+        );
+    }
+    server.stop().await;
+}
+
+/// One kept-alive connection: once the users change, its next requests are checked against
+/// the new ones (a rotated password locks the old one out without a new connection).
+#[tokio::test]
+async fn a_kept_alive_connection_follows_changed_users() {
+    use hyper_util::rt::TokioIo;
+
+    let users = |name: &str, password: &str| {
+        format!("{TLS}basic_auth_users:\n  {name}: {}\n", hash(password))
+    };
+    let setup = Setup::new(&users("alice", "one"));
+    let server = Server::start(&setup.web, |c| {
+        c.web_recheck = Duration::from_millis(50);
+    })
+    .await;
+    let tls = tls_connect(&setup.ca.pem(), server.addr).await;
+    let (mut send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("HTTP handshake");
+    let driver = tokio::spawn(connection);
+    assert_eq!(ask(&mut send, "alice", "one").await, StatusCode::OK);
+
+    std::fs::write(&setup.web, users("alice", "two")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ask(&mut send, "alice", "one").await == StatusCode::OK {
+        assert!(
+            Instant::now() < deadline,
+            "the old password still works on the kept-alive connection after 10s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        ask(&mut send, "alice", "one").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(ask(&mut send, "alice", "two").await, StatusCode::OK);
+    assert!(!driver.is_finished(), "not the same connection");
+    drop(send);
+    let _ = driver.await;
+    server.stop().await;
+}
+
+/// One request on an open HTTP/1.1 connection, with basic auth; the body is read so the
+/// connection is ready for the next.
+async fn ask(
+    send: &mut hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    user: &str,
+    password: &str,
+) -> StatusCode {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let request = hyper::Request::get("/metrics")
+        .header("host", "localhost")
+        .header("authorization", format!("Basic {encoded}"))
+        .body(http_body_util::Empty::new())
+        .unwrap();
+    let response = send
+        .send_request(request)
+        .await
+        .expect("a request on the same connection");
+    let status = response.status().as_u16();
+    let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+    StatusCode::from_u16(status).unwrap()
+}
+
+/// A TLS connection to the server that trusts `ca`, without a client certificate.
+async fn tls_connect(ca: &str, addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.expect("handshake")
+}
+
 /// A client that opens a connection and says nothing is cut off after the header read timeout
 /// (the TLS handshake is bounded too), and so is one that sends half a request head over TLS.
 #[tokio::test]
@@ -351,25 +476,13 @@ async fn slow_clients_are_cut_off_before_and_after_the_handshake() {
     assert!(read.is_ok(), "a silent client still connected after 5s");
     assert!(started.elapsed() >= timeout - Duration::from_millis(50));
 
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(setup.ca.pem().as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = TcpStream::connect(server.addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await.expect("handshake");
+    let mut tls = tls_connect(&setup.ca.pem(), server.addr).await;
+    // Taken before sending: the server's timer starts after, so the bound below holds
+    // however late this client runs.
+    let started = Instant::now();
     tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: lo")
         .await
         .unwrap();
-    let started = Instant::now();
     let mut rest = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut rest)).await;
     assert!(read.is_ok(), "half a request head still connected after 5s");

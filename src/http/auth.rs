@@ -18,8 +18,13 @@ use hyper::header::HeaderValue;
 /// right passwords cannot happen, so this only bounds memory).
 const MAX_CACHED: usize = 1024;
 
+/// bcrypt verifications run one at a time, process-wide, as the toolkit's mutex does: a flood
+/// of wrong passwords then queues (each connection waiting for its turn, within the connection
+/// cap) instead of taking every blocking thread and core from the engine. Verified credentials
+/// are cached, so scrapes that succeeded once never wait here.
+static BCRYPT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// The users of a web config.
-#[derive(Debug)]
 pub struct Users {
     hashes: HashMap<String, String>,
     /// Verified for users that do not exist, so their refusal costs as much as a wrong password:
@@ -57,13 +62,21 @@ impl Users {
         if known && self.lock().contains(&key) {
             return true;
         }
+        // Never closed, so acquiring only waits. The turn moves into the blocking task: a
+        // client hanging up mid-check cannot free it while its bcrypt still runs.
+        let Ok(turn) = BCRYPT.acquire().await else {
+            return false;
+        };
         self.bcrypt_runs.fetch_add(1, Ordering::Relaxed);
-        let verified =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password.as_bytes(), &hash))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or(false);
+        let verified = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let _counted = tests_support::Running::start();
+            bcrypt::verify(password.as_bytes(), &hash)
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(false);
         let allowed = known && verified;
         if allowed {
             let mut cache = self.lock();
@@ -73,6 +86,13 @@ impl Users {
             cache.insert(key);
         }
         allowed
+    }
+
+    /// The user names, sorted.
+    pub(super) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.hashes.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Whether `user` exists, and the hash its password is verified against: its own, or for an
@@ -95,6 +115,22 @@ impl Users {
             Ok(cache) => cache,
             Err(poisoned) => poisoned.into_inner(),
         }
+    }
+}
+
+/// Names only: hashes stay out of logs and panics.
+impl std::fmt::Debug for Users {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Users")
+            .field("names", &self.names())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The same users with the same hashes (a password change is a change).
+impl PartialEq for Users {
+    fn eq(&self, other: &Self) -> bool {
+        self.hashes == other.hashes
     }
 }
 
@@ -124,6 +160,43 @@ fn cache_key(user: &str, password: &str, hash: &str) -> [u8; 32] {
     let mut key = [0u8; 32];
     key.copy_from_slice(ctx.finish().as_ref());
     key
+}
+
+/// Counts bcrypt verifications running at once, in the test build only.
+#[cfg(test)]
+mod tests_support {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    /// The most ever seen running at once.
+    pub(super) static MOST: AtomicUsize = AtomicUsize::new(0);
+
+    pub(super) struct Running;
+
+    impl Running {
+        pub(super) fn start() -> Self {
+            let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+            MOST.fetch_max(now, Ordering::SeqCst);
+            Running
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(not(test))]
+mod tests_support {
+    pub(super) struct Running;
+
+    impl Running {
+        pub(super) fn start() -> Self {
+            Running
+        }
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,9 @@ pub struct ServeConfig {
     pub reload_timeout: Duration,
     /// TLS, basic auth and response headers (`--web.config.file`); `None`: plain HTTP, open.
     pub web: Option<Arc<WebConfigSource>>,
+    /// How often the web config's files are looked at for a change while the server runs, so
+    /// that requests on kept-alive connections are checked against changed users and headers.
+    pub web_recheck: Duration,
 }
 
 impl Default for ServeConfig {
@@ -115,6 +118,7 @@ impl Default for ServeConfig {
             shutdown_grace: Duration::from_secs(10),
             reload_timeout: Duration::from_secs(60),
             web: None,
+            web_recheck: Duration::from_secs(2),
         }
     }
 }

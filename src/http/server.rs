@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::web_config::WebSecurity;
+use super::web_config::WebConfigSource;
 use super::{AppState, ServeConfig, routes};
 
 /// Serves `state` on `listener` with [`ServeConfig::default`] until `shutdown` resolves.
@@ -49,6 +49,12 @@ pub async fn serve_with(
     // One permit per connection served; while none is free, new clients wait in the kernel's
     // accept queue rather than being accepted and dropped.
     let slots = Arc::new(Semaphore::new(shared.1.max_connections.max(1)));
+    let _recheck = shared.1.web.clone().map(|source| {
+        AbortOnDrop(tokio::spawn(recheck(
+            source,
+            shared.1.web_recheck.max(Duration::from_millis(10)),
+        )))
+    });
     loop {
         let permit = tokio::select! {
             () = &mut shutdown => break,
@@ -100,7 +106,31 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// One connection: the web config in force when it opened applies to all of its requests.
+/// Looks at the web config's files every `every`, so requests on kept-alive connections (which
+/// take the config in force without any I/O) see changed users and headers.
+async fn recheck(source: Arc<WebConfigSource>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let source = Arc::clone(&source);
+        // Stats files, and a reload reads them: off the async threads. A panic there is
+        // logged and the next look tries again.
+        if let Err(error) = tokio::task::spawn_blocking(move || source.current()).await {
+            tracing::error!(%error, "looking at the web config failed");
+        }
+    }
+}
+
+/// Aborts the task when the server stops, however it stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One connection: its TLS settings are those in force when it opened; basic auth and headers
+/// are those in force at each request.
 async fn connection(
     stream: TcpStream,
     shared: Arc<(AppState, ServeConfig)>,
@@ -126,22 +156,18 @@ async fn connection(
             // connection slot before HTTP's own timeout starts.
             let timeout = shared.1.header_read_timeout;
             match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => http(stream, shared, web, stop).await,
+                Ok(Ok(stream)) => http(stream, shared, stop).await,
                 Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
         }
-        None => http(stream, shared, web, stop).await,
+        None => http(stream, shared, stop).await,
     }
 }
 
 /// Serves HTTP/1.1 on a connection (plain or TLS) until it closes or shutdown ends it.
-async fn http<S>(
-    stream: S,
-    shared: Arc<(AppState, ServeConfig)>,
-    web: Option<Arc<WebSecurity>>,
-    mut stop: watch::Receiver<bool>,
-) where
+async fn http<S>(stream: S, shared: Arc<(AppState, ServeConfig)>, mut stop: watch::Receiver<bool>)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let config = &shared.1;
@@ -149,8 +175,7 @@ async fn http<S>(
         let shared = Arc::clone(&shared);
         service_fn(move |request| {
             let shared = Arc::clone(&shared);
-            let web = web.clone();
-            async move { Ok::<_, Infallible>(guarded(request, &shared, web.as_deref()).await) }
+            async move { Ok::<_, Infallible>(guarded(request, &shared).await) }
         })
     };
     let mut builder = http1::Builder::new();
@@ -175,13 +200,13 @@ async fn http<S>(
 }
 
 /// Basic auth first (when configured), then the route; the configured headers go on every
-/// answer, refusals included.
+/// answer, refusals included. Both from the web config in force now (no I/O: a change is
+/// noticed by new connections and [`recheck`]).
 async fn guarded(
     request: Request<Incoming>,
     shared: &(AppState, ServeConfig),
-    web: Option<&WebSecurity>,
 ) -> Response<Full<Bytes>> {
-    let Some(web) = web else {
+    let Some(web) = shared.1.web.as_ref().map(|source| source.in_force()) else {
         return routes::handle(request, &shared.0, &shared.1).await;
     };
     let allowed = match &web.users {

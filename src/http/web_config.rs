@@ -98,8 +98,21 @@ pub struct WebSecurity {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// What was accepted but has no effect, positioned like errors.
     pub warnings: Vec<String>,
-    /// The files read, to notice a change.
-    files: Vec<PathBuf>,
+    /// How client certificates are checked (none without TLS).
+    client_auth: ClientAuth,
+    /// The document was empty or null: on a reload, more likely a file caught half-written
+    /// than a wish to serve open.
+    blank: bool,
+    /// The files read, each with its stamp taken just before reading it, to notice a change.
+    files: Vec<(PathBuf, FileStamp)>,
+}
+
+/// Client certificate checking, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum ClientAuth {
+    NoClientCert,
+    VerifyClientCertIfGiven,
+    RequireAndVerifyClientCert,
 }
 
 /// A web config that cannot be used: where and why.
@@ -116,13 +129,15 @@ impl WebSecurity {
     /// Reads and checks the file and everything it names (certificates, keys, hashes).
     pub fn load(path: &Path) -> Result<Self, WebConfigError> {
         let file = path.display().to_string();
+        let before = file_stamp(path);
         let bytes = std::fs::read(path).map_err(|e| WebConfigError {
             location: file.clone(),
             message: format!("cannot read the web config: {e}"),
         })?;
+        after_read(path);
         let base = path.parent().unwrap_or(Path::new("."));
         let mut web = Self::parse(&file, &bytes, base)?;
-        web.files.insert(0, path.to_path_buf());
+        web.files.insert(0, (path.to_path_buf(), before));
         Ok(web)
     }
 
@@ -133,11 +148,12 @@ impl WebSecurity {
             message: e.message,
         })?;
         let Some(doc) = docs.into_iter().next() else {
-            return Ok(Self::plain());
+            return Ok(Self::blank());
         };
-        let parsed: File = if doc.value.is_null() {
-            File::default()
-        } else {
+        if doc.value.is_null() {
+            return Ok(Self::blank());
+        }
+        let parsed: File = {
             serde_path_to_error::deserialize(&doc.value).map_err(|e| {
                 let path = e.path().to_string();
                 WebConfigError {
@@ -156,15 +172,56 @@ impl WebSecurity {
         cx.build(parsed)
     }
 
-    /// No TLS, no auth, no headers.
-    fn plain() -> Self {
+    /// An empty or null document: no TLS, no auth, no headers.
+    fn blank() -> Self {
         Self {
             tls: None,
             users: None,
             headers: Vec::new(),
             warnings: Vec::new(),
+            client_auth: ClientAuth::NoClientCert,
+            blank: true,
             files: Vec::new(),
         }
+    }
+
+    /// Why `self` may not replace `old` on a reload (`None`: it may): it is blank, or drops
+    /// TLS or basic auth, or checks client certificates less. Weakening takes a restart, so a
+    /// truncated or mistaken file never opens a running server.
+    fn weakens(&self, old: &WebSecurity) -> Option<&'static str> {
+        if self.blank {
+            Some("the file is empty (half-written?)")
+        } else if old.tls.is_some() && self.tls.is_none() {
+            Some("it drops TLS (tls_server_config)")
+        } else if old.users.is_some() && self.users.is_none() {
+            Some("it drops basic auth (basic_auth_users)")
+        } else if self.client_auth < old.client_auth {
+            Some("it checks client certificates less (tls_server_config.client_auth_type)")
+        } else {
+            None
+        }
+    }
+
+    /// TLS and auth in a line, to log when they change.
+    fn security(&self) -> String {
+        let users = match &self.users {
+            Some(users) => users.names().join(", "),
+            None => "none".into(),
+        };
+        format!(
+            "tls: {}, client certificates: {:?}, basic auth users: {users}",
+            if self.tls.is_some() { "on" } else { "off" },
+            self.client_auth,
+        )
+    }
+
+    /// The stamps taken before each file was read.
+    fn stamps(&self) -> Stamp {
+        self.files.iter().map(|(_, s)| *s).collect()
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(p, _)| p.as_path())
     }
 }
 
@@ -173,7 +230,7 @@ struct Context<'a> {
     index: &'a LocIndex,
     base: &'a Path,
     warnings: Vec<String>,
-    files: Vec<PathBuf>,
+    files: Vec<(PathBuf, FileStamp)>,
 }
 
 impl Context<'_> {
@@ -196,10 +253,11 @@ impl Context<'_> {
                 "not supported by sloburn; remove it (the server caps concurrent connections instead, see the README's server limits)",
             ));
         }
-        let tls = match file.tls_server_config {
+        let (tls, client_auth) = match file.tls_server_config {
             Some(t) => self.tls(t)?,
             None => None,
-        };
+        }
+        .unzip();
         let mut headers = Vec::new();
         if let Some(http) = file.http_server_config {
             if http.http2 == Some(true) {
@@ -229,6 +287,8 @@ impl Context<'_> {
             users,
             headers,
             warnings: std::mem::take(&mut self.warnings),
+            client_auth: client_auth.unwrap_or(ClientAuth::NoClientCert),
+            blank: false,
             files: std::mem::take(&mut self.files),
         })
     }
@@ -271,7 +331,7 @@ impl Context<'_> {
         Ok(Some((name, value)))
     }
 
-    fn users(&self, users: BTreeMap<String, String>) -> Result<Users, WebConfigError> {
+    fn users(&mut self, users: BTreeMap<String, String>) -> Result<Users, WebConfigError> {
         let mut checked = Vec::new();
         for (user, hash) in users {
             let path = format!("basic_auth_users.{user}");
@@ -288,12 +348,34 @@ impl Context<'_> {
                         "not a bcrypt hash; accepted: a hash such as `$2y$10$...` (make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`), never the password itself",
                     )
                 })?;
+            // The crate parses any two digits; bcrypt runs 4 to 31 only, and a hash outside
+            // would load and then refuse everyone.
+            if !(4..=31).contains(&cost) {
+                return Err(self.error(
+                    &path,
+                    format!("bcrypt cost {cost} cannot be verified; accepted: a cost from 4 to 31 (10 is usual)"),
+                ));
+            }
             checked.push((user, hash, cost));
+        }
+        let costs: std::collections::BTreeSet<u32> = checked.iter().map(|u| u.2).collect();
+        if costs.len() > 1 {
+            let costs: Vec<String> = costs.iter().map(u32::to_string).collect();
+            self.warn(
+                "basic_auth_users",
+                format!(
+                    "the hashes have different bcrypt costs ({}): an unknown user is refused as slowly as the dearest, so the time of a refusal can tell users of cheaper hashes apart; give all the same cost",
+                    costs.join(", ")
+                ),
+            );
         }
         Ok(Users::new(checked))
     }
 
-    fn tls(&mut self, t: TlsFile) -> Result<Option<Arc<rustls::ServerConfig>>, WebConfigError> {
+    fn tls(
+        &mut self,
+        t: TlsFile,
+    ) -> Result<Option<(Arc<rustls::ServerConfig>, ClientAuth)>, WebConfigError> {
         const P: &str = "tls_server_config";
         // Any field set means TLS was meant: a config with, say, only `min_version` is an
         // error (no certificate), never plain HTTP in silence.
@@ -368,10 +450,10 @@ impl Context<'_> {
         let auth_path = format!("{P}.client_auth_type");
         let auth = t.client_auth_type.as_deref().unwrap_or("NoClientCert");
         let ca = self.pem(P, "client_ca", t.client_ca, t.client_ca_file)?;
-        let verify = match auth {
-            "" | "NoClientCert" => None,
-            "VerifyClientCertIfGiven" => Some(true),
-            "RequireAndVerifyClientCert" => Some(false),
+        let (verify, client_auth) = match auth {
+            "" | "NoClientCert" => (None, ClientAuth::NoClientCert),
+            "VerifyClientCertIfGiven" => (Some(true), ClientAuth::VerifyClientCertIfGiven),
+            "RequireAndVerifyClientCert" => (Some(false), ClientAuth::RequireAndVerifyClientCert),
             "RequestClientCert" | "RequireAnyClientCert" => {
                 return Err(self.error(
                     &auth_path,
@@ -432,7 +514,7 @@ impl Context<'_> {
             )
         })?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Some(Arc::new(config)))
+        Ok(Some((Arc::new(config), client_auth)))
     }
 
     /// Inline PEM (`field`) or a file (`field_file`), never both; returns the field read.
@@ -455,10 +537,12 @@ impl Context<'_> {
                     return Err(self.error(&path, "is empty; give a file name"));
                 }
                 let full = self.base.join(&name);
+                let before = file_stamp(&full);
                 let bytes = std::fs::read(&full).map_err(|e| {
                     self.error(&path, format!("cannot read {}: {e}", full.display()))
                 })?;
-                self.files.push(full);
+                after_read(&full);
+                self.files.push((full, before));
                 Ok(Some((path, bytes)))
             }
             (None, None) => Ok(None),
@@ -500,6 +584,29 @@ impl Context<'_> {
     }
 }
 
+#[cfg(test)]
+type ReadHook = Box<dyn FnMut(&Path)>;
+
+#[cfg(test)]
+thread_local! {
+    /// Run after each file is read, so a test can change a file between its reading and
+    /// anything that follows (the race a stamp taken after reading would lose).
+    static AFTER_READ: std::cell::RefCell<Option<ReadHook>> =
+        std::cell::RefCell::new(None);
+}
+
+#[cfg(test)]
+fn after_read(path: &Path) {
+    AFTER_READ.with(|hook| {
+        if let Some(hook) = hook.borrow_mut().as_mut() {
+            hook(path);
+        }
+    });
+}
+
+#[cfg(not(test))]
+fn after_read(_: &Path) {}
+
 fn at(file: &str, pos: Option<crate::spec::yaml::Pos>) -> String {
     match pos {
         Some(p) => format!("{file}:{p}"),
@@ -507,25 +614,31 @@ fn at(file: &str, pos: Option<crate::spec::yaml::Pos>) -> String {
     }
 }
 
-/// What a file looked like when last read: its modification time and size (`None`: missing).
-type Stamp = Vec<Option<(SystemTime, u64)>>;
+/// What a file looked like: its modification time and size (`None`: missing).
+type FileStamp = Option<(SystemTime, u64)>;
 
-fn stamp(files: &[PathBuf]) -> Stamp {
-    files
-        .iter()
-        .map(|f| {
-            std::fs::metadata(f)
-                .ok()
-                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
-        })
-        .collect()
+/// The stamps of a config's files, in order.
+type Stamp = Vec<FileStamp>;
+
+/// Taken just before a file is read, never after: a change landing between the read and the
+/// stamp would otherwise look already read, and never be loaded.
+fn file_stamp(path: &Path) -> FileStamp {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
 }
 
-/// The web config file, re-read when it or a file it names changes (checked on each new
-/// connection: a few `stat` calls), so rotated certificates and changed users apply without a
-/// restart. A change that does not load keeps the last good config; it is logged once per
-/// distinct error and tried again at most every [`RETRY_FAILED`] (a fix may be in a file the
-/// last good config does not name, such as a new key file).
+fn stamp<'a>(files: impl Iterator<Item = &'a Path>) -> Stamp {
+    files.map(file_stamp).collect()
+}
+
+/// The web config file, re-read when it or a file it names changes (looked at on each new
+/// connection and every [`super::ServeConfig::web_recheck`]: a few `stat` calls), so rotated
+/// certificates and changed users apply without a restart. A change that does not load, or
+/// that would weaken the config in force (see [`WebSecurity::weakens`]), keeps the last good
+/// config; it is logged once per distinct error and tried again at most every
+/// [`RETRY_FAILED`] (a fix may be in a file the last good config does not name, such as a new
+/// key file).
 #[derive(Debug)]
 pub struct WebConfigSource {
     path: PathBuf,
@@ -539,7 +652,8 @@ pub const RETRY_FAILED: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 struct Loaded {
     current: Arc<WebSecurity>,
-    /// Stamp of the files when `current` was read, or when a reload last failed.
+    /// Stamp of the files taken before they were read for `current`, or before a reload that
+    /// failed.
     seen: Stamp,
     /// The last failed reload: when, and its message (logged once).
     failed: Option<(Instant, String)>,
@@ -553,7 +667,7 @@ impl WebConfigSource {
 
     fn open_retrying(path: &Path, retry: Duration) -> Result<Self, WebConfigError> {
         let current = WebSecurity::load(path)?;
-        let seen = stamp(&current.files);
+        let seen = current.stamps();
         Ok(Self {
             path: path.to_path_buf(),
             retry,
@@ -565,14 +679,24 @@ impl WebConfigSource {
         })
     }
 
-    /// The config in force, re-read first if a file changed since (or a failed reload is due
-    /// to be tried again).
-    pub fn current(&self) -> Arc<WebSecurity> {
-        let mut state = match self.state.lock() {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Loaded> {
+        match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        let now = stamp(&state.current.files);
+        }
+    }
+
+    /// The config in force, without looking at the files (no I/O): for each request.
+    pub fn in_force(&self) -> Arc<WebSecurity> {
+        Arc::clone(&self.lock().current)
+    }
+
+    /// The config in force, re-read first if a file changed since (or a failed reload is due
+    /// to be tried again). Blocks on file I/O: call it off the async threads.
+    pub fn current(&self) -> Arc<WebSecurity> {
+        let mut state = self.lock();
+        // Before any reading: a change landing during the load shows on the next look.
+        let now = stamp(state.current.paths());
         let retry_due = state
             .failed
             .as_ref()
@@ -580,25 +704,35 @@ impl WebConfigSource {
         if now == state.seen && !retry_due {
             return Arc::clone(&state.current);
         }
-        match WebSecurity::load(&self.path) {
-            Ok(web) => {
-                for w in &web.warnings {
-                    tracing::warn!("{w}");
+        let refusal = match WebSecurity::load(&self.path) {
+            Ok(web) => match web.weakens(&state.current) {
+                None => {
+                    for w in &web.warnings {
+                        tracing::warn!("{w}");
+                    }
+                    let (before, after) = (state.current.security(), web.security());
+                    if before == after && web.users == state.current.users {
+                        tracing::info!(file = %self.path.display(), "web config reloaded");
+                    } else {
+                        tracing::warn!(file = %self.path.display(), %before, %after, "web config reloaded: TLS or basic auth changed");
+                    }
+                    state.seen = web.stamps();
+                    state.current = Arc::new(web);
+                    state.failed = None;
+                    return Arc::clone(&state.current);
                 }
-                tracing::info!(file = %self.path.display(), "web config reloaded");
-                state.seen = stamp(&web.files);
-                state.current = Arc::new(web);
-                state.failed = None;
-            }
-            Err(error) => {
-                let message = error.to_string();
-                if state.failed.as_ref().is_none_or(|(_, m)| *m != message) {
-                    tracing::error!(%error, "the changed web config does not load; keeping the previous one");
-                }
-                state.seen = now;
-                state.failed = Some((Instant::now(), message));
-            }
+                Some(why) => format!(
+                    "{}: refused on reload: {why}; weakening the web config needs a restart",
+                    self.path.display()
+                ),
+            },
+            Err(error) => error.to_string(),
+        };
+        if state.failed.as_ref().is_none_or(|(_, m)| *m != refusal) {
+            tracing::error!(error = %refusal, "the changed web config is not used; keeping the previous one");
         }
+        state.seen = now;
+        state.failed = Some((Instant::now(), refusal));
         Arc::clone(&state.current)
     }
 

@@ -87,3 +87,39 @@ fn cache_keys_do_not_collide_across_field_boundaries() {
     assert_ne!(cache_key("a", "b", "h"), cache_key("a", "b", "h2"));
     assert_eq!(cache_key("a", "b", "h"), cache_key("a", "b", "h"));
 }
+
+/// A flood of refusals runs one bcrypt at a time (as the toolkit's mutex does), so it cannot
+/// take every blocking thread and core from the engine; each still pays its bcrypt. Counted,
+/// not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_run_one_bcrypt_at_a_time() {
+    let users = Arc::new(users(6));
+    let before = users.bcrypt_runs();
+    let mut flood = tokio::task::JoinSet::new();
+    for k in 0..16 {
+        let users = Arc::clone(&users);
+        flood.spawn(async move {
+            users
+                .allows(Some(&basic("alice", &format!("guess {k}"))))
+                .await
+        });
+    }
+    while let Some(allowed) = flood.join_next().await {
+        assert!(!allowed.unwrap());
+    }
+    assert_eq!(users.bcrypt_runs() - before, 16);
+    assert_eq!(
+        tests_support::MOST.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "bcrypt ran concurrently"
+    );
+}
+
+#[test]
+fn debug_output_hides_the_hashes() {
+    let users = users(4);
+    let hash = users.hash_to_verify("alice").1.to_string();
+    let shown = format!("{users:?}");
+    assert!(!shown.contains(&hash[7..]), "{shown}");
+    assert!(shown.contains("alice"), "{shown}");
+}

@@ -144,11 +144,14 @@ fn a_failed_reload_is_tried_again() {
     std::fs::write(&path, users(&bcrypt::hash("one", 4).unwrap())).unwrap();
     let source = WebConfigSource::open_retrying(&path, Duration::ZERO).unwrap();
     assert!(source.current().tls.is_none());
-    // Names files that are not there yet: refused, the plain config kept.
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    // Names files that are not there yet (and keeps the users: dropping them is refused).
     std::fs::write(
         &path,
-        "tls_server_config:\n  cert_file: new.pem\n  key_file: new-key.pem\n",
+        format!(
+            "tls_server_config:\n  cert_file: new.pem\n  key_file: new-key.pem\n{}",
+            users(&bcrypt::hash("one", 4).unwrap())
+        ),
     )
     .unwrap();
     assert!(source.current().tls.is_none());
@@ -159,4 +162,140 @@ fn a_failed_reload_is_tried_again() {
     )
     .unwrap();
     assert!(source.current().tls.is_some(), "the fix was not picked up");
+}
+
+/// A directory with a self-signed certificate (`cert.pem`, `key.pem`; it serves as the client
+/// CA too) and `web.yml`.
+fn tls_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let path = dir.path().join("web.yml");
+    (dir, path)
+}
+
+const TLS: &str = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
+
+fn with_client_auth(kind: &str) -> String {
+    format!("{TLS}  client_auth_type: {kind}\n  client_ca_file: cert.pem\n")
+}
+
+fn users_of(name: &str) -> String {
+    format!(
+        "basic_auth_users:\n  {name}: {}\n",
+        bcrypt::hash("pw", 4).unwrap()
+    )
+}
+
+/// A reload that would drop TLS or basic auth, or verify client certificates less, is refused
+/// and the config in force kept (an empty or truncated file included): weakening needs a
+/// restart. Retried at once here, so every look reloads.
+#[test]
+fn a_reload_never_weakens_the_config_in_force() {
+    let (_dir, path) = tls_dir();
+    let strong = format!(
+        "{}{}",
+        with_client_auth("RequireAndVerifyClientCert"),
+        users_of("alice")
+    );
+    std::fs::write(&path, &strong).unwrap();
+    let source = WebConfigSource::open_retrying(&path, Duration::ZERO).unwrap();
+    let first = source.current();
+    for weaker in [
+        String::new(),
+        "# nothing\n".into(),
+        "---\n".into(),
+        "null\n".into(),
+        "{}\n".into(),
+        // Truncated after the TLS section: no users.
+        with_client_auth("RequireAndVerifyClientCert"),
+        format!(
+            "{}basic_auth_users: {{}}\n",
+            with_client_auth("RequireAndVerifyClientCert")
+        ),
+        // No TLS.
+        users_of("alice"),
+        // Client certificates optional, or not asked for.
+        format!(
+            "{}{}",
+            with_client_auth("VerifyClientCertIfGiven"),
+            users_of("alice")
+        ),
+        format!("{TLS}{}", users_of("alice")),
+    ] {
+        std::fs::write(&path, &weaker).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &source.current()),
+            "{weaker:?} replaced the config in force"
+        );
+    }
+    // As strong (other users) applies.
+    std::fs::write(
+        &path,
+        format!(
+            "{}{}",
+            with_client_auth("RequireAndVerifyClientCert"),
+            users_of("bob")
+        ),
+    )
+    .unwrap();
+    assert!(!Arc::ptr_eq(&first, &source.current()), "not reloaded");
+}
+
+/// Adding TLS, users or client certificates applies.
+#[test]
+fn a_reload_may_strengthen_the_config() {
+    let (_dir, path) = tls_dir();
+    std::fs::write(&path, "# open\n").unwrap();
+    let source = WebConfigSource::open_retrying(&path, Duration::ZERO).unwrap();
+    assert!(source.current().tls.is_none());
+    std::fs::write(&path, TLS).unwrap();
+    assert!(source.current().tls.is_some());
+    std::fs::write(&path, format!("{TLS}{}", users_of("alice"))).unwrap();
+    assert!(source.current().users.is_some());
+    for kind in ["VerifyClientCertIfGiven", "RequireAndVerifyClientCert"] {
+        let before = source.current();
+        std::fs::write(
+            &path,
+            format!("{}{}", with_client_auth(kind), users_of("alice")),
+        )
+        .unwrap();
+        assert!(
+            !Arc::ptr_eq(&before, &source.current()),
+            "{kind} not applied"
+        );
+    }
+}
+
+/// A change that lands after a file was read, before the source notes what it read, is
+/// loaded on the next look: the stamp is taken before reading, never after.
+#[test]
+fn a_change_right_after_a_read_is_not_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("web.yml");
+    let header =
+        |name: &str, value: &str| format!("http_server_config:\n  headers:\n    {name}: {value}\n");
+    std::fs::write(&path, header("X-Frame-Options", "deny")).unwrap();
+    let source = WebConfigSource::open(&path).unwrap();
+    std::fs::write(&path, header("X-Frame-Options", "sameorigin")).unwrap();
+    let late = header("X-Content-Type-Options", "nosniff");
+    let target = path.clone();
+    let mut fired = false;
+    AFTER_READ.with(|hook| {
+        *hook.borrow_mut() = Some(Box::new(move |read: &Path| {
+            if read == target && !fired {
+                fired = true;
+                std::fs::write(read, &late).unwrap();
+            }
+        }));
+    });
+    let name = |w: &WebSecurity| w.headers[0].0.to_string();
+    assert_eq!(name(&source.current()), "x-frame-options");
+    AFTER_READ.with(|hook| *hook.borrow_mut() = None);
+    assert_eq!(
+        name(&source.current()),
+        "x-content-type-options",
+        "the change made right after the read was never loaded"
+    );
 }
