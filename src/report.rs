@@ -12,6 +12,10 @@
 //! (`SloMeta::coarse_from`, else the oldest stored bucket), or the oldest minute held when that
 //! is older (periods under 3 days), to the newest instant read. Time of
 //! the range outside it is *not held*; time inside it in buckets with no event is *no data*.
+//!
+//! Budget corrections stored with the history (`SloMeta::corrections`) that are in effect in a
+//! row's covered range are listed on it with the events they exclude, by the engine's rule, so
+//! a row gives its numbers both as measured and with the corrections applied.
 
 use std::collections::BTreeMap;
 
