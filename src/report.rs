@@ -12,12 +12,17 @@
 //! (`SloMeta::coarse_from`, else the oldest stored bucket), or the oldest minute held when that
 //! is older (periods under 3 days), to the newest instant read. Time of
 //! the range outside it is *not held*; time inside it in buckets with no event is *no data*.
+//!
+//! Budget corrections stored with the history (`SloMeta::corrections`) that are in effect in a
+//! row's covered range are listed on it with the events they exclude, by the engine's rule, so
+//! a row gives its numbers both as measured and with the corrections applied.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate};
 
 use crate::core::bucket::{Bucket, FINE_SECS, Tier};
+use crate::core::correction::{Correction, Interval, merge};
 use crate::core::record::{Record, Span, overlap, union};
 use crate::core::{Counts, Objective, error_ratio};
 use crate::engine::history::FINE_SPAN_SECS;
@@ -217,10 +222,23 @@ fn union_of<'a>(records: impl Iterator<Item = &'a Record> + Clone) -> Record {
     }
 }
 
+/// A budget correction applied to a row: one of the SLO's stored corrections
+/// (`SloMeta::corrections`, those in effect when the engine last saved) that is in effect
+/// somewhere in the row's covered range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub name: Option<String>,
+    pub reason: String,
+    /// When it is in effect, as people read it ([`Correction::describe_when`]).
+    pub when: String,
+}
+
 /// One row of the report.
 ///
-/// Corrections (issue #16, built separately) join here: the corrections applied to the row's
-/// range, beside `counts` as counted before and after them.
+/// `counts` are the events as measured; `excluded` what the corrections applied take out of
+/// them, by the engine's rule (whole minutes inside a correction where minutes are counted,
+/// only coarse buckets wholly inside one elsewhere), so [`Row::corrected`] never leaves out an
+/// event outside a correction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub service: String,
@@ -248,6 +266,10 @@ pub struct Row {
     pub coarse_res: Option<i64>,
     /// Where minutes were counted from (to the end of the covered range), when any were.
     pub minutes_from: Option<i64>,
+    /// The corrections in effect in the covered range; empty for most rows.
+    pub corrections: Vec<Applied>,
+    /// The events of `counts` inside them (a span several share counted once).
+    pub excluded: Counts,
 }
 
 impl Row {
@@ -262,6 +284,27 @@ impl Row {
     pub fn budget_consumed(&self) -> Option<f64> {
         let o = self.objective?;
         (self.counts.total > 0.0).then(|| error_ratio(self.counts) / o.budget())
+    }
+
+    /// The events with the corrections' taken out, clamped as the engine does (never below
+    /// zero, nor more bad than total).
+    pub fn corrected(&self) -> Counts {
+        let total = (self.counts.total - self.excluded.total).max(0.0);
+        let bad = (self.counts.bad - self.excluded.bad).clamp(0.0, total);
+        Counts { bad, total }
+    }
+
+    /// [`Row::sli`] with the corrections applied.
+    pub fn sli_corrected(&self) -> Option<f64> {
+        let c = self.corrected();
+        (c.total > 0.0).then(|| 1.0 - error_ratio(c))
+    }
+
+    /// [`Row::budget_consumed`] with the corrections applied.
+    pub fn budget_consumed_corrected(&self) -> Option<f64> {
+        let o = self.objective?;
+        let c = self.corrected();
+        (c.total > 0.0).then(|| error_ratio(c) / o.budget())
     }
 
     /// The share of the range's budget a day consumed.
@@ -378,8 +421,12 @@ fn parts(l: &Layout, range: Range) -> Vec<Part> {
     out
 }
 
-/// The events of each part in one group's buckets.
-fn count(parts: &[Part], buckets: &[Bucket]) -> Vec<Counts> {
+/// The events of each part in one group's buckets; with `within` (sorted, disjoint spans, as
+/// [`merge`] gives them) only those of buckets wholly inside them: whole minutes of a fine
+/// part, a coarse part's bucket only if all of it is inside (the engine's rule for
+/// corrections, [`crate::engine::history::History::excluded`]).
+fn count(parts: &[Part], buckets: &[Bucket], within: Option<&[Interval]>) -> Vec<Counts> {
+    let inside = |a: i64, b: i64| within.is_none_or(|w| overlap(w, a, b) == b - a);
     let mut fine = BTreeMap::new();
     let mut coarse = BTreeMap::new();
     for b in buckets {
@@ -394,9 +441,13 @@ fn count(parts: &[Part], buckets: &[Bucket]) -> Vec<Counts> {
         .map(|p| match p.tier {
             Tier::Fine => fine
                 .range(p.start..p.end)
+                .filter(|(m, _)| inside(**m, **m + FINE_SECS))
                 .map(|(_, c)| *c)
                 .fold(Counts::default(), |s, c| s + c),
-            Tier::Coarse => coarse.get(&p.start).copied().unwrap_or_default(),
+            Tier::Coarse if inside(p.start, p.end) => {
+                coarse.get(&p.start).copied().unwrap_or_default()
+            }
+            Tier::Coarse => Counts::default(),
         })
         .collect()
 }
@@ -453,7 +504,29 @@ fn row(
             .map(|(f, l)| (f.start, l.end)),
         coarse_res: parts.iter().any(|p| p.tier == Tier::Coarse).then_some(res),
         minutes_from: parts.iter().find(|p| p.tier == Tier::Fine).map(|p| p.start),
+        corrections: Vec::new(),
+        excluded: Counts::default(),
     }
+}
+
+/// The corrections in effect in `[from, to)`, and the union of their spans there (each span
+/// once, however many corrections cover it).
+fn applied(corrections: &[Correction], (from, to): (i64, i64)) -> (Vec<Applied>, Vec<Interval>) {
+    let mut list = Vec::new();
+    let mut spans = Vec::new();
+    for c in corrections {
+        let intervals = c.intervals(from, to);
+        if intervals.is_empty() {
+            continue;
+        }
+        list.push(Applied {
+            name: c.name.clone(),
+            reason: c.reason.clone(),
+            when: c.describe_when(),
+        });
+        spans.extend(intervals);
+    }
+    (list, merge(spans))
 }
 
 /// The rows of one stored SLO (`id` is `service/slo`) over `range`: one per group, and for a
@@ -476,14 +549,27 @@ pub fn rows(id: &str, stored: &StoredSlo, objective: Option<Objective>, range: R
     let grouped = stored.meta.groups.len() > 1 || stored.meta.groups.keys().any(|k| !k.is_empty());
     let mut out = Vec::new();
     let mut all = vec![Counts::default(); parts.len()];
+    let covered = parts
+        .first()
+        .zip(parts.last())
+        .map(|(f, l)| (f.start, l.end));
+    let (corrections, spans) =
+        covered.map_or_else(Default::default, |c| applied(&stored.meta.corrections, c));
+    let mut all_excluded = Counts::default();
     for (key, labels) in &stored.meta.groups {
-        let counts = count(
-            &parts,
-            stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]),
-        );
+        let buckets = stored.buckets.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        let counts = count(&parts, buckets, None);
         for (a, c) in all.iter_mut().zip(&counts) {
             *a += *c;
         }
+        let excluded = if spans.is_empty() {
+            Counts::default()
+        } else {
+            count(&parts, buckets, Some(&spans))
+                .into_iter()
+                .fold(Counts::default(), |s, c| s + c)
+        };
+        all_excluded += excluded;
         let group = if grouped {
             GroupOf::Labels(labels.clone())
         } else {
@@ -493,11 +579,15 @@ pub fn rows(id: &str, stored: &StoredSlo, objective: Option<Objective>, range: R
         if let Some(record) = stored.records.get(key) {
             r.alerts = AlertTime::of(record, range);
         }
+        r.corrections = corrections.clone();
+        r.excluded = excluded;
         out.push(r);
     }
     if grouped {
         let n = stored.meta.groups.len();
         let mut r = row(name, GroupOf::All(n), objective, range, &parts, &all, l.res);
+        r.corrections = corrections;
+        r.excluded = all_excluded;
         let records = stored
             .meta
             .groups

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use sloburn::core::Counts;
 use sloburn::core::bucket::{Chunk, Tier};
+use sloburn::core::correction::{AlertMode, Correction, When};
 use sloburn::store::{ChunkChange, SloChanges, SloMeta, Store, change};
 use support::eval::{sloburn, text};
 
@@ -72,9 +73,21 @@ fn state_dir() -> tempfile::TempDir {
         coarse_res: Some(HOUR),
         ..Default::default()
     };
+    // A correction over exactly the outage's hour (2026-11-02 10:00-11:00, coarse there): it
+    // excludes that hour's 600 events, 300 bad.
     let avail = SloMeta {
         groups: BTreeMap::from([(String::new(), Vec::new())]),
         objective: Some(0.999),
+        corrections: vec![Correction {
+            name: Some("mig".into()),
+            reason: "db migration".into(),
+            when: When::OneOff {
+                from: D + DAY + 10 * HOUR,
+                to: D + DAY + 11 * HOUR,
+            },
+            alerts: AlertMode::Fire,
+            origin: "spec shop.yaml:12:9".into(),
+        }],
         ..base.clone()
     };
     let routes = SloMeta {
@@ -135,7 +148,7 @@ fn a_month_as_markdown_csv_and_json() {
     insta::assert_snapshot!("report_markdown", text(&out));
     // The odd label keeps every row on one line: `|` escaped, the newline written `\n`.
     let md = text(&out);
-    let table: Vec<&str> = md.lines().skip(2).collect();
+    let table: Vec<&str> = md.lines().skip(2).take_while(|l| !l.is_empty()).collect();
     assert_eq!(table.len(), 2 + 5, "{md}");
     let mut rows = table.iter().skip(2);
     assert!(
@@ -143,6 +156,20 @@ fn a_month_as_markdown_csv_and_json() {
         "{md}"
     );
     assert!(md.contains(r#"| route=x,"y"\|\<script\>&z\nw |"#), "{md}");
+    // The corrected numbers: 70800 - 600 events, 1470 - 300 bad, against 0.1% budget.
+    let line = md.lines().find(|l| l.starts_with("- shop/avail")).unwrap();
+    assert!(
+        line.contains("excluded 600 of 70800 events, 300 bad"),
+        "{line}"
+    );
+    let corrected = 1170.0 / (70200.0 * 0.001) * 100.0;
+    assert!(
+        line.contains(&format!(
+            "budget consumed {}%",
+            (corrected * 1e4_f64).round() / 1e4
+        )),
+        "{line} {corrected}"
+    );
 
     let out = sloburn(&[
         "report",
@@ -356,6 +383,23 @@ fn a_month_as_html_in_chromium() {
         );
         assert_eq!(cell(row, "page alert"), "not recorded");
     }
+    // The corrections list under the table: one item, for the one row with a correction, with
+    // the JSON's corrected budget.
+    let list = &dom[dom
+        .find("<ul id=\"corrections\">")
+        .expect("a corrections list")..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    assert_eq!(list.matches("<li>").count(), 1, "{list}");
+    let corrected = slos[0]["budget_consumed_corrected_percent"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        list.contains(&format!(
+            "budget consumed {}%",
+            (corrected * 1e4).round() / 1e4
+        )),
+        "{list}"
+    );
     // Charts: one pair per row, a point per day.
     let charts: Vec<&str> = dom.split("<section class=\"slo\"").skip(1).collect();
     assert_eq!(charts.len(), slos.len());

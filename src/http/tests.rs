@@ -642,6 +642,8 @@ async fn report_parameters_formats_and_errors() {
                 covered: Some((range.from, range.to)),
                 coarse_res: Some(3600),
                 minutes_from: None,
+                corrections: Vec::new(),
+                excluded: Default::default(),
             };
             let _ = reply.send(vec![row]);
         }

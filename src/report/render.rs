@@ -144,6 +144,45 @@ pub fn cells(range: Range, r: &Row) -> [String; 18] {
     ]
 }
 
+/// The corrections applied to a row, one text: `mig (db migration; 2026-11-09T10:30:00+00:00
+/// to ...)`, `;`-separated; empty without any.
+pub fn corrections(r: &Row) -> String {
+    r.corrections
+        .iter()
+        .map(|c| match &c.name {
+            Some(name) => format!("{name} ({}; {})", c.reason, c.when),
+            None => format!("{} ({})", c.reason, c.when),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A row's line under the table when corrections apply to it (`None` otherwise): the SLI and
+/// budget as measured (the table's) and with the corrections applied, and what they excluded.
+pub fn corrections_line(r: &Row) -> Option<String> {
+    if r.corrections.is_empty() {
+        return None;
+    }
+    let pct = |v: Option<f64>, none: &str| v.map_or(none.into(), |v| format!("{}%", percent(v)));
+    Some(format!(
+        "{}/{}{}: corrected SLI {}, budget consumed {} (measured: {}, {}); excluded {} of {} events, {} bad; corrections: {}",
+        r.service,
+        r.slo,
+        match r.group {
+            GroupOf::Ungrouped => String::new(),
+            _ => format!(" {}", group(&r.group)),
+        },
+        pct(r.sli_corrected(), "-"),
+        pct(r.budget_consumed_corrected(), UNKNOWN),
+        pct(r.sli(), "-"),
+        pct(r.budget_consumed(), UNKNOWN),
+        number(r.excluded.total),
+        number(r.counts.total),
+        number(r.excluded.bad),
+        corrections(r)
+    ))
+}
+
 /// The report's title line.
 pub fn title(range: Range) -> String {
     format!(
@@ -181,6 +220,14 @@ pub fn markdown(range: Range, rows: &[Row]) -> String {
         out.push_str(&cells(range, r).map(cell).join(" | "));
         out.push_str(" |\n");
     }
+    // The table's numbers are as measured; corrections, where any apply, are listed below it.
+    let lines: Vec<String> = rows.iter().filter_map(corrections_line).collect();
+    if !lines.is_empty() {
+        out.push_str("\n## Corrections applied\n\n");
+        for l in lines {
+            out.push_str(&format!("- {}\n", cell(l)));
+        }
+    }
     out
 }
 
@@ -198,7 +245,7 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: &str = "service,slo,group,total,bad,sli_percent,objective_percent,budget_consumed_percent,worst_day,worst_day_bad,worst_day_total,worst_day_budget_consumed_percent,no_data_hours,not_held_hours,resolution,covered_from,covered_to,page_alert_hours,ticket_alert_hours,exhaustion_alert_hours,freeze_hours,alerts_recorded_hours,alerts_not_recorded_hours,alerts_recorded_since";
+pub const CSV_HEADER: &str = "service,slo,group,total,bad,sli_percent,objective_percent,budget_consumed_percent,worst_day,worst_day_bad,worst_day_total,worst_day_budget_consumed_percent,no_data_hours,not_held_hours,resolution,covered_from,covered_to,page_alert_hours,ticket_alert_hours,exhaustion_alert_hours,freeze_hours,alerts_recorded_hours,alerts_not_recorded_hours,alerts_recorded_since,excluded_total,excluded_bad,sli_corrected_percent,budget_consumed_corrected_percent,corrections";
 
 /// The report as CSV, one row per line after the header; unknown numbers say `unknown`,
 /// absent ones are empty (alert hours too when no time of the range was recorded).
@@ -233,6 +280,11 @@ pub fn csv(range: Range, rows: &[Row]) -> String {
             hours(r.alerts.recorded_secs),
             hours(range.to - range.from - r.alerts.recorded_secs),
             r.alerts.recorded_since.map_or(String::new(), rfc3339),
+            number(r.excluded.total),
+            number(r.excluded.bad),
+            opt(r.sli_corrected()),
+            unknown(r.budget_consumed_corrected()),
+            corrections(r),
         ];
         out.push_str(&fields.map(|f| csv_field(&f)).join(","));
         out.push('\n');
@@ -283,6 +335,15 @@ pub fn json(range: Range, rows: &[Row]) -> Value {
                 "alerts_recorded_hours": r.alerts.recorded_secs as f64 / 3600.0,
                 "alerts_not_recorded_hours": (range.to - range.from - r.alerts.recorded_secs) as f64 / 3600.0,
                 "alerts_recorded_since": r.alerts.recorded_since.map(rfc3339),
+                "excluded_total": r.excluded.total,
+                "excluded_bad": r.excluded.bad,
+                "sli_corrected_percent": r.sli_corrected().map(pct),
+                "budget_consumed_corrected_percent": r.budget_consumed_corrected().map(pct),
+                "corrections": r.corrections.iter().map(|c| json!({
+                    "name": c.name,
+                    "reason": c.reason,
+                    "when": c.when,
+                })).collect::<Vec<_>>(),
                 "days": r.days.iter().map(|d| json!({
                     "day": day(d.start),
                     "bad": d.counts.bad,

@@ -540,3 +540,129 @@ fn rows_of(s: &StoredSlo, (from, to): (i64, i64)) -> Vec<Row> {
         Range::new(from, to).unwrap(),
     )
 }
+
+/// A one-off correction named `mig` over `[from, to)`.
+fn correction(from: i64, to: i64) -> crate::core::correction::Correction {
+    crate::core::correction::Correction {
+        name: Some("mig".into()),
+        reason: "db migration".into(),
+        when: crate::core::correction::When::OneOff { from, to },
+        alerts: crate::core::correction::AlertMode::Fire,
+        origin: "spec s.yaml:1:1".into(),
+    }
+}
+
+/// The events `minute` feeds over `[from, to)` outside `[skip_from, skip_to)`: the history as
+/// it would be without the outage, summed minute by minute (independent of the tiers).
+fn fed_without(from: i64, to: i64, skip_from: i64, skip_to: i64) -> Counts {
+    (from..to)
+        .step_by(MIN as usize)
+        .filter(|m| !(skip_from..skip_to).contains(m))
+        .map(minute)
+        .fold(Counts::default(), |s, c| s + c)
+}
+
+/// A correction over exactly day 8's outage (10:30-10:40, in the minutes): the corrected
+/// budget is the budget of the history without those minutes, and it excludes their events.
+#[test]
+fn a_correction_over_an_outage_in_the_minutes_gives_the_budget_without_it() {
+    let (out_from, out_to) = (
+        D + 8 * DAY + 10 * HOUR + 30 * MIN,
+        D + 8 * DAY + 10 * HOUR + 40 * MIN,
+    );
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.corrections = vec![correction(out_from, out_to)];
+    let r = rows_of(&s, (D + 7 * DAY, D + 10 * DAY)).remove(0);
+    assert_eq!(r.minutes_from, Some(D + 7 * DAY));
+    // The outage's events: 10 minutes of 2, all bad.
+    assert_eq!(
+        r.excluded,
+        Counts {
+            bad: 20.0,
+            total: 20.0
+        }
+    );
+    let without = fed_without(D + 7 * DAY, D + 10 * DAY, out_from, out_to);
+    assert_eq!(r.corrected(), without);
+    let budget = without.bad / (without.total * 0.01);
+    assert!((r.budget_consumed_corrected().unwrap() - budget).abs() < 1e-12);
+    assert!((r.sli_corrected().unwrap() - (1.0 - without.bad / without.total)).abs() < 1e-12);
+    // As measured, the outage still counts.
+    let all = fed_without(D + 7 * DAY, D + 10 * DAY, 0, 0);
+    assert_eq!(r.counts, all);
+    assert!(r.budget_consumed().unwrap() > r.budget_consumed_corrected().unwrap());
+    assert_eq!(r.corrections.len(), 1);
+    assert_eq!(r.corrections[0].name.as_deref(), Some("mig"));
+    assert_eq!(r.corrections[0].reason, "db migration");
+    assert_eq!(
+        r.corrections[0].when,
+        "2026-11-09T10:30:00+00:00 to 2026-11-09T10:40:00+00:00"
+    );
+}
+
+/// Before the minutes, only coarse hours wholly inside a correction are excluded: day 3's hour
+/// 5 (the outage) exactly, nothing of an hour a correction only cuts.
+#[test]
+fn a_correction_in_the_coarse_hours_excludes_only_whole_hours() {
+    let hour5 = D + 3 * DAY + 5 * HOUR;
+    let mut s = stored(&[("", 1.0)]);
+    s.meta.corrections = vec![correction(hour5, hour5 + HOUR)];
+    let r = rows_of(&s, (D, D + 5 * DAY)).remove(0);
+    assert_eq!(
+        r.excluded,
+        Counts {
+            bad: 50.0,
+            total: 120.0
+        }
+    );
+    let without = fed_without(D, D + 5 * DAY, hour5, hour5 + HOUR);
+    assert_eq!(r.corrected(), without);
+    let budget = without.bad / (without.total * 0.01);
+    assert!((r.budget_consumed_corrected().unwrap() - budget).abs() < 1e-12);
+
+    // Only the outage's 25 minutes: inside one hour, which is kept whole.
+    s.meta.corrections = vec![correction(hour5, hour5 + 25 * MIN)];
+    let r = rows_of(&s, (D, D + 5 * DAY)).remove(0);
+    assert_eq!(r.corrections.len(), 1);
+    assert_eq!(r.excluded, Counts::default());
+    assert_eq!(r.corrected(), r.counts);
+
+    // A correction outside the range is not listed; rows without corrections are as before.
+    s.meta.corrections = vec![correction(D + 6 * DAY, D + 7 * DAY)];
+    let r = rows_of(&s, (D, D + 5 * DAY)).remove(0);
+    assert!(r.corrections.is_empty());
+    assert_eq!(r.excluded, Counts::default());
+    assert_eq!(r.budget_consumed_corrected(), r.budget_consumed());
+}
+
+/// Groups each exclude their own events; the `all` row excludes their sum.
+#[test]
+fn a_correction_excludes_from_each_group_and_all() {
+    let hour5 = D + 3 * DAY + 5 * HOUR;
+    let mut s = stored(&[("a", 1.0), ("b", 2.0)]);
+    s.meta.corrections = vec![correction(hour5, hour5 + HOUR)];
+    let r = rows_of(&s, (D, D + 5 * DAY));
+    assert_eq!(r.len(), 3);
+    assert_eq!(
+        r[0].excluded,
+        Counts {
+            bad: 50.0,
+            total: 120.0
+        }
+    );
+    assert_eq!(
+        r[1].excluded,
+        Counts {
+            bad: 100.0,
+            total: 240.0
+        }
+    );
+    assert_eq!(
+        r[2].excluded,
+        Counts {
+            bad: 150.0,
+            total: 360.0
+        }
+    );
+    assert!(r.iter().all(|r| r.corrections.len() == 1));
+}

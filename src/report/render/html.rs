@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::{COLUMNS, cells, day, percent, title};
+use super::{COLUMNS, cells, corrections_line, day, percent, title};
 use crate::html::escape;
 use crate::report::{Range, Row};
 
@@ -60,6 +60,15 @@ pub fn html(range: Range, rows: &[Row]) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</div>\n");
+    // The table's numbers are as measured; corrections, where any apply, are listed below it.
+    let lines: Vec<String> = rows.iter().filter_map(corrections_line).collect();
+    if !lines.is_empty() {
+        out.push_str("<h2>Corrections applied</h2>\n<ul id=\"corrections\">\n");
+        for l in lines {
+            let _ = writeln!(out, "<li>{}</li>", escape(&l));
+        }
+        out.push_str("</ul>\n");
+    }
     for (i, r) in rows.iter().enumerate() {
         let [service, slo, group, ..] = cells(range, r);
         let _ = write!(
