@@ -328,6 +328,11 @@ impl SloState {
             coarse_from: self.coarse_covered_from(),
             coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
             objective: Some(self.slo.objective.ratio()),
+            record_tails: self
+                .groups
+                .iter()
+                .filter_map(|(k, g)| Some((k.clone(), g.record.last?)))
+                .collect(),
         }
     }
 }
