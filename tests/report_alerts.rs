@@ -87,29 +87,48 @@ fn page_and_freeze_time_of_a_controlled_outage_within_bounds_after_kill_9() {
     });
     // A few seconds of clean traffic first, so the windows start clean.
     std::thread::sleep(Duration::from_secs(5));
-    let began = now_unix();
-    target.set_error_share(1_000_000);
-    std::thread::sleep(Duration::from_secs_f64(OUTAGE));
-    target.set_error_share(0);
-    let ended = now_unix();
-    eprintln!("outage {:.1}s", ended - began);
-    std::thread::sleep(Duration::from_secs(5));
     let page = [
         ("service", "rec"),
         ("slo", "requests"),
         ("severity", "page"),
     ];
-    let m = sloburn.metrics();
+    // The outage, then 5 s of clean traffic, watching the page and the freeze meanwhile
+    // (printed when an assertion fails).
+    let began = now_unix();
+    target.set_error_share(1_000_000);
+    let mut ended = None;
+    let mut timeline = Vec::new();
+    while now_unix() < began + OUTAGE + 5.0 {
+        if ended.is_none() && now_unix() >= began + OUTAGE {
+            target.set_error_share(0);
+            ended = Some(now_unix());
+        }
+        let m = sloburn.metrics();
+        timeline.push((
+            now_unix() - began,
+            m.get("slo_burn_alert_active", &page),
+            m.get("slo_feature_freeze", &[("service", "rec")]),
+        ));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let ended = ended.unwrap_or_else(|| {
+        target.set_error_share(0);
+        now_unix()
+    });
+    eprintln!("outage {:.1}s", ended - began);
+    eprintln!("timeline {timeline:?}");
     let seen_on = now_unix();
+    let m = sloburn.metrics();
+    let show = format!("{timeline:?}\n{}", sloburn.log_tail(40));
     assert_eq!(
         m.get("slo_burn_alert_active", &page),
         Some(1.0),
-        "the page is still on"
+        "the page is still on: {show}"
     );
     assert_eq!(
         m.get("slo_feature_freeze", &[("service", "rec")]),
         Some(1.0),
-        "the service is frozen"
+        "the service is frozen: {show}"
     );
     let killed = now_unix();
     sloburn.stop(); // SIGKILL
