@@ -20,7 +20,7 @@ use redb::{
 use serde::{Deserialize, Serialize};
 
 use crate::core::bucket::{Bucket, Chunk, Tier};
-use crate::core::record::Record;
+use crate::core::record::{Active, Record};
 
 pub mod chunk;
 
@@ -87,6 +87,10 @@ pub struct SloMeta {
     /// for `sloburn report` without the specs; empty for SLOs without any and in older files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corrections: Vec<crate::core::correction::Correction>,
+    /// Group key to its alert record's newest judgement (`Record::last`), saved every tick:
+    /// the record itself is saved only when it changes, and is continued to this on load.
+    #[serde(default)]
+    pub record_tails: BTreeMap<String, (i64, Active)>,
 }
 
 /// What happened to the stored history of an SLO missing from the specs.
@@ -188,6 +192,9 @@ pub struct Store {
     /// Makes every write fail, for tests of what a failed save keeps.
     #[cfg(test)]
     pub(crate) fail_writes: std::sync::atomic::AtomicBool,
+    /// How many alert records were written, for tests of what a steady tick rewrites.
+    #[cfg(test)]
+    pub(crate) records_written: std::sync::atomic::AtomicUsize,
 }
 
 fn tier_code(t: Tier) -> u8 {
@@ -225,6 +232,8 @@ impl Store {
             file,
             #[cfg(test)]
             fail_writes: Default::default(),
+            #[cfg(test)]
+            records_written: Default::default(),
         };
         // Create the tables so readers never meet a missing one.
         store.write(|txn| {
@@ -292,6 +301,8 @@ impl Store {
             file,
             #[cfg(test)]
             fail_writes: Default::default(),
+            #[cfg(test)]
+            records_written: Default::default(),
         })
     }
 
@@ -378,8 +389,10 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             for row in range {
                 let (k, v) = row.map_err(|e| self.err(e))?;
-                if let Ok(r) = serde_json::from_slice::<Record>(v.value()) {
-                    records.insert(k.value().1.to_string(), r);
+                if let Ok(mut r) = serde_json::from_slice::<Record>(v.value()) {
+                    let key = k.value().1.to_string();
+                    r.resume(meta.record_tails.get(&key).copied());
+                    records.insert(key, r);
                 }
             }
         }
@@ -438,6 +451,9 @@ impl Store {
                 for (group, record) in &c.records {
                     let bytes = serde_json::to_vec(record).unwrap_or_default();
                     alerts.insert((c.id, *group), bytes.as_slice())?;
+                    #[cfg(test)]
+                    self.records_written
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 for (group, rows) in &c.chunks {
                     for (tier, start, bytes) in rows.iter() {

@@ -270,7 +270,10 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
                 let _ = reply.send(engine.chart(&service, &slo));
             }
             Some((range, reply)) = report_rx.recv() => {
-                let _ = reply.send(engine.report(range));
+                // The asker gave up (timed out, disconnected): not worth the engine's time.
+                if !reply.is_closed() {
+                    let _ = reply.send(engine.report(range));
+                }
             }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,

@@ -16,8 +16,12 @@ use serde::{Deserialize, Serialize};
 pub type Span = (i64, i64);
 
 /// At most this many spans per list: a flapping alert drops its oldest spans (and the
-/// recording's start moves past them) rather than grow without bound.
-pub const MAX_SPANS: usize = 10_000;
+/// recording's start moves past them) rather than grow without bound. A record is rewritten
+/// whole at every change, and a span is about 25 bytes of JSON: 1,000 spans in each of the 5
+/// lists is about 125 KB at worst per change of a flapping series (10,000 was 1.25 MB). An
+/// alert that opened 1,000 times within the period (33 a day over 30 days) is flapping, and
+/// its oldest spans matter least.
+pub const MAX_SPANS: usize = 1_000;
 
 /// What was active at one evaluation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,11 +97,13 @@ impl Record {
 
     /// Records an evaluation at instant `at`: `Some(active)` when it could judge, `None` when
     /// not (stale, no data). The span since the previous evaluation is added when that one
-    /// could judge and lies at most `max_gap` seconds back. Returns whether anything changed
-    /// (nothing to save otherwise).
+    /// could judge and lies at most `max_gap` seconds back. Returns whether something changed
+    /// that [`Record::resume`] cannot rebuild from the new `last` alone (a state flipped, a
+    /// judgement began or stopped, a gap), i.e. whether the record must be saved: a span
+    /// merely growing is not a change, so a steady series is not rewritten every tick.
     pub fn observe(&mut self, at: i64, active: Option<Active>, max_gap: i64) -> bool {
         let next = active.map(|a| (at, a));
-        match self.last {
+        let changed = match self.last {
             // The same instant again (no new data): its newer judgement stands.
             Some((t0, _)) if at == t0 => {
                 let changed = self.last != next;
@@ -107,24 +113,50 @@ impl Record {
             // Time going back (a clock step): nothing is added.
             Some((t0, _)) if at < t0 => return false,
             Some((t0, was)) if at - t0 <= max_gap => {
-                push(&mut self.recorded, (t0, at));
-                for (on, list) in [
-                    (was.page, &mut self.page),
-                    (was.ticket, &mut self.ticket),
-                    (was.exhaustion, &mut self.exhaustion),
-                    (was.freeze, &mut self.freeze),
-                ] {
-                    if on {
-                        push(list, (t0, at));
-                    }
-                }
+                self.extend(t0, was, at);
+                active != Some(was)
             }
-            _ => {}
-        }
-        let changed = self.last != next || self.last.is_some();
+            // A gap, or the first judgement after none: changed unless still none.
+            last => last.is_some() || next.is_some(),
+        };
         self.last = next;
         self.bound();
         changed
+    }
+
+    /// Adds `[t0, at)` to the recorded time and to the lists of the states `was` holds.
+    fn extend(&mut self, t0: i64, was: Active, at: i64) {
+        push(&mut self.recorded, (t0, at));
+        for (on, list) in [
+            (was.page, &mut self.page),
+            (was.ticket, &mut self.ticket),
+            (was.exhaustion, &mut self.exhaustion),
+            (was.freeze, &mut self.freeze),
+        ] {
+            if on {
+                push(list, (t0, at));
+            }
+        }
+    }
+
+    /// Continues a record read back from the store to `tail`, the `last` saved beside it at
+    /// every tick (the record itself only when [`Record::observe`] reports a change). Since
+    /// the record was saved nothing changed, so its `last` state held, without a gap, to
+    /// `tail`'s instant. A tail that does not continue it (older, other states, none) is
+    /// ignored.
+    pub fn resume(&mut self, tail: Option<(i64, Active)>) {
+        if let (Some((t0, was)), Some((at, now))) = (self.last, tail)
+            && at > t0
+            && now == was
+        {
+            self.extend(t0, was, at);
+            self.last = tail;
+        }
+    }
+
+    /// About how many bytes the record takes as JSON (25 per span), for the save's batch size.
+    pub fn approx_bytes(&self) -> usize {
+        64 + 25 * self.states().iter().map(|l| l.len()).sum::<usize>() + 25 * self.recorded.len()
     }
 
     /// Drops what lies before `floor` (as the history drops its buckets); returns whether

@@ -191,7 +191,10 @@ impl Engine {
                     freeze: crate::engine::evaluate::freezes(e),
                 });
                 let changed = g.record.observe(at, active, gap);
-                let pruned = g.record.retain_from(at - keep);
+                // Trimmed on the hour, not every tick: else the oldest span's start moves (and
+                // the record is rewritten) at every tick once the record is older than `keep`.
+                let floor = (at - keep).div_euclid(3600) * 3600;
+                let pruned = g.record.retain_from(floor);
                 g.record_unsaved |= changed || pruned;
             }
         }

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::api::{Gate, SloDetail, SloList};
 use super::body::{BodyError, discard};
@@ -241,8 +241,19 @@ async fn report(query: Option<&str>, state: &AppState) -> Reply {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "no engine to report from");
     };
     let (tx, rx) = oneshot::channel();
-    if ask.send((range, tx)).await.is_err() {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, "the engine is not running");
+    // Reports are computed inside the engine loop: a full queue means one is being computed
+    // and more are waiting, so say so at once rather than hold the connection.
+    match ask.try_send((range, tx)) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy: a report is being computed, try again",
+            );
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "the engine is not running");
+        }
     }
     let rows = match tokio::time::timeout(std::time::Duration::from_secs(30), rx).await {
         Ok(Ok(rows)) => rows,

@@ -704,3 +704,27 @@ async fn report_parameters_formats_and_errors() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     server.stop().await;
 }
+
+/// `/api/v1/report` while the engine's report queue is full (a report is being computed
+/// inside the engine loop): 503 at once, not a request waiting on the queue.
+#[tokio::test]
+async fn report_answers_busy_when_the_queue_is_full() {
+    let mut s = state(None);
+    let (tx, _rx) = mpsc::channel::<crate::http::ReportRequest>(1);
+    // The one place taken by a request the engine has not got to.
+    let range = crate::report::Range::from_request(Some("2026-11"), None, None).unwrap();
+    let (reply, _answer) = tokio::sync::oneshot::channel();
+    tx.try_send((range, reply)).unwrap();
+    s.report = Some(tx);
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let asked = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        get(&server.url("/api/v1/report?month=2026-11")),
+    )
+    .await;
+    let (status, _, body) = asked.expect("answered at once");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let error = parse(&body)["error"].as_str().unwrap().to_string();
+    assert!(error.contains("busy"), "{error}");
+    server.stop().await;
+}

@@ -58,9 +58,15 @@ pub fn resolution(r: &Row) -> String {
 const UNKNOWN: &str = "unknown";
 
 /// Time in a state as hours, or "not recorded" when no time of the range was recorded (zero
-/// would read as quiet).
-fn alert_hours(r: &Row, secs: i64) -> String {
-    recorded_hours(r, secs).map_or(NOT_RECORDED.into(), |h| format!("{h}h"))
+/// would read as quiet); when only part of it was, with how much (`0h (of 0.03h recorded)`).
+fn alert_hours(range: Range, r: &Row, secs: i64) -> String {
+    match recorded_hours(r, secs) {
+        None => NOT_RECORDED.into(),
+        Some(h) if r.alerts.recorded_secs < range.to - range.from => {
+            format!("{h}h (of {}h recorded)", hours(r.alerts.recorded_secs))
+        }
+        Some(h) => format!("{h}h"),
+    }
 }
 
 const NOT_RECORDED: &str = "not recorded";
@@ -136,10 +142,10 @@ pub fn cells(range: Range, r: &Row) -> [String; 18] {
         format!("{}h", hours(r.not_held_secs)),
         resolution(r),
         covered,
-        alert_hours(r, r.alerts.page_secs),
-        alert_hours(r, r.alerts.ticket_secs),
-        alert_hours(r, r.alerts.exhaustion_secs),
-        alert_hours(r, r.alerts.freeze_secs),
+        alert_hours(range, r, r.alerts.page_secs),
+        alert_hours(range, r, r.alerts.ticket_secs),
+        alert_hours(range, r, r.alerts.exhaustion_secs),
+        alert_hours(range, r, r.alerts.freeze_secs),
         recorded(range, r),
     ]
 }

@@ -666,3 +666,88 @@ fn a_correction_excludes_from_each_group_and_all() {
     );
     assert!(r.iter().all(|r| r.corrections.len() == 1));
 }
+
+/// The HTML budget chart has no point on a day without events (as the SLI chart): a no-data
+/// day is not drawn as a flat line of "nothing consumed".
+#[test]
+fn the_budget_chart_skips_days_without_events() {
+    let range = Range::from_request(Some("2026-11"), None, None).unwrap();
+    let day0 = range.from;
+    let counts = |bad: f64, total: f64| crate::core::Counts { bad, total };
+    let days: Vec<Day> = [counts(1.0, 100.0), counts(0.0, 0.0), counts(2.0, 100.0)]
+        .into_iter()
+        .enumerate()
+        .map(|(k, counts)| Day {
+            start: day0 + k as i64 * 86_400,
+            counts,
+        })
+        .collect();
+    let row = Row {
+        service: "a".into(),
+        slo: "b".into(),
+        group: GroupOf::Ungrouped,
+        counts: counts(3.0, 200.0),
+        objective: crate::core::Objective::from_ratio(0.99),
+        worst_day: None,
+        days,
+        alerts: Default::default(),
+        no_data_secs: 86_400,
+        not_held_secs: 0,
+        covered: Some((range.from, range.from + 3 * 86_400)),
+        coarse_res: Some(3600),
+        minutes_from: None,
+        corrections: Vec::new(),
+        excluded: Default::default(),
+    };
+    let html = Format::Html.write(range, &[row]);
+    let budget = &html[html.find("class=\"chart budget\"").unwrap()..];
+    let budget = &budget[..budget.find("</svg>").unwrap()];
+    assert_eq!(
+        budget.matches("data-consumed-percent=").count(),
+        2,
+        "{budget}"
+    );
+    assert!(!budget.contains("data-day=\"2026-11-02\""), "{budget}");
+    let line = &budget[budget.find("points=\"").unwrap() + 8..];
+    assert_eq!(line[..line.find('"').unwrap()].split(' ').count(), 2);
+}
+
+/// A range of which only a sliver was recorded says how much next to the alert time in
+/// Markdown and HTML (a bare "0h" would read as a quiet range); a fully recorded range does
+/// not.
+#[test]
+fn alert_cells_of_a_partly_recorded_range_show_the_recorded_time() {
+    let range = Range::from_request(Some("2026-11"), None, None).unwrap();
+    let row = |recorded_secs: i64| Row {
+        service: "a".into(),
+        slo: "b".into(),
+        group: GroupOf::Ungrouped,
+        counts: crate::core::Counts {
+            bad: 0.0,
+            total: 100.0,
+        },
+        objective: crate::core::Objective::from_ratio(0.99),
+        worst_day: None,
+        days: Vec::new(),
+        alerts: AlertTime {
+            recorded_secs,
+            recorded_since: Some(range.to - recorded_secs),
+            page_secs: 36,
+            ..Default::default()
+        },
+        no_data_secs: 0,
+        not_held_secs: 0,
+        covered: Some((range.from, range.to)),
+        coarse_res: Some(3600),
+        minutes_from: None,
+        corrections: Vec::new(),
+        excluded: Default::default(),
+    };
+    for format in [Format::Markdown, Format::Html] {
+        let out = format.write(range, &[row(108)]);
+        assert!(out.contains("0.01h (of 0.03h recorded)"), "{out}");
+        assert!(out.contains("0h (of 0.03h recorded)"), "{out}");
+        let out = format.write(range, &[row(range.to - range.from)]);
+        assert!(!out.contains("recorded)"), "{out}");
+    }
+}

@@ -38,6 +38,7 @@ fn saves_loads_prunes_and_removes() {
         coarse_res: None,
         objective: Some(0.999),
         corrections: Vec::new(),
+        record_tails: BTreeMap::new(),
     };
     let dirty: Vec<ChunkChange> = h.take_dirty().iter().map(change).collect();
     store
@@ -397,4 +398,48 @@ fn corrections_are_stored_with_the_slo_and_older_files_read_without() {
     )
     .unwrap();
     assert!(old.corrections.is_empty());
+}
+
+/// A record saved when it last changed is continued on load to the tail the meta holds (saved
+/// every tick), so the steady time since is counted without rewriting the record each tick.
+#[test]
+fn a_record_is_continued_to_the_tail_saved_in_the_meta() {
+    use crate::core::record::{Active, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let paging = Active {
+        page: true,
+        ..Default::default()
+    };
+    let mut r = Record::default();
+    r.observe(0, Some(Active::default()), 90);
+    r.observe(60, Some(paging), 90);
+    let mut meta = SloMeta {
+        fingerprint: "v1:1".into(),
+        groups: BTreeMap::from([(String::new(), Vec::new())]),
+        ..Default::default()
+    };
+    let save = |records: Vec<(&str, &Record)>, meta: &SloMeta| {
+        store
+            .save(&[SloChanges {
+                records,
+                id: "api/avail",
+                meta,
+                chunks: Vec::new(),
+                prune: Vec::new(),
+                replace: false,
+            }])
+            .unwrap()
+    };
+    save(vec![("", &r)], &meta);
+    // Two steady ticks: only the meta (with the tail) is written.
+    for t in [120, 180] {
+        assert!(!r.observe(t, Some(paging), 90));
+        meta.record_tails = BTreeMap::from([(String::new(), r.last.unwrap())]);
+        save(Vec::new(), &meta);
+    }
+    let loaded = store.load("api/avail").unwrap().unwrap();
+    assert_eq!(loaded.records[""], r);
+    assert_eq!(loaded.records[""].page, vec![(60, 180)]);
+    assert_eq!(loaded.records[""].recorded, vec![(0, 180)]);
 }

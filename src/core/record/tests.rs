@@ -25,7 +25,7 @@ fn a_state_opens_at_the_evaluation_it_became_active_and_closes_at_the_one_it_sto
         (180, QUIET),
         (240, QUIET),
     ] {
-        assert!(r.observe(t, Some(a), 90));
+        r.observe(t, Some(a), 90);
     }
     assert_eq!(r.page, vec![(60, 180)]);
     assert_eq!(r.recorded, vec![(0, 240)]);
@@ -144,4 +144,53 @@ proptest! {
         prop_assert_eq!(overlap(&r.recorded, 0, t), recorded);
         prop_assert_eq!(overlap(&r.page, 0, t), paging);
     }
+}
+
+#[test]
+fn only_real_changes_report_changed_not_a_span_growing() {
+    let mut r = Record::default();
+    let mut changed = Vec::new();
+    for (t, a) in [
+        (0, Some(QUIET)),   // first judgement: last None -> Some
+        (60, Some(QUIET)),  // grows
+        (120, Some(PAGE)),  // page opens
+        (180, Some(PAGE)),  // grows
+        (180, Some(PAGE)),  // same instant, same judgement
+        (240, Some(QUIET)), // page closes
+        (300, None),        // cannot judge
+        (360, None),        // still cannot
+        (420, Some(QUIET)), // judges again
+        (900, Some(QUIET)), // a gap
+        (960, Some(QUIET)), // grows
+    ] {
+        changed.push(r.observe(t, a, 90));
+    }
+    assert_eq!(
+        changed,
+        [
+            true, false, true, false, false, true, true, false, true, true, false
+        ]
+    );
+}
+
+#[test]
+fn a_record_saved_before_a_steady_run_resumes_to_the_tail_saved_each_tick() {
+    let mut r = Record::default();
+    r.observe(0, Some(QUIET), 90);
+    r.observe(60, Some(PAGE), 90);
+    // Saved here (the page opened); the next ticks change nothing and only the tail is saved.
+    let mut saved = r.clone();
+    for t in [120, 180, 240] {
+        assert!(!r.observe(t, Some(PAGE), 90));
+    }
+    saved.resume(r.last);
+    assert_eq!(saved, r);
+    assert_eq!(saved.page, vec![(60, 240)]);
+    assert_eq!(saved.recorded, vec![(0, 240)]);
+    // A tail that does not continue the record (older, or other states) is ignored.
+    let mut other = saved.clone();
+    other.resume(Some((100, PAGE)));
+    other.resume(Some((300, QUIET)));
+    other.resume(None);
+    assert_eq!(other, saved);
 }

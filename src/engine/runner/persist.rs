@@ -13,7 +13,9 @@ impl Engine {
         // whole history (~46 KB each) at once, and one transaction per batch (its chunks and
         // redb's dirty pages in memory until the commit) bounds the peak; a steady tick (~0.5 KB
         // per SLO) is one or a few commits. Markers travel with their chunks, so a crash between
-        // batches loses nothing: the unsaved SLOs' minutes are queried again.
+        // batches loses nothing: the unsaved SLOs' minutes are queried again. Changed alert
+        // records count too (estimated from their span counts: they are serialised in the
+        // transaction).
         const BATCH_BYTES: usize = 1 << 20;
         let mut result: Option<String> = None;
         let mut next = 0;
@@ -59,6 +61,12 @@ impl Engine {
                         .drain(..)
                         .map(|k| (k, Vec::new(), (i64::MAX, i64::MAX))),
                 );
+                bytes += records
+                    .last()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, r)| r.approx_bytes())
+                    .sum::<usize>();
                 bytes += groups
                     .iter()
                     .flat_map(|(_, rows, _)| rows)

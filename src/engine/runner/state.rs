@@ -329,6 +329,11 @@ impl SloState {
             coarse_res: Some(crate::engine::history::coarse_resolution(&self.slo.period)),
             objective: Some(self.slo.objective.ratio()),
             corrections: self.slo.corrections.clone(),
+            record_tails: self
+                .groups
+                .iter()
+                .filter_map(|(k, g)| Some((k.clone(), g.record.last?)))
+                .collect(),
         }
     }
 }

@@ -560,8 +560,9 @@ fn a_legacy_history_started_with_a_longer_period_keeps_its_events() {
 }
 
 /// The engine records each series' alert states per tick at the instant its history is read
-/// to, saves the record with the tick (again after a failed save), and a restart restores it;
-/// a stale tick records nothing after it.
+/// to, saves the record when it changes (again after a failed save; a steady tick writes only
+/// the tail in the meta), and a restart restores it; a stale tick records nothing after it,
+/// and a restart followed by a tick further than the gap records nothing over the gap.
 #[tokio::test]
 async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart() {
     use std::sync::atomic::Ordering;
@@ -586,6 +587,7 @@ async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart(
         s.fresh = fresh;
         s.groups.get_mut("").unwrap().seen = Some(minute(k));
     };
+    let written = || store.records_written.load(Ordering::Relaxed);
     for k in 1..=10 {
         feed(&mut engine, k, true);
     }
@@ -597,31 +599,93 @@ async fn alert_records_follow_the_ticks_and_survive_a_failed_save_and_a_restart(
             .iter()
             .any(|a| a.severity == "page" && a.active)
     );
+    assert_eq!(written(), 1, "the first judgement is saved");
     feed(&mut engine, 11, true);
     let t2 = engine.slos[0].groups[""].history.read_until().unwrap();
     assert!(t2 > t1);
-    store.fail_writes.store(true, Ordering::Relaxed);
     engine.tick(Reach::minute(minute(11)), t2 as f64).await;
-    store.fail_writes.store(false, Ordering::Relaxed);
+    assert_eq!(written(), 1, "a span growing is not rewritten");
     let record = &engine.slos[0].groups[""].record;
     assert_eq!(record.page, vec![(t1, t2)]);
     assert_eq!(record.recorded, vec![(t1, t2)]);
+    // A stale tick (a change) whose save fails: the span to it counts with the page, nothing
+    // after it, and the record is marked for the next save.
+    feed(&mut engine, 12, false);
+    let t3 = engine.slos[0].groups[""].history.read_until().unwrap();
+    store.fail_writes.store(true, Ordering::Relaxed);
+    engine.tick(Reach::minute(minute(12)), t3 as f64).await;
+    store.fail_writes.store(false, Ordering::Relaxed);
     assert!(
         engine.slos[0].groups[""].record_unsaved,
         "the failed save is marked"
     );
-    // A stale tick: the span to it counts with the page, nothing after it.
-    feed(&mut engine, 12, false);
-    let t3 = engine.slos[0].groups[""].history.read_until().unwrap();
-    engine.tick(Reach::minute(minute(12)), t3 as f64).await;
     feed(&mut engine, 13, true);
     let t4 = engine.slos[0].groups[""].history.read_until().unwrap();
     engine.tick(Reach::minute(minute(13)), t4 as f64).await;
+    assert_eq!(written(), 2, "written by the next good save");
     let record = engine.slos[0].groups[""].record.clone();
     assert_eq!(record.recorded, vec![(t1, t3)]);
     assert_eq!(record.page, vec![(t1, t3)]);
-    assert!(record.freeze.is_empty() || record.freeze == vec![(t1, t3)]);
+    // All bad: the budget is spent, frozen at every judging tick.
+    assert_eq!(record.freeze, vec![(t1, t3)]);
     assert!(!engine.slos[0].groups[""].record_unsaved);
-    let restored = SloState::new(slo, store.load(&engine.slos[0].slo.id()).unwrap());
+    // Steady again: the tail moves, the record is not rewritten, and a restart continues it.
+    feed(&mut engine, 14, true);
+    let t5 = engine.slos[0].groups[""].history.read_until().unwrap();
+    engine.tick(Reach::minute(minute(14)), t5 as f64).await;
+    assert_eq!(written(), 2);
+    let record = engine.slos[0].groups[""].record.clone();
+    assert_eq!(record.recorded, vec![(t1, t3), (t4, t5)]);
+    let restored = SloState::new(slo.clone(), store.load(&engine.slos[0].slo.id()).unwrap());
     assert_eq!(restored.groups[""].record, record, "saved and restored");
+    // Back after a downtime longer than the gap: nothing over it is recorded.
+    drop(engine);
+    let mut engine = Engine::new(vec![restored]);
+    engine.store = Some(store.clone());
+    engine.record_gap = Duration::from_secs(120);
+    for k in 15..=20 {
+        feed(&mut engine, k, true);
+    }
+    let t6 = engine.slos[0].groups[""].history.read_until().unwrap();
+    assert!(t6 - t5 > 120);
+    engine.tick(Reach::minute(minute(20)), t6 as f64).await;
+    feed(&mut engine, 21, true);
+    let t7 = engine.slos[0].groups[""].history.read_until().unwrap();
+    engine.tick(Reach::minute(minute(21)), t7 as f64).await;
+    let record = &engine.slos[0].groups[""].record;
+    assert_eq!(record.recorded, vec![(t1, t3), (t4, t5), (t6, t7)]);
+    assert_eq!(record.page, vec![(t1, t3), (t4, t5), (t6, t7)]);
+}
+
+/// A steady run of ticks with no state change writes the alert record once (its first
+/// judgement), not once per tick.
+#[tokio::test]
+async fn a_steady_run_writes_the_alert_record_once() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    let mut engine = Engine::new(vec![SloState::new(slo(""), None)]);
+    engine.store = Some(store.clone());
+    let minute = |k: i64| 1_700_000_040 + k * 60;
+    for k in 1..=30 {
+        let s = &mut engine.slos[0];
+        s.group_mut("", Vec::new()).push_minute(
+            minute(k),
+            Counts {
+                bad: 0.0,
+                total: 100.0,
+            },
+        );
+        s.fine_fed_until = Some(minute(k));
+        s.coarse_fed_until = Some(minute(k));
+        s.answered = true;
+        s.fresh = true;
+        s.groups.get_mut("").unwrap().seen = Some(minute(k));
+        engine
+            .tick(Reach::minute(minute(k)), minute(k) as f64)
+            .await;
+    }
+    let record = &engine.slos[0].groups[""].record;
+    assert_eq!(record.recorded, vec![(minute(1), minute(30))]);
+    assert_eq!(store.records_written.load(Ordering::Relaxed), 1);
 }

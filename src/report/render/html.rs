@@ -204,7 +204,8 @@ fn sli_chart(out: &mut String, i: usize, r: &Row) {
 }
 
 /// The share of the range's budget consumed by the end of each day (bad so far over the
-/// range's total events times the budget), ending at the row's budget consumed.
+/// range's total events times the budget), ending at the row's budget consumed; days without
+/// events have no point.
 fn budget_chart(out: &mut String, i: usize, r: &Row) {
     let n = r.days.len();
     let budget = r.objective.map(|o| o.budget());
@@ -215,7 +216,11 @@ fn budget_chart(out: &mut String, i: usize, r: &Row) {
         .iter()
         .map(|d| {
             bad += d.counts.bad.max(0.0);
-            budget.filter(|_| total > 0.0).map(|b| bad / (total * b))
+            // No point on a day without events (as the SLI chart): not a flat "nothing more
+            // consumed" where nothing is known.
+            budget
+                .filter(|_| total > 0.0 && d.counts.total > 0.0)
+                .map(|b| bad / (total * b))
         })
         .collect();
     let high = consumed.iter().flatten().fold(1.0_f64, |a, b| a.max(*b));
