@@ -19,7 +19,7 @@ use promql_parser::util::{ExprVisitor, walk_expr};
 use regex::Regex;
 use serde_json::Value;
 
-use process::{ChildGuard, free_port, wait_for_http_ok_while};
+use process::{ChildGuard, free_port};
 
 const DASHBOARDS: [&str; 2] = ["sloburn-overview.json", "sloburn-slo.json"];
 
@@ -512,13 +512,9 @@ fn start_demo(state: &Path) -> (ChildGuard, u16) {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut demo = ChildGuard::spawn(cmd, "sloburn demo");
-        let ready = wait_for_http_ok_while(
+        let ready = demo.wait_ready(
             &format!("http://127.0.0.1:{port}/readyz"),
             Duration::from_secs(60),
-            || match demo.exited() {
-                Some(status) => Err(format!("sloburn demo exited: {status}")),
-                None => Ok(()),
-            },
         );
         match ready {
             Ok(()) => return (demo, port),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use engine::{Sloburn, http_request};
 use support::chromium::{chromium, chromium_binary, dump_dom};
 use support::fake_http::{FakeHttp, Mode, recent_minutes_json};
-use support::process::{ChildGuard, free_port, http_status, tail, wait_for_http_ok_while};
+use support::process::{ChildGuard, free_port, http_status, tail};
 
 /// A `sloburn demo` on a free port with a temp state dir; killed on drop.
 struct Demo {
@@ -47,13 +47,7 @@ impl Demo {
                 .stderr(std::fs::File::create(dir.path().join("demo.err")).unwrap());
             let mut child = ChildGuard::spawn(command, "sloburn demo");
             let base = format!("http://127.0.0.1:{port}");
-            let ready =
-                wait_for_http_ok_while(&format!("{base}/readyz"), Duration::from_secs(90), || {
-                    match child.exited() {
-                        Some(status) => Err(format!("sloburn demo exited ({status})")),
-                        None => Ok(()),
-                    }
-                });
+            let ready = child.wait_ready(&format!("{base}/readyz"), Duration::from_secs(90));
             match ready {
                 Ok(()) => {
                     return Demo {

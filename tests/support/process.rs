@@ -82,6 +82,15 @@ impl ChildGuard {
         }
     }
 
+    /// Waits until `url` answers 200 (see [`wait_for_http_ok_while`]); an error at once when the
+    /// process exits first ("<name> exited during startup (<status>)").
+    pub fn wait_ready(&mut self, url: &str, timeout: Duration) -> Result<(), String> {
+        wait_for_http_ok_while(url, timeout, || match self.exited() {
+            Some(status) => Err(format!("{} exited during startup ({status})", self.name)),
+            None => Ok(()),
+        })
+    }
+
     /// Kills (SIGKILL) and reaps the process. Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::backfill::Backfill;
-use super::process::{ChildGuard, free_port, require_binary, tail, wait_for_http_ok_while};
+use super::process::{ChildGuard, free_port, require_binary, tail};
 
 /// How long Prometheus may take to answer 200 on `/-/ready`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -185,10 +185,7 @@ impl Prometheus {
         self.url = format!("http://127.0.0.1:{port}");
         self.api = QueryApi::new(self.url.clone());
         let ready = format!("{}/-/ready", self.url);
-        let result = wait_for_http_ok_while(&ready, READY_TIMEOUT, || match child.exited() {
-            Some(status) => Err(format!("Prometheus exited during startup ({status})")),
-            None => Ok(()),
-        });
+        let result = child.wait_ready(&ready, READY_TIMEOUT);
         match result {
             Ok(()) => {
                 self.child = Some(child);

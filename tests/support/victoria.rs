@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::backfill::Backfill;
-use super::process::{ChildGuard, find_binary, free_port, tail, wait_for_http_ok_while};
+use super::process::{ChildGuard, find_binary, free_port, tail};
 use super::prometheus::QueryApi;
 
 /// How long VictoriaMetrics may take to answer 200 on `/health`.
@@ -196,10 +196,7 @@ impl Victoria {
         self.url = format!("http://127.0.0.1:{port}");
         self.api = QueryApi::new(self.url.clone());
         let health = format!("{}/health", self.url);
-        let result = wait_for_http_ok_while(&health, READY_TIMEOUT, || match child.exited() {
-            Some(status) => Err(format!("victoria-metrics exited during startup ({status})")),
-            None => Ok(()),
-        });
+        let result = child.wait_ready(&health, READY_TIMEOUT);
         match result {
             Ok(()) => {
                 self.child = Some(child);
@@ -274,12 +271,7 @@ impl Vmalert {
                 .stderr(log);
             let mut child = ChildGuard::spawn(command, "vmalert");
             let url = format!("http://127.0.0.1:{port}");
-            let result = wait_for_http_ok_while(&format!("{url}/health"), READY_TIMEOUT, || {
-                match child.exited() {
-                    Some(status) => Err(format!("vmalert exited during startup ({status})")),
-                    None => Ok(()),
-                }
-            });
+            let result = child.wait_ready(&format!("{url}/health"), READY_TIMEOUT);
             match result {
                 Ok(()) => {
                     return Vmalert {
