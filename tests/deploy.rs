@@ -251,10 +251,10 @@ async fn the_configmap_settings_start_sloburn_and_the_probes_answer() {
     assert_eq!(reload.status(), 200, "{:?}", reload.text().await);
 }
 
-/// The Dockerfile, checked on paper (no container daemon here to build it): what it copies
-/// from the build context exists and holds every file the build embeds, the image runs as a
-/// non-root user with a health check on /readyz through `sloburn probe`, and the image's
-/// settings file is the Debian package's, which tests/package_deb.rs starts sloburn with.
+/// The Dockerfile, read (tests/container_image.rs builds and runs it): what it copies from the
+/// build context exists and holds every file the build embeds, the image runs as a non-root
+/// user with a health check through `sloburn probe`, and the image's settings file is the
+/// Debian package's, which tests/package_deb.rs starts sloburn with.
 #[test]
 fn the_dockerfile_copies_what_the_build_needs_and_runs_as_non_root() {
     let dockerfile = std::fs::read_to_string(repo("Dockerfile")).unwrap();
@@ -323,10 +323,8 @@ fn the_dockerfile_copies_what_the_build_needs_and_runs_as_non_root() {
         .iter()
         .find(|l| l.starts_with("HEALTHCHECK"))
         .expect("a HEALTHCHECK");
-    assert!(
-        health.contains("\"probe\"") && health.contains("/readyz"),
-        "{health}"
-    );
+    // The probe asks /readyz where `run` listens (SLOBURN_CONFIG's `listen`, SLOBURN_LISTEN).
+    assert!(health.ends_with(r#"CMD ["/usr/bin/sloburn", "probe"]"#), "{health}");
     assert!(
         lines
             .iter()
@@ -335,8 +333,9 @@ fn the_dockerfile_copies_what_the_build_needs_and_runs_as_non_root() {
     assert!(
         lines
             .iter()
-            .any(|l| l == r#"CMD ["run", "--config", "/etc/sloburn/sloburn.yaml"]"#)
+            .any(|l| l == "ENV SLOBURN_CONFIG=/etc/sloburn/sloburn.yaml")
     );
+    assert!(lines.iter().any(|l| l == r#"CMD ["run"]"#));
 }
 
 /// `sloburn probe`, the image's health check: 0 on a 2xx answer, 1 on anything else, including
@@ -376,4 +375,45 @@ async fn the_probe_is_healthy_only_on_a_2xx_answer() {
     assert_eq!(ready.status.code(), Some(0), "{}", text(&ready));
     let missing = probe("/no-such-page");
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+
+    // Without a URL the probe asks /readyz where `run` listens, as the image's HEALTHCHECK does:
+    // SLOBURN_LISTEN first, else the settings file's `listen` (an unspecified address is asked
+    // on loopback), so a changed port keeps the container healthy.
+    let bare = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sloburn"));
+        cmd.arg("probe").args(args);
+        cmd.env_remove("SLOBURN_LISTEN")
+            .env_remove("SLOBURN_CONFIG");
+        cmd.envs(env.iter().copied());
+        cmd.output().unwrap()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let by_env = bare(&[("SLOBURN_LISTEN", &listen)], &[]);
+    assert_eq!(by_env.status.code(), Some(0), "{}", text(&by_env));
+    assert!(
+        text(&by_env).contains(&format!("http://{listen}/readyz")),
+        "{}",
+        text(&by_env)
+    );
+    let settings = dir.path().join("sloburn.yaml");
+    std::fs::write(&settings, format!("listen: 0.0.0.0:{port}\n")).unwrap();
+    let by_file = bare(&[("SLOBURN_CONFIG", settings.to_str().unwrap())], &[]);
+    assert_eq!(by_file.status.code(), Some(0), "{}", text(&by_file));
+    let closed = format!("127.0.0.1:{}", free_port());
+    let env_wins = bare(
+        &[
+            ("SLOBURN_CONFIG", settings.to_str().unwrap()),
+            ("SLOBURN_LISTEN", &closed),
+        ],
+        &[],
+    );
+    assert_eq!(env_wins.status.code(), Some(1), "{}", text(&env_wins));
+    assert!(text(&env_wins).contains(&closed), "{}", text(&env_wins));
+    let no_file = bare(&[], &["--config", "/nonexistent/sloburn.yaml"]);
+    assert_eq!(no_file.status.code(), Some(1), "{}", text(&no_file));
+    assert!(
+        text(&no_file).contains("/nonexistent/sloburn.yaml"),
+        "{}",
+        text(&no_file)
+    );
 }
