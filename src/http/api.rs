@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::snapshot::{
-    AlertSnapshot, CorrectionSnapshot, FreezeReason, NoDataReason, ServiceSnapshot, SloSnapshot,
-    Snapshot, WindowSnapshot,
+    AlertSnapshot, CorrectionSnapshot, ExhaustionAlertSnapshot, FreezeReason, NoDataReason,
+    ServiceSnapshot, SloSnapshot, Snapshot, WindowSnapshot,
 };
 
 /// `GET /api/v1/slos`.
@@ -77,6 +77,8 @@ struct SloView<'a> {
     corrections: Vec<CorrectionView<'a>>,
     alerts: &'a [AlertSnapshot],
     exhaustion_seconds: Option<f64>,
+    /// `null` without `alerting.exhaustion`; kept out of `alerts` (rows of the window table).
+    exhaustion_alert: Option<&'a ExhaustionAlertSnapshot>,
     fresh: bool,
     last_evaluation: f64,
     freeze_below: f64,
@@ -111,6 +113,7 @@ impl<'a> SloView<'a> {
             corrections: s.corrections.iter().map(CorrectionView::new).collect(),
             alerts: &s.alerts,
             exhaustion_seconds: s.exhaustion_seconds,
+            exhaustion_alert: s.exhaustion_alert.as_ref(),
             fresh: s.fresh,
             last_evaluation: s.last_evaluation,
             freeze_below: s.freeze_below,

@@ -109,13 +109,26 @@ fn with_correction(mut s: SloSnapshot) -> SloSnapshot {
     s
 }
 
+/// A series with an exhaustion alert (spent, so not active).
+fn with_exhaustion_alert(mut s: SloSnapshot) -> SloSnapshot {
+    s.exhaustion_alert = Some(crate::engine::snapshot::ExhaustionAlertSnapshot {
+        severity: "ticket",
+        within: "2h".into(),
+        within_seconds: 7200.0,
+        active: false,
+        disabled: false,
+        held_by_correction: false,
+    });
+    s
+}
+
 fn fixture() -> Snapshot {
     Snapshot {
         evaluated_at: Some(1_700_000_000.0),
         slos: vec![
             slo("checkout", "availability", Some("/pay"), 0.8),
             slo("checkout", "availability", Some("/cart"), 0.9),
-            with_correction(slo("my service", "a/b", None, -0.5)),
+            with_exhaustion_alert(with_correction(slo("my service", "a/b", None, -0.5))),
             without_data(slo("payments", "charge", Some("/eu"), 1.0)),
         ],
         services: vec![
@@ -266,6 +279,25 @@ async fn slo_api() {
             c["resolution_seconds"].as_i64()
         ),
         (Some(600.0), Some(60))
+    );
+    // Its exhaustion alert (docs/spec.md, "Exhaustion alert"); `null` on series without one.
+    let e = &series["exhaustion_alert"];
+    assert_eq!(
+        (e["severity"].as_str(), e["within"].as_str()),
+        (Some("ticket"), Some("2h")),
+        "{series}"
+    );
+    assert_eq!(e["within_seconds"], 7200.0);
+    assert_eq!(
+        (e["active"].as_bool(), e["disabled"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert!(
+        list["slos"][0]
+            .as_object()
+            .is_some_and(|o| o.get("exhaustion_alert") == Some(&serde_json::Value::Null)),
+        "{}",
+        list["slos"][0]
     );
     // Without corrections: an empty list.
     assert_eq!(list["slos"][0]["corrections"], serde_json::json!([]));
