@@ -1,8 +1,10 @@
 //! The Grafana dashboards of `grafana/dashboards/`: valid JSON; every PromQL expression parses
 //! once its template variables are replaced with plausible values; every metric they read is on a
 //! live `sloburn demo`'s `/metrics` (and every label a variable lists is on it too); every
-//! template variable they use is defined; no data source uid is hard-coded; and their panel lists
-//! are snapshotted, so a change to a dashboard shows up in review.
+//! template variable they use is defined; no data source uid is hard-coded; every metric family
+//! sloburn exports is on some dashboard (or on an explicit allow-list); and their panel lists
+//! are snapshotted, so a change to a dashboard shows up in review. Two expressions are evaluated
+//! by promtool over series of known values.
 
 #[allow(dead_code)]
 #[path = "support/process.rs"]
@@ -481,6 +483,75 @@ fn panel_lists() {
     insta::assert_snapshot!("slo_panels", panel_list(&load("sloburn-slo.json")));
 }
 
+/// Metric families sloburn exports that no dashboard shows, on purpose. Each says why.
+const NOT_ON_A_DASHBOARD: [&str; 0] = [];
+
+/// The metric families (`# TYPE` lines) of an exposition text.
+fn families(body: &str) -> BTreeMap<String, String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Every metric any dashboard reads.
+fn read_anywhere() -> BTreeSet<String> {
+    all()
+        .iter()
+        .flat_map(|(file, d)| reads(file, d).metrics.into_keys())
+        .collect()
+}
+
+/// The `slo_`/`sloburn_` families of `families` that no dashboard reads and the allow-list does
+/// not name. A histogram is read when any of its series (`_bucket`, `_sum`, `_count`) is.
+fn unread(families: &BTreeMap<String, String>, read: &BTreeSet<String>) -> Vec<String> {
+    families
+        .iter()
+        .filter(|(name, _)| name.starts_with("slo_") || name.starts_with("sloburn_"))
+        .filter(|(name, _)| !NOT_ON_A_DASHBOARD.contains(&name.as_str()))
+        .filter(|(name, kind)| {
+            let series: Vec<String> = match kind.as_str() {
+                "histogram" => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .map(|s| format!("{name}{s}"))
+                    .collect(),
+                _ => vec![name.to_string()],
+            };
+            !series.iter().any(|s| read.contains(s))
+        })
+        .map(|(name, kind)| format!("{name} ({kind})"))
+        .collect()
+}
+
+/// Every family the exporter writes (the `# TYPE` lines of its classic-format snapshot, which
+/// the exporter's own test keeps current; the encoder writes them for every family, samples or
+/// not, except the scrape source's, which need targets) is on some dashboard, or deliberately
+/// left off in [`NOT_ON_A_DASHBOARD`]. The live test below does the same for the families with
+/// samples on a running demo, the scrape source's included.
+#[test]
+fn every_family_the_exporter_writes_is_on_a_dashboard() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/exporter/snapshots/sloburn__exporter__tests__classic_format_snapshot.snap");
+    let body = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let families = families(&body);
+    assert!(
+        families.len() > 20,
+        "{}: too few families, did its format change? {families:?}",
+        path.display()
+    );
+    let missing = unread(&families, &read_anywhere());
+    assert!(
+        missing.is_empty(),
+        "metrics sloburn exports that no dashboard shows (add a panel, or list them in \
+         NOT_ON_A_DASHBOARD with the reason):\n  {}",
+        missing.join("\n  ")
+    );
+}
+
 /// Metric name -> label names seen on it, from a classic-text `/metrics` body.
 fn exported(body: &str) -> BTreeMap<String, BTreeSet<String>> {
     let label = Regex::new(r#"([A-Za-z_]\w*)=""#).unwrap();
@@ -545,7 +616,7 @@ async fn every_metric_and_label_the_dashboards_read_is_on_a_live_sloburn() {
     let url = format!("http://127.0.0.1:{port}/metrics");
     // Series such as the exhaustion forecast appear with the first evaluation: poll briefly.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let (live, missing) = loop {
+    let (body, live, missing) = loop {
         let body = match reqwest::get(&url).await {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => String::new(),
@@ -557,7 +628,7 @@ async fn every_metric_and_label_the_dashboards_read_is_on_a_live_sloburn() {
             .map(|(m, place)| format!("{m} (read by {place})"))
             .collect();
         if missing.is_empty() || Instant::now() >= deadline {
-            break (live, missing);
+            break (body, live, missing);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -576,6 +647,36 @@ async fn every_metric_and_label_the_dashboards_read_is_on_a_live_sloburn() {
             live[metric]
         );
     }
+    // The encoder writes `# TYPE` for every family, samples or not: count those with samples.
+    let mut sampled = families(&body);
+    sampled.retain(|name, _| {
+        ["", "_bucket", "_count"]
+            .iter()
+            .any(|s| live.contains_key(&format!("{name}{s}")))
+    });
+    let unread = unread(&sampled, &read_anywhere());
+    assert!(
+        unread.is_empty(),
+        "metrics the demo exports that no dashboard shows (add a panel, or list them in \
+         NOT_ON_A_DASHBOARD with the reason):\n  {}",
+        unread.join("\n  ")
+    );
+}
+
+/// The expression of query `ref_id` of the panel titled `panel`, its variables replaced with
+/// [`sample_values`].
+fn panel_query(d: &Value, panel: &str, ref_id: &str) -> String {
+    let p = panels(d)
+        .into_iter()
+        .find(|p| text(p, "title") == panel)
+        .unwrap_or_else(|| panic!("no panel {panel:?}"));
+    let t = p["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|t| text(t, "refId") == ref_id)
+        .unwrap_or_else(|| panic!("no query {ref_id} in {panel:?}"));
+    interpolate(&variable_regex(), text(t, "expr"), &sample_values(d)).unwrap()
 }
 
 /// The overview table's "Data" and "Budget spent in" expressions, evaluated by promtool over
@@ -584,21 +685,7 @@ async fn every_metric_and_label_the_dashboards_read_is_on_a_live_sloburn() {
 #[test]
 fn the_data_and_forecast_expressions_tell_no_data_apart() {
     let d = load("sloburn-overview.json");
-    let re = variable_regex();
-    let values = sample_values(&d);
-    let query = |panel: &str, ref_id: &str| {
-        let p = panels(&d)
-            .into_iter()
-            .find(|p| text(p, "title") == panel)
-            .unwrap_or_else(|| panic!("no panel {panel:?}"));
-        let t = p["targets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|t| text(t, "refId") == ref_id)
-            .unwrap_or_else(|| panic!("no query {ref_id} in {panel:?}"));
-        interpolate(&re, text(t, "expr"), &values).unwrap()
-    };
+    let query = |panel: &str, ref_id: &str| panel_query(&d, panel, ref_id);
     let data = query("SLOs, worst budget first", "E");
     assert_eq!(data, query("Data freshness", "A"), "one meaning of Data");
     let forecast = query("SLOs, worst budget first", "G");
@@ -641,6 +728,83 @@ fn the_data_and_forecast_expressions_tell_no_data_apart() {
         sample("", "typo", 2),
         sample("slo_error_budget_exhaustion_seconds", "ok", 3600),
         sample("", "typo", -1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, output) = process::promtool_test_rules(dir.path(), &file);
+    assert!(ok, "promtool:\n{output}\n--- test file ---\n{file}");
+}
+
+/// The per-SLO "Budget remaining without corrections" expression, evaluated by promtool over
+/// three series of known counts (objective 75%, numbers exact in binary, as promtool compares
+/// exactly): `corrected` (1024 events and 24 bad counted, 1024 and 232 bad excluded: 256 bad of
+/// 2048 is 12.5% of a 25% budget, so 50% would be left, where the corrected budget is 90.6%),
+/// `plain` (no corrections: no value, the panel reads "none") and `nodata` (corrections, but
+/// `slo_data_present 0`: -1, which the panel maps to "no data", never a budget).
+#[test]
+fn the_budget_without_corrections_adds_the_excluded_events_back() {
+    let d = load("sloburn-slo.json");
+    let expr = panel_query(&d, "Budget remaining without corrections", "A");
+    let values = sample_values(&d);
+    let labels = |slo: &str| {
+        format!(
+            "{{service=\"{}\",slo=\"{slo}\",{}=\"sample-group-1\"}}",
+            values["service"], values["group_label"]
+        )
+    };
+    let mut input = String::new();
+    for (slo, present, total, good, excluded) in [
+        ("corrected", 1, 1024, 1000, Some((1024, 232))),
+        ("plain", 1, 1024, 1000, None),
+        ("nodata", 0, 1024, 1000, Some((1024, 232))),
+    ] {
+        let mut series = vec![
+            ("slo_objective_ratio", "0.75".to_string()),
+            ("slo_data_present", present.to_string()),
+            ("slo_period_total_events", total.to_string()),
+            ("slo_period_good_events", good.to_string()),
+        ];
+        if let Some((events, bad)) = excluded {
+            series.push(("slo_period_excluded_events", events.to_string()));
+            series.push(("slo_period_excluded_bad_events", bad.to_string()));
+        }
+        for (name, v) in series {
+            let _ = write!(
+                input,
+                "      - series: '{name}{}'\n        values: '{v}x5'\n",
+                labels(slo)
+            );
+        }
+    }
+    // The `slo` selector names one SLO: evaluate the expression once per SLO.
+    let mut cases = String::new();
+    for (slo, want) in [
+        ("corrected", Some(0.5)),
+        ("plain", None),
+        ("nodata", Some(-1.0)),
+    ] {
+        let e = expr.replace(
+            &format!("slo=\"{}\"", values["slo"]),
+            &format!("slo=\"{slo}\""),
+        );
+        assert_ne!(e, expr, "the expression selects slo=\"$slo\"");
+        let _ = write!(
+            cases,
+            "      - expr: '{e}'\n        eval_time: 5m\n        exp_samples:"
+        );
+        match want {
+            Some(v) => {
+                let _ = write!(
+                    cases,
+                    "\n          - labels: '{}'\n            value: {v}\n",
+                    labels(slo)
+                );
+            }
+            None => cases.push_str(" []\n"),
+        }
+    }
+    let file = format!(
+        "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}\
+         \x20   promql_expr_test:\n{cases}"
     );
     let dir = tempfile::tempdir().unwrap();
     let (ok, output) = process::promtool_test_rules(dir.path(), &file);

@@ -109,7 +109,9 @@ fn print_tour(address: std::net::SocketAddr, tls: bool, shop: &str) {
 A synthetic shop serves {shop}; sloburn scrapes it every 5s and evaluates four SLOs:
 availability, availability per route, latency (250ms) and connection-pool saturation.
 The script: checkout fails for 4 minutes every 15 (the first burst began 2 minutes ago, so a
-page is due now), then latency regresses for 3 minutes, then the pool saturates for 2.
+page is due now, and its budget-exhaustion ticket too), then latency regresses for 3 minutes,
+then the pool saturates for 2. The pool's weekly maintenance (Sundays 02:00-04:00 UTC) is a
+budget correction: its minutes do not count.
 
 Open:
   {base}/                      the status page
@@ -119,6 +121,7 @@ Open:
 Try:
   curl -s {base}/metrics | grep 'slo_burn_alert_active.*severity="page"'
   curl -s {base}/metrics | grep slo_error_budget_remaining_ratio
+  curl -s {base}/metrics | grep -E 'slo_(correction_active|period_excluded)'
   curl -s '{base}/api/v1/gate?service=demo-shop'
   sloburn generate slo-specs/demo/ --mode engine     # the alert rules for these metrics
 

@@ -91,3 +91,6 @@ pub fn prefill(engine: &mut Engine, history: PromDuration, start: f64) {
         state.coarse_fed_until = Some(end);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,7 +31,8 @@ pub struct Conditions {
 
 /// The script: within each 15-minute cycle (starting `LEAD` before the demo), checkout fails
 /// completely for 4 minutes (an error burst), then latency regresses for 3 minutes, then the
-/// pool saturates for 2. Before the demo started, a quieter past with two old incidents.
+/// pool saturates for 2. Before the demo started, a quieter past with three old incidents and
+/// the weekly maintenance's vacuum.
 pub fn conditions(t: f64, start: f64) -> Conditions {
     let base = Conditions {
         error_share: [0.0002, 0.0002, 0.0004],
@@ -64,7 +65,19 @@ pub fn conditions(t: f64, start: f64) -> Conditions {
     if (2.0 * 86400.0..2.0 * 86400.0 + 1200.0).contains(&ago) {
         c.pool = 0.95;
     }
+    // Every Sunday 02:00-02:30 UTC: the vacuum of the weekly database maintenance saturates
+    // the pool (the demo spec's `weekly-db-maintenance` correction takes it out of the budget).
+    if in_maintenance_vacuum(t) {
+        c.pool = 0.96;
+    }
     c
+}
+
+/// Sunday 02:00-02:30 UTC (1970-01-01, day 0, was a Thursday: Sunday is day 3 mod 7).
+pub fn in_maintenance_vacuum(t: f64) -> bool {
+    let day = t.div_euclid(86400.0) as i64;
+    let second = t.rem_euclid(86400.0);
+    day.rem_euclid(7) == 3 && (2.0 * 3600.0..2.5 * 3600.0).contains(&second)
 }
 
 /// Cumulative counters the shop exposes.
