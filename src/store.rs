@@ -186,6 +186,19 @@ enum Db {
     Copy(Database),
 }
 
+/// A consistent view of the store ([`Store::read`]).
+pub struct StoreRead<'a> {
+    store: &'a Store,
+    txn: ReadTransaction,
+}
+
+impl StoreRead<'_> {
+    /// Loads one SLO as of this view, if stored.
+    pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
+        self.store.load_in(&self.txn, id)
+    }
+}
+
 pub struct Store {
     db: Db,
     file: String,
@@ -369,8 +382,22 @@ impl Store {
 
     /// Loads one SLO, if stored.
     pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
-        let txn = self.begin_read()?;
-        let Some(slos) = self.table(&txn, SLOS)? else {
+        self.read()?.load(id)
+    }
+
+    /// One consistent view of the file as the last committed save left it (a redb read
+    /// transaction): saves committed while it is open neither change what it reads nor wait
+    /// for it, so a long reader (a report) runs beside the engine's ticks. While it is open
+    /// the pages it reads are not reused, so keep it no longer than the reading.
+    pub fn read(&self) -> Result<StoreRead<'_>, StoreError> {
+        Ok(StoreRead {
+            store: self,
+            txn: self.begin_read()?,
+        })
+    }
+
+    fn load_in(&self, txn: &ReadTransaction, id: &str) -> Result<Option<StoredSlo>, StoreError> {
+        let Some(slos) = self.table(txn, SLOS)? else {
             return Ok(None);
         };
         let Some(raw) = slos.get(id).map_err(|e| self.err(e))? else {
@@ -383,7 +410,7 @@ impl Store {
         };
         let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
         let mut records = BTreeMap::new();
-        if let Some(alerts) = self.table(&txn, ALERTS)? {
+        if let Some(alerts) = self.table(txn, ALERTS)? {
             let range = alerts
                 .range((id, "")..=(id, "\u{10FFFF}"))
                 .map_err(|e| self.err(e))?;
@@ -396,7 +423,7 @@ impl Store {
                 }
             }
         }
-        let Some(chunks) = self.table(&txn, CHUNKS)? else {
+        let Some(chunks) = self.table(txn, CHUNKS)? else {
             return Ok(Some(StoredSlo {
                 meta,
                 buckets,

@@ -324,7 +324,10 @@ fn the_dockerfile_copies_what_the_build_needs_and_runs_as_non_root() {
         .find(|l| l.starts_with("HEALTHCHECK"))
         .expect("a HEALTHCHECK");
     // The probe asks /readyz where `run` listens (SLOBURN_CONFIG's `listen`, SLOBURN_LISTEN).
-    assert!(health.ends_with(r#"CMD ["/usr/bin/sloburn", "probe"]"#), "{health}");
+    assert!(
+        health.ends_with(r#"CMD ["/usr/bin/sloburn", "probe"]"#),
+        "{health}"
+    );
     assert!(
         lines
             .iter()

@@ -618,14 +618,12 @@ async fn an_idle_kept_alive_connection_is_closed() {
 async fn report_parameters_formats_and_errors() {
     use crate::report::{GroupOf, Range, Row};
     let mut s = state(None);
-    let (tx, mut rx) = mpsc::channel::<crate::http::ReportRequest>(4);
-    s.report = Some(tx);
     // The engine: one row over whatever range is asked, 100 events of which 3 bad, named with
     // characters that must be escaped.
-    tokio::spawn(async move {
-        while let Some((range, reply)) = rx.recv().await {
-            let range: Range = range;
-            let row = Row {
+    struct OneRow;
+    impl crate::http::Reports for OneRow {
+        fn rows(&self, range: Range, _: &AtomicBool) -> Result<Vec<Row>, String> {
+            Ok(vec![Row {
                 service: "a&b".into(),
                 slo: "<script>".into(),
                 group: GroupOf::Ungrouped,
@@ -644,10 +642,10 @@ async fn report_parameters_formats_and_errors() {
                 minutes_from: None,
                 corrections: Vec::new(),
                 excluded: Default::default(),
-            };
-            let _ = reply.send(vec![row]);
+            }])
         }
-    });
+    }
+    s.report = Some(crate::http::ReportService::new(Arc::new(OneRow), 1));
     let server = TestServer::start(s, ServeConfig::default()).await;
     let (status, kind, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
     assert_eq!(
@@ -705,18 +703,44 @@ async fn report_parameters_formats_and_errors() {
     server.stop().await;
 }
 
-/// `/api/v1/report` while the engine's report queue is full (a report is being computed
-/// inside the engine loop): 503 at once, not a request waiting on the queue.
-#[tokio::test]
+/// `/api/v1/report` while as many reports as allowed are being computed: 503 at once, not a
+/// request waiting; the held one still answers once it finishes, and its place is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_answers_busy_when_the_queue_is_full() {
+    use std::sync::Mutex;
+    use std::sync::mpsc as std_mpsc;
+    /// Holds each report until released (or the test ends: its sender dropped).
+    struct Held(Mutex<std_mpsc::Receiver<()>>, Mutex<std_mpsc::Sender<()>>);
+    impl crate::http::Reports for Held {
+        fn rows(
+            &self,
+            _: crate::report::Range,
+            _: &AtomicBool,
+        ) -> Result<Vec<crate::report::Row>, String> {
+            let _ = self.1.lock().unwrap().send(());
+            let _ = self.0.lock().unwrap().recv();
+            Ok(Vec::new())
+        }
+    }
+    let (release, held) = std_mpsc::channel();
+    let (entered_tx, entered) = std_mpsc::channel();
     let mut s = state(None);
-    let (tx, _rx) = mpsc::channel::<crate::http::ReportRequest>(1);
-    // The one place taken by a request the engine has not got to.
-    let range = crate::report::Range::from_request(Some("2026-11"), None, None).unwrap();
-    let (reply, _answer) = tokio::sync::oneshot::channel();
-    tx.try_send((range, reply)).unwrap();
-    s.report = Some(tx);
+    s.report = Some(crate::http::ReportService::new(
+        Arc::new(Held(Mutex::new(held), Mutex::new(entered_tx))),
+        1,
+    ));
     let server = TestServer::start(s, ServeConfig::default()).await;
+    let first = tokio::spawn({
+        let url = server.url("/api/v1/report?month=2026-11");
+        async move { get(&url).await }
+    });
+    let began = tokio::task::spawn_blocking(move || {
+        let began = entered.recv_timeout(Duration::from_secs(10));
+        (began, entered)
+    })
+    .await
+    .unwrap();
+    assert!(began.0.is_ok(), "the first report never began");
     let asked = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         get(&server.url("/api/v1/report?month=2026-11")),
@@ -726,5 +750,12 @@ async fn report_answers_busy_when_the_queue_is_full() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let error = parse(&body)["error"].as_str().unwrap().to_string();
     assert!(error.contains("busy"), "{error}");
+    release.send(()).unwrap();
+    let (status, _, body) = first.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Its place is free again.
+    release.send(()).unwrap();
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     server.stop().await;
 }
