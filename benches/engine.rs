@@ -251,7 +251,7 @@ fn report(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("runtime: {e}"));
     runtime.block_on(engine.tick(Reach::minute(end), end as f64));
     let roster: Roster = s.iter().map(|x| (x.id(), x.objective)).collect();
-    let (_tx, rx) = tokio::sync::watch::channel(roster);
+    let (_tx, rx) = tokio::sync::watch::channel(Some(roster));
     let live = LiveReports::new(store, rx);
     let range = sloburn::report::Range::new(START, end + 60).unwrap_or_else(|e| panic!("{e}"));
     let go = std::sync::atomic::AtomicBool::new(false);

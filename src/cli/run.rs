@@ -14,8 +14,8 @@ use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{
-    AppState, HistoryRequest, ReloadRequest, ReportService, Reports, ServeConfig, WebConfigSource,
-    serve_with,
+    AppState, HistoryRequest, ReloadRequest, ReportError, ReportService, Reports, ServeConfig,
+    WebConfigSource, serve_with,
 };
 use sloburn::report::live::{LiveReports, Roster};
 use sloburn::scrape::{ScrapeFeed, Scraper};
@@ -171,8 +171,9 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         bail!("no valid SLO in {:?}", cfg.specs);
     }
     let store = Arc::new(Store::open(&cfg.state_dir)?);
-    // Reports read the store beside the engine loop (see `LiveReports`).
-    let (roster_tx, roster_rx) = tokio::sync::watch::channel(Roster::from([]));
+    // Reports read the store beside the engine loop (see `LiveReports`); none before the
+    // first saved tick sends its roster.
+    let (roster_tx, roster_rx) = tokio::sync::watch::channel(None);
     let reports: Arc<dyn Reports> = Arc::new(LiveReports::new(store.clone(), roster_rx));
     let (mut engine, feed, source) = match (&cfg.source.prometheus, &cfg.source.scrape) {
         (Some(prometheus), _) => (
@@ -300,30 +301,31 @@ fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
     Duration::from_secs_f64((next - now).max(0.25))
 }
 
-/// One tick (which saves before it returns); then the snapshot and the list of SLOs run are
-/// published, so a report (read from the store) lists the SLOs of the saved tick.
+/// One tick (which saves before it returns); then the list of SLOs run and the snapshot are
+/// published, in that order: a report (read from the store) lists the SLOs of the saved tick,
+/// and whoever saw a new evaluation sees its roster.
 async fn evaluate(
     engine: &mut Engine,
     cell: &SnapshotCell,
-    roster: &tokio::sync::watch::Sender<Roster>,
+    roster: &tokio::sync::watch::Sender<Option<Roster>>,
 ) {
     // The source says how far behind now to read (a reload may change it).
     let lag = engine.lag();
     let now = now_secs();
     let snapshot = engine.tick(Reach::at(now, lag), now).await;
-    cell.publish(snapshot);
     let run: Vec<(String, sloburn::core::Objective)> = engine
         .slos
         .iter()
         .map(|s| (s.slo.id(), s.slo.objective))
         .collect();
     roster.send_if_modified(|old| {
-        let changed = **old != *run;
+        let changed = old.as_deref() != Some(&run[..]);
         if changed {
-            *old = run.into();
+            *old = Some(run.into());
         }
         changed
     });
+    cell.publish(snapshot);
 }
 
 /// Reports computed at once; more are answered 503 busy (each holds a blocking thread and one
@@ -341,7 +343,7 @@ impl Reports for Hooked {
         &self,
         range: sloburn::report::Range,
         stop: &AtomicBool,
-    ) -> Result<Vec<sloburn::report::Row>, String> {
+    ) -> Result<Vec<sloburn::report::Row>, ReportError> {
         (self.started)();
         self.reports.rows(range, stop)
     }

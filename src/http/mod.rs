@@ -61,13 +61,35 @@ pub type HistoryRequest = (
 /// What computes the rows of `GET /api/v1/report`: called on a blocking thread of its own,
 /// never in the engine loop (the run command's is [`crate::report::live::LiveReports`]).
 pub trait Reports: Send + Sync + 'static {
-    /// The rows over `range`; `Err`: why there are none (answered 503). `stop` is set once
-    /// the asker is gone (disconnected, timed out): the answer is thrown away, so stop soon.
+    /// The rows over `range`, or why there are none ([`ReportError`], which says how it is
+    /// answered). `stop` is set once the asker is gone (disconnected, timed out): the answer
+    /// is thrown away, so stop soon, with [`ReportError::Stopped`], never part of the rows.
     fn rows(
         &self,
         range: crate::report::Range,
         stop: &AtomicBool,
-    ) -> Result<Vec<crate::report::Row>, String>;
+    ) -> Result<Vec<crate::report::Row>, ReportError>;
+}
+
+/// Why a report has no rows; the words are the answer's `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The engine has not saved an evaluation yet: 503, as busy (no SLOs must not read as
+    /// healthy).
+    #[error("no evaluation saved yet, try again")]
+    NotYet,
+    /// Told to stop before it finished (the asker is gone, nobody reads the answer).
+    #[error("the report was stopped before it finished")]
+    Stopped,
+    /// The history could not be read: 500, logged.
+    #[error("cannot read the history for the report: {0}")]
+    History(String),
+}
+
+impl From<crate::store::StoreError> for ReportError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ReportError::History(e.to_string())
+    }
 }
 
 /// `GET /api/v1/report`'s computation and the bound on how many run at once (more are

@@ -262,28 +262,30 @@ async fn report(query: Option<&str>, state: &AppState) -> Reply {
     let stop = Arc::new(AtomicBool::new(false));
     let _stop_when_gone = StopOnDrop(stop.clone());
     let reports = service.reports.clone();
+    // Rendered there too: HTML for many SLOs is real CPU on a runtime of few workers.
     let work = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        reports.rows(range, &stop)
+        reports
+            .rows(range, &stop)
+            .map(|rows| format.write(range, &rows))
     });
-    let rows = match tokio::time::timeout(std::time::Duration::from_secs(30), work).await {
-        Ok(Ok(Ok(rows))) => rows,
-        Ok(Ok(Err(e))) => return json_error(StatusCode::SERVICE_UNAVAILABLE, &e),
-        Ok(Err(_)) => {
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed");
+    match tokio::time::timeout(std::time::Duration::from_secs(30), work).await {
+        Ok(Ok(Ok(body))) => with_type(StatusCode::OK, format.content_type(), body),
+        Ok(Ok(Err(e @ super::ReportError::History(_)))) => {
+            tracing::error!("GET /api/v1/report: {e}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
         }
-        Err(_) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the report did not finish in time",
-            );
+        // Not evaluated yet (try again); stopped (the asker is gone, nobody reads this).
+        Ok(Ok(Err(e))) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Ok(Err(e)) => {
+            tracing::error!("GET /api/v1/report: the report failed: {e}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed")
         }
-    };
-    with_type(
-        StatusCode::OK,
-        format.content_type(),
-        format.write(range, &rows),
-    )
+        Err(_) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the report did not finish in time",
+        ),
+    }
 }
 
 fn gate(query: Option<&str>, state: &AppState) -> Reply {

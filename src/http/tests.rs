@@ -622,7 +622,7 @@ async fn report_parameters_formats_and_errors() {
     // characters that must be escaped.
     struct OneRow;
     impl crate::http::Reports for OneRow {
-        fn rows(&self, range: Range, _: &AtomicBool) -> Result<Vec<Row>, String> {
+        fn rows(&self, range: Range, _: &AtomicBool) -> Result<Vec<Row>, ReportError> {
             Ok(vec![Row {
                 service: "a&b".into(),
                 slo: "<script>".into(),
@@ -716,7 +716,7 @@ async fn report_answers_busy_when_the_queue_is_full() {
             &self,
             _: crate::report::Range,
             _: &AtomicBool,
-        ) -> Result<Vec<crate::report::Row>, String> {
+        ) -> Result<Vec<crate::report::Row>, ReportError> {
             let _ = self.1.lock().unwrap().send(());
             let _ = self.0.lock().unwrap().recv();
             Ok(Vec::new())
@@ -757,5 +757,53 @@ async fn report_answers_busy_when_the_queue_is_full() {
     release.send(()).unwrap();
     let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}
+
+/// Before the engine has saved its first evaluation there is no roster: a report then is 503
+/// "try again", never 200 with no SLOs (no data must not read as healthy).
+#[tokio::test]
+async fn a_report_before_the_first_saved_evaluation_is_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    // As `sloburn run` starts it: nothing sent yet.
+    let (_roster_tx, roster_rx) = tokio::sync::watch::channel(None);
+    let mut s = state(None);
+    s.report = Some(ReportService::new(
+        Arc::new(crate::report::live::LiveReports::new(store, roster_rx)),
+        1,
+    ));
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let error = parse(&body)["error"].as_str().unwrap().to_string();
+    assert_eq!(error, "no evaluation saved yet, try again");
+    server.stop().await;
+}
+
+/// A history that cannot be read is a server fault (500, logged), not "busy": only busy and
+/// not evaluated yet are 503.
+#[tokio::test]
+async fn a_report_whose_history_cannot_be_read_is_500() {
+    struct Broken;
+    impl Reports for Broken {
+        fn rows(
+            &self,
+            _: crate::report::Range,
+            _: &AtomicBool,
+        ) -> Result<Vec<crate::report::Row>, ReportError> {
+            Err(ReportError::History("disk on fire".into()))
+        }
+    }
+    let mut s = state(None);
+    s.report = Some(ReportService::new(Arc::new(Broken), 1));
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let error = parse(&body)["error"].as_str().unwrap().to_string();
+    assert_eq!(
+        error,
+        "cannot read the history for the report: disk on fire"
+    );
     server.stop().await;
 }

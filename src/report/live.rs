@@ -11,35 +11,42 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::watch;
 
 use crate::core::Objective;
+use crate::http::ReportError;
 use crate::report::{Range, Row, rows};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// The SLOs the engine runs, in its order, with their objectives: published by the engine
-/// after each evaluation (after its save), so a report lists what it runs, not the histories
-/// of SLOs missing from the specs that the store keeps for a grace.
+/// after each evaluation's save and before its snapshot, so a report lists what it runs (not
+/// the histories of SLOs missing from the specs that the store keeps for a grace), and whoever
+/// saw an evaluation also sees its roster.
 pub type Roster = Arc<[(String, Objective)]>;
 
 /// Reports from the store of a running engine.
 pub struct LiveReports {
     store: Arc<Store>,
-    roster: watch::Receiver<Roster>,
+    /// `None` until the engine's first evaluation is saved.
+    roster: watch::Receiver<Option<Roster>>,
 }
 
 impl LiveReports {
-    pub fn new(store: Arc<Store>, roster: watch::Receiver<Roster>) -> Self {
+    pub fn new(store: Arc<Store>, roster: watch::Receiver<Option<Roster>>) -> Self {
         Self { store, roster }
     }
 
     /// The rows over `range` of every SLO of the roster, from one consistent read of the
-    /// store: the same rows the engine's memory gave as of its last save. Stops early (what it
-    /// has) once `stop` is set: the asker is gone and the answer would be thrown away.
-    pub fn rows(&self, range: Range, stop: &AtomicBool) -> Result<Vec<Row>, StoreError> {
-        let roster = self.roster.borrow().clone();
+    /// store: the same rows the engine's memory gave as of its last save. Before the first
+    /// saved evaluation: [`ReportError::NotYet`]. Once `stop` is set (the asker is gone and the
+    /// answer would be thrown away) it stops at the next SLO with [`ReportError::Stopped`],
+    /// never a part that would look complete.
+    pub fn rows(&self, range: Range, stop: &AtomicBool) -> Result<Vec<Row>, ReportError> {
+        let Some(roster) = self.roster.borrow().clone() else {
+            return Err(ReportError::NotYet);
+        };
         let read = self.store.read()?;
         let mut out = Vec::new();
         for (id, objective) in roster.iter() {
             if stop.load(Ordering::Relaxed) {
-                break;
+                return Err(ReportError::Stopped);
             }
             // Not saved yet (only before its first save): nothing is held, as in memory.
             let stored = read.load(id)?.unwrap_or_default();
@@ -50,7 +57,7 @@ impl LiveReports {
 }
 
 impl crate::http::Reports for LiveReports {
-    fn rows(&self, range: Range, stop: &AtomicBool) -> Result<Vec<Row>, String> {
-        LiveReports::rows(self, range, stop).map_err(|e| e.to_string())
+    fn rows(&self, range: Range, stop: &AtomicBool) -> Result<Vec<Row>, ReportError> {
+        LiveReports::rows(self, range, stop)
     }
 }

@@ -706,7 +706,7 @@ async fn the_store_report_is_the_memory_report_after_each_saved_tick() {
     engine.store = Some(store.clone());
     engine.record_gap = Duration::from_secs(120);
     let roster: Roster = Arc::from(vec![(slo.id(), slo.objective)]);
-    let (_roster_tx, roster_rx) = tokio::sync::watch::channel(roster);
+    let (_roster_tx, roster_rx) = tokio::sync::watch::channel(Some(roster));
     let live = LiveReports::new(store.clone(), roster_rx);
     let range = crate::report::Range::new(minute(0), minute(40)).unwrap();
     let go = AtomicBool::new(false);
@@ -743,6 +743,9 @@ async fn the_store_report_is_the_memory_report_after_each_saved_tick() {
     }
     let rows = live.rows(range, &go).unwrap();
     assert!(rows[0].alerts.page_secs > 0 && rows[0].alerts.freeze_secs > 0);
-    // Told to stop (the asker gone): no SLO is read.
-    assert!(live.rows(range, &AtomicBool::new(true)).unwrap().is_empty());
+    // Told to stop (the asker gone): an error, never a partial report that looks complete.
+    assert!(matches!(
+        live.rows(range, &AtomicBool::new(true)),
+        Err(crate::http::ReportError::Stopped)
+    ));
 }
