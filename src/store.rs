@@ -226,8 +226,9 @@ impl Store {
         })?;
         let path = dir.join(FILE_NAME);
         let file = path.display().to_string();
-        // A bounded page cache: the history is read once at start and then only written, so a
-        // large cache would only hold memory.
+        // A bounded page cache: the engine reads the history once at start and then mostly
+        // writes; reports (`GET /api/v1/report`) read it beside the engine through the same
+        // cache, a range at a time, so a large cache would mostly hold memory.
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
@@ -405,8 +406,15 @@ impl Store {
         };
         let meta: SloMeta = match serde_json::from_slice(raw.value()) {
             Ok(m) => m,
-            // Unreadable metadata: start afresh rather than fail the SLO forever.
-            Err(_) => return Ok(None),
+            // Unreadable metadata: start afresh rather than fail the SLO forever (said, since
+            // its history then reads as none).
+            Err(e) => {
+                tracing::warn!(
+                    "{}: SLO {id}: unreadable stored metadata, ignored: {e}",
+                    self.file
+                );
+                return Ok(None);
+            }
         };
         let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
         let mut records = BTreeMap::new();
@@ -416,10 +424,17 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             for row in range {
                 let (k, v) = row.map_err(|e| self.err(e))?;
-                if let Ok(mut r) = serde_json::from_slice::<Record>(v.value()) {
-                    let key = k.value().1.to_string();
-                    r.resume(meta.record_tails.get(&key).copied());
-                    records.insert(key, r);
+                let key = k.value().1.to_string();
+                match serde_json::from_slice::<Record>(v.value()) {
+                    Ok(mut r) => {
+                        r.resume(meta.record_tails.get(&key).copied());
+                        records.insert(key, r);
+                    }
+                    // Dropped (its group then shows no alert time): said, never silent.
+                    Err(e) => tracing::warn!(
+                        "{}: SLO {id}, group {key:?}: unreadable stored alert record, ignored: {e}",
+                        self.file
+                    ),
                 }
             }
         }
