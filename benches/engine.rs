@@ -221,6 +221,49 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.finish();
+    report(c);
+}
+
+/// A report over the 3 days of minutes of 1,000 SLOs: from the engine's memory (how long it
+/// held the engine loop up to 0.3.x) and from the store (now, beside the loop).
+fn report(c: &mut Criterion) {
+    use sloburn::engine::runner::{Engine, Reach, SloState};
+    use sloburn::report::live::{LiveReports, Roster};
+    let s = slos(1_000);
+    let hs = histories(&s);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let store = Arc::new(Store::open(dir.path()).unwrap_or_else(|e| panic!("store: {e}")));
+    let states = s
+        .iter()
+        .zip(hs)
+        .map(|(slo, h)| {
+            let mut state = SloState::new(slo.clone(), None);
+            *state.group_mut("", Vec::new()) = h;
+            state.group_mut("", Vec::new()).mark_all_unsaved();
+            state.fine_fed_until = Some(START + 3 * 1440 * 60);
+            state.coarse_fed_until = state.fine_fed_until;
+            state
+        })
+        .collect();
+    let mut engine = Engine::new(states);
+    engine.store = Some(store.clone());
+    let end = START + 3 * 1440 * 60;
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("runtime: {e}"));
+    runtime.block_on(engine.tick(Reach::minute(end), end as f64));
+    let roster: Roster = s.iter().map(|x| (x.id(), x.objective)).collect();
+    let (_tx, rx) = tokio::sync::watch::channel(Some(roster));
+    let live = LiveReports::new(store, rx);
+    let range = sloburn::report::Range::new(START, end + 60).unwrap_or_else(|e| panic!("{e}"));
+    let go = std::sync::atomic::AtomicBool::new(false);
+    let mut group = c.benchmark_group("report");
+    group.sample_size(10);
+    group.bench_function("report_3_days_1000_slos_from_memory_in_the_loop", |b| {
+        b.iter(|| engine.report(range))
+    });
+    group.bench_function("report_3_days_1000_slos_from_the_store_beside_it", |b| {
+        b.iter(|| live.rows(range, &go).unwrap_or_else(|e| panic!("{e}")))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

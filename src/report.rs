@@ -28,6 +28,7 @@ use crate::core::{Counts, Objective, error_ratio};
 use crate::engine::history::FINE_SPAN_SECS;
 use crate::store::StoredSlo;
 
+pub mod live;
 pub mod render;
 
 const DAY: i64 = 86400;

@@ -186,6 +186,19 @@ enum Db {
     Copy(Database),
 }
 
+/// A consistent view of the store ([`Store::read`]).
+pub struct StoreRead<'a> {
+    store: &'a Store,
+    txn: ReadTransaction,
+}
+
+impl StoreRead<'_> {
+    /// Loads one SLO as of this view, if stored.
+    pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
+        self.store.load_in(&self.txn, id)
+    }
+}
+
 pub struct Store {
     db: Db,
     file: String,
@@ -213,8 +226,9 @@ impl Store {
         })?;
         let path = dir.join(FILE_NAME);
         let file = path.display().to_string();
-        // A bounded page cache: the history is read once at start and then only written, so a
-        // large cache would only hold memory.
+        // A bounded page cache: the engine reads the history once at start and then mostly
+        // writes; reports (`GET /api/v1/report`) read it beside the engine through the same
+        // cache, a range at a time, so a large cache would mostly hold memory.
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
@@ -369,8 +383,22 @@ impl Store {
 
     /// Loads one SLO, if stored.
     pub fn load(&self, id: &str) -> Result<Option<StoredSlo>, StoreError> {
-        let txn = self.begin_read()?;
-        let Some(slos) = self.table(&txn, SLOS)? else {
+        self.read()?.load(id)
+    }
+
+    /// One consistent view of the file as the last committed save left it (a redb read
+    /// transaction): saves committed while it is open neither change what it reads nor wait
+    /// for it, so a long reader (a report) runs beside the engine's ticks. While it is open
+    /// the pages it reads are not reused, so keep it no longer than the reading.
+    pub fn read(&self) -> Result<StoreRead<'_>, StoreError> {
+        Ok(StoreRead {
+            store: self,
+            txn: self.begin_read()?,
+        })
+    }
+
+    fn load_in(&self, txn: &ReadTransaction, id: &str) -> Result<Option<StoredSlo>, StoreError> {
+        let Some(slos) = self.table(txn, SLOS)? else {
             return Ok(None);
         };
         let Some(raw) = slos.get(id).map_err(|e| self.err(e))? else {
@@ -378,25 +406,39 @@ impl Store {
         };
         let meta: SloMeta = match serde_json::from_slice(raw.value()) {
             Ok(m) => m,
-            // Unreadable metadata: start afresh rather than fail the SLO forever.
-            Err(_) => return Ok(None),
+            // Unreadable metadata: start afresh rather than fail the SLO forever (said, since
+            // its history then reads as none).
+            Err(e) => {
+                tracing::warn!(
+                    "{}: SLO {id}: unreadable stored metadata, ignored: {e}",
+                    self.file
+                );
+                return Ok(None);
+            }
         };
         let mut buckets: BTreeMap<String, Vec<Bucket>> = BTreeMap::new();
         let mut records = BTreeMap::new();
-        if let Some(alerts) = self.table(&txn, ALERTS)? {
+        if let Some(alerts) = self.table(txn, ALERTS)? {
             let range = alerts
                 .range((id, "")..=(id, "\u{10FFFF}"))
                 .map_err(|e| self.err(e))?;
             for row in range {
                 let (k, v) = row.map_err(|e| self.err(e))?;
-                if let Ok(mut r) = serde_json::from_slice::<Record>(v.value()) {
-                    let key = k.value().1.to_string();
-                    r.resume(meta.record_tails.get(&key).copied());
-                    records.insert(key, r);
+                let key = k.value().1.to_string();
+                match serde_json::from_slice::<Record>(v.value()) {
+                    Ok(mut r) => {
+                        r.resume(meta.record_tails.get(&key).copied());
+                        records.insert(key, r);
+                    }
+                    // Dropped (its group then shows no alert time): said, never silent.
+                    Err(e) => tracing::warn!(
+                        "{}: SLO {id}, group {key:?}: unreadable stored alert record, ignored: {e}",
+                        self.file
+                    ),
                 }
             }
         }
-        let Some(chunks) = self.table(&txn, CHUNKS)? else {
+        let Some(chunks) = self.table(txn, CHUNKS)? else {
             return Ok(Some(StoredSlo {
                 meta,
                 buckets,

@@ -94,6 +94,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         on_listening: Some(Box::new(move |address, tls| {
             print_tour(address, tls, &shop_url)
         })),
+        ..Hooks::default()
     };
     let code = serve_engine(cfg, hooks).await?;
     drop(shop);

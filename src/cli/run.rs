@@ -14,9 +14,10 @@ use sloburn::config::{Config, PrometheusConfig};
 use sloburn::engine::runner::{Engine, Reach};
 use sloburn::exporter::{Exporter, SnapshotCell};
 use sloburn::http::{
-    AppState, HistoryRequest, ReloadRequest, ReportRequest, ServeConfig, WebConfigSource,
-    serve_with,
+    AppState, HistoryRequest, ReloadRequest, ReportError, ReportService, Reports, ServeConfig,
+    WebConfigSource, serve_with,
 };
+use sloburn::report::live::{LiveReports, Roster};
 use sloburn::scrape::{ScrapeFeed, Scraper};
 use sloburn::spec::corrections;
 use sloburn::store::Store;
@@ -133,6 +134,8 @@ pub struct Hooks {
     pub prefill: Option<Prefill>,
     /// Told the address the server listens on, and whether it speaks TLS.
     pub on_listening: Option<Box<dyn FnOnce(std::net::SocketAddr, bool) + Send>>,
+    /// Called as the computation of each `GET /api/v1/report` begins (a test holds one there).
+    pub report_started: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// The running engine's source: Prometheus queried per tick, or a scraper filling in the
@@ -168,6 +171,10 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
         bail!("no valid SLO in {:?}", cfg.specs);
     }
     let store = Arc::new(Store::open(&cfg.state_dir)?);
+    // Reports read the store beside the engine loop (see `LiveReports`); none before the
+    // first saved tick sends its roster.
+    let (roster_tx, roster_rx) = tokio::sync::watch::channel(None);
+    let reports: Arc<dyn Reports> = Arc::new(LiveReports::new(store.clone(), roster_rx));
     let (mut engine, feed, source) = match (&cfg.source.prometheus, &cfg.source.scrape) {
         (Some(prometheus), _) => (
             build_engine(slos, prometheus, Some(store))?,
@@ -211,14 +218,17 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     let ready = Arc::new(AtomicBool::new(false));
     let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
     let (history_tx, mut history_rx) = mpsc::channel::<HistoryRequest>(16);
-    let (report_tx, mut report_rx) = mpsc::channel::<ReportRequest>(4);
+    let reports = match hooks.report_started {
+        Some(started) => Arc::new(Hooked { reports, started }),
+        None => reports,
+    };
     let state = AppState {
         snapshot: cell.clone(),
         exporter,
         ready: ready.clone(),
         reload: cfg.enable_reload.then_some(reload_tx),
         history: Some(history_tx),
-        report: Some(report_tx),
+        report: Some(ReportService::new(reports, REPORTS_AT_ONCE)),
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
@@ -249,7 +259,7 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {
-                evaluate(&mut engine, &cell).await;
+                evaluate(&mut engine, &cell, &roster_tx).await;
                 ready.store(true, Ordering::Release);
                 if retired.elapsed() >= Duration::from_secs(3600) {
                     engine.retire_absent(now_secs() as i64);
@@ -259,21 +269,15 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
             }
             _ = hangup.recv() => {
                 let _ = reload(&mut engine, &cfg, &feed);
-                evaluate(&mut engine, &cell).await;
+                evaluate(&mut engine, &cell, &roster_tx).await;
             }
             Some(answer) = reload_rx.recv() => {
                 let result = reload(&mut engine, &cfg, &feed);
-                evaluate(&mut engine, &cell).await;
+                evaluate(&mut engine, &cell, &roster_tx).await;
                 let _ = answer.send(result);
             }
             Some((service, slo, reply)) = history_rx.recv() => {
                 let _ = reply.send(engine.chart(&service, &slo));
-            }
-            Some((range, reply)) = report_rx.recv() => {
-                // The asker gave up (timed out, disconnected): not worth the engine's time.
-                if !reply.is_closed() {
-                    let _ = reply.send(engine.report(range));
-                }
             }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
@@ -285,6 +289,9 @@ pub async fn serve_engine(cfg: Config, hooks: Hooks) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+#[cfg(test)]
+mod tests;
+
 /// Ticks fall just after each interval boundary plus the lag, so a minute is read as soon as
 /// it is complete and late scrapes are in: a change shows within one interval plus the lag.
 fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
@@ -294,12 +301,52 @@ fn until_next_tick(interval: Duration, lag: Duration) -> Duration {
     Duration::from_secs_f64((next - now).max(0.25))
 }
 
-async fn evaluate(engine: &mut Engine, cell: &SnapshotCell) {
+/// One tick (which saves before it returns); then the list of SLOs run and the snapshot are
+/// published, in that order: a report (read from the store) lists the SLOs of the saved tick,
+/// and whoever saw a new evaluation sees its roster.
+async fn evaluate(
+    engine: &mut Engine,
+    cell: &SnapshotCell,
+    roster: &tokio::sync::watch::Sender<Option<Roster>>,
+) {
     // The source says how far behind now to read (a reload may change it).
     let lag = engine.lag();
     let now = now_secs();
     let snapshot = engine.tick(Reach::at(now, lag), now).await;
+    let run: Vec<(String, sloburn::core::Objective)> = engine
+        .slos
+        .iter()
+        .map(|s| (s.slo.id(), s.slo.objective))
+        .collect();
+    roster.send_if_modified(|old| {
+        let changed = old.as_deref() != Some(&run[..]);
+        if changed {
+            *old = Some(run.into());
+        }
+        changed
+    });
     cell.publish(snapshot);
+}
+
+/// Reports computed at once; more are answered 503 busy (each holds a blocking thread and one
+/// read of the store while it runs).
+const REPORTS_AT_ONCE: usize = 2;
+
+/// Reports that call the test hook as each begins.
+struct Hooked {
+    reports: Arc<dyn Reports>,
+    started: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Reports for Hooked {
+    fn rows(
+        &self,
+        range: sloburn::report::Range,
+        stop: &AtomicBool,
+    ) -> Result<Vec<sloburn::report::Row>, ReportError> {
+        (self.started)();
+        self.reports.rows(range, stop)
+    }
 }
 
 /// Scrapes every interval, with the newest scraper (a reload replaces it).

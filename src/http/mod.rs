@@ -58,12 +58,64 @@ pub type HistoryRequest = (
     oneshot::Sender<Option<Vec<crate::engine::snapshot::ChartSeries>>>,
 );
 
-/// A request for the report over a range of every SLO the engine runs, answered by the
-/// engine's owner between evaluations.
-pub type ReportRequest = (
-    crate::report::Range,
-    oneshot::Sender<Vec<crate::report::Row>>,
-);
+/// What computes the rows of `GET /api/v1/report`: called on a blocking thread of its own,
+/// never in the engine loop (the run command's is [`crate::report::live::LiveReports`]).
+pub trait Reports: Send + Sync + 'static {
+    /// The rows over `range`, or why there are none ([`ReportError`], which says how it is
+    /// answered). `stop` is set once the asker is gone (disconnected, timed out): the answer
+    /// is thrown away, so stop soon, with [`ReportError::Stopped`], never part of the rows.
+    fn rows(
+        &self,
+        range: crate::report::Range,
+        stop: &AtomicBool,
+    ) -> Result<Vec<crate::report::Row>, ReportError>;
+}
+
+/// Why a report has no rows; the words are the answer's `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The engine has not saved an evaluation yet: 503, as busy (no SLOs must not read as
+    /// healthy).
+    #[error("no evaluation saved yet, try again")]
+    NotYet,
+    /// Told to stop before it finished (the asker is gone, nobody reads the answer).
+    #[error("the report was stopped before it finished")]
+    Stopped,
+    /// The history could not be read: 500, logged.
+    #[error("cannot read the history for the report: {0}")]
+    History(String),
+}
+
+impl From<crate::store::StoreError> for ReportError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ReportError::History(e.to_string())
+    }
+}
+
+/// `GET /api/v1/report`'s computation and the bound on how many run at once (more are
+/// answered 503 busy at once rather than queued).
+#[derive(Clone)]
+pub struct ReportService {
+    reports: Arc<dyn Reports>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl ReportService {
+    pub fn new(reports: Arc<dyn Reports>, at_once: usize) -> Self {
+        Self {
+            reports,
+            permits: Arc::new(tokio::sync::Semaphore::new(at_once.max(1))),
+        }
+    }
+}
+
+impl std::fmt::Debug for ReportService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportService")
+            .field("free", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
 
 /// What every request handler can see.
 #[derive(Debug, Clone)]
@@ -78,8 +130,8 @@ pub struct AppState {
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
     /// Where to ask for an SLO's history (`None`: the detail API answers without it).
     pub history: Option<mpsc::Sender<HistoryRequest>>,
-    /// Where to ask for a report (`None`: `/api/v1/report` answers 503).
-    pub report: Option<mpsc::Sender<ReportRequest>>,
+    /// What computes reports (`None`: `/api/v1/report` answers 503).
+    pub report: Option<ReportService>,
 }
 
 /// Limits of the server; [`ServeConfig::default`] suits production.

@@ -1,7 +1,7 @@
 //! Request routing and the handlers.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 use hyper::header::{ACCEPT, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::api::{Gate, SloDetail, SloList};
 use super::body::{BodyError, discard};
@@ -215,9 +215,18 @@ async fn chart_history(
         .flatten()
 }
 
+/// Sets its flag when dropped: tells a report's computation its asker is gone.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// `GET /api/v1/report?month=YYYY-MM` or `?from=..&to=..`, `&format=json|markdown|csv|html`
 /// (json by default): `sloburn report` from the running engine's own history (the store file
-/// is the engine's while it runs). Bad parameters: 400 with the CLI's words.
+/// is the engine's while it runs), read from its last committed save beside the engine loop. Bad parameters: 400 with the CLI's words.
 async fn report(query: Option<&str>, state: &AppState) -> Reply {
     use crate::report::{Format, Range};
     let param = |name| query_param(query, name);
@@ -237,38 +246,46 @@ async fn report(query: Option<&str>, state: &AppState) -> Reply {
         Ok(asked) => asked,
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let Some(ask) = &state.report else {
+    let Some(service) = &state.report else {
         return json_error(StatusCode::SERVICE_UNAVAILABLE, "no engine to report from");
     };
-    let (tx, rx) = oneshot::channel();
-    // Reports are computed inside the engine loop: a full queue means one is being computed
-    // and more are waiting, so say so at once rather than hold the connection.
-    match ask.try_send((range, tx)) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy: a report is being computed, try again",
-            );
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "the engine is not running");
-        }
-    }
-    let rows = match tokio::time::timeout(std::time::Duration::from_secs(30), rx).await {
-        Ok(Ok(rows)) => rows,
-        _ => {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the engine did not answer in time",
-            );
-        }
+    // A bounded number at once: more say so at once rather than hold the connection.
+    let Ok(permit) = service.permits.clone().try_acquire_owned() else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy: a report is being computed, try again",
+        );
     };
-    with_type(
-        StatusCode::OK,
-        format.content_type(),
-        format.write(range, &rows),
-    )
+    // On a blocking thread beside the engine loop (which it never holds up), with the permit
+    // until it returns; told to stop when this request is dropped (the asker disconnected) or
+    // times out, so abandoned work ends at its next SLO.
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_when_gone = StopOnDrop(stop.clone());
+    let reports = service.reports.clone();
+    // Rendered there too: HTML for many SLOs is real CPU on a runtime of few workers.
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        reports
+            .rows(range, &stop)
+            .map(|rows| format.write(range, &rows))
+    });
+    match tokio::time::timeout(std::time::Duration::from_secs(30), work).await {
+        Ok(Ok(Ok(body))) => with_type(StatusCode::OK, format.content_type(), body),
+        Ok(Ok(Err(e @ super::ReportError::History(_)))) => {
+            tracing::error!("GET /api/v1/report: {e}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
+        }
+        // Not evaluated yet (try again); stopped (the asker is gone, nobody reads this).
+        Ok(Ok(Err(e))) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Ok(Err(e)) => {
+            tracing::error!("GET /api/v1/report: the report failed: {e}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, "the report failed")
+        }
+        Err(_) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the report did not finish in time",
+        ),
+    }
 }
 
 fn gate(query: Option<&str>, state: &AppState) -> Reply {

@@ -650,14 +650,12 @@ async fn an_idle_kept_alive_connection_is_closed() {
 async fn report_parameters_formats_and_errors() {
     use crate::report::{GroupOf, Range, Row};
     let mut s = state(None);
-    let (tx, mut rx) = mpsc::channel::<crate::http::ReportRequest>(4);
-    s.report = Some(tx);
     // The engine: one row over whatever range is asked, 100 events of which 3 bad, named with
     // characters that must be escaped.
-    tokio::spawn(async move {
-        while let Some((range, reply)) = rx.recv().await {
-            let range: Range = range;
-            let row = Row {
+    struct OneRow;
+    impl crate::http::Reports for OneRow {
+        fn rows(&self, range: Range, _: &AtomicBool) -> Result<Vec<Row>, ReportError> {
+            Ok(vec![Row {
                 service: "a&b".into(),
                 slo: "<script>".into(),
                 group: GroupOf::Ungrouped,
@@ -676,10 +674,10 @@ async fn report_parameters_formats_and_errors() {
                 minutes_from: None,
                 corrections: Vec::new(),
                 excluded: Default::default(),
-            };
-            let _ = reply.send(vec![row]);
+            }])
         }
-    });
+    }
+    s.report = Some(crate::http::ReportService::new(Arc::new(OneRow), 1));
     let server = TestServer::start(s, ServeConfig::default()).await;
     let (status, kind, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
     assert_eq!(
@@ -737,18 +735,48 @@ async fn report_parameters_formats_and_errors() {
     server.stop().await;
 }
 
-/// `/api/v1/report` while the engine's report queue is full (a report is being computed
-/// inside the engine loop): 503 at once, not a request waiting on the queue.
-#[tokio::test]
-async fn report_answers_busy_when_the_queue_is_full() {
+/// `/api/v1/report` while as many reports as allowed are being computed: 503 at once, not a
+/// request waiting; the held one still answers once it finishes, and its place is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_answers_busy_when_two_reports_are_running() {
+    use std::sync::Mutex;
+    use std::sync::mpsc as std_mpsc;
+    /// Holds each report until released (or the test ends: its sender dropped).
+    struct Held(Mutex<std_mpsc::Receiver<()>>, Mutex<std_mpsc::Sender<()>>);
+    impl crate::http::Reports for Held {
+        fn rows(
+            &self,
+            _: crate::report::Range,
+            _: &AtomicBool,
+        ) -> Result<Vec<crate::report::Row>, ReportError> {
+            let _ = self.1.lock().unwrap().send(());
+            let _ = self.0.lock().unwrap().recv();
+            Ok(Vec::new())
+        }
+    }
+    let (release, held) = std_mpsc::channel();
+    let (entered_tx, entered) = std_mpsc::channel();
     let mut s = state(None);
-    let (tx, _rx) = mpsc::channel::<crate::http::ReportRequest>(1);
-    // The one place taken by a request the engine has not got to.
-    let range = crate::report::Range::from_request(Some("2026-11"), None, None).unwrap();
-    let (reply, _answer) = tokio::sync::oneshot::channel();
-    tx.try_send((range, reply)).unwrap();
-    s.report = Some(tx);
+    s.report = Some(crate::http::ReportService::new(
+        Arc::new(Held(Mutex::new(held), Mutex::new(entered_tx))),
+        2,
+    ));
     let server = TestServer::start(s, ServeConfig::default()).await;
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let url = server.url("/api/v1/report?month=2026-11");
+            tokio::spawn(async move { get(&url).await })
+        })
+        .collect();
+    let began = tokio::task::spawn_blocking(move || {
+        let began = (0..2)
+            .map(|_| entered.recv_timeout(Duration::from_secs(10)))
+            .collect::<Result<Vec<_>, _>>();
+        (began, entered)
+    })
+    .await
+    .unwrap();
+    assert!(began.0.is_ok(), "the two reports never both began");
     let asked = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         get(&server.url("/api/v1/report?month=2026-11")),
@@ -758,5 +786,64 @@ async fn report_answers_busy_when_the_queue_is_full() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let error = parse(&body)["error"].as_str().unwrap().to_string();
     assert!(error.contains("busy"), "{error}");
+    // Either held one takes either release: both first, then both answers.
+    release.send(()).unwrap();
+    release.send(()).unwrap();
+    for report in running {
+        let (status, _, body) = report.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Its place is free again.
+    release.send(()).unwrap();
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    server.stop().await;
+}
+
+/// Before the engine has saved its first evaluation there is no roster: a report then is 503
+/// "try again", never 200 with no SLOs (no data must not read as healthy).
+#[tokio::test]
+async fn a_report_before_the_first_saved_evaluation_is_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    // As `sloburn run` starts it: nothing sent yet.
+    let (_roster_tx, roster_rx) = tokio::sync::watch::channel(None);
+    let mut s = state(None);
+    s.report = Some(ReportService::new(
+        Arc::new(crate::report::live::LiveReports::new(store, roster_rx)),
+        1,
+    ));
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let error = parse(&body)["error"].as_str().unwrap().to_string();
+    assert_eq!(error, "no evaluation saved yet, try again");
+    server.stop().await;
+}
+
+/// A history that cannot be read is a server fault (500, logged), not "busy": only busy and
+/// not evaluated yet are 503.
+#[tokio::test]
+async fn a_report_whose_history_cannot_be_read_is_500() {
+    struct Broken;
+    impl Reports for Broken {
+        fn rows(
+            &self,
+            _: crate::report::Range,
+            _: &AtomicBool,
+        ) -> Result<Vec<crate::report::Row>, ReportError> {
+            Err(ReportError::History("disk on fire".into()))
+        }
+    }
+    let mut s = state(None);
+    s.report = Some(ReportService::new(Arc::new(Broken), 1));
+    let server = TestServer::start(s, ServeConfig::default()).await;
+    let (status, _, body) = get(&server.url("/api/v1/report?month=2026-11")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let error = parse(&body)["error"].as_str().unwrap().to_string();
+    assert_eq!(
+        error,
+        "cannot read the history for the report: disk on fire"
+    );
     server.stop().await;
 }

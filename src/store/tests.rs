@@ -443,3 +443,66 @@ fn a_record_is_continued_to_the_tail_saved_in_the_meta() {
     assert_eq!(loaded.records[""].page, vec![(60, 180)]);
     assert_eq!(loaded.records[""].recorded, vec![(0, 180)]);
 }
+
+/// An alert record or metadata that cannot be read is ignored as before (the SLO loads, the
+/// group without its alert time), but said in the log, naming the SLO and the error: a group
+/// showing 0 s paging must not look healthy in silence.
+#[test]
+fn an_unreadable_alert_record_or_meta_is_logged() {
+    use std::sync::{Arc, Mutex};
+    /// Collects what is logged.
+    #[derive(Clone, Default)]
+    struct Logged(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Logged {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .write(|txn| {
+            let mut slos = txn.open_table(SLOS)?;
+            slos.insert(
+                "api/x",
+                br#"{"fingerprint":"v1:1","groups":{"":[]}}"#.as_slice(),
+            )?;
+            slos.insert("api/y", b"{not json".as_slice())?;
+            let mut alerts = txn.open_table(ALERTS)?;
+            alerts.insert(("api/x", "route=/a"), b"[garbled".as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+    let logged = Logged::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let logged = logged.clone();
+            move || logged.clone()
+        })
+        .with_ansi(false)
+        .finish();
+    let (x, y) = tracing::subscriber::with_default(subscriber, || {
+        (store.load("api/x").unwrap(), store.load("api/y").unwrap())
+    });
+    assert!(x.unwrap().records.is_empty());
+    assert!(y.is_none());
+    let log = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.contains("WARN")
+            && l.contains("SLO api/x")
+            && l.contains("route=/a")
+            && l.contains("alert record")),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("SLO api/y") && l.contains("metadata")),
+        "{log}"
+    );
+}

@@ -689,3 +689,63 @@ async fn a_steady_run_writes_the_alert_record_once() {
     assert_eq!(record.recorded, vec![(minute(1), minute(30))]);
     assert_eq!(store.records_written.load(Ordering::Relaxed), 1);
 }
+
+/// `GET /api/v1/report` reads the store ([`crate::report::live::LiveReports`]) instead of the
+/// engine's memory: after every tick its rows are the memory's, counts and alert time alike
+/// (records changing, growing steadily, continued from their saved tails), and their events
+/// are the ones fed. A tick whose save failed is not seen until the next good save.
+#[tokio::test]
+async fn the_store_report_is_the_memory_report_after_each_saved_tick() {
+    use crate::report::live::{LiveReports, Roster};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(crate::store::Store::open(dir.path()).unwrap());
+    let slo = slo("");
+    let minute = |k: i64| 1_700_000_040 + k * 60;
+    let mut engine = Engine::new(vec![SloState::new(slo.clone(), None)]);
+    engine.store = Some(store.clone());
+    engine.record_gap = Duration::from_secs(120);
+    let roster: Roster = Arc::from(vec![(slo.id(), slo.objective)]);
+    let (_roster_tx, roster_rx) = tokio::sync::watch::channel(Some(roster));
+    let live = LiveReports::new(store.clone(), roster_rx);
+    let range = crate::report::Range::new(minute(0), minute(40)).unwrap();
+    let go = AtomicBool::new(false);
+    let total = |rows: &[crate::report::Row]| rows.iter().map(|r| r.counts.total).sum::<f64>();
+    let mut fed = 0.0;
+    for k in 1..=30 {
+        // Bad minutes 5..=12 (a page, a freeze), good before and after.
+        let bad = if (5..=12).contains(&k) { 10.0 } else { 0.0 };
+        let s = &mut engine.slos[0];
+        s.group_mut("", Vec::new())
+            .push_minute(minute(k), Counts { bad, total: 10.0 });
+        s.fine_fed_until = Some(minute(k));
+        s.coarse_fed_until = Some(minute(k));
+        s.answered = true;
+        s.fresh = true;
+        s.groups.get_mut("").unwrap().seen = Some(minute(k));
+        let failing = k == 20;
+        store.fail_writes.store(failing, Ordering::Relaxed);
+        engine
+            .tick(Reach::minute(minute(k)), minute(k) as f64)
+            .await;
+        let from_store = live.rows(range, &go).unwrap();
+        if failing {
+            assert_eq!(
+                total(&from_store),
+                fed,
+                "minute {k}: the failed save is not seen"
+            );
+            continue;
+        }
+        fed += 10.0 * if k == 21 { 2.0 } else { 1.0 };
+        assert_eq!(from_store, engine.report(range), "minute {k}");
+        assert_eq!(total(&from_store), fed, "minute {k}");
+    }
+    let rows = live.rows(range, &go).unwrap();
+    assert!(rows[0].alerts.page_secs > 0 && rows[0].alerts.freeze_secs > 0);
+    // Told to stop (the asker gone): an error, never a partial report that looks complete.
+    assert!(matches!(
+        live.rows(range, &AtomicBool::new(true)),
+        Err(crate::http::ReportError::Stopped)
+    ));
+}
