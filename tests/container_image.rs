@@ -20,12 +20,15 @@
 //! Debian's mirror; a missing one fails the test. Every container, volume and image lives in a
 //! temporary storage root that the test removes, also when it fails.
 
+#[path = "support/engine.rs"]
+mod engine;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use engine::Metrics;
 use serde_json::Value;
 use support::backfill::{Backfill, HOUR, MINUTE, now_minute, scenario};
 use support::eval::text;
@@ -475,13 +478,12 @@ async fn the_dockerfile_builds_an_image_that_runs_non_root_healthy_and_keeps_its
         .text()
         .await
         .unwrap();
+    let metrics = Metrics::parse(&metrics);
     let budget = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("slo_error_budget_remaining_ratio{") && l.contains("service=\"imaged\"")
-        })
-        .unwrap_or_else(|| panic!("no budget of the SLO in /metrics:\n{metrics}"));
-    let value: f64 = budget.rsplit(' ').next().unwrap().parse().unwrap();
+        .find("slo_error_budget_remaining_ratio", &[("service", "imaged")])
+        .next()
+        .unwrap_or_else(|| panic!("no budget of the SLO in /metrics:\n{}", metrics.text));
+    let (value, budget) = (budget.value, &budget.line);
     // Steady traffic: the error ratio of any whole stretch is the generator's, up to the
     // rounding of one step's errors.
     assert!(

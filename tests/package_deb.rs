@@ -9,12 +9,15 @@
 //! ones fail the test (scripts/test installs cargo-deb). A sloburn package installed on this
 //! machine by someone else fails the test rather than being replaced.
 
+#[path = "support/engine.rs"]
+mod engine;
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use engine::Metrics;
 use support::backfill::{Backfill, HOUR, MINUTE, now_minute, scenario};
 use support::eval::text;
 use support::process::{ChildGuard, find_binary, free_port, wait_for_http_ok};
@@ -254,13 +257,20 @@ async fn the_debian_package_installs_starts_and_purges() {
         .text()
         .await
         .unwrap();
+    let metrics = Metrics::parse(&metrics);
     let budget = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("slo_error_budget_remaining_ratio{") && l.contains("service=\"packaged\"")
-        })
-        .unwrap_or_else(|| panic!("no budget of the packaged SLO in /metrics:\n{metrics}"));
-    let value: f64 = budget.rsplit(' ').next().unwrap().parse().unwrap();
+        .find(
+            "slo_error_budget_remaining_ratio",
+            &[("service", "packaged")],
+        )
+        .next()
+        .unwrap_or_else(|| {
+            panic!(
+                "no budget of the packaged SLO in /metrics:\n{}",
+                metrics.text
+            )
+        });
+    let (value, budget) = (budget.value, &budget.line);
     assert!(value.is_finite() && value <= 1.0, "{budget}");
     sloburn.stop();
 
